@@ -1,0 +1,1 @@
+"""The offline signer: keystore, wallet registry, signer, confirmation, audit log, service."""

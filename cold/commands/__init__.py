@@ -1,0 +1,1 @@
+"""Subcommands of `psbt` that run in the offline cold qube."""

@@ -1,0 +1,1 @@
+"""The networked side: Electrum adapter, qrexec client, send/finalize/broadcast."""

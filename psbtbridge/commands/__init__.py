@@ -1,0 +1,1 @@
+"""Subcommands of `psbt` that need neither keys nor network."""

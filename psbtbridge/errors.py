@@ -1,0 +1,79 @@
+"""The one exception hierarchy: every failure carries a stable code, a sentence and an exit status.
+
+Codes are never renamed or reused once released; callers (scripts, the hot side reading
+the service's stderr) match on them. Each module adds its codes to `CODES` under its own
+heading; `tests/test_errors.py` checks that every code raised in the source is listed.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Final
+
+
+class ExitStatus(IntEnum):
+    """Process exit statuses, shared by every command and the qrexec service (DESIGN.md)."""
+
+    OK = 0
+    REFUSED = 1  # declined by the user or refused by proof/policy
+    USAGE = 2  # bad command line (argparse's own status)
+    INVALID_INPUT = 3
+    INTERNAL = 4  # keystore, configuration, environment or a bug
+
+
+class BridgeError(Exception):
+    """Base of every error psbtbridge raises on purpose."""
+
+    exit_status: ExitStatus = ExitStatus.INTERNAL
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInput(BridgeError):
+    """The bytes we were given are not a valid PSBT, encoding, frame or file."""
+
+    exit_status = ExitStatus.INVALID_INPUT
+
+
+class Refused(BridgeError):
+    """Valid input that the signer will not sign: a missing proof or a policy violation."""
+
+    exit_status = ExitStatus.REFUSED
+
+
+class Declined(BridgeError):
+    """The user (or a timeout standing in for them) said no."""
+
+    exit_status = ExitStatus.REFUSED
+
+
+class UsageError(BridgeError):
+    """A command line that parses but asks for something impossible."""
+
+    exit_status = ExitStatus.USAGE
+
+
+class ConfigError(BridgeError):
+    """Configuration, keystore or environment problem: refuse to start."""
+
+    exit_status = ExitStatus.INTERNAL
+
+
+#: Every stable error code, with what it means. Grouped by the module that raises it.
+CODES: Final[dict[str, str]] = {
+    # cli / generic
+    "cli.usage": "the command line asks for something impossible",
+    "internal.bug": "an unexpected internal error (a bug): nothing was signed or written",
+    "io.read_failed": "an input file could not be read",
+    "io.write_failed": "an output file could not be written",
+    "io.too_large": "input is larger than the size cap",
+    # encoding
+    "encoding.empty": "input is empty",
+    "encoding.unknown": "input is neither binary PSBT, base64 nor hex",
+}

@@ -1,0 +1,88 @@
+"""Bounded reads and crash-safe writes: the only way psbtbridge touches files and stdio."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from psbtbridge.errors import BridgeError, InvalidInput
+
+DEFAULT_MAX_INPUT = 16 * 1024 * 1024  # bytes; the PSBT size cap before any parsing
+_CHUNK = 64 * 1024
+
+
+class Readable(Protocol):
+    def read(self, n: int, /) -> bytes: ...
+
+
+def read_bounded(untrusted_stream: Readable, cap: int) -> bytes:
+    """Read a whole stream, holding at most cap + 1 bytes: refuse anything larger than cap."""
+    chunks: list[bytes] = []
+    total = 0
+    while total <= cap:
+        chunk = untrusted_stream.read(min(_CHUNK, cap + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    if total > cap:
+        raise InvalidInput("io.too_large", f"input is larger than the {cap}-byte cap")
+    return b"".join(chunks)
+
+
+def read_input(path: str, cap: int = DEFAULT_MAX_INPUT) -> bytes:
+    """Read FILE or `-` (stdin) up to the cap."""
+    if path == "-":
+        return read_bounded(sys.stdin.buffer, cap)
+    try:
+        with open(path, "rb") as stream:
+            return read_bounded(stream, cap)
+    except OSError as error:
+        raise BridgeError("io.read_failed", f"cannot read {path}: {error.strerror}") from error
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Write data so that path holds either its old content or all of data, never a mix.
+
+    Temporary file in the same folder, fsync, rename, then fsync the folder so the rename
+    itself survives a power cut.
+    """
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as tmp:
+                os.fchmod(tmp.fileno(), mode)
+                tmp.write(data)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            os.replace(tmp_name, path)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        fsync_folder(folder)
+    except OSError as error:
+        raise BridgeError("io.write_failed", f"cannot write {path}: {error.strerror}") from error
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a rename or a newly created file in folder durable."""
+    dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def write_output(path: str | None, data: bytes, stdout: BinaryIO | None = None) -> None:
+    """Write a result to a file atomically, or to stdout when path is None or `-`."""
+    if path is None or path == "-":
+        out = stdout if stdout is not None else sys.stdout.buffer
+        out.write(data)
+        out.flush()
+    else:
+        write_atomic(Path(path), data, mode=0o644)
