@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,3 +25,57 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder.mkdir(mode=0o700)
     monkeypatch.setenv("PSBTBRIDGE_HOME", str(folder))
     return folder
+
+
+ARTIFACTS = ROOT / "tests" / "artifacts"  # screenshots and other things a person may look at
+
+
+@pytest.fixture(scope="session")
+def xdisplay() -> Iterator[str]:
+    """A real X server (Xvfb) for Tk windows under test; yields its DISPLAY name."""
+    import os
+    import shutil
+    import subprocess
+    import time
+
+    if shutil.which("Xvfb") is None:
+        pytest.fail("Xvfb is not installed: run `bash .ci/install`")
+    for number in range(90, 130):
+        if (
+            not Path(f"/tmp/.X11-unix/X{number}").exists()
+            and not Path(f"/tmp/.X{number}-lock").exists()
+        ):
+            break
+    display = f":{number}"
+    server = subprocess.Popen(
+        ["Xvfb", display, "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while not Path(f"/tmp/.X11-unix/X{number}").exists():
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            pytest.fail(f"Xvfb did not start on {display}")
+        time.sleep(0.05)
+    old = os.environ.get("DISPLAY")
+    os.environ["DISPLAY"] = display
+    try:
+        yield display
+    finally:
+        if old is None:
+            os.environ.pop("DISPLAY", None)
+        else:
+            os.environ["DISPLAY"] = old
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def screenshot(display: str, name: str) -> Path:
+    """Save the whole X screen as tests/artifacts/NAME.png and return its path."""
+    from PIL import ImageGrab
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    ImageGrab.grab(xdisplay=display).save(path)
+    return path
