@@ -73,6 +73,13 @@ CODES: Final[dict[str, str]] = {
     "io.read_failed": "an input file could not be read",
     "io.write_failed": "an output file could not be written",
     "io.too_large": "input is larger than the size cap",
+    # wire (compact.py, tx.py)
+    "wire.truncated": "the input ends in the middle of a field",
+    "wire.too_long": "a length prefix claims more than the size cap",
+    "wire.noncanonical_size": "a CompactSize is not in its shortest form",
+    "wire.trailing_bytes": "bytes follow the end of a structure that must end there",
+    "tx.bad_segwit_flag": "a transaction has the segwit marker but not flag 1",
+    "tx.empty_witness": "a segwit-serialized transaction carries no witness data",
     # encoding
     "encoding.empty": "input is empty",
     "encoding.unknown": "input is neither binary PSBT, base64 nor hex",

@@ -6,16 +6,13 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
+from psbtbridge.compact import Readable
 from psbtbridge.errors import BridgeError, InvalidInput
 
 DEFAULT_MAX_INPUT = 16 * 1024 * 1024  # bytes; the PSBT size cap before any parsing
 _CHUNK = 64 * 1024
-
-
-class Readable(Protocol):
-    def read(self, n: int, /) -> bytes: ...
 
 
 def read_bounded(untrusted_stream: Readable, cap: int) -> bytes:

@@ -1,0 +1,98 @@
+"""Exact reads, canonical compact sizes and length-prefixed byte strings: every wire read goes here."""
+
+from __future__ import annotations
+
+import io
+import struct
+from typing import Protocol, Self
+
+from psbtbridge.errors import InvalidInput
+
+#: No single length-prefixed item may claim more than this (the default PSBT size cap).
+MAX_ITEM_SIZE = 16 * 1024 * 1024
+
+
+class Readable(Protocol):
+    """A binary stream we only ever call read(n) on."""
+
+    def read(self, n: int, /) -> bytes: ...
+
+
+class Writable(Protocol):
+    def write(self, data: bytes, /) -> int: ...
+
+
+def read_exact(stream: Readable, n: int, what: str = "data") -> bytes:
+    """Read exactly n bytes or raise: a short read must never become a smaller number."""
+    if n > MAX_ITEM_SIZE:
+        raise InvalidInput(
+            "wire.too_long", f"{what}: length {n} is over the {MAX_ITEM_SIZE}-byte cap"
+        )
+    data = stream.read(n)
+    if len(data) != n:
+        raise InvalidInput("wire.truncated", f"{what}: input ends {n - len(data)} bytes early")
+    return data
+
+
+def read_compact_size(stream: Readable, what: str = "compact size") -> int:
+    """Read a CompactSize, refusing non-canonical (longer than needed) encodings."""
+    first = read_exact(stream, 1, what)[0]
+    if first < 0xFD:
+        return first
+    width, minimum = {0xFD: (2, 0xFD), 0xFE: (4, 0x10000), 0xFF: (8, 0x100000000)}[first]
+    value = int.from_bytes(read_exact(stream, width, what), "little")
+    if value < minimum:
+        raise InvalidInput("wire.noncanonical_size", f"{what}: non-canonical compact size")
+    return value
+
+
+def compact_size(n: int) -> bytes:
+    if n < 0xFD:
+        return bytes([n])
+    if n <= 0xFFFF:
+        return b"\xfd" + n.to_bytes(2, "little")
+    if n <= 0xFFFFFFFF:
+        return b"\xfe" + n.to_bytes(4, "little")
+    return b"\xff" + n.to_bytes(8, "little")
+
+
+def read_var_bytes(stream: Readable, what: str = "data") -> bytes:
+    """A CompactSize length, then exactly that many bytes."""
+    return read_exact(stream, read_compact_size(stream, what), what)
+
+
+def var_bytes(data: bytes) -> bytes:
+    return compact_size(len(data)) + data
+
+
+def read_struct(stream: Readable, fmt: str, what: str) -> int:
+    """Read one fixed-width integer (struct format such as "<I" or "<q")."""
+    (value,) = struct.unpack(fmt, read_exact(stream, struct.calcsize(fmt), what))
+    return int(value)
+
+
+class Serializable:
+    """Base for wire types: parse/serialize wrap read_from/write_to once, and parse refuses trailing bytes."""
+
+    @classmethod
+    def read_from(cls, stream: Readable) -> Self:
+        raise NotImplementedError
+
+    def write_to(self, stream: Writable) -> int:
+        raise NotImplementedError
+
+    @classmethod
+    def parse(cls, data: bytes) -> Self:
+        stream = io.BytesIO(data)
+        value = cls.read_from(stream)
+        if stream.tell() != len(data):
+            raise InvalidInput(
+                "wire.trailing_bytes",
+                f"{cls.__name__}: {len(data) - stream.tell()} bytes after the end",
+            )
+        return value
+
+    def serialize(self) -> bytes:
+        stream = io.BytesIO()
+        self.write_to(stream)
+        return stream.getvalue()
