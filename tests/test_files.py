@@ -1,0 +1,68 @@
+"""files.py: reads are bounded, writes are atomic and never leave a half-written file."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+from psbtbridge.errors import BridgeError, InvalidInput
+from psbtbridge.files import read_bounded, read_input, write_atomic
+
+
+class Endless:
+    """A stream that never ends; counts what was handed out."""
+
+    def __init__(self) -> None:
+        self.given = 0
+
+    def read(self, n: int) -> bytes:
+        self.given += n
+        return b"\x00" * n
+
+
+def test_read_bounded_takes_at_most_cap_plus_one() -> None:
+    stream = Endless()
+    with pytest.raises(InvalidInput) as info:
+        read_bounded(stream, 1000)
+    assert info.value.code == "io.too_large"
+    assert stream.given == 1001
+
+
+def test_read_bounded_accepts_exactly_cap() -> None:
+    assert read_bounded(io.BytesIO(b"x" * 10), 10) == b"x" * 10
+
+
+def test_read_input_names_a_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(BridgeError) as info:
+        read_input(str(tmp_path / "nope"))
+    assert info.value.code == "io.read_failed"
+
+
+def test_write_atomic_replaces_and_sets_mode(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "file"
+    write_atomic(target, b"one")
+    write_atomic(target, b"two")
+    assert target.read_bytes() == b"two"
+    assert (target.stat().st_mode & 0o777) == 0o600
+    assert os.listdir(target.parent) == ["file"]
+
+
+def test_write_atomic_failure_keeps_old_content(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk that fails mid-write (here: fsync reports EIO) leaves the old file and no temp file."""
+    target = tmp_path / "file"
+    write_atomic(target, b"old")
+
+    def failing_fsync(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    with pytest.raises(BridgeError) as info:
+        write_atomic(target, b"new")
+    assert info.value.code == "io.write_failed"
+    assert target.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["file"]
