@@ -83,4 +83,21 @@ CODES: Final[dict[str, str]] = {
     # encoding
     "encoding.empty": "input is empty",
     "encoding.unknown": "input is neither binary PSBT, base64 nor hex",
+    # policy (psbtbridge/policy.py, cold/policy_file.py)
+    "policy.syntax": "policy.toml is not valid TOML",
+    "policy.unknown_key": "policy.toml has a setting or table psbtbridge does not know",
+    "policy.bad_type": "a policy.toml setting has the wrong type",
+    "policy.bad_value": "a policy.toml setting is out of range or not allowed",
+    "policy.sighash_unsupported": "policy.toml allows a sighash type the signer never signs",
+    "policy.unreadable": "policy.toml cannot be read, is too large or is not UTF-8",
+    # audit (cold/audit.py)
+    "audit.broken": "the audit log's hash chain is broken or its last line is cut off",
+    "audit.bad_record": "a record to log is invalid (a bug): nothing was logged",
+    "audit.unreadable": "the audit log cannot be opened or read",
+    "audit.write_failed": "a record could not be appended to the audit log durably",
+    # ledger (cold/ledger.py)
+    "ledger.corrupt": "ledger.json is damaged; it was left untouched",
+    "ledger.unreadable": "ledger.json cannot be read or is too large",
+    "ledger.bad_outpoint": "a txid or outpoint given to the ledger is malformed",
+    "proof.amount_changed": "an input's amount differs from the amount seen for it earlier",
 }

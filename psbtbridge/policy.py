@@ -1,0 +1,340 @@
+"""The signing policy: limits and rules read from policy.toml, as a frozen value.
+
+Strict like the rest of the cold side: an unknown key, a wrong type or an out-of-range
+value refuses to start (fail closed) with a message naming the line, rather than being
+ignored and silently leaving a limit unset. This module only parses; turning an analysis
+into violations and warnings against a `Policy` is the evaluator's job.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Final
+
+from psbtbridge.errors import ConfigError
+
+FILE_NAME: Final = "policy.toml"
+MAX_MONEY: Final = 21_000_000 * 100_000_000  # sat; no amount or fee limit above it means anything
+#: A change output is only accepted as ours if its derivation index is below the window; a
+#: huge window would let a hostile PSBT park "change" where no wallet ever looks for it.
+MAX_CHANGE_INDEX_WINDOW: Final = 1_000_000
+MAX_ADDRESS_LENGTH: Final = 100
+
+#: PSBT_IN_SIGHASH_TYPE values by name (BIP174; DEFAULT is BIP341's 0x00, taproot only).
+SIGHASH_TYPES: Final[Mapping[str, int]] = {
+    "DEFAULT": 0x00,
+    "ALL": 0x01,
+    "NONE": 0x02,
+    "SINGLE": 0x03,
+    "ALL|ANYONECANPAY": 0x81,
+    "NONE|ANYONECANPAY": 0x82,
+    "SINGLE|ANYONECANPAY": 0x83,
+}
+#: The signer commits to every input and every output, always: a policy file cannot widen
+#: this, so naming another type there is refused rather than accepted and then ignored.
+SIGNABLE_SIGHASH: Final = frozenset({"ALL", "DEFAULT"})
+
+_DAY: Final = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class UnattendedPolicy:
+    """What `--confirm policy` (signing with nobody at the screen) additionally requires."""
+
+    enabled: bool = False
+    #: Every output that is not proven change must pay one of these (rendered) addresses.
+    allowed_destinations: tuple[str, ...] = ()
+    max_per_transaction: int = 0  # sat leaving the wallet in one transaction
+    max_per_24h: int = 0  # sat leaving the wallet in the last 24 h, counted from the audit log
+    refuse_on_warning: bool = True
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Limits every signing must respect; fee limits are inclusive maxima."""
+
+    max_fee_rate: Decimal = Decimal(100)  # sat/vB
+    max_fee: int = 100_000  # sat
+    #: Fee as a percentage of the total value of all outputs (Coldcard's measure).
+    max_fee_percent: Decimal = Decimal(10)
+    allowed_sighash: tuple[str, ...] = ("ALL", "DEFAULT")
+    allow_foreign_inputs: bool = False
+    allow_op_return: bool = True
+    change_index_window: int = 1000
+    unattended: UnattendedPolicy = UnattendedPolicy()
+
+    def allows_sighash(self, sighash_type: int) -> bool:
+        """True if a PSBT_IN_SIGHASH_TYPE value is one the policy allows."""
+        return any(SIGHASH_TYPES[name] == sighash_type for name in self.allowed_sighash)
+
+
+DEFAULT_POLICY: Final = Policy()
+
+
+def sum_last_24h(spends: Iterable[tuple[datetime, int]], now: datetime) -> int:
+    """Total sats that left the wallet in the 24 hours up to now, from (time, sats) pairs.
+
+    Times must be timezone-aware. A record dated after `now` still counts: setting the
+    clock back must not reopen the daily limit.
+    """
+    start = now - _DAY
+    return sum(sats for time, sats in spends if time > start)
+
+
+def parse_policy(text: str) -> Policy:
+    """Parse policy.toml text; a missing key takes its default, anything doubtful refuses."""
+    try:
+        untrusted_data = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError("policy.syntax", _syntax_message(str(error), text)) from error
+    return _Reader(text).policy(untrusted_data)
+
+
+# --- reading the parsed table ------------------------------------------------------------
+
+_SYNTAX_POSITION = re.compile(
+    r"^(?P<what>.*) \(at (?:line (?P<line>\d+), column \d+|end of document)\)$",
+    re.DOTALL,
+)
+
+
+def _syntax_message(detail: str, text: str) -> str:
+    match = _SYNTAX_POSITION.match(detail)
+    if match is None:
+        return f"{FILE_NAME}: not valid TOML: {detail}"
+    line = match["line"] or str(max(1, len(text.splitlines())))
+    return f"{FILE_NAME} line {line}: not valid TOML: {match['what']}"
+
+
+class _Reader:
+    """Checks each value of the parsed table and names its line in every error."""
+
+    def __init__(self, text: str) -> None:
+        self._lines = _key_lines(text)
+
+    def policy(self, untrusted_data: dict[str, object]) -> Policy:
+        d = DEFAULT_POLICY
+        self._refuse_unknown(untrusted_data, (), _POLICY_KEYS)
+        get = untrusted_data.get
+        return Policy(
+            max_fee_rate=self._rate(get("max_fee_rate", d.max_fee_rate)),
+            max_fee=self._sats(("max_fee",), get("max_fee", d.max_fee)),
+            max_fee_percent=self._percent(get("max_fee_percent", d.max_fee_percent)),
+            allowed_sighash=self._sighash(get("allowed_sighash", list(d.allowed_sighash))),
+            allow_foreign_inputs=self._flag(
+                ("allow_foreign_inputs",), get("allow_foreign_inputs", d.allow_foreign_inputs)
+            ),
+            allow_op_return=self._flag(
+                ("allow_op_return",), get("allow_op_return", d.allow_op_return)
+            ),
+            change_index_window=self._window(get("change_index_window", d.change_index_window)),
+            unattended=self._unattended(get("unattended", {})),
+        )
+
+    def _unattended(self, untrusted_table: object) -> UnattendedPolicy:
+        path = ("unattended",)
+        if not isinstance(untrusted_table, dict):
+            raise self._error("policy.bad_type", path, "unattended must be a table")
+        self._refuse_unknown(untrusted_table, path, _UNATTENDED_KEYS)
+        d = DEFAULT_POLICY.unattended
+        get = untrusted_table.get
+        return UnattendedPolicy(
+            enabled=self._flag((*path, "enabled"), get("enabled", d.enabled)),
+            allowed_destinations=self._addresses(
+                get("allowed_destinations", list(d.allowed_destinations))
+            ),
+            max_per_transaction=self._sats(
+                (*path, "max_per_transaction"), get("max_per_transaction", d.max_per_transaction)
+            ),
+            max_per_24h=self._sats((*path, "max_per_24h"), get("max_per_24h", d.max_per_24h)),
+            refuse_on_warning=self._flag(
+                (*path, "refuse_on_warning"), get("refuse_on_warning", d.refuse_on_warning)
+            ),
+        )
+
+    def _refuse_unknown(
+        self, untrusted_table: dict[str, object], path: tuple[str, ...], known: frozenset[str]
+    ) -> None:
+        for key in untrusted_table:
+            if key not in known:
+                raise self._error(
+                    "policy.unknown_key",
+                    (*path, key),
+                    f"unknown setting {_dotted((*path, key))!r} (known: {', '.join(sorted(known))})",
+                )
+
+    def _flag(self, path: tuple[str, ...], untrusted: object) -> bool:
+        if not isinstance(untrusted, bool):
+            raise self._error("policy.bad_type", path, f"{_dotted(path)} must be true or false")
+        return untrusted
+
+    def _whole(self, path: tuple[str, ...], untrusted: object, what: str) -> int:
+        # bool is an int subclass in Python, but `max_fee = true` is a mistake, not 1 sat
+        if isinstance(untrusted, bool) or not isinstance(untrusted, int):
+            raise self._error("policy.bad_type", path, f"{_dotted(path)} must be {what}")
+        return untrusted
+
+    def _sats(self, path: tuple[str, ...], untrusted: object) -> int:
+        value = self._whole(path, untrusted, "a whole number of satoshis")
+        if not 0 <= value <= MAX_MONEY:
+            raise self._error(
+                "policy.bad_value", path, f"{_dotted(path)} must be between 0 and {MAX_MONEY} sat"
+            )
+        return value
+
+    def _number(self, path: tuple[str, ...], untrusted: object, what: str) -> Decimal:
+        if isinstance(untrusted, bool) or not isinstance(untrusted, int | Decimal):
+            raise self._error("policy.bad_type", path, f"{_dotted(path)} must be {what}")
+        value = Decimal(untrusted)
+        if not value.is_finite():
+            raise self._error("policy.bad_value", path, f"{_dotted(path)} must be a finite number")
+        return value
+
+    def _rate(self, untrusted: object) -> Decimal:
+        path = ("max_fee_rate",)
+        value = self._number(path, untrusted, "a number of sat/vB")
+        if not 0 <= value <= MAX_MONEY:
+            raise self._error(
+                "policy.bad_value", path, f"{_dotted(path)} must be between 0 and {MAX_MONEY}"
+            )
+        return value
+
+    def _percent(self, untrusted: object) -> Decimal:
+        path = ("max_fee_percent",)
+        value = self._number(path, untrusted, "a number (a percentage)")
+        if not 0 <= value <= 100:
+            raise self._error("policy.bad_value", path, "max_fee_percent must be between 0 and 100")
+        return value
+
+    def _window(self, untrusted: object) -> int:
+        path = ("change_index_window",)
+        value = self._whole(path, untrusted, "a whole number")
+        if not 1 <= value <= MAX_CHANGE_INDEX_WINDOW:
+            raise self._error(
+                "policy.bad_value",
+                path,
+                f"change_index_window must be between 1 and {MAX_CHANGE_INDEX_WINDOW}",
+            )
+        return value
+
+    def _strings(self, path: tuple[str, ...], untrusted: object, what: str) -> list[str]:
+        if not isinstance(untrusted, list) or not all(isinstance(v, str) for v in untrusted):
+            raise self._error("policy.bad_type", path, f"{_dotted(path)} must be a list of {what}")
+        if len(set(untrusted)) != len(untrusted):
+            raise self._error("policy.bad_value", path, f"{_dotted(path)} lists an entry twice")
+        return list(untrusted)
+
+    def _sighash(self, untrusted: object) -> tuple[str, ...]:
+        path = ("allowed_sighash",)
+        names = self._strings(path, untrusted, "sighash type names")
+        if not names:
+            raise self._error("policy.bad_value", path, "allowed_sighash must name ALL or DEFAULT")
+        for index, name in enumerate(names, start=1):
+            if name not in SIGHASH_TYPES:
+                raise self._error(
+                    "policy.bad_value",
+                    path,
+                    f"allowed_sighash entry {index} is not a sighash type name"
+                    f" (one of: {', '.join(SIGHASH_TYPES)})",
+                )
+            if name not in SIGNABLE_SIGHASH:
+                raise self._error(
+                    "policy.sighash_unsupported",
+                    path,
+                    f"allowed_sighash entry {index} ({name}) is never signed by psbtbridge,"
+                    " which commits to all inputs and outputs: only ALL and DEFAULT are possible",
+                )
+        return tuple(names)
+
+    def _addresses(self, untrusted: object) -> tuple[str, ...]:
+        path = ("unattended", "allowed_destinations")
+        addresses = self._strings(path, untrusted, "addresses")
+        for index, address in enumerate(addresses, start=1):
+            if not _ADDRESS_TEXT.fullmatch(address):
+                raise self._error(
+                    "policy.bad_value",
+                    path,
+                    f"unattended.allowed_destinations entry {index} must be an address: 1 to"
+                    f" {MAX_ADDRESS_LENGTH} printable ASCII characters without spaces",
+                )
+        return tuple(addresses)
+
+    def _error(self, code: str, path: tuple[str, ...], sentence: str) -> ConfigError:
+        line = _line_of(self._lines, path)
+        where = FILE_NAME if line is None else f"{FILE_NAME} line {line}"
+        return ConfigError(code, f"{where}: {sentence}")
+
+
+def _dotted(path: tuple[str, ...]) -> str:
+    return ".".join(path)
+
+
+_POLICY_KEYS: Final = frozenset(f.name for f in fields(Policy))
+_UNATTENDED_KEYS: Final = frozenset(f.name for f in fields(UnattendedPolicy))
+_ADDRESS_TEXT: Final = re.compile(rf"[\x21-\x7e]{{1,{MAX_ADDRESS_LENGTH}}}")
+
+
+# --- finding the line a key is on --------------------------------------------------------
+# tomllib reports no positions for keys, so a light scan of the text maps each key path to
+# its line. It only chooses which line an error names; every value comes from tomllib.
+
+_BARE = r"[A-Za-z0-9_-]+"
+_BASIC = r'"(?:[^"\\\n]|\\.)*"'
+_LITERAL = r"'[^'\n]*'"
+_SEGMENT = rf"(?:{_BARE}|{_BASIC}|{_LITERAL})"
+_DOTTED = rf"{_SEGMENT}(?:[ \t]*\.[ \t]*{_SEGMENT})*"
+_KEY_LINE: Final = re.compile(rf"[ \t]*(?P<key>{_DOTTED})[ \t]*=")
+_TABLE_LINE: Final = re.compile(rf"[ \t]*\[\[?[ \t]*(?P<key>{_DOTTED})[ \t]*\]")
+_SEGMENTS: Final = re.compile(_SEGMENT)
+
+
+def _unquote(segment: str) -> str:
+    if segment[0] in "\"'":
+        # let tomllib undo TOML's own escapes in a quoted key
+        try:
+            value = tomllib.loads(f"k = {segment}")["k"]
+        except tomllib.TOMLDecodeError:
+            return segment
+        return value if isinstance(value, str) else segment
+    return segment
+
+
+def _key_path(dotted: str) -> tuple[str, ...]:
+    return tuple(_unquote(s) for s in _SEGMENTS.findall(dotted))
+
+
+def _key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """Map each table header and key (as a full dotted path) to its first line number."""
+    lines: dict[tuple[str, ...], int] = {}
+    table: tuple[str, ...] = ()
+    open_string: str | None = None  # the delimiter of a multi-line string we are inside
+    for number, line in enumerate(text.splitlines(), start=1):
+        if open_string is not None:
+            if line.count(open_string) % 2 == 1:
+                open_string = None
+            continue
+        header = _TABLE_LINE.match(line)
+        key = None if header else _KEY_LINE.match(line)
+        if header:
+            table = _key_path(header["key"])
+            lines.setdefault(table, number)
+        elif key:
+            lines.setdefault((*table, *_key_path(key["key"])), number)
+        for delimiter in ('"""', "'''"):
+            if line.count(delimiter) % 2 == 1:
+                open_string = delimiter
+    return lines
+
+
+def _line_of(lines: Mapping[tuple[str, ...], int], path: tuple[str, ...]) -> int | None:
+    """The line of a key, else of its nearest enclosing table or inline table."""
+    for end in range(len(path), 0, -1):
+        found = lines.get(path[:end])
+        if found is not None:
+            return found
+    return None
