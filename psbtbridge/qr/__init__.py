@@ -1,0 +1,1 @@
+"""Air-gap QR transport: UR `crypto-psbt` and BBQr codecs, decode-only legacy formats, rendering."""
