@@ -422,7 +422,7 @@ def _chain_end(path: Path, fd: int, size: int) -> str:
         where = f"line {found.broken_line}: {found.problem}" if not found.intact else broken.problem
         raise ConfigError(
             "audit.broken",
-            f"{path} {where}; nothing was signed into a broken log:"
+            f"{path} {where}; refusing to append to a broken log:"
             " inspect it with `psbt audit verify`, then move it aside",
         ) from None
     return last.digest
