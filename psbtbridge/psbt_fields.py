@@ -1,0 +1,334 @@
+"""PSBT field types by their BIP names, and the typed values their key data and value data decode to.
+
+BIP174 (v0), BIP370 (v2), BIP371 (taproot), BIP373 (MuSig2). Every decoder takes untrusted
+bytes and a `where` ("input 2: PSBT_IN_BIP32_DERIVATION") and either returns a typed,
+validated value or raises InvalidInput naming the field.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import TypeVar
+
+from psbtbridge.compact import Readable, read_compact_size, read_exact, read_var_bytes
+from psbtbridge.errors import InvalidInput
+from psbtbridge.tx import TxOut
+
+T = TypeVar("T")
+
+HARDENED = 0x80000000
+
+
+class GlobalType(IntEnum):
+    UNSIGNED_TX = 0x00
+    XPUB = 0x01
+    TX_VERSION = 0x02
+    FALLBACK_LOCKTIME = 0x03
+    INPUT_COUNT = 0x04
+    OUTPUT_COUNT = 0x05
+    TX_MODIFIABLE = 0x06
+    VERSION = 0xFB
+    PROPRIETARY = 0xFC
+
+    @property
+    def bip_name(self) -> str:
+        return f"PSBT_GLOBAL_{self.name}"
+
+
+class InputType(IntEnum):
+    NON_WITNESS_UTXO = 0x00
+    WITNESS_UTXO = 0x01
+    PARTIAL_SIG = 0x02
+    SIGHASH_TYPE = 0x03
+    REDEEM_SCRIPT = 0x04
+    WITNESS_SCRIPT = 0x05
+    BIP32_DERIVATION = 0x06
+    FINAL_SCRIPTSIG = 0x07
+    FINAL_SCRIPTWITNESS = 0x08
+    POR_COMMITMENT = 0x09
+    RIPEMD160 = 0x0A
+    SHA256 = 0x0B
+    HASH160 = 0x0C
+    HASH256 = 0x0D
+    PREVIOUS_TXID = 0x0E
+    OUTPUT_INDEX = 0x0F
+    SEQUENCE = 0x10
+    REQUIRED_TIME_LOCKTIME = 0x11
+    REQUIRED_HEIGHT_LOCKTIME = 0x12
+    TAP_KEY_SIG = 0x13
+    TAP_SCRIPT_SIG = 0x14
+    TAP_LEAF_SCRIPT = 0x15
+    TAP_BIP32_DERIVATION = 0x16
+    TAP_INTERNAL_KEY = 0x17
+    TAP_MERKLE_ROOT = 0x18
+    MUSIG2_PARTICIPANT_PUBKEYS = 0x1A
+    MUSIG2_PUB_NONCE = 0x1B
+    MUSIG2_PARTIAL_SIG = 0x1C
+    PROPRIETARY = 0xFC
+
+    @property
+    def bip_name(self) -> str:
+        return f"PSBT_IN_{self.name}"
+
+
+class OutputType(IntEnum):
+    REDEEM_SCRIPT = 0x00
+    WITNESS_SCRIPT = 0x01
+    BIP32_DERIVATION = 0x02
+    AMOUNT = 0x03
+    SCRIPT = 0x04
+    TAP_INTERNAL_KEY = 0x05
+    TAP_TREE = 0x06
+    TAP_BIP32_DERIVATION = 0x07
+    MUSIG2_PARTICIPANT_PUBKEYS = 0x08
+    PROPRIETARY = 0xFC
+
+    @property
+    def bip_name(self) -> str:
+        return f"PSBT_OUT_{self.name}"
+
+
+#: BIP370: fields that must be excluded from a version 0 PSBT.
+V2_ONLY_GLOBAL = frozenset(
+    {
+        GlobalType.TX_VERSION,
+        GlobalType.FALLBACK_LOCKTIME,
+        GlobalType.INPUT_COUNT,
+        GlobalType.OUTPUT_COUNT,
+        GlobalType.TX_MODIFIABLE,
+    }
+)
+V2_ONLY_INPUT = frozenset(
+    {
+        InputType.PREVIOUS_TXID,
+        InputType.OUTPUT_INDEX,
+        InputType.SEQUENCE,
+        InputType.REQUIRED_TIME_LOCKTIME,
+        InputType.REQUIRED_HEIGHT_LOCKTIME,
+    }
+)
+V2_ONLY_OUTPUT = frozenset({OutputType.AMOUNT, OutputType.SCRIPT})
+
+#: Types whose key is the type alone: any key data makes the field invalid (BIP174).
+NO_KEY_DATA_GLOBAL = frozenset(GlobalType) - {GlobalType.XPUB, GlobalType.PROPRIETARY}
+NO_KEY_DATA_INPUT = frozenset(
+    {
+        InputType.NON_WITNESS_UTXO,
+        InputType.WITNESS_UTXO,
+        InputType.SIGHASH_TYPE,
+        InputType.REDEEM_SCRIPT,
+        InputType.WITNESS_SCRIPT,
+        InputType.FINAL_SCRIPTSIG,
+        InputType.FINAL_SCRIPTWITNESS,
+        InputType.POR_COMMITMENT,
+        InputType.TAP_KEY_SIG,
+        InputType.TAP_INTERNAL_KEY,
+        InputType.TAP_MERKLE_ROOT,
+    }
+    | V2_ONLY_INPUT
+)
+NO_KEY_DATA_OUTPUT = frozenset(
+    {
+        OutputType.REDEEM_SCRIPT,
+        OutputType.WITNESS_SCRIPT,
+        OutputType.AMOUNT,
+        OutputType.SCRIPT,
+        OutputType.TAP_INTERNAL_KEY,
+        OutputType.TAP_TREE,
+    }
+)
+
+
+@dataclass(frozen=True)
+class KeyOrigin:
+    """Master key fingerprint and BIP32 path: a claim until re-derived."""
+
+    fingerprint: bytes
+    path: tuple[int, ...]
+
+    def path_str(self) -> str:
+        steps = [f"{i & ~HARDENED}h" if i & HARDENED else str(i) for i in self.path]
+        return "/".join(["m", *steps])
+
+
+@dataclass(frozen=True)
+class Bip32Derivation:
+    """PSBT_IN/OUT_BIP32_DERIVATION: a SEC public key and its claimed origin."""
+
+    pubkey: bytes
+    origin: KeyOrigin
+
+
+@dataclass(frozen=True)
+class TapBip32Derivation:
+    """PSBT_IN/OUT_TAP_BIP32_DERIVATION: an x-only key, the leaves it is used in, its origin."""
+
+    xonly_pubkey: bytes
+    leaf_hashes: tuple[bytes, ...]
+    origin: KeyOrigin
+
+
+@dataclass(frozen=True)
+class GlobalXpub:
+    """PSBT_GLOBAL_XPUB: a 78-byte BIP32 extended public key and its claimed origin."""
+
+    xpub: bytes
+    origin: KeyOrigin
+
+
+@dataclass(frozen=True)
+class PartialSig:
+    """PSBT_IN_PARTIAL_SIG: an ECDSA signature (DER + sighash byte) by pubkey."""
+
+    pubkey: bytes
+    signature: bytes
+
+    @property
+    def sighash_type(self) -> int:
+        return self.signature[-1]
+
+
+@dataclass(frozen=True)
+class TapScriptSig:
+    """PSBT_IN_TAP_SCRIPT_SIG: a Schnorr signature by an x-only key for one leaf."""
+
+    xonly_pubkey: bytes
+    leaf_hash: bytes
+    signature: bytes
+
+
+@dataclass(frozen=True)
+class TapLeafScript:
+    """PSBT_IN_TAP_LEAF_SCRIPT: a leaf script, its leaf version, and the control block proving it."""
+
+    control_block: bytes
+    script: bytes
+    leaf_version: int
+
+
+@dataclass(frozen=True)
+class Preimage:
+    """PSBT_IN_RIPEMD160/SHA256/HASH160/HASH256: a hash and the preimage hashing to it."""
+
+    kind: InputType
+    hash: bytes
+    preimage: bytes
+
+
+@dataclass(frozen=True)
+class MuSig2Participants:
+    """PSBT_IN/OUT_MUSIG2_PARTICIPANT_PUBKEYS: an aggregate key and its participants, in order."""
+
+    aggregate_pubkey: bytes
+    participants: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
+class MuSig2PubNonce:
+    """PSBT_IN_MUSIG2_PUB_NONCE: a participant's 66-byte public nonce for an aggregate key."""
+
+    participant_pubkey: bytes
+    aggregate_pubkey: bytes
+    leaf_hash: bytes | None
+    pub_nonce: bytes
+
+
+@dataclass(frozen=True)
+class MuSig2PartialSig:
+    """PSBT_IN_MUSIG2_PARTIAL_SIG: a participant's 32-byte partial signature."""
+
+    participant_pubkey: bytes
+    aggregate_pubkey: bytes
+    leaf_hash: bytes | None
+    partial_sig: bytes
+
+
+def decode_exact(untrusted_value: bytes, read: Callable[[Readable], T], where: str) -> T:
+    """Run a stream reader over a whole value; a short or overlong value is one error."""
+    stream = io.BytesIO(untrusted_value)
+    try:
+        value = read(stream)
+    except InvalidInput as error:
+        raise InvalidInput("psbt.bad_value", f"{where}: {error.message}") from error
+    if stream.tell() != len(untrusted_value):
+        raise InvalidInput(
+            "psbt.bad_value",
+            f"{where}: {len(untrusted_value) - stream.tell()} bytes after the end of the value",
+        )
+    return value
+
+
+def decode_fixed(untrusted_value: bytes, fmt: str, where: str) -> int:
+    """A fixed-width little-endian integer ("<I", "<i", "<q", "<B") filling the whole value."""
+    size = struct.calcsize(fmt)
+    if len(untrusted_value) != size:
+        raise InvalidInput(
+            "psbt.bad_value_length",
+            f"{where}: value is {len(untrusted_value)} bytes, expected {size}",
+        )
+    return int(struct.unpack(fmt, untrusted_value)[0])
+
+
+def expect_length(untrusted_value: bytes, size: int, where: str) -> bytes:
+    if len(untrusted_value) != size:
+        raise InvalidInput(
+            "psbt.bad_value_length",
+            f"{where}: value is {len(untrusted_value)} bytes, expected {size}",
+        )
+    return untrusted_value
+
+
+def decode_compact(untrusted_value: bytes, where: str) -> int:
+    return decode_exact(untrusted_value, read_compact_size, where)
+
+
+def decode_key_origin(untrusted_value: bytes, where: str) -> KeyOrigin:
+    """BIP174: a 4-byte fingerprint then 32-bit little-endian path elements; length 4·k, k >= 1."""
+    if len(untrusted_value) < 4 or len(untrusted_value) % 4:
+        raise InvalidInput(
+            "psbt.bad_key_origin",
+            f"{where}: key origin is {len(untrusted_value)} bytes, not a non-zero multiple of 4",
+        )
+    steps = struct.unpack(f"<{len(untrusted_value) // 4 - 1}I", untrusted_value[4:])
+    return KeyOrigin(untrusted_value[:4], tuple(steps))
+
+
+def decode_tap_key_origin(
+    untrusted_value: bytes, where: str
+) -> tuple[tuple[bytes, ...], KeyOrigin]:
+    """BIP371: a compact count of 32-byte leaf hashes, the hashes, then a key origin."""
+    stream = io.BytesIO(untrusted_value)
+    try:
+        count = read_compact_size(stream, "leaf hash count")
+        hashes = tuple(read_exact(stream, 32, "leaf hash") for _ in range(count))
+    except InvalidInput as error:
+        raise InvalidInput("psbt.bad_key_origin", f"{where}: {error.message}") from error
+    return hashes, decode_key_origin(untrusted_value[stream.tell() :], where)
+
+
+def read_witness_stack(stream: Readable) -> tuple[bytes, ...]:
+    count = read_compact_size(stream, "witness item count")
+    return tuple(read_var_bytes(stream, "witness item") for _ in range(count))
+
+
+def decode_txout(untrusted_value: bytes, where: str) -> TxOut:
+    return decode_exact(untrusted_value, TxOut.read_from, where)
+
+
+def check_proprietary_key(untrusted_key_data: bytes, where: str) -> bytes:
+    """BIP174 proprietary key data: a length-prefixed identifier, then a compact subtype."""
+
+    def read(stream: Readable) -> None:
+        read_var_bytes(stream, "proprietary identifier")
+        read_compact_size(stream, "proprietary subtype")
+
+    stream = io.BytesIO(untrusted_key_data)
+    try:
+        read(stream)
+    except InvalidInput as error:
+        raise InvalidInput("psbt.bad_proprietary_key", f"{where}: {error.message}") from error
+    return untrusted_key_data

@@ -1,0 +1,354 @@
+"""psbt.py: every BIP and Bitcoin Core vector, per-class error codes, round trips, the v2 transaction, edits."""
+
+from __future__ import annotations
+
+import base64
+import struct
+from typing import Any
+
+import pytest
+
+from psbtbridge.compact import compact_size
+from psbtbridge.errors import BridgeError, InvalidInput
+from psbtbridge.keymap import Entry
+from psbtbridge.psbt import MAGIC, Psbt
+from psbtbridge.psbt_fields import GlobalType, InputType, OutputType
+from psbtbridge.tx import OutPoint, Tx, TxIn, TxOut
+from tests.conftest import load_vectors
+
+
+def _b64(text: str) -> bytes:
+    return base64.b64decode(text + "=" * (-len(text) % 4))
+
+
+def _cases(kind: str) -> list[Any]:
+    """(id, bytes) for every vector of one kind across the BIP files and Core's rpc_psbt.json."""
+    cases = []
+    for name in ("bip174", "bip370", "bip371", "bip373-musig2"):
+        for index, case in enumerate(load_vectors(f"psbt/{name}.json").get(kind, [])):
+            cases.append(pytest.param(_b64(case["psbt"]), id=f"{name}-{kind}-{index}"))
+    core = load_vectors("psbt/bitcoin-core-rpc_psbt.json")
+    if kind == "valid":
+        for index, text in enumerate(core["valid"]):
+            cases.append(pytest.param(_b64(text), id=f"core-valid-{index}"))
+    else:
+        for index, text in enumerate(core["invalid"]):
+            cases.append(pytest.param(_b64(text), id=f"core-invalid-{index}"))
+        for index, (text, _message) in enumerate(core["invalid_with_msg"]):
+            cases.append(pytest.param(_b64(text), id=f"core-invalid_with_msg-{index}"))
+    return cases
+
+
+VALID = _cases("valid")
+INVALID = _cases("invalid")
+BIP370 = load_vectors("psbt/bip370.json")
+BIP174 = load_vectors("psbt/bip174.json")
+
+
+def test_vector_counts() -> None:
+    # 10 + 14 + 6 + 14 + 34 valid; 20 + 24 + 11 + 10 + 41 + 12 invalid: none skipped.
+    assert (len(VALID), len(INVALID)) == (78, 118)
+
+
+@pytest.mark.parametrize("data", VALID)
+def test_valid_vectors_round_trip_byte_identically(data: bytes) -> None:
+    psbt = Psbt.parse(data)
+    assert psbt.serialize() == data
+    assert Psbt.parse(psbt.serialize()) == psbt
+
+
+@pytest.mark.parametrize("data", INVALID)
+def test_invalid_vectors_are_refused(data: bytes) -> None:
+    with pytest.raises(InvalidInput):
+        Psbt.parse(data)
+
+
+@pytest.mark.parametrize(
+    ("index", "code"),
+    [
+        (0, "psbt.bad_magic"),
+        (1, "psbt.missing_map"),
+        (2, "psbt.unsigned_tx_scriptsig"),
+        (3, "psbt.missing_unsigned_tx"),
+        (4, "psbt.duplicate_key"),
+        (5, "psbt.unexpected_key_data"),
+        (7, "psbt.bad_pubkey"),
+        (18, "psbt.unsigned_tx_witness"),
+    ],
+)
+def test_bip174_invalid_codes(index: int, code: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        Psbt.parse(_b64(BIP174["invalid"][index]["psbt"]))
+    assert raised.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("index", "code"),
+    [
+        (0, "psbt.unsigned_tx_in_v2"),
+        *[(i, "psbt.v2_field_in_v0") for i in range(1, 13)],
+        (13, "psbt.unsigned_tx_in_v2"),
+        *[(i, "psbt.missing_field") for i in range(14, 21)],
+        (21, "psbt.bad_locktime"),
+        (22, "psbt.bad_locktime"),
+        (23, "psbt.bad_locktime"),
+    ],
+)
+def test_bip370_invalid_codes(index: int, code: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        Psbt.parse(_b64(BIP370["invalid"][index]["psbt"]))
+    assert raised.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("index", "code"),
+    [
+        (0, "psbt.bad_pubkey"),
+        (1, "psbt.bad_signature"),
+        (2, "psbt.bad_signature"),
+        (6, "psbt.bad_key_data"),
+        (9, "psbt.bad_control_block"),
+        (10, "psbt.bad_control_block"),
+    ],
+)
+def test_bip371_invalid_codes(index: int, code: str) -> None:
+    bip371 = load_vectors("psbt/bip371.json")
+    with pytest.raises(InvalidInput) as raised:
+        Psbt.parse(_b64(bip371["invalid"][index]["psbt"]))
+    assert raised.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("index", "code"),
+    [
+        (19, "psbt.unsupported_version"),
+        (20, "psbt.duplicate_key"),
+        (39, "psbt.non_witness_utxo_txid"),
+        (40, "psbt.non_witness_utxo_index"),
+    ],
+)
+def test_core_invalid_codes(index: int, code: str) -> None:
+    core = load_vectors("psbt/bitcoin-core-rpc_psbt.json")
+    with pytest.raises(InvalidInput) as raised:
+        Psbt.parse(_b64(core["invalid"][index]))
+    assert raised.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("index", "code"),
+    [(0, "psbt.bad_key_origin"), (1, "psbt.bad_tap_tree"), (3, "psbt.bad_value_length")],
+)
+def test_core_invalid_with_msg_codes(index: int, code: str) -> None:
+    core = load_vectors("psbt/bitcoin-core-rpc_psbt.json")
+    with pytest.raises(InvalidInput) as raised:
+        Psbt.parse(_b64(core["invalid_with_msg"][index][0]))
+    assert raised.value.code == code
+
+
+@pytest.mark.parametrize(
+    "case", BIP370["timelock"], ids=[f"timelock-{i}" for i in range(len(BIP370["timelock"]))]
+)
+def test_bip370_locktime(case: dict[str, Any]) -> None:
+    psbt = Psbt.parse(_b64(case["psbt"]))
+    if case["expected_locktime"] is None:
+        with pytest.raises(InvalidInput) as raised:
+            psbt.unsigned_tx()
+        assert raised.value.code == "psbt.locktime_conflict"
+    else:
+        assert psbt.locktime() == case["expected_locktime"]
+        assert psbt.unsigned_tx().locktime == case["expected_locktime"]
+
+
+def test_zero_input_transactions_are_accepted() -> None:
+    # bip174 valid[8] (0 in, 0 out) and valid[9] (0 in): read without witness, 0 is a count.
+    empty = Psbt.parse(_b64(BIP174["valid"][8]["psbt"]))
+    assert (len(empty.inputs), len(empty.outputs)) == (0, 0)
+    no_inputs = Psbt.parse(_b64(BIP174["valid"][9]["psbt"]))
+    assert len(no_inputs.inputs) == 0
+    assert no_inputs.unsigned_tx().inputs == ()
+
+
+def test_v0_unsigned_tx_is_the_global_tx() -> None:
+    psbt = Psbt.parse(_b64(BIP174["valid"][0]["psbt"]))
+    assert psbt.version == 0
+    assert psbt.unsigned_tx() is psbt.global_tx
+    assert [inp.prevout for inp in psbt.inputs] == [
+        txin.prevout for txin in psbt.unsigned_tx().inputs
+    ]
+
+
+def test_v2_unsigned_tx_from_fields() -> None:
+    psbt = Psbt.parse(_b64(BIP370["valid"][0]["psbt"]))  # required fields only, no sequence
+    tx = psbt.unsigned_tx()
+    assert psbt.version == 2 and tx.version == psbt.tx_version == 2
+    assert tx.inputs[0].sequence == 0xFFFFFFFF  # BIP370: omitted sequence means final
+    assert tx.inputs[0].prevout == psbt.inputs[0].prevout
+    assert [o.value for o in tx.outputs] == [o.amount for o in psbt.outputs]
+
+
+def _v2(inputs: list[list[Entry]], outputs: list[list[Entry]]) -> bytes:
+    """A v2 PSBT from entry lists (the global map written here)."""
+    globals_ = [
+        Entry(GlobalType.TX_VERSION, b"", struct.pack("<i", 2)),
+        Entry(GlobalType.INPUT_COUNT, b"", compact_size(len(inputs))),
+        Entry(GlobalType.OUTPUT_COUNT, b"", compact_size(len(outputs))),
+        Entry(GlobalType.VERSION, b"", struct.pack("<I", 2)),
+    ]
+    maps = [globals_, *inputs, *outputs]
+    return MAGIC + b"".join(b"".join(e.serialize() for e in m) + b"\x00" for m in maps)
+
+
+def _v2_input(sequence: int | None = None, extra: tuple[Entry, ...] = ()) -> list[Entry]:
+    entries = [
+        Entry(InputType.PREVIOUS_TXID, b"", bytes(range(32))),
+        Entry(InputType.OUTPUT_INDEX, b"", struct.pack("<I", 1)),
+    ]
+    if sequence is not None:
+        entries.append(Entry(InputType.SEQUENCE, b"", struct.pack("<I", sequence)))
+    return entries + list(extra)
+
+
+def _v2_output() -> list[Entry]:
+    return [
+        Entry(OutputType.AMOUNT, b"", struct.pack("<q", 1000)),
+        Entry(OutputType.SCRIPT, b"", bytes.fromhex("0014") + bytes(20)),
+    ]
+
+
+def test_sequence_zero_is_never_rewritten() -> None:
+    psbt = Psbt.parse(_v2([_v2_input(sequence=0)], [_v2_output()]))
+    assert psbt.inputs[0].sequence == 0
+    assert psbt.unsigned_tx().inputs[0].sequence == 0
+
+
+def test_unknown_and_proprietary_entries_are_kept_in_order() -> None:
+    proprietary = Entry(InputType.PROPRIETARY, b"\x03abc\x01xyz", b"value")
+    unknown = Entry(0x7F, b"\x01\x02", b"u")
+    large_type = Entry(0x1234, b"", b"big type")
+    data = _v2([_v2_input(extra=(proprietary, unknown, large_type))], [_v2_output()])
+    psbt = Psbt.parse(data)
+    assert psbt.serialize() == data
+    assert psbt.inputs[0].proprietary == (proprietary,)
+    assert psbt.inputs[0].unknown == (unknown, large_type)
+
+
+@pytest.mark.parametrize(
+    ("extra", "code"),
+    [
+        (Entry(InputType.PROPRIETARY, b"\x05ab", b""), "psbt.bad_proprietary_key"),
+        (Entry(InputType.SEQUENCE, b"", b"\x00"), "psbt.duplicate_key"),
+        (Entry(InputType.REQUIRED_HEIGHT_LOCKTIME, b"", b"\x01\x00\x00"), "psbt.bad_value_length"),
+        (Entry(InputType.RIPEMD160, bytes(20), b"not the preimage"), "psbt.bad_preimage"),
+        (Entry(InputType.SHA256, bytes(20), b""), "psbt.bad_key_data"),
+        (Entry(InputType.TAP_MERKLE_ROOT, b"", bytes(31)), "psbt.bad_value_length"),
+        (Entry(InputType.FINAL_SCRIPTWITNESS, b"", b"\x02\x01a"), "psbt.bad_value"),
+        (Entry(InputType.POR_COMMITMENT, b"", b"\xff"), "psbt.bad_value"),
+        (
+            Entry(InputType.BIP32_DERIVATION, bytes.fromhex("02" + "79" * 32), b"abcd"),
+            "psbt.bad_pubkey",
+        ),
+    ],
+)
+def test_input_field_errors(extra: Entry, code: str) -> None:
+    data = _v2([_v2_input(sequence=5, extra=(extra,))], [_v2_output()])
+    with pytest.raises(InvalidInput) as raised:
+        Psbt.parse(data)
+    assert raised.value.code == code
+
+
+G = bytes.fromhex("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        (b"\x00\x01\x02", "psbt.bad_key_origin"),
+        (b"\x00\x01\x02\x03\x04", "psbt.bad_key_origin"),
+        (b"", "psbt.bad_key_origin"),
+    ],
+)
+def test_key_origin_lengths(value: bytes, code: str) -> None:
+    extra = Entry(InputType.BIP32_DERIVATION, G, value)
+    with pytest.raises(InvalidInput) as raised:
+        Psbt.parse(_v2([_v2_input(extra=(extra,))], [_v2_output()]))
+    assert raised.value.code == code
+
+
+def test_key_origin_decodes() -> None:
+    path = struct.pack("<4sII", b"\xde\xad\xbe\xef", 0x80000054, 7)
+    extra = Entry(InputType.BIP32_DERIVATION, G, path)
+    psbt = Psbt.parse(_v2([_v2_input(extra=(extra,))], [_v2_output()]))
+    origin = psbt.inputs[0].bip32_derivations[0].origin
+    assert origin.fingerprint == b"\xde\xad\xbe\xef"
+    assert origin.path_str() == "m/84h/7"
+
+
+def test_size_cap_is_checked_first() -> None:
+    data = _b64(BIP174["valid"][0]["psbt"])
+    with pytest.raises(InvalidInput) as raised:
+        Psbt.parse(data, max_size=len(data) - 1)
+    assert raised.value.code == "psbt.too_large"
+    assert Psbt.parse(data, max_size=len(data)).serialize() == data
+
+
+def test_trailing_bytes_after_the_last_map() -> None:
+    data = _b64(BIP174["valid"][0]["psbt"]) + b"\x00"
+    with pytest.raises(InvalidInput) as raised:
+        Psbt.parse(data)
+    assert raised.value.code == "psbt.trailing_bytes"
+
+
+def _tx(outputs: tuple[TxOut, ...]) -> Tx:
+    prev = TxIn(OutPoint(bytes(32), 0), b"\x51", 0xFFFFFFFF)
+    return Tx(2, (prev,), outputs, 0)
+
+
+def test_witness_utxo_must_match_the_non_witness_utxo() -> None:
+    previous = _tx((TxOut(5000, b"\x00\x14" + bytes(20)), TxOut(7000, b"\x51")))
+    txid = previous.txid()
+    good = (
+        Entry(InputType.NON_WITNESS_UTXO, b"", previous.serialize()),
+        Entry(InputType.WITNESS_UTXO, b"", TxOut(7000, b"\x51").serialize()),
+    )
+    inp = [
+        Entry(InputType.PREVIOUS_TXID, b"", txid),
+        Entry(InputType.OUTPUT_INDEX, b"", struct.pack("<I", 1)),
+    ]
+    psbt = Psbt.parse(_v2([inp + list(good)], [_v2_output()]))
+    assert psbt.inputs[0].amount_proven
+    assert psbt.inputs[0].spent_output == TxOut(7000, b"\x51")
+    bad = (good[0], Entry(InputType.WITNESS_UTXO, b"", TxOut(7001, b"\x51").serialize()))
+    with pytest.raises(InvalidInput) as raised:
+        Psbt.parse(_v2([inp + list(bad)], [_v2_output()]))
+    assert raised.value.code == "psbt.witness_utxo_mismatch"
+    assert "input 0" in raised.value.message
+
+
+def test_with_partial_sig_appends_and_validates() -> None:
+    psbt = Psbt.parse(_b64(BIP174["valid"][0]["psbt"]))
+    sig = bytes.fromhex(
+        "3044022074018ad4180097b873323c0015720b3684cc8123891048e7dbcd9b55ad679c99022073d369b7"
+        "40e3eb53dcefa33823c8070514ca55a7dd9544f157c167913261118c01"
+    )
+    signed = psbt.with_input(0, psbt.inputs[0].with_partial_sig(G, sig))
+    assert signed.inputs[0].partial_sigs[-1].pubkey == G
+    assert signed.inputs[0].entries[-1] == Entry(InputType.PARTIAL_SIG, G, sig)
+    assert Psbt.parse(signed.serialize()) == signed
+    with pytest.raises(InvalidInput) as raised:
+        psbt.inputs[0].with_partial_sig(G, sig[:-1] + b"\x00")
+    assert raised.value.code == "psbt.bad_signature"
+    with pytest.raises(BridgeError) as mismatch:
+        psbt.with_input(1, psbt.inputs[0])
+    assert mismatch.value.code == "psbt.map_mismatch"
+
+
+def test_finalized_keeps_utxo_and_unknown_and_drops_signing_data() -> None:
+    psbt = Psbt.parse(_b64(BIP174["valid"][6]["psbt"]))  # unknown types in the inputs
+    inp = psbt.inputs[0]
+    final = inp.finalized(b"\x00", [b"sig", b"key"])
+    assert final.final_scriptsig == b"\x00"
+    assert final.final_scriptwitness == (b"sig", b"key")
+    assert final.unknown == inp.unknown
+    assert final.partial_sigs == () and final.bip32_derivations == ()
+    assert (final.non_witness_utxo, final.witness_utxo) == (inp.non_witness_utxo, inp.witness_utxo)
+    assert final.is_finalized
