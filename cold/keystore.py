@@ -1,0 +1,679 @@
+"""The keystore: one BIP39 seed, encrypted at rest, with its public account keys readable without it.
+
+File `keystore.json` in the data home, mode 0600, written once and atomically. Its public
+header (network, master fingerprint, account xpubs, KDF and cipher parameters) is the
+AEAD's associated data, so altering any of it makes unlocking fail; after decryption the
+header is also re-derived from the seed and compared, which covers unencrypted files.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import getpass
+import hashlib
+import json
+import os
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Final
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from embit.bip32 import HDKey
+from embit.wordlists.bip39 import WORDLIST
+
+from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, UsageError
+from psbtbridge.files import read_bounded, write_atomic
+from psbtbridge.network import Network
+from psbtbridge.wallet import HARDENED, AccountKey, KeyOrigin, ScriptType, Wallet
+
+KEYSTORE_NAME: Final = "keystore.json"
+FORMAT: Final = "psbtbridge-keystore/1"
+MAX_KEYSTORE_SIZE: Final = 64 * 1024
+MAX_SECRET_FILE_SIZE: Final = 4096
+CIPHER: Final = "chacha20poly1305"
+_WORD_INDEX: Final = {word: i for i, word in enumerate(WORDLIST)}
+
+#: BIP44/49/84/86 purpose of each single-sig script type, in export order.
+SINGLE_SIG_PURPOSES: Final = {
+    ScriptType.P2PKH: 44,
+    ScriptType.P2SH_P2WPKH: 49,
+    ScriptType.P2WPKH: 84,
+    ScriptType.P2TR: 86,
+}
+#: BIP48 script-type element of m/48h/coin/account/script for multisig cosigner keys.
+COSIGNER_SCRIPTS: Final = {ScriptType.P2WSH: 2, ScriptType.P2SH_P2WSH: 1}
+
+
+def nfkd(text: str) -> bytes:
+    """BIP39 normalises mnemonics and passphrases to NFKD UTF-8; we do the same for ours."""
+    return unicodedata.normalize("NFKD", text).encode("utf-8")
+
+
+# --- BIP39 -------------------------------------------------------------------------------
+
+
+def entropy_to_mnemonic(entropy: bytes) -> str:
+    """BIP39 words for 16..32 bytes of entropy (a multiple of 4)."""
+    if len(entropy) not in (16, 20, 24, 28, 32):
+        raise BridgeError("internal.bug", "BIP39 entropy is 16 to 32 bytes in steps of 4")
+    bits = len(entropy) * 8
+    checksum_bits = bits // 32
+    number = int.from_bytes(entropy, "big") << checksum_bits
+    number |= hashlib.sha256(entropy).digest()[0] >> (8 - checksum_bits)
+    count = (bits + checksum_bits) // 11
+    return " ".join(WORDLIST[(number >> (11 * (count - 1 - i))) & 0x7FF] for i in range(count))
+
+
+def normalize_mnemonic(untrusted_text: str) -> str:
+    """Validate words and checksum (BIP39, English list); return NFKD, single-spaced, lower case."""
+    words = unicodedata.normalize("NFKD", untrusted_text).lower().split()
+    if len(words) not in (12, 15, 18, 21, 24):
+        raise InvalidInput(
+            "keystore.bad_mnemonic",
+            f"a BIP39 mnemonic has 12, 15, 18, 21 or 24 words, not {len(words)}",
+        )
+    number = 0
+    for position, word in enumerate(words, 1):
+        index = _WORD_INDEX.get(word)
+        if index is None:
+            # name the position only: the words are the secret
+            raise InvalidInput(
+                "keystore.bad_mnemonic", f"word {position} is not in the BIP39 English wordlist"
+            )
+        number = (number << 11) | index
+    checksum_bits = len(words) * 11 // 33
+    entropy = (number >> checksum_bits).to_bytes(checksum_bits * 4, "big")
+    if number & ((1 << checksum_bits) - 1) != hashlib.sha256(entropy).digest()[0] >> (
+        8 - checksum_bits
+    ):
+        raise InvalidInput(
+            "keystore.bad_mnemonic_checksum",
+            "the mnemonic's checksum is wrong: a word is mistyped or missing",
+        )
+    return " ".join(words)
+
+
+def mnemonic_to_seed(mnemonic: str, bip39_passphrase: str) -> bytes:
+    """BIP39: PBKDF2-HMAC-SHA512, 2048 rounds, salt "mnemonic" + passphrase, both NFKD."""
+    return hashlib.pbkdf2_hmac(
+        "sha512", nfkd(mnemonic), b"mnemonic" + nfkd(bip39_passphrase), 2048, 64
+    )
+
+
+# --- key derivation functions ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Argon2idKdf:
+    """RFC 9106 Argon2id; memory in KiB. The defaults take about 0.4 s on a 2-core qube."""
+
+    name: ClassVar[str] = "argon2id"
+    salt: bytes
+    memory_kib: int = 128 * 1024
+    iterations: int = 3
+    lanes: int = 4
+
+    def derive_key(self, passphrase: str) -> bytes:
+        try:
+            from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+        except ImportError as error:
+            raise ConfigError(
+                "keystore.kdf_unavailable",
+                "this keystore uses Argon2id, which needs cryptography 44 or newer",
+            ) from error
+        kdf = Argon2id(
+            salt=self.salt,
+            length=32,
+            iterations=self.iterations,
+            lanes=self.lanes,
+            memory_cost=self.memory_kib,
+        )
+        return kdf.derive(nfkd(passphrase))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "salt": _b64(self.salt),
+            "memory_kib": self.memory_kib,
+            "iterations": self.iterations,
+            "lanes": self.lanes,
+        }
+
+
+@dataclass(frozen=True)
+class ScryptKdf:
+    """RFC 7914 scrypt, the fallback where cryptography has no Argon2id; 128 MiB at n=2^17."""
+
+    name: ClassVar[str] = "scrypt"
+    salt: bytes
+    n: int = 1 << 17
+    r: int = 8
+    p: int = 1
+
+    def derive_key(self, passphrase: str) -> bytes:
+        return Scrypt(salt=self.salt, length=32, n=self.n, r=self.r, p=self.p).derive(
+            nfkd(passphrase)
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "salt": _b64(self.salt), "n": self.n, "r": self.r, "p": self.p}
+
+
+Kdf = Argon2idKdf | ScryptKdf
+
+
+def default_kdf(salt: bytes) -> Kdf:
+    """Argon2id where the installed cryptography has it (44+), else scrypt."""
+    try:
+        from cryptography.hazmat.primitives.kdf.argon2 import Argon2id  # noqa: F401
+    except ImportError:
+        return ScryptKdf(salt)
+    return Argon2idKdf(salt)
+
+
+# --- the file ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Encryption:
+    kdf: Kdf
+    nonce: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kdf": self.kdf.to_json(), "cipher": CIPHER, "nonce": _b64(self.nonce)}
+
+
+@dataclass(frozen=True)
+class CosignerKey:
+    """Our BIP48 account xpub for one multisig script type, to hand to a coordinator."""
+
+    script_type: ScriptType
+    key: AccountKey
+
+
+@dataclass(frozen=True)
+class KeystoreFile:
+    """The keystore as read from disk: public metadata, and the secret still sealed."""
+
+    path: Path
+    network: Network
+    master_fingerprint: bytes
+    account: int
+    wallets: tuple[Wallet, ...]  # single-sig, one per SINGLE_SIG_PURPOSES entry
+    cosigner_keys: tuple[CosignerKey, ...]
+    encryption: Encryption | None
+    secret: bytes = field(repr=False)
+    header: bytes = field(repr=False)  # canonical public part: the AEAD associated data
+
+    @property
+    def encrypted(self) -> bool:
+        return self.encryption is not None
+
+
+@dataclass(frozen=True)
+class Seed:
+    """The unlocked BIP32 root. Private: it never leaves `cold/`."""
+
+    network: Network
+    root: HDKey = field(repr=False)
+
+    @property
+    def fingerprint(self) -> bytes:
+        return bytes(self.root.my_fingerprint)
+
+    def derive(self, path: tuple[int, ...]) -> HDKey:
+        """The private extended key at path below the root."""
+        return self.root.derive(list(path))
+
+    def account_key(self, path: tuple[int, ...]) -> AccountKey:
+        """The public AccountKey (standard version for our network) at path."""
+        xpub = self.derive(path).to_public(version=self.network.params["xpub"]).to_base58()
+        return AccountKey(KeyOrigin(self.fingerprint, path), str(xpub))
+
+
+def wallet_name(script_type: ScriptType, account: int) -> str:
+    """`p2wpkh` for account 0, `p2wpkh-3` for account 3."""
+    return script_type.value if account == 0 else f"{script_type.value}-{account}"
+
+
+def single_sig_path(script_type: ScriptType, network: Network, account: int) -> tuple[int, ...]:
+    purpose = SINGLE_SIG_PURPOSES[script_type]
+    return (purpose + HARDENED, network.coin_type + HARDENED, account + HARDENED)
+
+
+def cosigner_path(script_type: ScriptType, network: Network, account: int) -> tuple[int, ...]:
+    return (
+        48 + HARDENED,
+        network.coin_type + HARDENED,
+        account + HARDENED,
+        COSIGNER_SCRIPTS[script_type] + HARDENED,
+    )
+
+
+def _public_metadata(
+    seed: Seed, account: int
+) -> tuple[tuple[Wallet, ...], tuple[CosignerKey, ...]]:
+    network = seed.network
+    wallets = tuple(
+        Wallet(
+            wallet_name(script_type, account),
+            script_type,
+            1,
+            (seed.account_key(single_sig_path(script_type, network, account)),),
+            False,
+            network,
+        )
+        for script_type in SINGLE_SIG_PURPOSES
+    )
+    cosigners = tuple(
+        CosignerKey(script_type, seed.account_key(cosigner_path(script_type, network, account)))
+        for script_type in COSIGNER_SCRIPTS
+    )
+    return wallets, cosigners
+
+
+def _header(
+    *,
+    network: Network,
+    fingerprint: bytes,
+    account: int,
+    wallets: tuple[Wallet, ...],
+    cosigners: tuple[CosignerKey, ...],
+    encryption: Encryption | None,
+) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "network": network.value,
+        "master_fingerprint": fingerprint.hex(),
+        "account": account,
+        "accounts": [
+            {
+                "name": w.name,
+                "script_type": w.script_type.value,
+                "derivation": w.keys[0].origin.derivation,
+                "xpub": w.keys[0].xpub,
+            }
+            for w in wallets
+        ],
+        "cosigner_keys": [
+            {
+                "script_type": c.script_type.value,
+                "derivation": c.key.origin.derivation,
+                "xpub": c.key.xpub,
+            }
+            for c in cosigners
+        ],
+        "encryption": None if encryption is None else encryption.to_json(),
+    }
+
+
+def _canonical(header: dict[str, Any]) -> bytes:
+    return json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+
+
+def build_keystore(
+    mnemonic: str,
+    *,
+    bip39_passphrase: str,
+    network: Network,
+    account: int,
+    passphrase: str | None,
+    random_bytes: bytes,
+    kdf: Kdf | None = None,
+) -> bytes:
+    """The bytes of a new keystore file; passphrase None stores the seed unencrypted.
+
+    random_bytes (28 bytes: 16 of salt, 12 of nonce) comes from the caller, who takes
+    it from the OS; kdf defaults to `default_kdf` over that salt.
+    """
+    if len(random_bytes) != 28:
+        raise BridgeError("internal.bug", "build_keystore needs 28 random bytes")
+    if not 0 <= account < HARDENED:
+        raise UsageError("keystore.bad_account", f"account {account} is not in 0..2^31-1")
+    if passphrase == "":
+        raise UsageError(
+            "keystore.empty_passphrase",
+            "the keystore passphrase is empty: give one, or choose --no-encryption",
+        )
+    mnemonic = normalize_mnemonic(mnemonic)
+    seed = _seed_from(mnemonic, bip39_passphrase, network)
+    wallets, cosigners = _public_metadata(seed, account)
+    encryption = None
+    if passphrase is not None:
+        encryption = Encryption(kdf or default_kdf(random_bytes[:16]), random_bytes[16:])
+    header = _header(
+        network=network,
+        fingerprint=seed.fingerprint,
+        account=account,
+        wallets=wallets,
+        cosigners=cosigners,
+        encryption=encryption,
+    )
+    plaintext = json.dumps({"mnemonic": mnemonic, "bip39_passphrase": bip39_passphrase}).encode()
+    if encryption is not None and passphrase is not None:
+        key = encryption.kdf.derive_key(passphrase)
+        secret = ChaCha20Poly1305(key).encrypt(encryption.nonce, plaintext, _canonical(header))
+    else:
+        secret = plaintext
+    return (json.dumps({**header, "secret": _b64(secret)}, indent=2) + "\n").encode()
+
+
+def keystore_path(home: Path) -> Path:
+    return home / KEYSTORE_NAME
+
+
+def write_new_keystore(home: Path, data: bytes) -> Path:
+    """Store a keystore built by build_keystore; never replace an existing one."""
+    path = keystore_path(home)
+    if path.exists():
+        raise ConfigError(
+            "keystore.exists",
+            f"a keystore already exists at {path}; move it away first (it may hold funds)",
+        )
+    write_atomic(path, data, mode=0o600)
+    return path
+
+
+def load_keystore(home: Path) -> KeystoreFile:
+    """Read and strictly parse the keystore; needs no passphrase."""
+    path = keystore_path(home)
+    try:
+        with open(path, "rb") as stream:
+            untrusted_data = read_bounded(stream, MAX_KEYSTORE_SIZE)
+    except FileNotFoundError as error:
+        raise ConfigError(
+            "keystore.missing", f"no keystore at {path}: create one with `psbt keys init`"
+        ) from error
+    except OSError as error:
+        raise ConfigError("keystore.unreadable", f"cannot read {path}: {error.strerror}") from error
+    except BridgeError as error:
+        raise ConfigError("keystore.corrupt", f"{path} is larger than any keystore") from error
+    return parse_keystore(untrusted_data, path)
+
+
+def parse_keystore(untrusted_data: bytes, path: Path) -> KeystoreFile:
+    """Strict parse: exact fields, exact types, bounded KDF parameters; else keystore.corrupt."""
+    try:
+        untrusted = json.loads(untrusted_data)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise _corrupt(path, "it is not valid JSON (truncated?)") from error
+    if not isinstance(untrusted, dict):
+        raise _corrupt(path, "it is not a JSON object")
+    if untrusted.get("format") != FORMAT:
+        raise ConfigError(
+            "keystore.unsupported_format",
+            f"{path} has format {str(untrusted.get('format'))[:40]!r}; this version reads {FORMAT}",
+        )
+    expected = {
+        "format",
+        "network",
+        "master_fingerprint",
+        "account",
+        "accounts",
+        "cosigner_keys",
+        "encryption",
+        "secret",
+    }
+    if set(untrusted) != expected:
+        raise _corrupt(path, "its fields are not the expected ones")
+    try:
+        network = Network(_field(untrusted, "network", str, path))
+    except ValueError as error:
+        raise _corrupt(path, "unknown network") from error
+    fingerprint = _hex(_field(untrusted, "master_fingerprint", str, path), 4, path)
+    account = _field(untrusted, "account", int, path)
+    if not 0 <= account < HARDENED:
+        raise _corrupt(path, "account out of range")
+    encryption = _parse_encryption(untrusted["encryption"], path)
+    secret = _unb64(_field(untrusted, "secret", str, path), path)
+    try:
+        wallets = tuple(
+            Wallet(wallet_name(script_type, account), script_type, 1, (key,), False, network)
+            for script_type, key in _parse_accounts(
+                untrusted["accounts"],
+                SINGLE_SIG_PURPOSES,
+                path_of=single_sig_path,
+                network=network,
+                fingerprint=fingerprint,
+                account=account,
+                path=path,
+            )
+        )
+        cosigners = tuple(
+            CosignerKey(script_type, key)
+            for script_type, key in _parse_accounts(
+                untrusted["cosigner_keys"],
+                COSIGNER_SCRIPTS,
+                path_of=cosigner_path,
+                network=network,
+                fingerprint=fingerprint,
+                account=account,
+                path=path,
+            )
+        )
+    except InvalidInput as error:
+        raise _corrupt(path, error.message) from error
+    header = _header(
+        network=network,
+        fingerprint=fingerprint,
+        account=account,
+        wallets=wallets,
+        cosigners=cosigners,
+        encryption=encryption,
+    )
+    if _canonical(header) != _canonical({k: v for k, v in untrusted.items() if k != "secret"}):
+        raise _corrupt(path, "its public metadata is not in canonical form")
+    return KeystoreFile(
+        path,
+        network,
+        fingerprint,
+        account,
+        wallets,
+        cosigners,
+        encryption,
+        secret,
+        _canonical(header),
+    )
+
+
+def _parse_accounts(
+    untrusted_list: object,
+    script_types: dict[ScriptType, int],
+    *,
+    path_of: Callable[[ScriptType, Network, int], tuple[int, ...]],
+    network: Network,
+    fingerprint: bytes,
+    account: int,
+    path: Path,
+) -> list[tuple[ScriptType, AccountKey]]:
+    """One entry per script type, in table order; paths are recomputed, never read."""
+    if not isinstance(untrusted_list, list) or len(untrusted_list) != len(script_types):
+        raise _corrupt(path, "wrong number of account keys")
+    result = []
+    for script_type, untrusted_entry in zip(script_types, untrusted_list, strict=True):
+        if not isinstance(untrusted_entry, dict):
+            raise _corrupt(path, "an account entry is not an object")
+        if untrusted_entry.get("script_type") != script_type.value:
+            raise _corrupt(path, "account keys are not in the expected order")
+        xpub = _field(untrusted_entry, "xpub", str, path)
+        origin = KeyOrigin(fingerprint, path_of(script_type, network, account))
+        result.append((script_type, AccountKey(origin, xpub)))
+    return result
+
+
+def _parse_encryption(untrusted: object, path: Path) -> Encryption | None:
+    if untrusted is None:
+        return None
+    if not isinstance(untrusted, dict) or set(untrusted) != {"kdf", "cipher", "nonce"}:
+        raise _corrupt(path, "malformed encryption parameters")
+    if untrusted["cipher"] != CIPHER:
+        raise _corrupt(path, "unknown cipher")
+    nonce = _unb64(_field(untrusted, "nonce", str, path), path)
+    untrusted_kdf = untrusted["kdf"]
+    if not isinstance(untrusted_kdf, dict) or len(nonce) != 12:
+        raise _corrupt(path, "malformed encryption parameters")
+    salt = _unb64(_field(untrusted_kdf, "salt", str, path), path)
+    if not 16 <= len(salt) <= 64:
+        raise _corrupt(path, "bad KDF salt length")
+    # bounds keep a damaged file from asking for terabytes or hours; raising them is fine
+    match untrusted_kdf.get("name"):
+        case "argon2id" if set(untrusted_kdf) == {
+            "name",
+            "salt",
+            "memory_kib",
+            "iterations",
+            "lanes",
+        }:
+            lanes = _bounded(untrusted_kdf, "lanes", 1, 64, path)
+            memory = _bounded(untrusted_kdf, "memory_kib", 8 * lanes, 1 << 24, path)
+            iterations = _bounded(untrusted_kdf, "iterations", 1, 100, path)
+            return Encryption(Argon2idKdf(salt, memory, iterations, lanes), nonce)
+        case "scrypt" if set(untrusted_kdf) == {"name", "salt", "n", "r", "p"}:
+            n = _bounded(untrusted_kdf, "n", 2, 1 << 24, path)
+            if n & (n - 1):
+                raise _corrupt(path, "scrypt n is not a power of two")
+            r = _bounded(untrusted_kdf, "r", 1, 64, path)
+            p = _bounded(untrusted_kdf, "p", 1, 64, path)
+            return Encryption(ScryptKdf(salt, n, r, p), nonce)
+    raise _corrupt(path, "unknown or malformed key derivation function")
+
+
+def unlock(keystore_file: KeystoreFile, passphrase: str | None) -> Seed:
+    """Decrypt and check the seed. A wrong passphrase or any tampering is a ConfigError."""
+    encryption = keystore_file.encryption
+    plaintext = keystore_file.secret
+    if encryption is not None:
+        if passphrase is None:
+            raise ConfigError(
+                "keystore.passphrase_required",
+                f"{keystore_file.path} is encrypted: give its passphrase",
+            )
+        key = encryption.kdf.derive_key(passphrase)
+        try:
+            plaintext = ChaCha20Poly1305(key).decrypt(
+                encryption.nonce, keystore_file.secret, keystore_file.header
+            )
+        except InvalidTag as error:
+            raise ConfigError(
+                "keystore.bad_passphrase",
+                f"wrong passphrase for {keystore_file.path} (or the file was altered)",
+            ) from error
+    try:
+        untrusted_secret = json.loads(plaintext)
+        mnemonic = normalize_mnemonic(untrusted_secret["mnemonic"])
+        bip39_passphrase = untrusted_secret["bip39_passphrase"]
+        if set(untrusted_secret) != {"mnemonic", "bip39_passphrase"} or not isinstance(
+            bip39_passphrase, str
+        ):
+            raise _corrupt(keystore_file.path, "the sealed part has unexpected fields")
+    except (UnicodeDecodeError, ValueError, TypeError, KeyError, InvalidInput) as error:
+        raise _corrupt(keystore_file.path, "the sealed part is not a valid seed") from error
+    seed = _seed_from(mnemonic, bip39_passphrase, keystore_file.network)
+    wallets, cosigners = _public_metadata(seed, keystore_file.account)
+    if (
+        seed.fingerprint != keystore_file.master_fingerprint
+        or wallets != keystore_file.wallets
+        or cosigners != keystore_file.cosigner_keys
+    ):
+        raise _corrupt(keystore_file.path, "its public keys do not belong to its seed")
+    return seed
+
+
+def _seed_from(mnemonic: str, bip39_passphrase: str, network: Network) -> Seed:
+    root = HDKey.from_seed(
+        mnemonic_to_seed(mnemonic, bip39_passphrase), version=network.params["xprv"]
+    )
+    return Seed(network, root)
+
+
+# --- passphrases from a file or the terminal ---------------------------------------------
+
+
+def read_secret_file(path: str) -> str:
+    """A passphrase or mnemonic file: UTF-8, at most 4 KiB, one trailing newline dropped."""
+    try:
+        with open(path, "rb") as stream:
+            data = read_bounded(stream, MAX_SECRET_FILE_SIZE)
+    except OSError as error:
+        raise ConfigError("keystore.unreadable", f"cannot read {path}: {error.strerror}") from error
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidInput("keystore.bad_secret_file", f"{path} is not UTF-8 text") from error
+    return text.removesuffix("\n").removesuffix("\r")
+
+
+def ask_passphrase(prompt: str, confirm: bool) -> str:
+    """Read a passphrase on the controlling terminal without echo (twice when confirm)."""
+    try:
+        with open("/dev/tty", "rb"):
+            pass
+    except OSError as error:
+        raise UsageError(
+            "keystore.no_tty",
+            "no terminal to ask the passphrase on: use --passphrase-file",
+        ) from error
+    first = getpass.getpass(prompt)
+    if confirm and getpass.getpass("Repeat it: ") != first:
+        raise UsageError("keystore.passphrase_mismatch", "the two passphrases differ")
+    return first
+
+
+def passphrase_for(keystore_file: KeystoreFile, passphrase_file: str | None) -> str | None:
+    """The passphrase to unlock with: from the file, else asked on the tty; None if unencrypted."""
+    if not keystore_file.encrypted:
+        return None
+    if passphrase_file is not None:
+        return read_secret_file(passphrase_file)
+    return ask_passphrase(f"Passphrase for {keystore_file.path}: ", confirm=False)
+
+
+# --- small strict readers ------------------------------------------------------------------
+
+
+def _corrupt(path: Path, why: str) -> ConfigError:
+    return ConfigError("keystore.corrupt", f"{path} is damaged: {why}")
+
+
+def _field(untrusted: dict[str, Any], name: str, kind: type, path: Path) -> Any:
+    value = untrusted.get(name)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise _corrupt(path, f"field {name!r} is missing or has the wrong type")
+    return value
+
+
+def _bounded(untrusted: dict[str, Any], name: str, low: int, high: int, path: Path) -> int:
+    value: int = _field(untrusted, name, int, path)
+    if not low <= value <= high:
+        raise _corrupt(path, f"{name} {value} is outside {low}..{high}")
+    return value
+
+
+def _hex(text: str, size: int, path: Path) -> bytes:
+    if len(text) != 2 * size or text != text.lower():
+        raise _corrupt(path, "a hex field has the wrong length or case")
+    try:
+        return bytes.fromhex(text)
+    except ValueError as error:
+        raise _corrupt(path, "a hex field is not hex") from error
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str, path: Path) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise _corrupt(path, "a base64 field is not base64") from error
+
+
+def random_for_keystore() -> bytes:
+    """Salt and nonce for build_keystore, from the OS."""
+    return os.urandom(28)

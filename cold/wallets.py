@@ -1,0 +1,198 @@
+"""The wallet registry: the multisig wallets the user approved, next to the seed's single-sig ones.
+
+`wallets.json` in the data home holds each multisig wallet as a name and a descriptor;
+single-sig wallets are never stored there, they come from the keystore's public header.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Final
+
+from cold.keystore import KeystoreFile, Seed
+from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, Refused
+from psbtbridge.files import read_bounded, write_atomic
+from psbtbridge.network import Network
+from psbtbridge.wallet import AccountKey, Wallet, electrum_xpub, parse_descriptor
+
+REGISTRY_NAME: Final = "wallets.json"
+FORMAT: Final = "psbtbridge-wallets/1"
+EXPORT_FORMAT: Final = "psbtbridge-export/1"
+MAX_REGISTRY_SIZE: Final = 1024 * 1024
+
+
+def registry_path(home: Path) -> Path:
+    return home / REGISTRY_NAME
+
+
+def load_registry(home: Path, network: Network) -> tuple[Wallet, ...]:
+    """The registered multisig wallets; an absent file is an empty registry."""
+    path = registry_path(home)
+    try:
+        with open(path, "rb") as stream:
+            untrusted_data = read_bounded(stream, MAX_REGISTRY_SIZE)
+    except FileNotFoundError:
+        return ()
+    except OSError as error:
+        raise ConfigError(
+            "wallet.registry_unreadable", f"cannot read {path}: {error.strerror}"
+        ) from error
+    except BridgeError as error:
+        raise _corrupt(path, "it is larger than the 1 MiB cap") from error
+    return parse_registry(untrusted_data, path, network)
+
+
+def parse_registry(untrusted_data: bytes, path: Path, network: Network) -> tuple[Wallet, ...]:
+    try:
+        untrusted = json.loads(untrusted_data)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise _corrupt(path, "it is not valid JSON (truncated?)") from error
+    if not isinstance(untrusted, dict) or set(untrusted) != {"format", "network", "wallets"}:
+        raise _corrupt(path, "its fields are not the expected ones")
+    if untrusted["format"] != FORMAT:
+        raise _corrupt(path, f"unknown format; this version reads {FORMAT}")
+    if untrusted["network"] != network.value:
+        raise ConfigError(
+            "wallet.registry_network",
+            f"{path} holds {str(untrusted['network'])[:20]} wallets but the keystore is"
+            f" {network.value}",
+        )
+    untrusted_list = untrusted["wallets"]
+    if not isinstance(untrusted_list, list):
+        raise _corrupt(path, "'wallets' is not a list")
+    wallets: list[Wallet] = []
+    for position, untrusted_entry in enumerate(untrusted_list, 1):
+        if (
+            not isinstance(untrusted_entry, dict)
+            or set(untrusted_entry) != {"name", "descriptor"}
+            or not isinstance(untrusted_entry["name"], str)
+            or not isinstance(untrusted_entry["descriptor"], str)
+        ):
+            raise _corrupt(path, f"wallet entry {position} is malformed")
+        try:
+            wallet = parse_descriptor(
+                untrusted_entry["descriptor"], network, untrusted_entry["name"]
+            )
+            if not wallet.is_multisig:
+                raise _corrupt(path, f"wallet entry {position} is not a multisig wallet")
+            check_new(wallet, tuple(wallets))
+        except (InvalidInput, Refused) as error:
+            raise _corrupt(path, f"wallet entry {position}: {error.message}") from error
+        wallets.append(wallet)
+    return tuple(wallets)
+
+
+def registered_wallets(home: Path, keystore_file: KeystoreFile) -> tuple[Wallet, ...]:
+    """Every wallet the signer knows: the seed's single-sig ones, then registered multisig."""
+    multisig = load_registry(home, keystore_file.network)
+    for wallet in multisig:
+        if any(wallet.name == single.name for single in keystore_file.wallets):
+            raise _corrupt(registry_path(home), f"wallet {wallet.name} reuses a single-sig name")
+    return keystore_file.wallets + multisig
+
+
+def check_new(wallet: Wallet, existing: tuple[Wallet, ...]) -> None:
+    """Refuse a wallet whose name is taken or whose scripts another wallet already makes."""
+    for other in existing:
+        if other.name == wallet.name:
+            raise Refused("wallet.duplicate_name", f"a wallet named {wallet.name} already exists")
+        # equal first receive and change scripts: the same keys, threshold and script type
+        # (a sortedmulti with its keys listed in another order is the same wallet)
+        if other.script_type == wallet.script_type and all(
+            other.derive(chain, 0).script_pubkey == wallet.derive(chain, 0).script_pubkey
+            for chain in (0, 1)
+        ):
+            raise Refused(
+                "wallet.duplicate_descriptor",
+                f"wallet {other.name} already has this descriptor",
+            )
+
+
+def find_our_key(wallet: Wallet, seed: Seed) -> AccountKey:
+    """The one key of wallet that this seed derives at its claimed path; refuse anything else."""
+    ours = [k for k in wallet.keys if k.origin.fingerprint == seed.fingerprint]
+    for key in ours:
+        if seed.account_key(key.origin.path).xpub != key.xpub:
+            raise Refused(
+                "wallet.key_mismatch",
+                f"the key at {key.origin.derivation} has this seed's fingerprint"
+                f" {seed.fingerprint.hex()} but not its xpub: wrong path, passphrase or forgery",
+            )
+    if not ours:
+        raise Refused(
+            "wallet.not_ours",
+            f"no key in the descriptor has this seed's fingerprint {seed.fingerprint.hex()}",
+        )
+    if len(ours) > 1:
+        raise Refused(
+            "wallet.ours_twice",
+            f"{len(ours)} keys come from this seed: one signer would hold several of the"
+            f" {wallet.threshold} signatures",
+        )
+    return ours[0]
+
+
+def add_wallet(home: Path, keystore_file: KeystoreFile, wallet: Wallet) -> None:
+    """Append a checked multisig wallet to the registry, atomically."""
+    if not wallet.is_multisig:
+        raise Refused(
+            "wallet.not_multisig",
+            "only multisig wallets are registered: single-sig ones come from the seed",
+        )
+    check_new(wallet, registered_wallets(home, keystore_file))
+    entries = [
+        {"name": w.name, "descriptor": w.descriptor()}
+        for w in (*load_registry(home, keystore_file.network), wallet)
+    ]
+    document = {"format": FORMAT, "network": keystore_file.network.value, "wallets": entries}
+    write_atomic(registry_path(home), (json.dumps(document, indent=2) + "\n").encode(), mode=0o600)
+
+
+def export_document(keystore_file: KeystoreFile, wallets: tuple[Wallet, ...]) -> dict[str, Any]:
+    """Watch-only material for electrum-hot (format psbtbridge-export/1): no secrets."""
+    return {
+        "format": EXPORT_FORMAT,
+        "network": keystore_file.network.value,
+        "master_fingerprint": keystore_file.master_fingerprint.hex(),
+        "wallets": [_export_wallet(w) for w in wallets],
+    }
+
+
+def _export_wallet(wallet: Wallet) -> dict[str, Any]:
+    descriptors = {
+        "descriptor": wallet.descriptor(),
+        "descriptors": {"receive": wallet.descriptor(0), "change": wallet.descriptor(1)},
+    }
+    if not wallet.is_multisig:
+        key = wallet.keys[0]
+        return {
+            "name": wallet.name,
+            "kind": "single",
+            "script_type": wallet.script_type.value,
+            "derivation": key.origin.derivation,
+            "xpub": key.xpub,
+            "electrum_xpub": electrum_xpub(key.xpub, wallet.script_type, wallet.network),
+            **descriptors,
+        }
+    return {
+        "name": wallet.name,
+        "kind": "multisig",
+        "script_type": wallet.script_type.value,
+        "threshold": wallet.threshold,
+        "sorted": wallet.sorted,
+        "cosigners": [
+            {
+                "fingerprint": k.origin.fingerprint.hex(),
+                "derivation": k.origin.derivation,
+                "xpub": k.xpub,
+                "electrum_xpub": electrum_xpub(k.xpub, wallet.script_type, wallet.network),
+            }
+            for k in wallet.keys
+        ],
+        **descriptors,
+    }
+
+
+def _corrupt(path: Path, why: str) -> ConfigError:
+    return ConfigError("wallet.registry_corrupt", f"{path} is damaged: {why}")
