@@ -1,0 +1,19 @@
+"""Human confirmation of a signature: a pure display model, a terminal and a Tk confirmer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from psbtbridge.errors import UsageError
+
+MODES: Final = ("tty", "gui", "policy")
+
+
+def choose_mode(explicit: str | None, environ: Mapping[str, str]) -> str:
+    """The mode asked for, else "gui" when an X display is set, else "tty"."""
+    if explicit is not None:
+        if explicit not in MODES:
+            raise UsageError("confirm.bad_mode", f"--confirm {explicit!r}: use tty, gui or policy")
+        return explicit
+    return "gui" if environ.get("DISPLAY") else "tty"

@@ -1,0 +1,320 @@
+"""Confirmation in a Tk dialog: the cold qube's own trusted display of what will be signed.
+
+Safety rules of the dialog (README "Confirming a signature"):
+- Sign stays disabled for `sign_delay_s` after the window is mapped, so a click or key
+  meant for another window when the dialog pops up cannot approve it.
+- Enter never signs and Sign never has the initial focus: the user clicks Sign, or Tabs to
+  it and presses space. The initial focus is the passphrase field, else Decline.
+- Esc, Decline, closing the window and `timeout_s` without an answer all decline.
+- No reachable X display raises ConfigError `confirm.no_display` (exit 4) rather than
+  returning a declined Decision: nobody said no, the signer could not ask.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from typing import TYPE_CHECKING, Final
+
+from cold.confirm.view import (
+    DECLINED,
+    TIMEOUT,
+    ConfirmationView,
+    Decision,
+    format_btc,
+    output_heading,
+    output_target,
+    summary_rows,
+    title,
+)
+from psbtbridge.errors import BridgeError, ConfigError
+
+if TYPE_CHECKING:
+    import tkinter as tk
+    from tkinter import font as tkfont
+    from tkinter import ttk
+
+MAX_TIMEOUT_S: Final = 3600.0
+_VISIBLE_OUTPUT_LINES: Final = 15  # beyond this the output list scrolls
+_TEXT_COLUMNS: Final = 86  # a 64-character regtest taproot address, grouped, plus indent
+_RED: Final = "#b00020"
+_GREEN: Final = "#1b5e20"
+_AMBER: Final = "#8a5a00"
+_KIND_COLOURS: Final = {"change": _GREEN, "self": _GREEN, "op_return": _AMBER, "unknown": _AMBER}
+
+
+def confirm_gui(
+    view: ConfirmationView, timeout_s: float = 300, sign_delay_s: float = 2.0
+) -> Decision:
+    """Show the dialog and wait for the user; see the module docstring for its rules."""
+    if not (0 < timeout_s <= MAX_TIMEOUT_S) or not (0 <= sign_delay_s < timeout_s):
+        raise ConfigError(
+            "confirm.bad_timing",
+            f"confirmation dialog: need 0 < sign delay ({sign_delay_s} s) < timeout "
+            f"({timeout_s} s) <= {MAX_TIMEOUT_S:.0f} s",
+        )
+    try:
+        import tkinter
+    except ImportError as e:
+        raise ConfigError(
+            "confirm.no_tk", "confirmation dialog: tkinter is missing (Debian: python3-tk)"
+        ) from e
+    if not os.environ.get("DISPLAY"):
+        raise ConfigError("confirm.no_display", "confirmation dialog: DISPLAY is not set")
+    try:
+        root = tkinter.Tk(className="Psbtbridge")
+    except tkinter.TclError as e:
+        raise ConfigError(
+            "confirm.no_display", f"confirmation dialog: cannot open the X display ({e})"
+        ) from e
+    try:
+        dialog = _Dialog(root, view, timeout_s, sign_delay_s)
+    except tkinter.TclError as e:
+        root.destroy()
+        raise BridgeError("internal.bug", f"confirmation dialog could not be built ({e})") from e
+    root.mainloop()
+    if dialog.failure is not None:
+        raise BridgeError(
+            "internal.bug", f"confirmation dialog failed: {dialog.failure!r}"
+        ) from dialog.failure
+    return dialog.decision
+
+
+class _Dialog:
+    """The widgets and their state; `decision` stays declined unless Sign is really pressed."""
+
+    def __init__(
+        self, root: tk.Tk, view: ConfirmationView, timeout_s: float, sign_delay_s: float
+    ) -> None:
+        from tkinter import font as tkfont
+        from tkinter import ttk
+
+        self.root = root
+        self.view = view
+        self.decision = Decision.decline(DECLINED)
+        self.failure: BaseException | None = None
+        self._finished = False
+        self._armed = False
+        self._sign_delay_s = sign_delay_s
+        self._sign_at = math.inf  # set when the window is first mapped
+        self._deadline = time.monotonic() + timeout_s
+        self._tick_id: str | None = None
+
+        # A bug in a callback must decline and surface, not leave a half-working dialog.
+        root.report_callback_exception = self._on_callback_error
+        root.title(f"{title(view)} [{view.digest}]")
+        root.protocol("WM_DELETE_WINDOW", lambda: self._finish(Decision.decline(DECLINED)))
+        root.bind("<Escape>", lambda _e: self._finish(Decision.decline(DECLINED)))
+        # No <Return> binding anywhere: Enter must never sign, so it does nothing at all.
+        root.bind("<Map>", self._on_map, add="+")
+        root.bind("<Destroy>", self._on_destroy, add="+")
+        root.resizable(False, False)
+
+        style = ttk.Style(root)
+        style.theme_use("clam")
+        # Sizes are set here rather than taken from the desktop: the numbers must be legible.
+        sans = tkfont.nametofont("TkDefaultFont")
+        sans.configure(size=11)
+        family, mono_family = (
+            sans.actual("family"),
+            tkfont.nametofont("TkFixedFont").actual("family"),
+        )
+        mono = tkfont.Font(root, family=mono_family, size=11)
+        mono_bold = tkfont.Font(root, family=mono_family, size=11, weight="bold")
+        bold = tkfont.Font(root, family=family, size=11, weight="bold")
+        big = tkfont.Font(root, family=family, size=15, weight="bold")
+        digest_font = tkfont.Font(root, family=mono_family, size=24, weight="bold")
+        style.configure("Warning.TLabel", foreground=_RED, font=bold)
+        style.configure("Digest.TLabel", font=digest_font)
+        style.configure("Title.TLabel", font=big)
+        style.configure("Bold.TLabel", font=bold)
+        style.configure("Mono.TLabel", font=mono)
+        style.configure("MonoBold.TLabel", font=mono_bold)
+
+        frame = ttk.Frame(root, padding=14)
+        frame.grid(sticky="nsew")
+        frame.columnconfigure(1, weight=1)
+        row = 0
+
+        ttk.Label(frame, text=f"Sign request from {view.caller}", style="Title.TLabel").grid(
+            row=row, column=0, columnspan=2, sticky="w"
+        )
+        row += 1
+        ttk.Label(frame, text="Request code", style="Bold.TLabel").grid(
+            row=row, column=0, sticky="w", padx=(0, 12)
+        )
+        ttk.Label(frame, text=view.digest, style="Digest.TLabel").grid(
+            row=row, column=1, sticky="w"
+        )
+        row += 1
+        ttk.Label(
+            frame,
+            text="The same code appears in dom0's prompt and on the sending side.",
+        ).grid(row=row, column=0, columnspan=2, sticky="w", pady=(0, 10))
+        row += 1
+
+        ttk.Label(frame, text=f"Outputs ({len(view.outputs)})", style="Bold.TLabel").grid(
+            row=row, column=0, columnspan=2, sticky="w"
+        )
+        row += 1
+        self._outputs_box(frame, mono, mono_bold).grid(
+            row=row, column=0, columnspan=2, sticky="nsew", pady=(2, 10)
+        )
+        row += 1
+
+        for label, value in summary_rows(view):
+            # One font family for label and value, so both sit on one baseline.
+            ttk.Label(frame, text=label, style="MonoBold.TLabel").grid(
+                row=row, column=0, sticky="w", padx=(0, 12)
+            )
+            ttk.Label(frame, text=value, style="Mono.TLabel").grid(row=row, column=1, sticky="w")
+            row += 1
+
+        for warning in view.warnings:
+            ttk.Label(
+                frame, text=f"WARNING: {warning}", style="Warning.TLabel", wraplength=760
+            ).grid(row=row, column=0, columnspan=2, sticky="w", pady=(6, 0))
+            row += 1
+
+        self._passphrase: ttk.Entry | None = None
+        if view.needs_passphrase:
+            ttk.Label(frame, text="Keystore passphrase", style="Bold.TLabel").grid(
+                row=row, column=0, sticky="w", padx=(0, 12), pady=(12, 0)
+            )
+            self._passphrase = ttk.Entry(frame, show="*", width=40, font=mono)
+            self._passphrase.grid(row=row, column=1, sticky="w", pady=(12, 0))
+            row += 1
+
+        bottom = ttk.Frame(frame)
+        bottom.grid(row=row, column=0, columnspan=2, sticky="ew", pady=(14, 0))
+        bottom.columnconfigure(0, weight=1)
+        self._status = ttk.Label(bottom, text="")
+        self._status.grid(row=0, column=0, sticky="w")
+        # Created Decline first so Tab order runs passphrase -> Decline -> Sign.
+        decline = ttk.Button(
+            bottom, text="Decline", command=lambda: self._finish(Decision.decline(DECLINED))
+        )
+        decline.grid(row=0, column=1, padx=(0, 10))
+        self._sign = ttk.Button(bottom, text="Sign", command=self._on_sign, state="disabled")
+        self._sign.grid(row=0, column=2)
+
+        self._timeout_id = root.after(int(timeout_s * 1000), self._on_timeout)
+        self._tick()
+        self._place_and_raise(self._passphrase if self._passphrase is not None else decline)
+
+    def _outputs_box(self, parent: tk.Misc, mono: tkfont.Font, bold: tkfont.Font) -> ttk.Frame:
+        """Read-only, selectable, scrolling text: every address in full, in groups of 4."""
+        import tkinter as tk
+        from tkinter import ttk
+
+        box = ttk.Frame(parent)
+        box.columnconfigure(0, weight=1)
+        lines_needed = 4 * len(self.view.outputs) - 1  # heading, target, amount, blank between
+        text = tk.Text(
+            box,
+            width=_TEXT_COLUMNS,
+            height=min(lines_needed, _VISIBLE_OUTPUT_LINES),
+            font=mono,
+            wrap="word",
+            relief="solid",
+            borderwidth=1,
+            padx=8,
+            pady=6,
+            takefocus=False,
+            cursor="xterm",
+        )
+        text.tag_configure("strong", font=bold)
+        for kind, colour in _KIND_COLOURS.items():
+            text.tag_configure(kind, foreground=colour)
+        for position, line in enumerate(self.view.outputs):
+            if position:
+                text.insert("end", "\n")
+            text.insert("end", output_heading(line) + "\n", ("strong", line.kind))
+            text.insert("end", f"    {output_target(line)}\n")
+            text.insert("end", f"    {format_btc(line.amount_sat)}\n", "strong")
+        text.delete("end-1c", "end")
+        # Disabled still lets the mouse select and copy, but nothing can edit what is shown.
+        text.configure(state="disabled")
+        text.grid(row=0, column=0, sticky="nsew")
+        # Always there, so a long list (or a wrapped script) visibly has more below.
+        bar = ttk.Scrollbar(box, orient="vertical", command=text.yview, takefocus=False)
+        bar.grid(row=0, column=1, sticky="ns")
+        text.configure(yscrollcommand=bar.set)
+        return box
+
+    def _place_and_raise(self, focus: tk.Misc) -> None:
+        root = self.root
+        root.update_idletasks()
+        width, height = root.winfo_reqwidth(), root.winfo_reqheight()
+        x = max(0, (root.winfo_screenwidth() - width) // 2)
+        y = max(0, (root.winfo_screenheight() - height) // 3)
+        root.geometry(f"+{x}+{y}")
+        # A signing request must not open hidden behind the window the user is working in.
+        root.attributes("-topmost", True)
+        root.lift()
+        root.focus_force()
+        focus.focus_set()
+
+    def _on_map(self, event: tk.Event[tk.Misc]) -> None:
+        # The delay counts from when the user can first see the dialog, not from its creation.
+        if event.widget is self.root and self._sign_at == math.inf:
+            self._sign_at = time.monotonic() + self._sign_delay_s
+            self.root.focus_force()
+            self._tick()
+
+    def _on_destroy(self, event: tk.Event[tk.Misc]) -> None:
+        # Destroyed from outside (another X client closing it): the answer stays "declined".
+        if event.widget is self.root:
+            self._finished = True
+
+    def _tick(self) -> None:
+        if self._finished:
+            return
+        now = time.monotonic()
+        if not self._armed and now >= self._sign_at:
+            self._armed = True
+            self._sign.configure(state="normal")
+        left = max(0, math.ceil(self._deadline - now))
+        if self._armed:
+            self._status.configure(
+                text=f"No answer declines in {left // 60}:{left % 60:02d}.  Esc declines."
+            )
+        elif self._sign_at == math.inf:
+            self._status.configure(text="Esc declines.")
+        else:
+            wait_s = math.ceil(self._sign_at - now)
+            self._status.configure(text=f"Sign is enabled in {wait_s} s.  Esc declines.")
+        wait = min(self._sign_at - now, 1.0) if not self._armed else 1.0
+        if self._tick_id is not None:
+            self.root.after_cancel(self._tick_id)
+        self._tick_id = self.root.after(max(10, int(wait * 1000)), self._tick)
+
+    def _on_sign(self) -> None:
+        # Checked again here: the button's state is what the user sees, `_armed` is the rule.
+        if not self._armed or self._finished:
+            return
+        passphrase = None
+        if self._passphrase is not None:
+            passphrase = self._passphrase.get()
+            self._passphrase.delete(0, "end")
+        self._finish(Decision.approve(passphrase))
+
+    def _on_timeout(self) -> None:
+        self._finish(Decision.decline(TIMEOUT))
+
+    def _finish(self, decision: Decision) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        self.decision = decision
+        for pending in (self._timeout_id, self._tick_id):
+            if pending is not None:
+                self.root.after_cancel(pending)
+        self.root.destroy()
+
+    def _on_callback_error(
+        self, _kind: type[BaseException], error: BaseException, _tb: object
+    ) -> None:
+        self.failure = error
+        self._finish(Decision.decline(DECLINED))

@@ -1,0 +1,75 @@
+"""Confirmation on a terminal: show the whole view, sign only on the exact answer `yes`."""
+
+from __future__ import annotations
+
+import getpass
+import termios
+import warnings
+from collections.abc import Callable
+from typing import Final, TextIO
+
+from cold.confirm.view import DECLINED, ConfirmationView, Decision, render_text
+from psbtbridge.errors import ConfigError
+
+PROMPT: Final = "Type yes to sign: "
+PASSPHRASE_PROMPT: Final = "Keystore passphrase: "
+_ANSWER_CAP: Final = 64  # "yes\n" is 4; a longer line is a no, and we need not read it all
+
+
+def read_passphrase_from_tty(prompt: str) -> str:
+    """getpass on the controlling terminal; refuse rather than let getpass echo from stdin."""
+    with warnings.catch_warnings():
+        # getpass falls back to reading stdin *with echo* (and only warns) when no terminal
+        # can be opened; a passphrase must never be echoed, so that warning is our refusal.
+        warnings.simplefilter("error", getpass.GetPassWarning)
+        try:
+            return getpass.getpass(prompt)
+        except getpass.GetPassWarning as e:
+            raise ConfigError(
+                "confirm.no_tty", "keystore passphrase: no terminal to read it without echo"
+            ) from e
+
+
+def confirm_tty(
+    view: ConfirmationView,
+    stdin: TextIO,
+    stdout: TextIO,
+    read_passphrase: Callable[[str], str] | None = None,
+) -> Decision:
+    """Print the view, approve only on the line `yes`; EOF, Ctrl-C or anything else declines."""
+    stdout.write(render_text(view))
+    stdout.write(f"\nDigest {view.digest}. {PROMPT}")
+    stdout.flush()
+    try:
+        answer = stdin.readline(_ANSWER_CAP)
+    except KeyboardInterrupt:
+        answer = ""
+    # Exact match only: "y", "YES" or "yes " could be a slip; EOF reads as "".
+    if answer.removesuffix("\n") != "yes":
+        stdout.write("\nDeclined: nothing was signed.\n")
+        stdout.flush()
+        return Decision.decline(DECLINED)
+    passphrase = None
+    if view.needs_passphrase:
+        reader = read_passphrase if read_passphrase is not None else read_passphrase_from_tty
+        try:
+            passphrase = reader(PASSPHRASE_PROMPT)
+        except (EOFError, KeyboardInterrupt):
+            stdout.write("\nDeclined: no passphrase given, nothing was signed.\n")
+            stdout.flush()
+            return Decision.decline(DECLINED)
+    return Decision.approve(passphrase)
+
+
+def confirm_terminal(view: ConfirmationView) -> Decision:
+    """confirm_tty on the controlling terminal, for `psbt sign -` whose stdin is the PSBT."""
+    try:
+        tty_in = open("/dev/tty", encoding="utf-8", errors="replace")  # noqa: SIM115
+    except OSError as e:
+        raise ConfigError(
+            "confirm.no_tty", f"terminal confirmation: cannot open /dev/tty ({e.strerror})"
+        ) from e
+    with tty_in, open("/dev/tty", "w", encoding="utf-8") as tty_out:
+        # Drop type-ahead: a "yes" typed before this request was on screen is not an answer to it.
+        termios.tcflush(tty_in.fileno(), termios.TCIFLUSH)
+        return confirm_tty(view, tty_in, tty_out, read_passphrase_from_tty)

@@ -1,0 +1,224 @@
+"""What the user is asked to approve: a pure display model of a proven transaction, and the answer.
+
+The signer builds a `ConfirmationView` from its `Analysis` (every amount proven, every
+change output re-derived); the confirmers only show it. The view checks its own
+consistency, so a signer bug shows up as a refusal, never as a misleading screen.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+from psbtbridge.errors import BridgeError, Declined
+from psbtbridge.network import Network
+
+OutputKind = Literal["external", "change", "self", "op_return", "unknown"]
+
+SATS_PER_BTC: Final = 100_000_000
+
+#: How each kind of output is headed on screen; change and self are followed by their path.
+KIND_LABELS: Final[dict[str, str]] = {
+    "external": "PAY TO",
+    "change": "CHANGE back to this wallet",
+    "self": "SELF-TRANSFER to this wallet",
+    "op_return": "OP_RETURN data (unspendable)",
+    "unknown": "UNKNOWN script (no address)",
+}
+_OURS: Final = frozenset({"change", "self"})
+
+_DIGEST = re.compile(r"[0-9a-f]{8}")
+_HEX = re.compile(r"(?:[0-9a-f]{2})*")
+
+APPROVED: Final = "confirm.approved"
+DECLINED: Final = "confirm.declined"
+TIMEOUT: Final = "confirm.timeout"
+_DECLINE_SENTENCES: Final[dict[str, str]] = {
+    DECLINED: "the user declined to sign",
+    TIMEOUT: "nobody confirmed the signature in time",
+}
+
+
+def _bad_view(message: str) -> BridgeError:
+    # A bug in whoever built the view: exit 4, nothing shown or signed.
+    return BridgeError("confirm.bad_view", f"confirmation view: {message}")
+
+
+def _check_text(place: str, text: str) -> None:
+    # Terminal escapes or newlines in a shown string could repaint or fake lines of the screen.
+    if not text.isprintable():
+        raise _bad_view(f"{place} contains a non-printable character")
+
+
+@dataclass(frozen=True)
+class OutputLine:
+    """One transaction output as shown: where it goes, how much, and what we proved about it."""
+
+    index: int
+    address: str | None
+    script_hex: str
+    amount_sat: int
+    kind: OutputKind
+    path: str | None  # proven derivation path ("m/84h/1h/0h/1/5") for change and self
+
+    def __post_init__(self) -> None:
+        place = f"output {self.index}"
+        if self.kind not in KIND_LABELS:
+            raise _bad_view(f"{place} has unknown kind {self.kind!r}")
+        if self.amount_sat < 0:
+            raise _bad_view(f"{place} has a negative amount")
+        if not _HEX.fullmatch(self.script_hex):
+            raise _bad_view(f"{place} script is not lower-case hex")
+        if (self.path is not None) != (self.kind in _OURS):
+            raise _bad_view(f"{place}: a path is shown exactly for change and self outputs")
+        if self.kind == "op_return" and self.address is not None:
+            raise _bad_view(f"{place}: an OP_RETURN output has no address")
+        if self.kind in {"external", *_OURS} and self.address is None:
+            raise _bad_view(f"{place}: a {self.kind} output needs its address")
+        for text in (self.address, self.path):
+            if text is not None:
+                _check_text(place, text)
+
+
+@dataclass(frozen=True)
+class ConfirmationView:
+    """Everything the user must see before a signature: outputs, fee, warnings, digest, caller."""
+
+    digest: str  # 8 lower-case hex: the same id dom0's prompt and the hot side show
+    caller: str  # the calling qube's name, or "local" for `psbt sign`
+    network: str
+    inputs_total_sat: int
+    outputs: tuple[OutputLine, ...]
+    fee_sat: int
+    fee_rate_sat_vb: float
+    fee_percent: float  # fee as % of the total value of all outputs
+    sending_sat: int  # the sum leaving the wallet
+    warnings: tuple[str, ...]
+    needs_passphrase: bool
+
+    def __post_init__(self) -> None:
+        if not _DIGEST.fullmatch(self.digest):
+            raise _bad_view("digest is not 8 lower-case hex digits")
+        if not self.caller:
+            raise _bad_view("caller is empty")
+        _check_text("caller", self.caller)
+        if self.network not in Network.names():
+            raise _bad_view(f"unknown network {self.network!r}")
+        if not self.outputs:
+            raise _bad_view("a transaction without outputs cannot be shown")
+        for position, line in enumerate(self.outputs):
+            if line.index != position:
+                raise _bad_view(f"output {line.index} is listed at position {position}")
+        # The fee line is the one number a user cannot check by eye: it must add up.
+        if self.fee_sat != self.inputs_total_sat - sum(o.amount_sat for o in self.outputs):
+            raise _bad_view("fee is not inputs minus outputs")
+        if self.fee_sat < 0 or self.sending_sat < 0:
+            raise _bad_view("fee and sending amount cannot be negative")
+        for name, value in (("fee rate", self.fee_rate_sat_vb), ("fee %", self.fee_percent)):
+            if math.isnan(value) or value < 0:
+                raise _bad_view(f"{name} is not a non-negative number")
+        for warning in self.warnings:
+            _check_text("warning", warning)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The human's answer: approved (with the keystore passphrase if one was asked) or why not."""
+
+    approved: bool
+    passphrase: str | None = field(repr=False)  # never in a log line or a traceback
+    reason_code: str
+
+    def __post_init__(self) -> None:
+        if self.approved != (self.reason_code == APPROVED) or (
+            self.passphrase is not None and not self.approved
+        ):
+            raise BridgeError("internal.bug", f"inconsistent confirmation {self.reason_code}")
+
+    @classmethod
+    def approve(cls, passphrase: str | None) -> Decision:
+        return cls(approved=True, passphrase=passphrase, reason_code=APPROVED)
+
+    @classmethod
+    def decline(cls, reason_code: str) -> Decision:
+        return cls(approved=False, passphrase=None, reason_code=reason_code)
+
+    def raise_if_declined(self) -> None:
+        """Turn a no into the `Declined` error the signer reports (exit 1)."""
+        if not self.approved:
+            sentence = _DECLINE_SENTENCES.get(self.reason_code, "the signature was not confirmed")
+            raise Declined(self.reason_code, sentence)
+
+
+def group_address(address: str) -> str:
+    """Split into groups of 4 characters, so two addresses can be compared group by group."""
+    return " ".join(address[i : i + 4] for i in range(0, len(address), 4))
+
+
+def format_btc(sats: int) -> str:
+    """Exact BTC with 8 decimals from integer sats ("0.00120000 BTC"); no float ever touches it."""
+    sign = "-" if sats < 0 else ""
+    whole, fraction = divmod(abs(sats), SATS_PER_BTC)
+    return f"{sign}{whole}.{fraction:08d} BTC"
+
+
+def format_sat(sats: int) -> str:
+    return f"{sats:,} sat"
+
+
+def format_percent(percent: float) -> str:
+    # A tiny but non-zero fee must not read as "0.00%".
+    if 0 < percent < 0.01:
+        return "<0.01%"
+    return f"{percent:.2f}%"
+
+
+def output_heading(line: OutputLine) -> str:
+    """ "#1  CHANGE back to this wallet  m/84h/1h/0h/1/5": what the output is, and its proof."""
+    heading = f"#{line.index}  {KIND_LABELS[line.kind]}"
+    return f"{heading}  {line.path}" if line.path is not None else heading
+
+
+def output_target(line: OutputLine) -> str:
+    """The full address in groups of 4, or the full script where there is no address."""
+    if line.address is not None:
+        return group_address(line.address)
+    return f"script {group_address(line.script_hex)}"
+
+
+def fee_summary(view: ConfirmationView) -> str:
+    return (
+        f"{format_sat(view.fee_sat)}  ({view.fee_rate_sat_vb:.2f} sat/vB, "
+        f"{format_percent(view.fee_percent)} of outputs)"
+    )
+
+
+def summary_rows(view: ConfirmationView) -> tuple[tuple[str, str], ...]:
+    """The label/value lines under the outputs, shared by the terminal and the dialog."""
+    return (
+        ("Network", view.network),
+        ("Inputs", format_btc(view.inputs_total_sat)),
+        ("Sending", format_btc(view.sending_sat)),
+        ("Fee", fee_summary(view)),
+    )
+
+
+def title(view: ConfirmationView) -> str:
+    return f"psbtbridge: sign request from {view.caller}"
+
+
+def render_text(view: ConfirmationView) -> str:
+    """The whole confirmation as plain text: what the terminal shows and the tests read."""
+    lines = [title(view), f"Digest:   {view.digest}", "", f"Outputs ({len(view.outputs)}):"]
+    for line in view.outputs:
+        lines.append(f"  {output_heading(line)}")
+        lines.append(f"      {output_target(line)}")
+        lines.append(f"      {format_btc(line.amount_sat)}")
+    lines.append("")
+    lines.extend(f"{label + ':':<9} {value}" for label, value in summary_rows(view))
+    if view.warnings:
+        lines.append("")
+        lines.extend(f"WARNING: {warning}" for warning in view.warnings)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,227 @@
+"""The Tk confirmation dialog on a real X server (Xvfb), driven by xdotool as a user would.
+
+Each dialog runs in its own process (tests/confirm_gui_runner.py), so a dialog that hangs
+fails its test instead of taking pytest down.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+
+from cold.confirm.gui import confirm_gui
+from psbtbridge.errors import BridgeError, ConfigError
+from tests.confirm_samples import sample_view
+from tests.conftest import ROOT, screenshot
+
+WARNING = "fee is 3.09% of the outputs, above the policy warning level of 2%"
+
+
+def xdo(*args: str) -> str:
+    return subprocess.run(
+        ["xdotool", *args], capture_output=True, text=True, check=True, timeout=10
+    ).stdout
+
+
+class Dialog:
+    """One confirm_gui process on the test display, and its window once it is visible."""
+
+    def __init__(self, display: str, **options: Any) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.confirm_gui_runner", json.dumps(options)],
+            cwd=ROOT,
+            env={**os.environ, "DISPLAY": display},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            found = xdo("search", "--sync", "--onlyvisible", "--name", "^psbtbridge: sign request")
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+        self.shown_at = time.monotonic()
+        self.window = found.split()[0]
+
+    def key(self, *keys: str) -> None:
+        xdo("key", "--delay", "50", *keys)
+
+    def type_text(self, text: str) -> None:
+        xdo("type", "--delay", "20", text)
+
+    def click_sign(self) -> None:
+        # Sign is the bottom-right widget; the dialog pads its edges by 14 px.
+        geometry = dict(
+            line.split("=") for line in xdo("getwindowgeometry", "--shell", self.window).split()
+        )
+        x, y = int(geometry["WIDTH"]) - 30, int(geometry["HEIGHT"]) - 25
+        xdo("mousemove", "--window", self.window, str(x), str(y), "click", "1")
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def result(self, timeout: float = 10) -> dict[str, Any]:
+        try:
+            out, err = self.process.communicate(timeout=timeout)
+        finally:
+            self.process.kill()
+        assert self.process.returncode == 0, err
+        result: dict[str, Any] = json.loads(out)
+        return result
+
+
+def send_wm_delete(display: str, window: str) -> None:
+    """Ask the window to close as a window manager's close button does (WM_DELETE_WINDOW)."""
+
+    class ClientMessage(ctypes.Structure):
+        _fields_ = (
+            ("type", ctypes.c_int),
+            ("serial", ctypes.c_ulong),
+            ("send_event", ctypes.c_int),
+            ("display", ctypes.c_void_p),
+            ("window", ctypes.c_ulong),
+            ("message_type", ctypes.c_ulong),
+            ("format", ctypes.c_int),
+            ("data", ctypes.c_long * 5),
+        )
+
+    class XEvent(ctypes.Union):
+        _fields_ = (("xclient", ClientMessage), ("pad", ctypes.c_long * 24))
+
+    x11 = ctypes.CDLL(ctypes.util.find_library("X11"))
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = (ctypes.c_char_p,)
+    x11.XInternAtom.restype = ctypes.c_ulong
+    x11.XInternAtom.argtypes = (ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int)
+    x11.XSendEvent.argtypes = (
+        ctypes.c_void_p,
+        ctypes.c_ulong,
+        ctypes.c_int,
+        ctypes.c_long,
+        ctypes.POINTER(XEvent),
+    )
+    x11.XFlush.argtypes = x11.XCloseDisplay.argtypes = (ctypes.c_void_p,)
+    connection = x11.XOpenDisplay(display.encode())
+    assert connection
+    event = XEvent()
+    event.xclient.type = 33  # ClientMessage
+    event.xclient.window = int(window)
+    event.xclient.message_type = x11.XInternAtom(connection, b"WM_PROTOCOLS", 0)
+    event.xclient.format = 32
+    event.xclient.data[0] = x11.XInternAtom(connection, b"WM_DELETE_WINDOW", 0)
+    x11.XSendEvent(connection, int(window), 0, 0, ctypes.byref(event))
+    x11.XFlush(connection)
+    x11.XCloseDisplay(connection)
+
+
+def test_escape_declines(xdisplay: str) -> None:
+    dialog = Dialog(xdisplay)
+    dialog.key("Escape")
+    assert dialog.result() == {
+        "approved": False,
+        "passphrase": None,
+        "reason_code": "confirm.declined",
+    }
+
+
+def test_sign_is_dead_for_two_seconds_then_a_click_approves(xdisplay: str) -> None:
+    dialog = Dialog(xdisplay)
+    dialog.click_sign()
+    xdo("mousedown", "1")  # pressed while disabled, released once Sign is live
+    time.sleep(max(0.0, dialog.shown_at + 2.3 - time.monotonic()))
+    xdo("mouseup", "1")
+    time.sleep(0.3)
+    assert dialog.alive(), "a click or press before the delay must not sign"
+    dialog.click_sign()  # the same spot: it was the Sign button all along
+    result = dialog.result()
+    assert result == {"approved": True, "passphrase": None, "reason_code": "confirm.approved"}
+
+
+def test_enter_never_signs_and_typed_passphrase_is_returned(xdisplay: str) -> None:
+    dialog = Dialog(xdisplay, needs_passphrase=True, sign_delay_s=0.5)
+    dialog.key("Return")  # before the delay
+    dialog.type_text("correct horse")
+    time.sleep(max(0.0, dialog.shown_at + 0.8 - time.monotonic()))
+    dialog.key("Return", "KP_Enter")  # after the delay, with focus in the passphrase
+    time.sleep(0.5)
+    assert dialog.alive(), "Enter must never sign"
+    dialog.key("Tab", "Tab", "space")  # passphrase -> Decline -> Sign, pressed deliberately
+    assert dialog.result() == {
+        "approved": True,
+        "passphrase": "correct horse",
+        "reason_code": "confirm.approved",
+    }
+
+
+def test_no_answer_times_out(xdisplay: str) -> None:
+    started = time.monotonic()
+    dialog = Dialog(xdisplay, timeout_s=1.5, sign_delay_s=0.5)
+    result = dialog.result()
+    assert result["reason_code"] == "confirm.timeout"
+    assert not result["approved"]
+    assert time.monotonic() - started >= 1.5
+
+
+def test_window_manager_close_declines(xdisplay: str) -> None:
+    dialog = Dialog(xdisplay, sign_delay_s=0.2)
+    time.sleep(0.4)  # Sign is live: closing must still decline
+    send_wm_delete(xdisplay, dialog.window)
+    assert dialog.result()["reason_code"] == "confirm.declined"
+
+
+def test_window_destroyed_by_another_client_declines(xdisplay: str) -> None:
+    dialog = Dialog(xdisplay, sign_delay_s=0.2)
+    time.sleep(0.4)
+    xdo("windowclose", dialog.window)
+    assert dialog.result()["reason_code"] == "confirm.declined"
+
+
+def test_dialog_fits_on_screen_and_screenshot(xdisplay: str) -> None:
+    dialog = Dialog(xdisplay, needs_passphrase=True, warnings=[WARNING])
+    try:
+        time.sleep(0.3)
+        path = screenshot(xdisplay, "confirm_dialog")
+        geometry = xdo("getwindowgeometry", "--shell", dialog.window)
+    finally:
+        dialog.key("Escape")
+    values = dict(line.split("=") for line in geometry.split())
+    assert int(values["X"]) >= 0 and int(values["Y"]) >= 0
+    assert int(values["X"]) + int(values["WIDTH"]) <= 1280
+    assert int(values["Y"]) + int(values["HEIGHT"]) <= 1024
+    assert path.stat().st_size > 10_000
+    assert dialog.result()["reason_code"] == "confirm.declined"
+
+
+def test_long_output_list_scrolls_instead_of_growing(xdisplay: str) -> None:
+    dialog = Dialog(xdisplay, extra_outputs=60)
+    try:
+        geometry = xdo("getwindowgeometry", "--shell", dialog.window)
+    finally:
+        dialog.key("Escape")
+    assert int(dict(line.split("=") for line in geometry.split())["HEIGHT"]) < 800
+    assert dialog.result()["reason_code"] == "confirm.declined"
+
+
+def test_no_display_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    with pytest.raises(ConfigError) as unset:
+        confirm_gui(sample_view())
+    monkeypatch.setenv("DISPLAY", ":4321")  # no server there
+    with pytest.raises(ConfigError) as unreachable:
+        confirm_gui(sample_view())
+    assert unset.value.code == unreachable.value.code == "confirm.no_display"
+
+
+@pytest.mark.parametrize(("timeout_s", "delay_s"), [(0, 0), (1.5, 2.0), (5000, 2.0), (5, -1)])
+def test_impossible_timing_is_refused(timeout_s: float, delay_s: float) -> None:
+    with pytest.raises(BridgeError) as error:
+        confirm_gui(sample_view(), timeout_s=timeout_s, sign_delay_s=delay_s)
+    assert error.value.code == "confirm.bad_timing"
