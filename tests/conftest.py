@@ -36,28 +36,25 @@ def xdisplay() -> Iterator[str]:
     import os
     import shutil
     import subprocess
-    import time
 
     if shutil.which("Xvfb") is None:
         pytest.fail("Xvfb is not installed: run `bash .ci/install`")
-    for number in range(90, 130):
-        if (
-            not Path(f"/tmp/.X11-unix/X{number}").exists()
-            and not Path(f"/tmp/.X{number}-lock").exists()
-        ):
-            break
-    display = f":{number}"
+    # -displayfd lets Xvfb pick a free display itself and tell us which: no race between
+    # parallel test workers choosing the same number.
+    read_fd, write_fd = os.pipe()
     server = subprocess.Popen(
-        ["Xvfb", display, "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        pass_fds=(write_fd,),
     )
-    deadline = time.monotonic() + 10
-    while not Path(f"/tmp/.X11-unix/X{number}").exists():
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            pytest.fail(f"Xvfb did not start on {display}")
-        time.sleep(0.05)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as announced:
+        number = announced.readline().strip()
+    if not number.isdigit():
+        server.kill()
+        pytest.fail("Xvfb did not start")
+    display = f":{number}"
     old = os.environ.get("DISPLAY")
     os.environ["DISPLAY"] = display
     try:
