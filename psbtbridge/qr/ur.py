@@ -84,6 +84,10 @@ class UREncoder:
     def seq_len(self) -> int:
         return self._fountain.seq_len
 
+    @property
+    def fragment_len(self) -> int:
+        return self._fountain.fragment_len
+
     def next_part(self) -> str:
         if self.seq_len == 1:
             return encode_single(self.ur)
@@ -119,7 +123,8 @@ class URDecoder:
     @property
     def progress(self) -> tuple[int, int]:
         if self.ur is not None:
-            return 1, 1
+            needed = max(1, self._fountain.progress[1])
+            return needed, needed
         return self._fountain.progress
 
     def receive(self, untrusted_text: str) -> bool:

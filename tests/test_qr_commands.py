@@ -1,0 +1,159 @@
+"""`psbt qr show` and `psbt qr scan` as a person runs them: real subprocesses, real PNG files."""
+
+from __future__ import annotations
+
+import base64
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from psbtbridge.qr import bbqr, render
+from psbtbridge.qr.animation import plan
+from psbtbridge.qr.joiner import QrFormat, digest
+from tests.conftest import VECTORS, load_vectors
+
+PSBT_FILE = VECTORS / "bbqr" / "test_data" / "1in100out.psbt"
+PSBT = PSBT_FILE.read_bytes()
+PSBT_BIN = Path(sys.executable).parent / "psbt"
+
+
+def psbt(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    environment = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    environment.update(env or {})
+    return subprocess.run(
+        [str(PSBT_BIN), "qr", *args],
+        cwd=cwd,
+        capture_output=True,
+        env=environment,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_ur_frames_with_30_percent_dropped_and_shuffled(tmp_path: Path) -> None:
+    shown = psbt("show", str(PSBT_FILE), "--out", "frames", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert f"digest {digest(PSBT)}".encode() in shown.stderr
+    frames = sorted((tmp_path / "frames").glob("frame-*.png"))
+    assert len(frames) == 16  # 8 fragments at QR version <= 20, twice over
+    kept = random.Random(2).sample(frames, k=len(frames) - round(0.3 * len(frames)))
+    scanned = psbt("scan", *map(str, kept), cwd=tmp_path)
+    assert scanned.returncode == 0, scanned.stderr
+    assert base64.b64decode(scanned.stdout) == PSBT
+    assert b"parts 8/8" in scanned.stderr
+    assert f"digest {digest(PSBT)}".encode() in scanned.stderr
+
+
+def test_bbqr_round_trip_binary_output_and_reply_format(tmp_path: Path) -> None:
+    shown = psbt(
+        "show",
+        str(PSBT_FILE),
+        "--format",
+        "bbqr",
+        "--max-version",
+        "12",
+        "--gif",
+        "a.gif",
+        cwd=tmp_path,
+    )
+    assert shown.returncode == 0, shown.stderr
+    scanned = psbt("scan", "a.gif", "-o", "request.psbt", cwd=tmp_path)
+    assert scanned.returncode == 0, scanned.stderr
+    assert (tmp_path / "request.psbt").read_bytes() == PSBT
+    assert (tmp_path / "request.psbt.qrformat").read_text() == "bbqr\n"
+    # answer in the format the request came in
+    base64_file = tmp_path / "signed.txt"
+    base64_file.write_bytes(base64.b64encode(PSBT) + b"\n")
+    reply = psbt("show", str(base64_file), "--like", "request.psbt", "--out", "reply", cwd=tmp_path)
+    assert reply.returncode == 0, reply.stderr
+    assert reply.stderr.startswith(b"psbt qr: bbqr,")
+
+
+def test_incomplete_scan(tmp_path: Path) -> None:
+    psbt(
+        "show",
+        str(PSBT_FILE),
+        "--format",
+        "bbqr",
+        "--max-version",
+        "10",
+        "--out",
+        "f",
+        cwd=tmp_path,
+    )
+    first = sorted((tmp_path / "f").glob("*.png"))[0]
+    scanned = psbt("scan", str(first), cwd=tmp_path)
+    assert scanned.returncode == 3
+    assert scanned.stdout == b""
+    assert b"[qr.incomplete]" in scanned.stderr
+
+
+def test_transaction_scan(tmp_path: Path) -> None:
+    case = next(
+        c for c in load_vectors("bbqr/krux_vectors.json")["decode_cases"] if c["file_type"] == "T"
+    )
+    paths = []
+    for n, frame in enumerate(case["parts"]):
+        path = tmp_path / f"{n}.png"
+        path.write_bytes(render.png_bytes(render.render(frame, 25)))
+        paths.append(str(path))
+    scanned = psbt("scan", *paths, cwd=tmp_path)
+    assert scanned.returncode == 0, scanned.stderr
+    assert scanned.stdout == case["expected_hex"].encode() + b"\n"
+    assert b"transaction of" in scanned.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "code"),
+    [
+        (["show", "hello.txt", "--out", "x"], 3, b"[encoding.unknown]"),
+        (["show", "bad.psbt", "--out", "x"], 3, b"[wire.truncated]"),
+        (["show", str(PSBT_FILE)], 2, b"[qr.no_display]"),
+        (["show", str(PSBT_FILE), "--like", "nothing", "--out", "x"], 2, b"[qr.no_format_note]"),
+        (["show", str(PSBT_FILE), "--max-version", "3", "--out", "x"], 2, b"[qr.version]"),
+        (["scan"], 2, b"[cli.usage]"),
+        (["scan", "hello.txt"], 3, b"[qr.bad_image]"),
+    ],
+    ids=["not-psbt", "bad-psbt", "no-display", "no-note", "version", "no-source", "not-image"],
+)
+def test_refusals(tmp_path: Path, args: list[str], status: int, code: bytes) -> None:
+    (tmp_path / "hello.txt").write_text("hello\n")
+    (tmp_path / "bad.psbt").write_bytes(b"psbt\xff\x01\x00")
+    result = psbt(*args, cwd=tmp_path)
+    assert result.returncode == status, result.stderr
+    assert code in result.stderr
+    assert b"Traceback" not in result.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_scan_refuses_invalid_psbt_before_writing(tmp_path: Path) -> None:
+    (frame,) = bbqr.split(b"psbt\xff\x00garbage", "P", encoding=bbqr.Encoding.HEX).parts
+    (tmp_path / "f.png").write_bytes(render.png_bytes(render.render(frame, 5)))
+    result = psbt("scan", "f.png", "-o", "out.psbt", cwd=tmp_path)
+    assert result.returncode == 3
+    assert b"[psbt." in result.stderr or b"[wire." in result.stderr
+    assert not (tmp_path / "out.psbt").exists()
+    assert not (tmp_path / "out.psbt.qrformat").exists()
+
+
+def test_scan_from_camera(tmp_path: Path) -> None:
+    animation = plan(PSBT, QrFormat.UR, 10)
+    lines = list(animation.frames) * 2
+    random.Random(5).shuffle(lines)
+    (tmp_path / "frames.txt").write_text("\n".join(lines) + "\n")
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    fake = folder / "zbarcam"  # stands in for the camera: prints frames as `zbarcam --raw` does
+    fake.write_text(f"#!/bin/sh\ncat {tmp_path / 'frames.txt'}\nexec sleep 60\n")
+    fake.chmod(0o755)
+    result = psbt(
+        "scan", "--camera", "-o", "-", cwd=tmp_path, env={"PATH": f"{folder}:{os.environ['PATH']}"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert base64.b64decode(result.stdout) == PSBT
