@@ -1,0 +1,361 @@
+"""The hot side's Electrum, driven through its command line: unsigned PSBTs in, transactions out.
+
+The command comes from PSBTBRIDGE_ELECTRUM (split like a shell would, never run through
+one), else `electrum` from PATH. It talks to the running Electrum (GUI or `electrum daemon
+-d`) unless the command line says `--offline`. Nothing here ever sees a private key:
+Electrum holds a watch-only wallet and is asked for unsigned PSBTs only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shlex
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Final
+
+from hot.watch_only import WatchOnlySpec
+from psbtbridge.encoding import Encoding, decode
+from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, UsageError
+from psbtbridge.files import DEFAULT_MAX_INPUT, fsync_folder
+from psbtbridge.tx import Tx
+
+ENV_VAR: Final = "PSBTBRIDGE_ELECTRUM"
+DEFAULT_TIMEOUT: Final = 60.0  # seconds; Electrum's own client waits 60 s for its daemon
+MAX_FEERATE: Final = 10_000.0  # sat/vB: far above any real fee market, below unit mix-ups (sat/kvB)
+MAX_OUTPUTS: Final = 1000
+START_HINT: Final = (
+    "start Electrum or run `electrum daemon -d` and `electrum load_wallet -w WALLET`"
+    f" (or put --offline in {ENV_VAR})"
+)
+#: Bech32 and base58 characters only: no '-' (an option to Electrum's parser), no '.', '@' or
+#: ':' (Electrum would resolve OpenAlias names and contacts over the network).
+_ADDRESS_RE: Final = re.compile(r"[A-Za-z0-9]{14,90}")
+#: BTC with at most 8 decimals, below 21 million; "!" is Electrum's "send everything".
+_AMOUNT_RE: Final = re.compile(r"(0|[1-9][0-9]{0,7})(\.[0-9]{1,8})?|!")
+_TXID_RE: Final = re.compile(r"[0-9a-f]{64}")
+_HEX_RE: Final = re.compile(r"(?:[0-9a-f]{2})+")
+_VERSION_RE: Final = re.compile(r"[0-9]+\.[0-9]+(\.[0-9]+)?[A-Za-z0-9.+-]{0,20}")
+_SATS: Final = Decimal(100_000_000)
+
+
+@dataclass(frozen=True)
+class Balance:
+    """A wallet's balance in satoshis, as Electrum counts it."""
+
+    confirmed: int
+    unconfirmed: int
+    unmatured: int
+
+
+@dataclass(frozen=True)
+class WatchOnlyWallet:
+    """A watch-only wallet file just created, and the first receive address both sides agree on."""
+
+    path: Path
+    name: str
+    network: str
+    script_type: str
+    first_address: str
+
+
+@dataclass(frozen=True)
+class Electrum:
+    """One Electrum command line; every method is one Electrum command, parsed strictly."""
+
+    argv: tuple[str, ...]
+    timeout: float = DEFAULT_TIMEOUT
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Electrum:
+        """PSBTBRIDGE_ELECTRUM (e.g. `electrum --regtest --offline -D DIR`) or `electrum`."""
+        untrusted_command = environ.get(ENV_VAR, "")
+        if not untrusted_command.strip():
+            return cls(("electrum",))
+        try:
+            argv = tuple(shlex.split(untrusted_command))
+        except ValueError as error:
+            raise ConfigError(
+                "electrum.bad_command", f"{ENV_VAR} is not a valid command line: {error}"
+            ) from error
+        return cls(argv)
+
+    def version(self) -> str:
+        text = self._run(["version"])
+        if not _VERSION_RE.fullmatch(text):
+            raise _bad_output("version", text)
+        return text
+
+    def payto(
+        self, wallet: Path | None, outputs: Sequence[tuple[str, str]], feerate: float
+    ) -> bytes:
+        """An unsigned PSBT paying each (address, BTC amount) from the wallet, at feerate sat/vB.
+
+        The fee rate is required: without one Electrum silently picks its own (a fixed 180
+        sat/vB on regtest, a static 150 sat/vB fallback when it has no fee estimates).
+        """
+        if not 1 <= len(outputs) <= MAX_OUTPUTS:
+            raise UsageError("electrum.bad_output_count", f"pay 1 to {MAX_OUTPUTS} outputs")
+        pairs = [_check_output(i, address, amount) for i, (address, amount) in enumerate(outputs)]
+        args = [
+            "paytomany",
+            json.dumps(pairs),
+            "--unsigned",
+            "--feerate",
+            _check_feerate(feerate),
+        ]
+        text = self._run(args, wallet)
+        try:
+            psbt, encoding = decode(text.encode("ascii"))
+        except (UnicodeEncodeError, InvalidInput) as error:
+            raise _bad_output("paytomany", text) from error
+        if encoding is not Encoding.BASE64:
+            raise _bad_output("paytomany", text)
+        return psbt
+
+    def get_transaction(self, wallet: Path | None, txid: str) -> bytes:
+        """A transaction the wallet (or, when online, the server) knows, checked against its txid."""
+        if not _TXID_RE.fullmatch(txid):
+            raise UsageError("electrum.bad_txid", "a txid is 64 lowercase hex digits")
+        text = self._run(["gettransaction", txid], wallet)
+        if not _HEX_RE.fullmatch(text):
+            raise _bad_output("gettransaction", text)
+        raw = bytes.fromhex(text)
+        if _txid(raw, "gettransaction") != txid:
+            raise BridgeError(
+                "electrum.bad_output", f"Electrum returned a different transaction than {txid}"
+            )
+        return raw
+
+    def add_transaction(self, wallet: Path | None, raw: bytes) -> str:
+        """Store a transaction in the wallet's history (Electrum's "local" transactions)."""
+        txid = _txid(raw, "addtransaction")
+        text = self._run(["addtransaction", "-"], wallet, raw.hex().encode())
+        if text == "false":
+            raise BridgeError(
+                "electrum.tx_rejected",
+                f"Electrum did not add {txid}: it conflicts with a transaction in the wallet",
+            )
+        if text != txid:
+            raise _bad_output("addtransaction", text)
+        return txid
+
+    def broadcast(self, raw: bytes) -> str:
+        """Send a final transaction to the network through Electrum's server; returns the txid."""
+        txid = _txid(raw, "broadcast")
+        text = self._run(["broadcast", "-"], None, raw.hex().encode())
+        if text != txid:
+            raise _bad_output("broadcast", text)
+        return txid
+
+    def list_addresses(self, wallet: Path | None, offline: bool = False) -> tuple[str, ...]:
+        """The wallet's receive addresses in index order."""
+        args = ["listaddresses", "--receiving", *(["--offline"] if offline else [])]
+        text = self._run(args, wallet)
+        try:
+            untrusted = json.loads(text)
+        except ValueError as error:
+            raise _bad_output("listaddresses", text) from error
+        if not isinstance(untrusted, list) or not all(
+            isinstance(a, str) and _ADDRESS_RE.fullmatch(a) for a in untrusted
+        ):
+            raise _bad_output("listaddresses", text)
+        return tuple(untrusted)
+
+    def get_balance(self, wallet: Path | None) -> Balance:
+        text = self._run(["getbalance"], wallet)
+        try:
+            untrusted = json.loads(text)
+        except ValueError as error:
+            raise _bad_output("getbalance", text) from error
+        if not isinstance(untrusted, dict):
+            raise _bad_output("getbalance", text)
+        return Balance(*(_sats(untrusted.get(k, "0"), text) for k in _BALANCE_KEYS))
+
+    def create_watch_only(self, path: Path, spec: WatchOnlySpec) -> WatchOnlyWallet:
+        """Write a new watch-only wallet file for spec, then have Electrum open it and agree on it.
+
+        Never replaces an existing file. Electrum opens the file offline (a running daemon
+        is not involved) and must list as first receive address the one derived here;
+        otherwise the file is removed again and nothing is left behind.
+        """
+        path = path.absolute()
+        _create_new(path, spec.wallet_file())
+        expected = spec.address(0)
+        try:
+            addresses = self.list_addresses(path, offline=True)
+            if not addresses or addresses[0] != expected:
+                raise BridgeError(
+                    "electrum.address_mismatch",
+                    f"Electrum derives {addresses[0] if addresses else 'no address'} where"
+                    f" psbtbridge derives {expected}; is {ENV_VAR} set for the export's"
+                    f" network ({spec.network.value})? {path} was removed",
+                )
+        except BridgeError:
+            path.unlink(missing_ok=True)
+            raise
+        return WatchOnlyWallet(
+            path, spec.name, spec.network.value, spec.script_type.value, expected
+        )
+
+    def _run(self, args: list[str], wallet: Path | None = None, stdin: bytes = b"") -> str:
+        """Run one command (args[0]); its stdout, stripped, or the BridgeError its output maps to.
+
+        A payload goes through stdin (Electrum reads the argument "-" from there): argv has a
+        per-argument size limit and is visible to every process. A new session means no
+        controlling terminal, so Electrum can never stop at a password prompt.
+        """
+        name = args[0]
+        argv = [*self.argv, *args, *(["-w", str(wallet.absolute())] if wallet else [])]
+        try:
+            result = subprocess.run(
+                argv,
+                input=stdin,
+                capture_output=True,
+                timeout=self.timeout,
+                check=False,
+                start_new_session=True,
+            )
+        except subprocess.TimeoutExpired as error:
+            raise BridgeError(
+                "electrum.timeout", f"electrum {name} did not answer in {self.timeout:g} s"
+            ) from error
+        except OSError as error:
+            raise ConfigError(
+                "electrum.missing",
+                f"cannot run {self.argv[0]!r} ({error.strerror}): install Electrum"
+                f" (Debian: apt install electrum) or set {ENV_VAR} to its command line",
+            ) from error
+        if len(result.stdout) > DEFAULT_MAX_INPUT:
+            raise BridgeError("electrum.bad_output", f"electrum {name} printed too much")
+        out = result.stdout.decode("utf-8", errors="replace").strip()
+        if result.returncode != 0:
+            raise _failure(name, out + "\n" + result.stderr.decode("utf-8", errors="replace"))
+        return out
+
+
+_BALANCE_KEYS: Final = ("confirmed", "unconfirmed", "unmatured")
+
+
+def _failure(name: str, untrusted_text: str) -> BridgeError:
+    """Turn Electrum's complaint (on stdout or stderr, by case) into one of our errors."""
+    text = untrusted_text.strip()
+    if "Daemon not running" in text:
+        return ConfigError("electrum.not_running", f"Electrum is not running: {START_HINT}")
+    if "wallet not loaded" in text:
+        return ConfigError(
+            "electrum.wallet_not_loaded",
+            "the wallet is not open in the running Electrum: open it in the GUI or run"
+            " `electrum load_wallet -w WALLET`",
+        )
+    if "Wallet file not found" in text:
+        return ConfigError("electrum.wallet_missing", "Electrum cannot find the wallet file")
+    # "--offline" client, or a daemon started with --offline (it has no network object).
+    if "cannot be run offline" in text or "'NoneType' object has no attribute" in text:
+        return BridgeError(
+            "electrum.offline",
+            f"electrum {name} needs the network but Electrum runs offline: run Electrum online",
+        )
+    if "Invalid extended key format" in text:
+        return BridgeError(
+            "electrum.wrong_network",
+            "Electrum cannot read the wallet's keys: does it run on the wallet's network"
+            " (--testnet, --regtest)?",
+        )
+    if "Insufficient funds" in text:
+        return BridgeError("electrum.insufficient_funds", "the wallet has too little to pay this")
+    if "unrelated to this wallet" in text:
+        return BridgeError(
+            "electrum.unrelated_tx", "the transaction neither pays to nor spends from the wallet"
+        )
+    last = text.splitlines()[-1] if text else "no message"
+    code = "electrum.broadcast_failed" if name == "broadcast" else "electrum.failed"
+    return BridgeError(code, f"electrum {name} failed: {_excerpt(last)}")
+
+
+def _bad_output(name: str, untrusted_text: str) -> BridgeError:
+    return BridgeError(
+        "electrum.bad_output",
+        f"electrum {name} printed something unexpected: {_excerpt(untrusted_text)}",
+    )
+
+
+def _excerpt(untrusted_text: str) -> str:
+    """At most 160 characters, non-printables shown as '.', for a one-line message."""
+    short = untrusted_text[:160]
+    return "".join(c if c.isprintable() else "." for c in short) + (
+        "..." if len(untrusted_text) > 160 else ""
+    )
+
+
+def _check_output(index: int, address: str, amount: str) -> list[str]:
+    if not _ADDRESS_RE.fullmatch(address):
+        raise UsageError(
+            "electrum.bad_address", f"output {index}: {_excerpt(address)!r} is not an address"
+        )
+    if not _AMOUNT_RE.fullmatch(amount) or (amount != "!" and Decimal(amount) <= 0):
+        raise UsageError(
+            "electrum.bad_amount",
+            f"output {index}: amount {_excerpt(amount)!r} is not a positive BTC amount (8 decimals at most)",
+        )
+    return [address, amount]
+
+
+def _check_feerate(feerate: float) -> str:
+    if isinstance(feerate, bool) or not math.isfinite(feerate) or not 0 < feerate <= MAX_FEERATE:
+        raise UsageError(
+            "electrum.bad_feerate", f"fee rate must be above 0 and at most {MAX_FEERATE:g} sat/vB"
+        )
+    return repr(float(feerate))
+
+
+def _txid(raw: bytes, name: str) -> str:
+    try:
+        return Tx.parse(raw).txid_hex()
+    except InvalidInput as error:
+        raise InvalidInput(
+            "electrum.bad_tx", f"electrum {name}: not a serialized transaction ({error})"
+        ) from error
+
+
+def _sats(untrusted: object, text: str) -> int:
+    """Electrum prints BTC as decimal strings ("0.999997"); whole satoshis only."""
+    if not isinstance(untrusted, str):
+        raise _bad_output("getbalance", text)
+    try:
+        value = Decimal(untrusted) * _SATS
+    except InvalidOperation as error:
+        raise _bad_output("getbalance", text) from error
+    if not value.is_finite() or value != value.to_integral_value():
+        raise _bad_output("getbalance", text)
+    return int(value)
+
+
+def _create_new(path: Path, data: bytes) -> None:
+    """Write a file that did not exist, all at once: link(2) of a complete temp file never replaces."""
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as tmp:
+                tmp.write(data)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            os.link(tmp_name, path)
+        finally:
+            os.unlink(tmp_name)
+        fsync_folder(folder)
+    except FileExistsError as error:
+        raise UsageError(
+            "electrum.wallet_exists", f"{path} exists; psbtbridge never overwrites a wallet file"
+        ) from error
+    except OSError as error:
+        raise BridgeError("io.write_failed", f"cannot write {path}: {error.strerror}") from error
