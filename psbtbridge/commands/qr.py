@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable
+from collections.abc import Generator
 from pathlib import Path
 from typing import Final
 
@@ -149,7 +149,7 @@ def _describe(animation: Animation, txid: str) -> str:
     )
 
 
-def _frames(args: argparse.Namespace) -> Iterable[str]:
+def _frames(args: argparse.Namespace) -> Generator[str, None, None]:
     from psbtbridge.qr import capture
 
     if args.camera is not None:
@@ -163,16 +163,16 @@ def scan(args: argparse.Namespace) -> int:
     joiner = Joiner()
     last = (0, 0)
     frames = _frames(args)
-    for untrusted_text in frames:
-        joiner.receive(untrusted_text)
-        if joiner.progress != last:
-            last = joiner.progress
-            _note(f"parts {last[0]}/{last[1]}")
-        if joiner.result is not None:
-            break
-    close = getattr(frames, "close", None)
-    if close is not None:
-        close()  # stops the camera
+    try:
+        for untrusted_text in frames:
+            joiner.receive(untrusted_text)
+            if joiner.progress != last:
+                last = joiner.progress
+                _note(f"parts {last[0]}/{last[1]}")
+            if joiner.result is not None:
+                break
+    finally:
+        frames.close()  # stops the camera, also when a frame is refused
     if joiner.result is None:
         have, need = joiner.progress
         raise InvalidInput(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Final
 
 from PIL import Image, ImageSequence, UnidentifiedImageError
@@ -52,14 +52,14 @@ def decode_image(untrusted_data: bytes, name: str) -> list[str]:
     return texts
 
 
-def frames_from_images(paths: list[str]) -> Iterator[tuple[str, str]]:
+def frames_from_images(paths: list[str]) -> Generator[tuple[str, str], None, None]:
     """(image name, frame text) for every QR code in every image, in the order given."""
     for path in paths:
         for text in decode_image(read_input(path, MAX_IMAGE_BYTES), path):
             yield path, text
 
 
-def frames_from_camera(device: str | None) -> Iterator[str]:
+def frames_from_camera(device: str | None) -> Generator[str, None, None]:
     """Frames as zbarcam decodes them, one line each; the scanner stops when the caller does."""
     command = ["zbarcam", "--raw", "-Sdisable", "-Sqrcode.enable"]
     if device:
