@@ -286,6 +286,13 @@ CODES: Final[dict[str, str]] = {
     "verify.hash_type": "a signature carries a sighash type that is not accepted",
     "verify.bad_signature": "a signature does not verify for this transaction, amount and key",
     "verify.script_failed": "an input's scriptSig and witness do not spend its output",
+    # finalize (psbtbridge/finalize.py, `psbt finalize`)
+    "finalize.missing_utxo": "an input has neither non_witness_utxo nor witness_utxo",
+    "finalize.missing_signature": "an input lacks the signatures its script needs",
+    "finalize.unsupported": "an input's script type is not one the finalizer supports",
+    "finalize.script_mismatch": "a redeemScript or witnessScript is missing or does not match",
+    "finalize.not_finalized": "extraction asked for a PSBT with an unfinalized input",
+    "finalize.no_inputs": "a PSBT without inputs has no transaction to extract",
     # electrum (hot/electrum.py): the hot side's Electrum command line
     "electrum.bad_command": "PSBTBRIDGE_ELECTRUM is not a valid command line",
     "electrum.missing": "the Electrum command cannot be run (not installed, not on PATH)",

@@ -63,8 +63,12 @@ def test_bip143_examples(example: dict[str, Any], record: dict[str, str]) -> Non
         # The last example gives only the signed tx and the preimage: the scriptCode is the
         # witnessScript (last witness item) and the amount sits after it in the preimage.
         tx = Tx.parse(bytes.fromhex(example["signed_tx"]))
-        tx = Tx(tx.version, tuple(TxIn(i.prevout, b"", i.sequence) for i in tx.inputs),
-                tx.outputs, tx.locktime)  # fmt: skip
+        tx = Tx(
+            tx.version,
+            tuple(TxIn(i.prevout, b"", i.sequence) for i in tx.inputs),
+            tx.outputs,
+            tx.locktime,
+        )
         index = 0
         script_code = Tx.parse(bytes.fromhex(example["signed_tx"])).inputs[0].witness[-1]
         offset = 4 + 32 + 32 + 36 + len(var_bytes(script_code))

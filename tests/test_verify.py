@@ -161,8 +161,12 @@ def test_legacy_and_nested_signature_checks() -> None:
     nested, nested_spent = _bip143_signed(1)
     redeem = nested.inputs[0].script_sig[1:]
     signature, key = nested.inputs[0].witness
-    bare = Tx(nested.version, (TxIn(nested.inputs[0].prevout, b"", nested.inputs[0].sequence),),
-              nested.outputs, nested.locktime)  # fmt: skip
+    bare = Tx(
+        nested.version,
+        (TxIn(nested.inputs[0].prevout, b"", nested.inputs[0].sequence),),
+        nested.outputs,
+        nested.locktime,
+    )
     verify_ecdsa_input(bare, 0, nested_spent, key, signature, redeem_script=redeem)
     with pytest.raises(Refused) as caught:
         verify_ecdsa_input(bare, 0, nested_spent, key, signature)
@@ -292,10 +296,13 @@ def test_bad_arguments() -> None:
 def _transactions(draw: st.DrawFn) -> tuple[Tx, list[TxOut]]:
     n_in = draw(st.integers(1, 4))
     inputs = tuple(
-        TxIn(OutPoint(draw(st.binary(min_size=32, max_size=32)), draw(st.integers(0, 9))), b"",
-             draw(st.integers(0, 2**32 - 1)))
+        TxIn(
+            OutPoint(draw(st.binary(min_size=32, max_size=32)), draw(st.integers(0, 9))),
+            b"",
+            draw(st.integers(0, 2**32 - 1)),
+        )
         for _ in range(n_in)
-    )  # fmt: skip
+    )
     outputs = tuple(
         TxOut(draw(st.integers(0, 10**15)), draw(st.binary(max_size=30)))
         for _ in range(draw(st.integers(0, 3)))
@@ -320,8 +327,14 @@ def test_sighash_layout_equals_bitcointx(case: tuple[Tx, list[TxOut]], data: st.
     script = data.draw(st.binary(max_size=30))
     amount = data.draw(st.integers(0, 10**15))
     ours = verifier.witness_v0_sighash(index, script, amount, hash_type)
-    theirs = SignatureHash(CScript(script), btx, index, BtxSighash(hash_type), amount=amount,
-                           sigversion=SIGVERSION_WITNESS_V0)  # fmt: skip
+    theirs = SignatureHash(
+        CScript(script),
+        btx,
+        index,
+        BtxSighash(hash_type),
+        amount=amount,
+        sigversion=SIGVERSION_WITNESS_V0,
+    )
     assert ours == theirs
     taproot_type = data.draw(st.sampled_from(sorted(ANY_SCHNORR_HASH_TYPE)))
     if taproot_type & 0x03 == 0x03 and index >= len(tx.outputs):
