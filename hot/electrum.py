@@ -44,6 +44,7 @@ _TXID_RE: Final = re.compile(r"[0-9a-f]{64}")
 _HEX_RE: Final = re.compile(r"(?:[0-9a-f]{2})+")
 _VERSION_RE: Final = re.compile(r"[0-9]+\.[0-9]+(\.[0-9]+)?[A-Za-z0-9.+-]{0,20}")
 _SATS: Final = Decimal(100_000_000)
+_BALANCE_KEYS: Final = ("confirmed", "unconfirmed", "unmatured")  # getbalance omits zeros
 
 
 @dataclass(frozen=True)
@@ -239,9 +240,6 @@ class Electrum:
         if result.returncode != 0:
             raise _failure(name, out + "\n" + result.stderr.decode("utf-8", errors="replace"))
         return out
-
-
-_BALANCE_KEYS: Final = ("confirmed", "unconfirmed", "unmatured")
 
 
 def _failure(name: str, untrusted_text: str) -> BridgeError:
