@@ -212,6 +212,12 @@ class AccountKey:
             )
         object.__setattr__(self, "_chains", (key.child(0), key.child(1)))
 
+    @property
+    def own_fingerprint(self) -> bytes:
+        """The account xpub's own fingerprint: what Electrum writes for a wallet restored
+        from a bare xpub, whose paths then start at the account (m/chain/index)."""
+        return hash160(bytes(HDKey.from_base58(self.xpub).key.sec()))[:4]
+
     def child_pubkey(self, chain: int, index: int) -> bytes:
         """Compressed public key at account/chain/index."""
         return bytes(self._chains[chain].child(index).sec())

@@ -1,0 +1,200 @@
+"""The whole cold pipeline on one request: parse, prove, check policy, confirm, sign, log.
+
+`psbt sign` and the qrexec service (`psbt serve`) both come here, so a PSBT is treated the
+same way however it arrives. Every decision after parsing lands in the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cold import audit, ledger
+from cold.audit import AuditOutput, AuditRecord
+from cold.confirm.view import ConfirmationView, Decision, OutputLine
+from cold.keystore import KeystoreFile, load_keystore, read_secret_file, unlock
+from cold.policy_file import load_policy
+from cold.signer import sign
+from cold.wallets import registered_wallets
+from psbtbridge.analysis import Analysis, analyse
+from psbtbridge.encoding import decode, encode
+from psbtbridge.errors import ConfigError, Declined, Refused
+from psbtbridge.policy import Policy, sum_last_24h
+from psbtbridge.psbt import Psbt
+from psbtbridge.verdict import Verdict, evaluate, evaluate_unattended
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class SignRequest:
+    """How to handle one PSBT: where the data lives, who asks, and how the user confirms."""
+
+    home: Path
+    confirm: str  # "tty", "gui" or "policy"
+    caller: str = "local"
+    passphrase_file: str | None = None
+    expected_digest: str | None = None  # the qrexec argument: must name this transaction
+    dialog_timeout_s: float = 300.0
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def sign_psbt(untrusted_data: bytes, request: SignRequest, now: Clock = utc_now) -> bytes:
+    """The signed PSBT in the input's encoding, or a BridgeError saying why not."""
+    data, encoding = decode(untrusted_data)
+    psbt = Psbt.parse(data)
+    keystore = load_keystore(request.home)
+    policy = load_policy(request.home)
+    wallets = registered_wallets(request.home, keystore)
+    txid = psbt.unsigned_tx().txid_hex()
+    analysis: Analysis | None = None
+    try:
+        if request.expected_digest is not None and txid[:8] != request.expected_digest:
+            raise Refused(
+                "service.digest_mismatch",
+                f"the request was announced as {request.expected_digest} but the transaction"
+                f" is {txid[:8]}",
+            )
+        analysis = analyse(psbt, wallets, keystore.network, policy.change_index_window)
+        known = ledger.load(request.home)
+        amounts = _remembered_amounts(analysis)
+        conflicts = ledger.check_amounts(known, amounts)
+        if conflicts:
+            raise Refused("proof.amount_changed", conflicts[0].sentence())
+        earlier = ledger.previous_spends(known, _owned_outpoints(analysis), txid)
+        reused = tuple(
+            f"input {outpoint} was already signed into another transaction {other}"
+            for outpoint, other in earlier
+        )
+        verdict = evaluate(analysis, policy, reused)
+        verdict.raise_if_refused()
+        passphrase = _confirm(analysis, verdict, policy, keystore, request, now)
+        seed = unlock(keystore, passphrase)
+        signed = sign(psbt, analysis, seed)
+    except (Refused, Declined) as error:
+        decision: audit.Decision = "declined" if isinstance(error, Declined) else "refused"
+        _log(request, now, decision, error.code, txid, analysis)
+        raise
+    _log(request, now, "signed", None, txid, analysis)
+    ledger.update(request.home, amounts, _owned_outpoints(analysis), txid)
+    return encode(signed.serialize(), encoding)
+
+
+def _confirm(
+    analysis: Analysis,
+    verdict: Verdict,
+    policy: Policy,
+    keystore: KeystoreFile,
+    request: SignRequest,
+    now: Clock,
+) -> str | None:
+    """Ask the user (or the unattended rules); return the keystore passphrase to unlock with."""
+    from_file = (
+        read_secret_file(request.passphrase_file)
+        if keystore.encrypted and request.passphrase_file is not None
+        else None
+    )
+    if request.confirm == "policy":
+        if keystore.encrypted and from_file is None:
+            raise ConfigError(
+                "keystore.passphrase_required",
+                "unattended signing with an encrypted keystore needs --passphrase-file",
+            )
+        sent = sum_last_24h(audit.signed_spends(audit.read_records(request.home)), now())
+        evaluate_unattended(analysis, policy, verdict, sent).raise_if_refused()
+        return from_file
+    view = confirmation_view(
+        analysis, verdict, request.caller, keystore.encrypted and not from_file
+    )
+    decision: Decision
+    if request.confirm == "gui":
+        from cold.confirm.gui import confirm_gui
+
+        decision = confirm_gui(view, timeout_s=request.dialog_timeout_s)
+    else:
+        from cold.confirm.tty import confirm_terminal
+
+        decision = confirm_terminal(view)
+    decision.raise_if_declined()
+    return from_file if from_file is not None else decision.passphrase
+
+
+def confirmation_view(
+    analysis: Analysis, verdict: Verdict, caller: str, needs_passphrase: bool
+) -> ConfirmationView:
+    """What the user is shown: the proven analysis, not what the PSBT claims."""
+    lines = tuple(
+        OutputLine(
+            index=o.index,
+            address=o.address,
+            script_hex=o.script_pubkey.hex(),
+            amount_sat=o.amount,
+            kind=o.kind.value,
+            path=o.owner.path if o.owner is not None else None,
+        )
+        for o in analysis.outputs
+    )
+    return ConfirmationView(
+        digest=analysis.digest,
+        caller=caller,
+        network=analysis.network.value,
+        inputs_total_sat=analysis.total_in,
+        outputs=lines,
+        fee_sat=analysis.fee,
+        fee_rate_sat_vb=analysis.fee_rate,
+        fee_percent=analysis.fee_percent,
+        sending_sat=analysis.sending,
+        warnings=verdict.warnings,
+        needs_passphrase=needs_passphrase,
+    )
+
+
+def _remembered_amounts(analysis: Analysis) -> dict[ledger.OutPointKey, int]:
+    """Amounts worth remembering: proven ones, and taproot ones our signature commits to."""
+    return {
+        ledger.outpoint_key_from_internal(i.prevout.txid, i.prevout.vout): i.amount
+        for i in analysis.inputs
+        if i.amount is not None and (i.amount_proven or i.owner is not None)
+    }
+
+
+def _owned_outpoints(analysis: Analysis) -> list[ledger.OutPointKey]:
+    return [
+        ledger.outpoint_key_from_internal(i.prevout.txid, i.prevout.vout)
+        for i in analysis.owned_inputs
+    ]
+
+
+def _log(
+    request: SignRequest,
+    now: Clock,
+    decision: audit.Decision,
+    reason: str | None,
+    txid: str,
+    analysis: Analysis | None,
+) -> None:
+    outputs: tuple[AuditOutput, ...] = ()
+    if analysis is not None:
+        outputs = tuple(
+            AuditOutput(o.address, o.script_pubkey, o.amount, o.kind.value)
+            for o in analysis.outputs
+        )
+    audit.append_record(
+        request.home,
+        AuditRecord(
+            decision=decision,
+            reason=reason,
+            txid=txid,
+            outputs=outputs,
+            fee=analysis.fee if analysis else None,
+            fee_rate=round(analysis.fee_rate, 3) if analysis else None,
+            caller=request.caller,
+            sats_leaving=analysis.sending if analysis else 0,
+        ),
+        now(),
+    )
