@@ -6,6 +6,7 @@ same way however it arrives. Every decision after parsing lands in the audit log
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,11 +22,15 @@ from cold.wallets import registered_wallets
 from psbtbridge.analysis import Analysis, analyse
 from psbtbridge.encoding import decode, encode
 from psbtbridge.errors import ConfigError, Declined, Refused
+from psbtbridge.home import data_home
 from psbtbridge.policy import Policy, sum_last_24h
 from psbtbridge.psbt import Psbt
 from psbtbridge.verdict import Verdict, evaluate, evaluate_unattended
 
 Clock = Callable[[], datetime]
+#: Where unattended signing finds the keystore passphrase when no --passphrase-file is given.
+#: Set by the cold qube's own configuration; qrexec passes the caller no way to set it.
+PASSPHRASE_FILE_VARIABLE = "PSBTBRIDGE_PASSPHRASE_FILE"
 
 
 @dataclass(frozen=True)
@@ -33,7 +38,9 @@ class SignRequest:
     """How to handle one PSBT: where the data lives, who asks, and how the user confirms."""
 
     home: Path
-    confirm: str  # "tty", "gui" or "policy"
+    #: "tty", "gui" or "policy"; None (the service): "policy" when policy.toml enables
+    #: unattended signing, else the dialog.
+    confirm: str | None
     caller: str = "local"
     passphrase_file: str | None = None
     expected_digest: str | None = None  # the qrexec argument: must name this transaction
@@ -42,6 +49,18 @@ class SignRequest:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def sign_request(untrusted_data: bytes, digest: str, caller: str) -> bytes:
+    """The qrexec service's handler: digest and caller are already validated by cold.service."""
+    request = SignRequest(
+        home=data_home(os.environ),
+        confirm=None,
+        caller=caller,
+        passphrase_file=os.environ.get(PASSPHRASE_FILE_VARIABLE),
+        expected_digest=digest,
+    )
+    return sign_psbt(untrusted_data, request)
 
 
 def sign_psbt(untrusted_data: bytes, request: SignRequest, now: Clock = utc_now) -> bytes:
@@ -94,12 +113,13 @@ def _confirm(
     now: Clock,
 ) -> str | None:
     """Ask the user (or the unattended rules); return the keystore passphrase to unlock with."""
+    mode = request.confirm or ("policy" if policy.unattended.enabled else "gui")
     from_file = (
         read_secret_file(request.passphrase_file)
         if keystore.encrypted and request.passphrase_file is not None
         else None
     )
-    if request.confirm == "policy":
+    if mode == "policy":
         if keystore.encrypted and from_file is None:
             raise ConfigError(
                 "keystore.passphrase_required",
@@ -112,7 +132,7 @@ def _confirm(
         analysis, verdict, request.caller, keystore.encrypted and not from_file
     )
     decision: Decision
-    if request.confirm == "gui":
+    if mode == "gui":
         from cold.confirm.gui import confirm_gui
 
         decision = confirm_gui(view, timeout_s=request.dialog_timeout_s)

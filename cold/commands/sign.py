@@ -6,7 +6,7 @@ import argparse
 import os
 
 from cold.confirm import MODES, choose_mode
-from cold.pipeline import SignRequest, sign_psbt
+from cold.pipeline import PASSPHRASE_FILE_VARIABLE, SignRequest, sign_psbt
 from psbtbridge.errors import ExitStatus
 from psbtbridge.files import read_input, write_output
 from psbtbridge.home import data_home
@@ -23,14 +23,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="who approves: tty (type yes), gui (a dialog), policy (unattended rules);"
         " default gui with a display, else tty",
     )
-    parser.add_argument("--passphrase-file", help="read the keystore passphrase from this file")
+    parser.add_argument(
+        "--passphrase-file",
+        help=f"read the keystore passphrase from this file (default: ${PASSPHRASE_FILE_VARIABLE})",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     request = SignRequest(
         home=data_home(os.environ),
         confirm=choose_mode(args.confirm, os.environ),
-        passphrase_file=args.passphrase_file,
+        passphrase_file=args.passphrase_file or os.environ.get(PASSPHRASE_FILE_VARIABLE),
     )
     signed = sign_psbt(read_input(args.file), request)
     write_output(args.output, signed)
