@@ -20,12 +20,17 @@ What bitcointx 1.1.5 cannot do, and what we do instead (measured, see tests/test
 * Its interpreter starts the scriptCode at an executed OP_CODESEPARATOR instead of after
   it, which is wrong for witness v0 (legacy removes the byte anyway): a witness v0
   signature behind an executed OP_CODESEPARATOR is refused as unverifiable.
+* Its Hash160 is pure-Python RIPEMD-160 (~0.2 ms), and every CPubKey computes one: the
+  per-signature ECDSA check calls its libsecp256k1 handle directly instead (same library,
+  contexts and argument types) and hashes keys with OpenSSL. VerifyScript keeps paying it
+  (about 0.7 ms per P2WPKH input).
 * It cannot check CHECKLOCKTIMEVERIFY, CHECKSEQUENCEVERIFY or MINIMALDATA: scripts using
   those fail verification (refused), which standard single-sig and multisig never do.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import struct
 from collections.abc import Collection, Sequence
@@ -33,7 +38,7 @@ from contextvars import ContextVar
 from typing import Final
 
 from bitcointx.core import CTransaction, CTxOut, ValidationError
-from bitcointx.core.key import CPubKey, XOnlyPubKey
+from bitcointx.core.key import XOnlyPubKey
 from bitcointx.core.script import (
     SIGVERSION_BASE,
     SIGVERSION_WITNESS_V0,
@@ -44,9 +49,11 @@ from bitcointx.core.script import (
     SIGVERSION_Type,
 )
 from bitcointx.core.scripteval import VerifyScript, _IsValidSignatureEncoding
-from bitcointx.core.serialize import BytesSerializer, Hash, Hash160, SerializationError
+from bitcointx.core.secp256k1 import get_secp256k1
+from bitcointx.core.serialize import BytesSerializer, Hash, SerializationError
 
 from psbtbridge.errors import InvalidInput, Refused
+from psbtbridge.hashes import hash160
 from psbtbridge.tx import Tx, TxOut
 
 SIGHASH_ALL: Final = 0x01
@@ -205,33 +212,36 @@ class Verifier:
         pubkey: bytes,
         redeem_script: bytes | None,
         witness_script: bytes | None,
-    ) -> tuple[CScript, SIGVERSION_Type]:
-        """The scriptCode an ECDSA signature by pubkey commits to, from the spent scriptPubKey."""
-        spk = self._spent(index).scriptPubKey
+    ) -> tuple[bytes, SIGVERSION_Type]:
+        """The scriptCode an ECDSA signature by pubkey commits to, from the spent scriptPubKey.
+
+        Plain byte tests: bitcointx's script predicates cost ~50 us each in class dispatch.
+        """
+        spk = bytes(self._spent(index).scriptPubKey)
         where = f"input {index}"
         program = spk
-        if spk.is_p2sh():
-            if redeem_script is None or Hash160(redeem_script) != spk[2:22]:
+        if len(spk) == 23 and spk[:2] == b"\xa9\x14" and spk[22] == 0x87:  # P2SH
+            if redeem_script is None or hash160(redeem_script) != spk[2:22]:
                 raise Refused(
                     "verify.script_mismatch", f"{where}: redeemScript does not match the P2SH hash"
                 )
-            program = CBitcoinScript(redeem_script)
+            program = redeem_script
         elif redeem_script is not None:
             raise Refused(
                 "verify.script_mismatch", f"{where}: a redeemScript for a non-P2SH output"
             )
-        if witness_script is not None and not program.is_witness_v0_scripthash():
+        is_p2wsh = len(program) == 34 and program[:2] == b"\x00\x20"
+        if witness_script is not None and not is_p2wsh:
             raise Refused(
                 "verify.script_mismatch", f"{where}: a witnessScript for a non-P2WSH output"
             )
-        if program.is_witness_v0_keyhash():
-            if Hash160(pubkey) != program.witness_program():
+        if len(program) == 22 and program[:2] == b"\x00\x14":  # P2WPKH
+            if hash160(pubkey) != program[2:]:
                 raise Refused("verify.wrong_key", f"{where}: the key is not the P2WPKH key")
             # BIP143: P2WPKH signs the P2PKH script of its key hash.
-            keyhash = program.witness_program()
-            return CBitcoinScript(b"\x76\xa9\x14" + keyhash + b"\x88\xac"), SIGVERSION_WITNESS_V0
-        if program.is_witness_v0_scripthash():
-            if witness_script is None or _sha256(witness_script) != program.witness_program():
+            return b"\x76\xa9\x14" + program[2:] + b"\x88\xac", SIGVERSION_WITNESS_V0
+        if is_p2wsh:
+            if witness_script is None or _sha256(witness_script) != program[2:]:
                 raise Refused(
                     "verify.script_mismatch",
                     f"{where}: witnessScript does not match the P2WSH hash",
@@ -242,19 +252,17 @@ class Verifier:
                 raise Refused("verify.unsupported", f"{where}: witnessScript has OP_CODESEPARATOR")
             if not _pushes(script, pubkey):
                 raise Refused("verify.wrong_key", f"{where}: the key is not in the witnessScript")
-            return script, SIGVERSION_WITNESS_V0
-        if program.is_witness_scriptpubkey():
+            return witness_script, SIGVERSION_WITNESS_V0
+        if CBitcoinScript(program).is_witness_scriptpubkey():
             raise Refused(
-                "verify.unsupported",
-                f"{where}: witness version {program.witness_version()} is not an ECDSA spend",
+                "verify.unsupported", f"{where}: a witness program that is not an ECDSA spend"
             )
-        if witness_script is not None:
-            raise Refused(
-                "verify.script_mismatch", f"{where}: a witnessScript for a non-P2WSH output"
-            )
-        if program.is_p2pkh() and Hash160(pubkey) != program[3:23]:
+        is_p2pkh = (
+            len(program) == 25 and program[:3] == b"\x76\xa9\x14" and program[23:] == b"\x88\xac"
+        )
+        if is_p2pkh and hash160(pubkey) != program[3:23]:
             raise Refused("verify.wrong_key", f"{where}: the key is not the P2PKH key")
-        if not program.is_p2pkh() and not _pushes(program, pubkey):
+        if not is_p2pkh and not _pushes(CBitcoinScript(program), pubkey):
             raise Refused("verify.wrong_key", f"{where}: the key is not in the script")
         return program, SIGVERSION_BASE
 
@@ -278,21 +286,20 @@ class Verifier:
             raise Refused(
                 "verify.hash_type", f"{where}: sighash type 0x{hashtype:02x} not accepted"
             )
-        key = CPubKey(pubkey)
-        if not key.is_fullyvalid() or (sigversion == SIGVERSION_WITNESS_V0 and len(pubkey) != 33):
-            raise Refused("verify.bad_encoding", f"{where}: not a valid (compressed) public key")
+        if sigversion == SIGVERSION_WITNESS_V0 and len(pubkey) != 33:
+            raise Refused("verify.bad_encoding", f"{where}: segwit v0 keys are compressed (BIP143)")
         if sigversion == SIGVERSION_WITNESS_V0:
             sighash = self.witness_v0_sighash(
                 index, script_code, self._spent(index).nValue, hashtype
             )
         else:
             # Legacy: bitcointx's own code (it is O(n) per input by nature, as in Core).
-            sighash, error = script_code.raw_sighash(
+            sighash, error = CBitcoinScript(script_code).raw_sighash(
                 self.tx, index, hashtype, sigversion=sigversion
             )
             if error is not None:
                 raise Refused("verify.bad_signature", f"{where}: {error}")
-        if not key.verify(sighash, signature[:-1]):
+        if not _ecdsa_verify(pubkey, sighash, signature[:-1]):
             raise Refused("verify.bad_signature", f"{where}: the ECDSA signature does not verify")
 
     def check_schnorr_keypath(
@@ -419,14 +426,30 @@ def verify_schnorr(xonly_pubkey: bytes, message: bytes, signature: bytes) -> boo
     return bool(XOnlyPubKey(xonly_pubkey).verify_schnorr(message, signature))
 
 
+def _ecdsa_verify(pubkey: bytes, message: bytes, der_signature: bytes) -> bool:
+    """libsecp256k1's verification through bitcointx's handle; a high S fails (no normalize)."""
+    secp256k1 = get_secp256k1()
+    point = ctypes.create_string_buffer(64)
+    if not secp256k1.lib.secp256k1_ec_pubkey_parse(
+        secp256k1.ctx.verify, point, pubkey, len(pubkey)
+    ):
+        return False
+    signature = ctypes.create_string_buffer(64)
+    if not secp256k1.lib.secp256k1_ecdsa_signature_parse_der(
+        secp256k1.ctx.verify, signature, der_signature, len(der_signature)
+    ):
+        return False
+    result: int = secp256k1.lib.secp256k1_ecdsa_verify(
+        secp256k1.ctx.verify, signature, message, point
+    )
+    return result == 1
+
+
 def verify_ecdsa(pubkey: bytes, message: bytes, der_signature: bytes) -> bool:
     """ECDSA verification (strict DER, low S) of a 32-byte message, without script context."""
     if len(message) != 32 or not _IsValidSignatureEncoding(der_signature + b"\x01"):
         return False
-    if not IsLowDERSignature(der_signature):
-        return False
-    key = CPubKey(pubkey)
-    return key.is_fullyvalid() and bool(key.verify(message, der_signature))
+    return IsLowDERSignature(der_signature) and _ecdsa_verify(pubkey, message, der_signature)
 
 
 def verify_ecdsa_input(
