@@ -36,7 +36,15 @@ def read_exact(stream: Readable, n: int, what: str = "data") -> bytes:
 
 def read_compact_size(stream: Readable, what: str = "compact size") -> int:
     """Read a CompactSize, refusing non-canonical (longer than needed) encodings."""
-    first = read_exact(stream, 1, what)[0]
+    head = stream.read(1)  # not read_exact: this is the hottest read of every parse
+    if not head:
+        raise InvalidInput("wire.truncated", f"{what}: input ends 1 bytes early")
+    first = head[0]
+    return first if first < 0xFD else finish_compact_size(first, stream, what)
+
+
+def finish_compact_size(first: int, stream: Readable, what: str = "compact size") -> int:
+    """The rest of a CompactSize whose first byte was already read (with the bytes before it)."""
     if first < 0xFD:
         return first
     width, minimum = {0xFD: (2, 0xFD), 0xFE: (4, 0x10000), 0xFF: (8, 0x100000000)}[first]
@@ -73,6 +81,10 @@ def read_struct(stream: Readable, fmt: str, what: str) -> int:
 
 class Serializable:
     """Base for wire types: parse/serialize wrap read_from/write_to once, and parse refuses trailing bytes."""
+
+    # No per-instance __dict__, so slotted subclasses stay small: a PSBT's previous
+    # transactions can hold tens of thousands of inputs and outputs.
+    __slots__ = ()
 
     @classmethod
     def read_from(cls, stream: Readable) -> Self:

@@ -13,27 +13,27 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from psbtbridge.compact import compact_size
 from psbtbridge.errors import BridgeError, InvalidInput
-from psbtbridge.hashes import hash160, hash256, ripemd160, sha256
-from psbtbridge.keyencoding import (
-    check_compressed_pubkey,
-    check_ecdsa_signature,
-    check_pubkey,
-    check_schnorr_signature,
-    check_xonly_pubkey,
-    check_xpub,
-)
+from psbtbridge.hashes import hash256
+from psbtbridge.keyencoding import check_xpub
 from psbtbridge.keymap import Entry, read_map, serialize_map
+from psbtbridge.psbt_decode import (
+    INPUT_FIELDS,
+    OUTPUT_FIELDS,
+    check_proprietary_key,
+    decode_compact,
+    decode_exact,
+    decode_fixed,
+    decode_key_origin,
+    decode_map,
+    raise_unexpected_key_data,
+)
 from psbtbridge.psbt_fields import (
     NO_KEY_DATA_GLOBAL,
-    NO_KEY_DATA_INPUT,
-    NO_KEY_DATA_OUTPUT,
     V2_ONLY_GLOBAL,
     V2_ONLY_INPUT,
-    V2_ONLY_OUTPUT,
     Bip32Derivation,
     GlobalType,
     GlobalXpub,
@@ -47,17 +47,8 @@ from psbtbridge.psbt_fields import (
     TapBip32Derivation,
     TapLeafScript,
     TapScriptSig,
-    check_proprietary_key,
-    decode_compact,
-    decode_exact,
-    decode_fixed,
-    decode_key_origin,
-    decode_tap_key_origin,
-    decode_txout,
-    expect_length,
-    read_witness_stack,
 )
-from psbtbridge.taproot import TAPROOT_LEAF_MASK, TapLeaf, check_control_block, parse_tap_tree
+from psbtbridge.taproot import TapLeaf
 from psbtbridge.tx import OutPoint, Tx, TxIn, TxOut
 
 MAGIC = b"psbt\xff"
@@ -65,47 +56,9 @@ MAGIC = b"psbt\xff"
 DEFAULT_MAX_SIZE = 16 * 1024 * 1024
 SUPPORTED_VERSIONS = (0, 2)
 SEQUENCE_FINAL = 0xFFFFFFFF
-#: nLockTime values below this are block heights, at or above it Unix times.
-LOCKTIME_THRESHOLD = 500_000_000
 
 _GLOBAL_TYPES = {t.value: t for t in GlobalType}
 _INPUT_TYPES = {t.value: t for t in InputType}
-_OUTPUT_TYPES = {t.value: t for t in OutputType}
-_PREIMAGE_HASHES = {
-    InputType.RIPEMD160: ripemd160,
-    InputType.SHA256: sha256,
-    InputType.HASH160: hash160,
-    InputType.HASH256: hash256,
-}
-
-
-def _check_key(
-    entry: Entry,
-    where: str,
-    *,
-    version: int,
-    v2_only: frozenset[Any],
-    no_key_data: frozenset[Any],
-    field: Any,
-) -> None:
-    """The rules every known field shares: version inclusion (BIP370) and empty key data (BIP174)."""
-    if version == 0 and field in v2_only:
-        raise InvalidInput("psbt.v2_field_in_v0", f"{where}: a PSBTv2 field in a version 0 PSBT")
-    if entry.key_data and field in no_key_data:
-        raise InvalidInput(
-            "psbt.unexpected_key_data",
-            f"{where}: key must be the type alone, found {len(entry.key_data)} bytes of key data",
-        )
-
-
-def _key_data_length(entry: Entry, sizes: tuple[int, ...], where: str) -> bytes:
-    if len(entry.key_data) not in sizes:
-        expected = " or ".join(str(s) for s in sizes)
-        raise InvalidInput(
-            "psbt.bad_key_data",
-            f"{where}: key data is {len(entry.key_data)} bytes, expected {expected}",
-        )
-    return entry.key_data
 
 
 @dataclass(frozen=True)
@@ -239,119 +192,10 @@ def _decode_input(
     entries: tuple[Entry, ...], index: int, version: int, tx_input: TxIn | None
 ) -> PsbtInput:
     place = f"input {index}"
-    fields: dict[str, Any] = {}
-    lists: dict[str, list[Any]] = {}
-    proprietary: list[Entry] = []
-    unknown: list[Entry] = []
-    prev_txid: bytes | None = None
-    prev_index: int | None = None
-    sequence: int | None = None
-
-    def add(name: str, item: object) -> None:
-        lists.setdefault(name, []).append(item)
-
-    for entry in entries:
-        field = _INPUT_TYPES.get(entry.key_type)
-        if field is None:
-            unknown.append(entry)
-            continue
-        where = f"{place}: {field.bip_name}"
-        _check_key(
-            entry,
-            where,
-            version=version,
-            v2_only=V2_ONLY_INPUT,
-            no_key_data=NO_KEY_DATA_INPUT,
-            field=field,
-        )
-        value, key_data = entry.value, entry.key_data
-        match field:
-            case InputType.NON_WITNESS_UTXO:
-                fields["non_witness_utxo"] = decode_exact(value, Tx.read_from, where)
-                non_witness_raw = value
-            case InputType.WITNESS_UTXO:
-                fields["witness_utxo"] = decode_txout(value, where)
-            case InputType.PARTIAL_SIG:
-                add(
-                    "partial_sigs",
-                    PartialSig(check_pubkey(key_data, where), check_ecdsa_signature(value, where)),
-                )
-            case InputType.SIGHASH_TYPE:
-                fields["sighash_type"] = decode_fixed(value, "<I", where)
-            case InputType.REDEEM_SCRIPT:
-                fields["redeem_script"] = value
-            case InputType.WITNESS_SCRIPT:
-                fields["witness_script"] = value
-            case InputType.BIP32_DERIVATION:
-                add(
-                    "bip32_derivations",
-                    Bip32Derivation(check_pubkey(key_data, where), decode_key_origin(value, where)),
-                )
-            case InputType.FINAL_SCRIPTSIG:
-                fields["final_scriptsig"] = value
-            case InputType.FINAL_SCRIPTWITNESS:
-                fields["final_scriptwitness"] = decode_exact(value, read_witness_stack, where)
-            case InputType.POR_COMMITMENT:
-                try:
-                    fields["por_commitment"] = value.decode("utf-8")
-                except UnicodeDecodeError as error:
-                    raise InvalidInput("psbt.bad_value", f"{where}: not UTF-8 text") from error
-            case InputType.RIPEMD160 | InputType.SHA256 | InputType.HASH160 | InputType.HASH256:
-                digest = _PREIMAGE_HASHES[field]
-                expected = _key_data_length(entry, (len(digest(b"")),), where)
-                if digest(value) != expected:
-                    raise InvalidInput(
-                        "psbt.bad_preimage", f"{where}: the preimage does not hash to the key"
-                    )
-                add("preimages", Preimage(field, expected, value))
-            case InputType.PREVIOUS_TXID:
-                prev_txid = expect_length(value, 32, where)
-            case InputType.OUTPUT_INDEX:
-                prev_index = decode_fixed(value, "<I", where)
-            case InputType.SEQUENCE:
-                sequence = decode_fixed(value, "<I", where)
-            case InputType.REQUIRED_TIME_LOCKTIME:
-                fields["required_time_locktime"] = _required_locktime(value, where, time=True)
-            case InputType.REQUIRED_HEIGHT_LOCKTIME:
-                fields["required_height_locktime"] = _required_locktime(value, where, time=False)
-            case InputType.TAP_KEY_SIG:
-                fields["tap_key_sig"] = check_schnorr_signature(value, where)
-            case InputType.TAP_SCRIPT_SIG:
-                _key_data_length(entry, (64,), where)
-                add(
-                    "tap_script_sigs",
-                    TapScriptSig(
-                        check_xonly_pubkey(key_data[:32], where),
-                        key_data[32:],
-                        check_schnorr_signature(value, where),
-                    ),
-                )
-            case InputType.TAP_LEAF_SCRIPT:
-                add("tap_leaf_scripts", _tap_leaf_script(key_data, value, where))
-            case InputType.TAP_BIP32_DERIVATION:
-                hashes, origin = decode_tap_key_origin(value, where)
-                add(
-                    "tap_bip32_derivations",
-                    TapBip32Derivation(check_xonly_pubkey(key_data, where), hashes, origin),
-                )
-            case InputType.TAP_INTERNAL_KEY:
-                fields["tap_internal_key"] = check_xonly_pubkey(value, where)
-            case InputType.TAP_MERKLE_ROOT:
-                fields["tap_merkle_root"] = expect_length(value, 32, where)
-            case InputType.MUSIG2_PARTICIPANT_PUBKEYS:
-                add("musig2_participant_pubkeys", _musig2_participants(key_data, value, where))
-            case InputType.MUSIG2_PUB_NONCE:
-                participant, aggregate, leaf = _musig2_key(entry, where)
-                nonce = expect_length(value, 66, where)
-                add("musig2_pub_nonces", MuSig2PubNonce(participant, aggregate, leaf, nonce))
-            case InputType.MUSIG2_PARTIAL_SIG:
-                participant, aggregate, leaf = _musig2_key(entry, where)
-                partial = expect_length(value, 32, where)
-                add("musig2_partial_sigs", MuSig2PartialSig(participant, aggregate, leaf, partial))
-            case InputType.PROPRIETARY:
-                check_proprietary_key(key_data, where)
-                proprietary.append(entry)
-
+    fields, unknown = decode_map(entries, INPUT_FIELDS, place, version)
+    prev_txid = fields.pop("_previous_txid", None)
+    prev_index = fields.pop("_output_index", None)
+    sequence = fields.pop("_sequence", None)
     if tx_input is not None:
         prevout, sequence = tx_input.prevout, tx_input.sequence
     else:
@@ -362,10 +206,11 @@ def _decode_input(
             )
         prevout = OutPoint(prev_txid, prev_index)
         if sequence is None:
-            sequence = SEQUENCE_FINAL  # BIP370: an omitted sequence is final
-    if "non_witness_utxo" in fields:
-        _check_non_witness_utxo(fields["non_witness_utxo"], non_witness_raw, prevout, place)
-        previous: Tx = fields["non_witness_utxo"]
+            sequence = SEQUENCE_FINAL  # BIP370: an omitted sequence is final; 0 stays 0
+    previous = fields.get("non_witness_utxo")
+    if previous is not None:
+        raw = next(e.value for e in entries if e.key_type == InputType.NON_WITNESS_UTXO)
+        _check_non_witness_utxo(previous, raw, prevout, place)
         witness_utxo = fields.get("witness_utxo")
         if witness_utxo is not None and witness_utxo != previous.outputs[prevout.vout]:
             raise InvalidInput(
@@ -373,23 +218,20 @@ def _decode_input(
                 f"{place}: PSBT_IN_WITNESS_UTXO differs from output {prevout.vout} of"
                 " PSBT_IN_NON_WITNESS_UTXO",
             )
-    fields.update((name, tuple(items)) for name, items in lists.items())
     return PsbtInput(
         index=index,
         psbt_version=version,
         entries=entries,
         prevout=prevout,
         sequence=sequence,
-        proprietary=tuple(proprietary),
-        unknown=tuple(unknown),
+        unknown=unknown,
         **fields,
     )
 
 
 def _check_non_witness_utxo(previous: Tx, raw: bytes, prevout: OutPoint, place: str) -> None:
     """The full previous transaction must be the one the prevout names, and have that output."""
-    # Without witnesses the wire bytes are the txid preimage: hash them, do not re-serialize.
-    txid = previous.txid() if previous.has_witness else hash256(raw)
+    txid = _wire_txid(previous, raw)
     if txid != prevout.txid:
         raise InvalidInput(
             "psbt.non_witness_utxo_txid",
@@ -404,52 +246,22 @@ def _check_non_witness_utxo(previous: Tx, raw: bytes, prevout: OutPoint, place: 
         )
 
 
-def _required_locktime(value: bytes, where: str, time: bool) -> int:
-    """BIP370: a required time lock is >= 500000000, a required height lock in 1..499999999."""
-    locktime = decode_fixed(value, "<I", where)
-    valid = locktime >= LOCKTIME_THRESHOLD if time else 0 < locktime < LOCKTIME_THRESHOLD
-    if not valid:
-        kind = "time (>= 500000000)" if time else "block height (1 to 499999999)"
-        raise InvalidInput("psbt.bad_locktime", f"{where}: {locktime} is not a {kind}")
-    return locktime
+def _wire_txid(tx: Tx, raw: bytes) -> bytes:
+    """The txid from the bytes as parsed, without re-serializing (linear, once per input).
 
-
-def _tap_leaf_script(key_data: bytes, value: bytes, where: str) -> TapLeafScript:
-    """BIP371: key data is a control block, the value a script followed by its leaf version."""
-    control_block = check_control_block(key_data, where)
-    if not value:
-        raise InvalidInput("psbt.bad_value_length", f"{where}: value has no leaf version byte")
-    leaf_version = value[-1]
-    if leaf_version != control_block[0] & TAPROOT_LEAF_MASK:
-        raise InvalidInput(
-            "psbt.bad_leaf_version",
-            f"{where}: leaf version 0x{leaf_version:02x} differs from the control block's"
-            f" 0x{control_block[0] & TAPROOT_LEAF_MASK:02x}",
-        )
-    return TapLeafScript(control_block, value[:-1], leaf_version)
-
-
-def _musig2_participants(key_data: bytes, value: bytes, where: str) -> MuSig2Participants:
-    """BIP373: a compressed aggregate key, and a list of compressed participant keys."""
-    aggregate = check_compressed_pubkey(key_data, f"{where} aggregate key")
-    if len(value) % 33:
-        raise InvalidInput(
-            "psbt.bad_value_length",
-            f"{where}: value is {len(value)} bytes, not a multiple of 33",
-        )
-    participants = tuple(
-        check_compressed_pubkey(value[i : i + 33], f"{where} participant {i // 33}")
-        for i in range(0, len(value), 33)
-    )
-    return MuSig2Participants(aggregate, participants)
-
-
-def _musig2_key(entry: Entry, where: str) -> tuple[bytes, bytes, bytes | None]:
-    """BIP373 nonce and partial signature keys: participant, aggregate, optional leaf hash."""
-    key_data = _key_data_length(entry, (66, 98), where)
-    participant = check_compressed_pubkey(key_data[:33], f"{where} participant key")
-    aggregate = check_compressed_pubkey(key_data[33:66], f"{where} aggregate key")
-    return participant, aggregate, key_data[66:] or None
+    Compact sizes are canonical, so the witness section's length follows from the parsed
+    witnesses; the txid preimage is the wire bytes minus marker, flag and that section.
+    """
+    if not tx.has_witness:
+        return hash256(raw)
+    counts = [len(txin.witness) for txin in tx.inputs]
+    lengths = [len(item) for txin in tx.inputs for item in txin.witness]
+    # One prefix byte per count and per item, plus the items; a count or length of
+    # 0xfd or more has a longer prefix (rare: only then look at each one).
+    witness_size = len(counts) + len(lengths) + sum(lengths)
+    if max(counts) >= 0xFD or max(lengths) >= 0xFD:
+        witness_size += sum(len(compact_size(n)) - 1 for n in counts + lengths)
+    return hash256(raw[:4] + raw[6 : len(raw) - 4 - witness_size] + raw[-4:])
 
 
 @dataclass(frozen=True)
@@ -504,56 +316,9 @@ def _decode_output(
     entries: tuple[Entry, ...], index: int, version: int, tx_output: TxOut | None
 ) -> PsbtOutput:
     place = f"output {index}"
-    fields: dict[str, Any] = {}
-    bip32: list[Bip32Derivation] = []
-    tap_bip32: list[TapBip32Derivation] = []
-    musig2: list[MuSig2Participants] = []
-    proprietary: list[Entry] = []
-    unknown: list[Entry] = []
-    amount: int | None = None
-    script: bytes | None = None
-    for entry in entries:
-        field = _OUTPUT_TYPES.get(entry.key_type)
-        if field is None:
-            unknown.append(entry)
-            continue
-        where = f"{place}: {field.bip_name}"
-        _check_key(
-            entry,
-            where,
-            version=version,
-            v2_only=V2_ONLY_OUTPUT,
-            no_key_data=NO_KEY_DATA_OUTPUT,
-            field=field,
-        )
-        value, key_data = entry.value, entry.key_data
-        match field:
-            case OutputType.REDEEM_SCRIPT:
-                fields["redeem_script"] = value
-            case OutputType.WITNESS_SCRIPT:
-                fields["witness_script"] = value
-            case OutputType.BIP32_DERIVATION:
-                bip32.append(
-                    Bip32Derivation(check_pubkey(key_data, where), decode_key_origin(value, where))
-                )
-            case OutputType.AMOUNT:
-                amount = decode_fixed(value, "<q", where)
-            case OutputType.SCRIPT:
-                script = value
-            case OutputType.TAP_INTERNAL_KEY:
-                fields["tap_internal_key"] = check_xonly_pubkey(value, where)
-            case OutputType.TAP_TREE:
-                fields["tap_tree"] = parse_tap_tree(value, where)
-            case OutputType.TAP_BIP32_DERIVATION:
-                hashes, origin = decode_tap_key_origin(value, where)
-                tap_bip32.append(
-                    TapBip32Derivation(check_xonly_pubkey(key_data, where), hashes, origin)
-                )
-            case OutputType.MUSIG2_PARTICIPANT_PUBKEYS:
-                musig2.append(_musig2_participants(key_data, value, where))
-            case OutputType.PROPRIETARY:
-                check_proprietary_key(key_data, where)
-                proprietary.append(entry)
+    fields, unknown = decode_map(entries, OUTPUT_FIELDS, place, version)
+    amount = fields.pop("_amount", None)
+    script = fields.pop("_script", None)
     if tx_output is not None:
         amount, script = tx_output.value, tx_output.script_pubkey
     elif amount is None or script is None:
@@ -567,11 +332,7 @@ def _decode_output(
         entries=entries,
         amount=amount,
         script_pubkey=script,
-        bip32_derivations=tuple(bip32),
-        tap_bip32_derivations=tuple(tap_bip32),
-        musig2_participant_pubkeys=tuple(musig2),
-        proprietary=tuple(proprietary),
-        unknown=tuple(unknown),
+        unknown=unknown,
         **fields,
     )
 
@@ -772,14 +533,12 @@ def _decode_global(entries: Iterable[Entry]) -> _Global:
             unknown.append(entry)
             continue
         where = f"global map: {field.bip_name}"
-        _check_key(
-            entry,
-            where,
-            version=version,
-            v2_only=V2_ONLY_GLOBAL,
-            no_key_data=NO_KEY_DATA_GLOBAL,
-            field=field,
-        )
+        if version == 0 and field in V2_ONLY_GLOBAL:
+            raise InvalidInput(
+                "psbt.v2_field_in_v0", f"{where}: a PSBTv2 field in a version 0 PSBT"
+            )
+        if entry.key_data and field in NO_KEY_DATA_GLOBAL:
+            raise_unexpected_key_data(entry, where)
         match field:
             case GlobalType.UNSIGNED_TX:
                 if version != 0:

@@ -1,24 +1,13 @@
-"""PSBT field types by their BIP names, and the typed values their key data and value data decode to.
+"""PSBT field types by their BIP names, the rules on where they may appear, and the typed values they decode to.
 
-BIP174 (v0), BIP370 (v2), BIP371 (taproot), BIP373 (MuSig2). Every decoder takes untrusted
-bytes and a `where` ("input 2: PSBT_IN_BIP32_DERIVATION") and either returns a typed,
-validated value or raises InvalidInput naming the field.
+BIP174 (v0), BIP370 (v2), BIP371 (taproot), BIP373 (MuSig2). The decoders that turn
+untrusted key data and values into these types are in `psbt_decode.py`.
 """
 
 from __future__ import annotations
 
-import io
-import struct
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TypeVar
-
-from psbtbridge.compact import Readable, read_compact_size, read_exact, read_var_bytes
-from psbtbridge.errors import InvalidInput
-from psbtbridge.tx import TxOut
-
-T = TypeVar("T")
 
 HARDENED = 0x80000000
 
@@ -245,90 +234,3 @@ class MuSig2PartialSig:
     aggregate_pubkey: bytes
     leaf_hash: bytes | None
     partial_sig: bytes
-
-
-def decode_exact(untrusted_value: bytes, read: Callable[[Readable], T], where: str) -> T:
-    """Run a stream reader over a whole value; a short or overlong value is one error."""
-    stream = io.BytesIO(untrusted_value)
-    try:
-        value = read(stream)
-    except InvalidInput as error:
-        raise InvalidInput("psbt.bad_value", f"{where}: {error.message}") from error
-    if stream.tell() != len(untrusted_value):
-        raise InvalidInput(
-            "psbt.bad_value",
-            f"{where}: {len(untrusted_value) - stream.tell()} bytes after the end of the value",
-        )
-    return value
-
-
-def decode_fixed(untrusted_value: bytes, fmt: str, where: str) -> int:
-    """A fixed-width little-endian integer ("<I", "<i", "<q", "<B") filling the whole value."""
-    size = struct.calcsize(fmt)
-    if len(untrusted_value) != size:
-        raise InvalidInput(
-            "psbt.bad_value_length",
-            f"{where}: value is {len(untrusted_value)} bytes, expected {size}",
-        )
-    return int(struct.unpack(fmt, untrusted_value)[0])
-
-
-def expect_length(untrusted_value: bytes, size: int, where: str) -> bytes:
-    if len(untrusted_value) != size:
-        raise InvalidInput(
-            "psbt.bad_value_length",
-            f"{where}: value is {len(untrusted_value)} bytes, expected {size}",
-        )
-    return untrusted_value
-
-
-def decode_compact(untrusted_value: bytes, where: str) -> int:
-    return decode_exact(untrusted_value, read_compact_size, where)
-
-
-def decode_key_origin(untrusted_value: bytes, where: str) -> KeyOrigin:
-    """BIP174: a 4-byte fingerprint then 32-bit little-endian path elements; length 4·k, k >= 1."""
-    if len(untrusted_value) < 4 or len(untrusted_value) % 4:
-        raise InvalidInput(
-            "psbt.bad_key_origin",
-            f"{where}: key origin is {len(untrusted_value)} bytes, not a non-zero multiple of 4",
-        )
-    steps = struct.unpack(f"<{len(untrusted_value) // 4 - 1}I", untrusted_value[4:])
-    return KeyOrigin(untrusted_value[:4], tuple(steps))
-
-
-def decode_tap_key_origin(
-    untrusted_value: bytes, where: str
-) -> tuple[tuple[bytes, ...], KeyOrigin]:
-    """BIP371: a compact count of 32-byte leaf hashes, the hashes, then a key origin."""
-    stream = io.BytesIO(untrusted_value)
-    try:
-        count = read_compact_size(stream, "leaf hash count")
-        hashes = tuple(read_exact(stream, 32, "leaf hash") for _ in range(count))
-    except InvalidInput as error:
-        raise InvalidInput("psbt.bad_key_origin", f"{where}: {error.message}") from error
-    return hashes, decode_key_origin(untrusted_value[stream.tell() :], where)
-
-
-def read_witness_stack(stream: Readable) -> tuple[bytes, ...]:
-    count = read_compact_size(stream, "witness item count")
-    return tuple(read_var_bytes(stream, "witness item") for _ in range(count))
-
-
-def decode_txout(untrusted_value: bytes, where: str) -> TxOut:
-    return decode_exact(untrusted_value, TxOut.read_from, where)
-
-
-def check_proprietary_key(untrusted_key_data: bytes, where: str) -> bytes:
-    """BIP174 proprietary key data: a length-prefixed identifier, then a compact subtype."""
-
-    def read(stream: Readable) -> None:
-        read_var_bytes(stream, "proprietary identifier")
-        read_compact_size(stream, "proprietary subtype")
-
-    stream = io.BytesIO(untrusted_key_data)
-    try:
-        read(stream)
-    except InvalidInput as error:
-        raise InvalidInput("psbt.bad_proprietary_key", f"{where}: {error.message}") from error
-    return untrusted_key_data

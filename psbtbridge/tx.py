@@ -6,10 +6,12 @@ import io
 from dataclasses import dataclass
 
 from psbtbridge.compact import (
+    MAX_ITEM_SIZE,
     Readable,
     Serializable,
     Writable,
     compact_size,
+    finish_compact_size,
     read_compact_size,
     read_exact,
     read_struct,
@@ -22,7 +24,7 @@ from psbtbridge.hashes import hash256
 SEGWIT_FLAG = 0x01
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OutPoint(Serializable):
     """A reference to a previous output: txid in internal (serialized) byte order, and index."""
 
@@ -31,9 +33,9 @@ class OutPoint(Serializable):
 
     @classmethod
     def read_from(cls, stream: Readable) -> OutPoint:
-        return cls(
-            read_exact(stream, 32, "outpoint txid"), read_struct(stream, "<I", "outpoint index")
-        )
+        # One read for both fields: previous transactions in a PSBT hold thousands of these.
+        data = read_exact(stream, 36, "outpoint")
+        return cls(data[:32], int.from_bytes(data[32:], "little"))
 
     def write_to(self, stream: Writable) -> int:
         return stream.write(self.txid + self.vout.to_bytes(4, "little"))
@@ -42,7 +44,7 @@ class OutPoint(Serializable):
         return f"{self.txid[::-1].hex()}:{self.vout}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TxIn(Serializable):
     prevout: OutPoint
     script_sig: bytes
@@ -51,9 +53,7 @@ class TxIn(Serializable):
 
     @classmethod
     def read_from(cls, stream: Readable) -> TxIn:
-        prevout = OutPoint.read_from(stream)
-        script_sig = read_var_bytes(stream, "scriptSig")
-        return cls(prevout, script_sig, read_struct(stream, "<I", "sequence"))
+        return cls(*_read_input(stream))
 
     def write_to(self, stream: Writable) -> int:
         return stream.write(
@@ -63,7 +63,7 @@ class TxIn(Serializable):
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TxOut(Serializable):
     """An output; value is the signed 64-bit integer on the wire, so a negative amount stays visible."""
 
@@ -72,8 +72,14 @@ class TxOut(Serializable):
 
     @classmethod
     def read_from(cls, stream: Readable) -> TxOut:
-        value = read_struct(stream, "<q", "output amount")
-        return cls(value, read_var_bytes(stream, "scriptPubKey"))
+        head = stream.read(9)  # amount and the script length's first byte
+        if len(head) != 9:
+            raise InvalidInput("wire.truncated", "output: the transaction ends inside an output")
+        size = head[8] if head[8] < 0xFD else finish_compact_size(head[8], stream, "scriptPubKey")
+        script = stream.read(size) if size <= MAX_ITEM_SIZE else b""
+        if len(script) != size:
+            raise InvalidInput("wire.truncated", "output: the transaction ends inside a script")
+        return cls(int.from_bytes(head[:8], "little", signed=True), script)
 
     def write_to(self, stream: Writable) -> int:
         return stream.write(
@@ -81,7 +87,7 @@ class TxOut(Serializable):
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Tx(Serializable):
     """A transaction. `parse` reads both serializations; `serialize` writes witnesses when any input has one."""
 
@@ -122,21 +128,21 @@ class Tx(Serializable):
                 )
             has_witness = True
             n_inputs = read_compact_size(stream, "input count")
-        inputs = [TxIn.read_from(stream) for _ in range(n_inputs)]
+        parts = [_read_input(stream) for _ in range(n_inputs)]
         n_outputs = read_compact_size(stream, "output count")
-        outputs = tuple(TxOut.read_from(stream) for _ in range(n_outputs))
+        outputs = tuple([TxOut.read_from(stream) for _ in range(n_outputs)])
         if has_witness:
-            for i, txin in enumerate(inputs):
-                items = read_compact_size(stream, f"input {i} witness item count")
-                witness = tuple(
-                    read_var_bytes(stream, f"input {i} witness item") for _ in range(items)
-                )
-                inputs[i] = TxIn(txin.prevout, txin.script_sig, txin.sequence, witness)
-            if not any(txin.witness for txin in inputs):
+            witnesses = [_read_witness(stream, i) for i in range(n_inputs)]
+            if not any(witnesses):
                 # BIP144: a witness serialization with all witnesses empty is invalid.
                 raise InvalidInput("tx.empty_witness", "segwit serialization with no witness data")
+            inputs = tuple(
+                [TxIn(*part, witness) for part, witness in zip(parts, witnesses, strict=True)]
+            )
+        else:
+            inputs = tuple([TxIn(*part) for part in parts])
         locktime = read_struct(stream, "<I", "locktime")
-        return cls(version, tuple(inputs), outputs, locktime)
+        return cls(version, inputs, outputs, locktime)
 
     @property
     def has_witness(self) -> bool:
@@ -183,3 +189,25 @@ class Tx(Serializable):
         base = len(self.serialize_legacy())
         total = len(self.serialize())
         return (base * 3 + total + 3) // 4
+
+
+def _read_witness(stream: Readable, index: int) -> tuple[bytes, ...]:
+    try:
+        items = read_compact_size(stream, "witness item count")
+        return tuple([read_var_bytes(stream, "witness item") for _ in range(items)])
+    except InvalidInput as error:  # name the input only on failure: this loop is hot
+        raise InvalidInput(error.code, f"input {index}: {error.message}") from error
+
+
+def _read_input(stream: Readable) -> tuple[OutPoint, bytes, int]:
+    """An input's prevout, scriptSig and sequence, in two reads (outpoint and length byte,
+    then scriptSig and sequence): previous transactions in a PSBT hold thousands of inputs."""
+    head = stream.read(37)
+    if len(head) != 37:
+        raise InvalidInput("wire.truncated", "input: the transaction ends inside an input")
+    size = head[36] if head[36] < 0xFD else finish_compact_size(head[36], stream, "scriptSig")
+    rest = stream.read(size + 4) if size <= MAX_ITEM_SIZE else b""
+    if len(rest) != size + 4:
+        raise InvalidInput("wire.truncated", "input: the transaction ends inside a scriptSig")
+    prevout = OutPoint(head[:32], int.from_bytes(head[32:36], "little"))
+    return prevout, rest[:size], int.from_bytes(rest[size:], "little")
