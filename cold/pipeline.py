@@ -95,12 +95,15 @@ def sign_psbt(untrusted_data: bytes, request: SignRequest, now: Clock = utc_now)
         passphrase = _confirm(analysis, verdict, policy, keystore, request, now)
         seed = unlock(keystore, passphrase)
         signed = sign(psbt, analysis, seed)
+        # Record under the ledger lock before releasing anything: a request that checked
+        # its amounts while another one (with other amounts) was being confirmed is refused
+        # here, and logged as refused, rather than signed on a stale check.
+        ledger.update(request.home, amounts, _owned_outpoints(analysis), txid)
     except (Refused, Declined) as error:
         decision: audit.Decision = "declined" if isinstance(error, Declined) else "refused"
         _log(request, now, decision, error.code, txid, analysis)
         raise
     _log(request, now, "signed", None, txid, analysis)
-    ledger.update(request.home, amounts, _owned_outpoints(analysis), txid)
     return encode(signed.serialize(), encoding)
 
 
