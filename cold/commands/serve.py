@@ -1,0 +1,55 @@
+"""`psbt serve`: the psbtbridge.Sign qrexec service body, stdin to stdout.
+
+qrexec starts it through `qrexec/psbtbridge.Sign`; `cold.service.run_service` validates
+the call and reads the request, and the cold pipeline proves, confirms and signs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from cold.service import DEFAULT_READ_DEADLINE_S, run_service
+from psbtbridge.files import DEFAULT_MAX_INPUT
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from error
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError("the read timeout must be between 0 and 3600 seconds")
+    return value
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--read-timeout",
+        type=_seconds,
+        default=DEFAULT_READ_DEADLINE_S,
+        metavar="SECONDS",
+        help=f"give up on a request that has not fully arrived after this long"
+        f" (default {DEFAULT_READ_DEADLINE_S:g})",
+    )
+
+
+def _sign(untrusted_request: bytes, digest: str, caller: str) -> bytes:
+    # Imported inside run_service's guard: if the pipeline cannot even load (a missing
+    # library in the venv), the caller still gets one line and exit 4, not a traceback.
+    from cold.pipeline import sign_request
+
+    return sign_request(untrusted_request, digest, caller)
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_service(
+        os.environ,
+        sys.stdin.fileno(),
+        sys.stdout.buffer,
+        sys.stderr,
+        _sign,
+        cap=DEFAULT_MAX_INPUT,
+        read_deadline_s=args.read_timeout,
+    )

@@ -1,0 +1,279 @@
+"""The psbtbridge.Sign qrexec service edge: validate what qrexec hands us, read, answer, exit.
+
+Everything here distrusts the calling qube: its stdin is an unbounded stream it controls
+(size and pace), and the service argument is its text after dom0 replaced characters
+outside [A-Za-z0-9._+-] with `_`. Only QREXEC_REMOTE_DOMAIN comes from dom0. No PSBT logic:
+`run_service` hands the bytes, the digest argument and the caller's name to a handler
+(the cold pipeline) and maps its outcome to stdout, one line on stderr and an exit status.
+stderr reaches the caller and the cold qube's journal, so it never carries request bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import signal
+import stat
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from types import FrameType
+from typing import BinaryIO, Final, TextIO
+
+from psbtbridge.errors import BridgeError, ConfigError, Declined, ExitStatus, InvalidInput, Refused
+from psbtbridge.files import DEFAULT_MAX_INPUT
+from psbtbridge.qrexec_policy import is_qube_name
+
+SERVICE_NAME: Final = "psbtbridge.Sign"
+DEFAULT_READ_DEADLINE_S: Final = 60.0  # a PSBT arrives in well under a second over qrexec
+_DIGEST: Final = re.compile(r"[0-9a-f]{8}")
+_CHUNK: Final = 64 * 1024
+_MAX_REASON: Final = 400  # characters of one stderr line; a sentence, never a dump
+
+#: The cold pipeline: (request bytes, validated digest, validated caller) -> answer bytes.
+Handler = Callable[[bytes, str, str], bytes]
+
+
+class CallerGone(BaseException):
+    """The calling qube went away before the answer was written.
+
+    A BaseException so that a handler's `except Exception` cannot swallow it and go on to
+    sign for nobody.
+    """
+
+
+def validate_digest_arg(untrusted_arg: str | None) -> str:
+    """The service argument: exactly 8 lower-case hex characters (the PSBT's digest)."""
+    if not untrusted_arg:  # qrexec leaves the variable unset for an empty argument
+        raise InvalidInput(
+            "service.missing_argument",
+            f"{SERVICE_NAME} needs the PSBT's 8-hex digest as its argument ({SERVICE_NAME}+DIGEST)",
+        )
+    if _DIGEST.fullmatch(untrusted_arg) is None:
+        raise InvalidInput(
+            "service.bad_argument",
+            f"the {SERVICE_NAME} argument is not an 8-character lower-case hex digest",
+        )
+    digest = untrusted_arg  # 8 characters of [0-9a-f]: safe to log, show and compare
+    return digest
+
+
+def validate_caller(untrusted_name: str | None) -> str:
+    """The calling qube's name from QREXEC_REMOTE_DOMAIN (set by dom0, never by the caller).
+
+    Unset means the service was not started by qrexec: refuse rather than invent a name,
+    because the name is shown in the dialog and written to the audit log.
+    """
+    if untrusted_name is None:
+        raise ConfigError(
+            "service.missing_caller",
+            "QREXEC_REMOTE_DOMAIN is not set: `psbt serve` runs only as a qrexec service;"
+            " use `psbt sign` by hand",
+        )
+    if not is_qube_name(untrusted_name):
+        raise ConfigError(
+            "service.bad_caller", "QREXEC_REMOTE_DOMAIN is not a valid qube name (see qrexec)"
+        )
+    caller = untrusted_name  # Qubes' qube-name rule: [A-Za-z][A-Za-z0-9_.-]{0,30}
+    return caller
+
+
+def validate_service_name(untrusted_full_name: str | None, untrusted_arg: str | None) -> None:
+    """QREXEC_SERVICE_FULL_NAME must be psbtbridge.Sign with the argument we were given.
+
+    dom0's policy was reviewed for psbtbridge.Sign only: a copy installed under another
+    service name (with a laxer policy) refuses to run.
+    """
+    accepted = (
+        {f"{SERVICE_NAME}+{untrusted_arg}"} if untrusted_arg else {SERVICE_NAME, f"{SERVICE_NAME}+"}
+    )
+    if untrusted_full_name not in accepted:
+        raise ConfigError(
+            "service.wrong_name",
+            f"this service runs only as {SERVICE_NAME}+DIGEST under qrexec"
+            " (QREXEC_SERVICE_FULL_NAME is unset or names another service)",
+        )
+
+
+def read_request(untrusted_fd: int, cap: int, deadline_s: float) -> bytes:
+    """Read the caller's stream to EOF, holding at most cap + 1 bytes, within deadline_s.
+
+    The deadline is total, not per read: a caller dripping one byte a second must not keep
+    the service (and the user's session) busy for ever. EOF before a whole PSBT is just a
+    short request; the parser refuses it.
+    """
+    poller = select.poll()
+    poller.register(untrusted_fd, select.POLLIN)
+    deadline = time.monotonic() + deadline_s
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise InvalidInput(
+                "service.read_timeout",
+                f"the request did not end within {deadline_s:g} s (the caller sent it too slowly"
+                " or never closed it)",
+            )
+        if not poller.poll(max(1, int(remaining * 1000))):
+            continue
+        try:
+            chunk = os.read(untrusted_fd, min(_CHUNK, cap + 1 - total))
+        except BlockingIOError:
+            continue
+        except OSError as error:
+            raise BridgeError(
+                "io.read_failed", f"cannot read the request: {error.strerror}"
+            ) from error
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > cap:
+            raise InvalidInput("io.too_large", f"the request is larger than the {cap}-byte cap")
+    return b"".join(chunks)
+
+
+def one_line(text: str) -> str:
+    """A sentence fit for one stderr line: control characters become `.`, bounded length."""
+    clean = "".join(ch if ch.isprintable() else "." for ch in text)
+    return clean if len(clean) <= _MAX_REASON else clean[: _MAX_REASON - 3] + "..."
+
+
+def _kind(error: BridgeError) -> str:
+    if isinstance(error, Declined):
+        return "declined"
+    if isinstance(error, Refused):
+        return "refused"
+    if isinstance(error, InvalidInput):
+        return "invalid"
+    return "error"
+
+
+def _report(stderr: TextIO, kind: str, message: str, code: str) -> None:
+    """`psbtbridge: KIND: SENTENCE [CODE]`; the hot side parses this line."""
+    try:
+        stderr.write(f"psbtbridge: {kind}: {one_line(message)} [{code}]\n")
+        stderr.flush()
+    except (OSError, ValueError):  # the caller's stderr is gone too; the status still counts
+        pass
+
+
+def _stream_fd(stdout: BinaryIO) -> int | None:
+    """stdout's file descriptor if it is a pipe or a socket (what qrexec gives a service)."""
+    try:
+        fd = stdout.fileno()
+        mode = os.fstat(fd).st_mode
+    except (OSError, ValueError):  # an in-memory stream, or closed
+        return None
+    return fd if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) else None
+
+
+def _silence(stdout: BinaryIO) -> None:
+    """Point a dead stdout at /dev/null so the interpreter's final flush does not complain."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):
+        pass
+
+
+@contextmanager
+def _watch_caller(stdout: BinaryIO) -> Iterator[None]:
+    """Raise CallerGone in the main thread if the caller hangs up while the handler runs.
+
+    After the request is read, stdin is already at EOF, so only stdout can tell: when the
+    qrexec connection goes away, the reading end of our stdout closes and poll() reports
+    POLLHUP (socket) or POLLERR (pipe) on it. A thread waits for that and sends SIGUSR1 to
+    the main thread, whose handler raises CallerGone at the next Python instruction: it
+    interrupts blocking system calls and a Tk dialog at its next event (its countdown
+    tick), so the user is not left confirming a signature nobody will receive. Only for
+    a pipe or socket stdout, and only in the main thread (signals are delivered there).
+    """
+    stdout_fd = _stream_fd(stdout)
+    if threading.current_thread() is not threading.main_thread() or stdout_fd is None:
+        yield
+        return
+    armed = True
+    main_id = threading.main_thread().ident
+    assert main_id is not None
+    wake_read, wake_write = os.pipe()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        if armed:
+            raise CallerGone
+
+    def watch() -> None:
+        poller = select.poll()
+        poller.register(stdout_fd, 0)  # 0: report only POLLHUP / POLLERR / POLLNVAL
+        poller.register(wake_read, select.POLLIN)
+        events = dict(poller.poll())
+        if wake_read not in events and events:
+            signal.pthread_kill(main_id, signal.SIGUSR1)
+
+    previous = signal.signal(signal.SIGUSR1, on_signal)
+    watcher = threading.Thread(target=watch, name="psbtbridge-caller-watch", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        armed = False  # a signal still in flight now does nothing
+        os.write(wake_write, b"x")
+        watcher.join()
+        signal.signal(signal.SIGUSR1, previous)
+        os.close(wake_read)
+        os.close(wake_write)
+
+
+def run_service(
+    environ: Mapping[str, str],
+    stdin_fd: int,
+    stdout: BinaryIO,
+    stderr: TextIO,
+    handle: Handler,
+    *,
+    cap: int = DEFAULT_MAX_INPUT,
+    read_deadline_s: float = DEFAULT_READ_DEADLINE_S,
+) -> int:
+    """Serve one psbtbridge.Sign call: the answer on stdout and exit 0, or one line on stderr.
+
+    Exit statuses (DESIGN.md): 0 signed, 1 declined or refused, 3 invalid input, 4 internal
+    error or a caller that went away; qrexec keeps 125-127 for itself.
+    """
+    os.umask(0o077)
+    try:
+        caller = validate_caller(environ.get("QREXEC_REMOTE_DOMAIN"))
+        untrusted_arg = environ.get("QREXEC_SERVICE_ARGUMENT")
+        validate_service_name(environ.get("QREXEC_SERVICE_FULL_NAME"), untrusted_arg)
+        digest = validate_digest_arg(untrusted_arg)
+        request = read_request(stdin_fd, cap, read_deadline_s)
+        if not request:
+            raise InvalidInput("encoding.empty", "the request on stdin is empty")
+        with _watch_caller(stdout):
+            answer = handle(request, digest, caller)
+        stdout.write(answer)
+        stdout.flush()
+    except (CallerGone, BrokenPipeError, ConnectionResetError):
+        _silence(stdout)
+        _report(
+            stderr,
+            "error",
+            "the caller went away before the answer was delivered",
+            "service.caller_gone",
+        )
+        return ExitStatus.INTERNAL
+    except BridgeError as error:
+        _report(stderr, _kind(error), error.message, error.code)
+        return error.exit_status
+    except Exception as error:  # noqa: BLE001 - last guard: no traceback to the caller
+        _report(
+            stderr,
+            "error",
+            f"internal error ({type(error).__name__}); nothing was signed",
+            "internal.bug",
+        )
+        return ExitStatus.INTERNAL
+    return ExitStatus.OK

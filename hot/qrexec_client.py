@@ -1,0 +1,190 @@
+"""The hot side's qrexec edge: call psbtbridge.Sign in the cold qube and map how it ended.
+
+`qrexec-client-vm QUBE psbtbridge.Sign+DIGEST` carries the PSBT on stdin and the answer on
+stdout; its exit status is the service's (0 signed, 1 declined or refused, 3 invalid input,
+4 internal error), or qrexec's own: 126 when dom0 denies the call (policy, or the user said
+no in dom0's prompt; it also prints "Request refused"), 125 when qrexec itself fails, 127
+when the cold qube has no such service, 128+N when the service was killed by signal N.
+The service explains a non-zero status in one stderr line, `psbtbridge: KIND: REASON [CODE]`,
+which this module passes on in its error. The answer is bounded; its content is checked by
+the send flow, not here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import IO, Final
+
+from psbtbridge.errors import (
+    BridgeError,
+    ConfigError,
+    Declined,
+    InvalidInput,
+    Refused,
+    UsageError,
+)
+from psbtbridge.files import DEFAULT_MAX_INPUT, read_bounded
+from psbtbridge.qrexec_policy import is_qube_name
+
+SERVICE_NAME: Final = "psbtbridge.Sign"
+CLIENT_ENV: Final = "PSBTBRIDGE_QREXEC_CLIENT"  # a command line standing in for qrexec-client-vm
+DEFAULT_CLIENT: Final = ("qrexec-client-vm",)
+# The answer is the request plus signatures, possibly re-encoded as base64 (4/3 larger).
+DEFAULT_ANSWER_CAP: Final = 4 * DEFAULT_MAX_INPUT
+_STDERR_CAP: Final = 64 * 1024
+_DIGEST: Final = re.compile(r"[0-9a-f]{8}")
+_REASON: Final = re.compile(
+    r"psbtbridge: (declined|refused|invalid|error): (.*) \[([a-z0-9_]+\.[a-z0-9_.]+)\]"
+)
+_MAX_SHOWN: Final = 400  # characters of the other side's text repeated in our message
+
+
+@dataclass(frozen=True)
+class SignerReason:
+    """The cold service's one-line explanation of a non-zero exit."""
+
+    kind: str  # declined, refused, invalid or error
+    message: str
+    code: str
+
+
+def client_command(environ: Mapping[str, str]) -> list[str]:
+    """The qrexec client to run: PSBTBRIDGE_QREXEC_CLIENT (shell words) or qrexec-client-vm."""
+    configured = environ.get(CLIENT_ENV, "").strip()
+    if not configured:
+        return list(DEFAULT_CLIENT)
+    try:
+        return shlex.split(configured)
+    except ValueError as error:
+        raise ConfigError(
+            "send.bad_client", f"{CLIENT_ENV} is not a valid command line: {error}"
+        ) from error
+
+
+def _shown(untrusted_text: str) -> str:
+    """Text from the other side made safe for one terminal line: no escapes, bounded."""
+    clean = "".join(ch if ch.isprintable() else "." for ch in untrusted_text.strip())
+    return clean if len(clean) <= _MAX_SHOWN else clean[: _MAX_SHOWN - 3] + "..."
+
+
+def parse_reason(untrusted_stderr: str) -> SignerReason | None:
+    """The last `psbtbridge: ...` line of the client's stderr, if the service wrote one."""
+    for line in reversed(untrusted_stderr.splitlines()):
+        match = _REASON.fullmatch(line.strip())
+        if match:
+            return SignerReason(match[1], _shown(match[2]), match[3])
+    return None
+
+
+def status_error(status: int, untrusted_stderr: str, qube: str) -> BridgeError:
+    """The error for a qrexec-client-vm exit status other than 0 (Popen's: < 0 is a signal)."""
+    reason = parse_reason(untrusted_stderr)
+    tail = _shown(untrusted_stderr.strip().splitlines()[-1]) if untrusted_stderr.strip() else ""
+    said = f"{reason.message} [{reason.code}]" if reason else tail or "no reason given"
+    detail = f": {tail}" if tail else ""
+    if status == 1 and reason and reason.kind == "declined":
+        return Declined("send.declined", f"{qube} declined to sign: {said}")
+    if status == 1 and reason:
+        return Refused("send.declined", f"{qube} refused to sign: {said}")
+    if status == 3:
+        return InvalidInput("send.invalid", f"{qube} rejected the PSBT as invalid: {said}")
+    if status == 4:
+        return BridgeError("send.signer_error", f"the signer in {qube} failed: {said}")
+    if status == 126:
+        return Refused(
+            "send.qrexec_denied",
+            f"dom0 refused the call to {SERVICE_NAME} in {qube}: its qrexec policy denies it or"
+            " the prompt was declined (see qrexec/INSTALL.md)",
+        )
+    if status == 125:
+        return BridgeError("send.qrexec_failed", f"qrexec could not make the call{detail}")
+    if status == 127:
+        return BridgeError(
+            "send.service_missing",
+            f"{qube} has no {SERVICE_NAME} service: install it in its template (qrexec/INSTALL.md)",
+        )
+    if status > 128:
+        return BridgeError(
+            "send.signer_error", f"the signer in {qube} was killed by signal {status - 128}"
+        )
+    if status < 0:
+        return BridgeError(
+            "send.client_failed", f"the qrexec client was killed by signal {-status}"
+        )
+    return BridgeError(
+        "send.client_failed",
+        f"the qrexec client exited with status {status} and no answer from {qube}{detail}",
+    )
+
+
+def _feed(stream: IO[bytes], data: bytes) -> None:
+    try:
+        stream.write(data)
+        stream.close()
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the service stopped reading (it refused early); its exit status says why
+
+
+def _drain(stream: IO[bytes], kept: list[bytes]) -> None:
+    """Keep the first _STDERR_CAP bytes, discard the rest so the client never blocks on it."""
+    size = 0
+    while chunk := stream.read(8192):
+        if size < _STDERR_CAP:
+            kept.append(chunk[: _STDERR_CAP - size])
+            size += len(kept[-1])
+
+
+def call_signer(
+    qube: str,
+    digest: str,
+    psbt: bytes,
+    client_cmd: list[str] | None = None,
+    *,
+    cap: int = DEFAULT_ANSWER_CAP,
+) -> bytes:
+    """Send psbt to psbtbridge.Sign+DIGEST in qube; return the answer, or raise why not."""
+    if not is_qube_name(qube):
+        raise UsageError("send.bad_qube", f"{qube!r} is not a valid qube name")
+    if _DIGEST.fullmatch(digest) is None:
+        raise BridgeError("send.bad_digest", f"{digest!r} is not an 8-character hex digest")
+    command = [*(client_cmd or client_command(os.environ)), qube, f"{SERVICE_NAME}+{digest}"]
+    try:
+        process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+    except OSError as error:
+        raise ConfigError(
+            "send.no_client",
+            f"cannot run {command[0]}: {error.strerror}; outside Qubes set {CLIENT_ENV}",
+        ) from error
+    assert process.stdin and process.stdout and process.stderr  # all three are pipes
+    errors: list[bytes] = []
+    feeder = threading.Thread(target=_feed, args=(process.stdin, psbt), daemon=True)
+    drainer = threading.Thread(target=_drain, args=(process.stderr, errors), daemon=True)
+    feeder.start()
+    drainer.start()
+    try:
+        answer = read_bounded(process.stdout, cap)
+    except InvalidInput as error:
+        process.kill()
+        process.stdout.close()  # anything the client left behind gets EPIPE, not a full pipe
+        raise InvalidInput(
+            "send.answer_too_large", f"the answer from {qube} is larger than {cap} bytes"
+        ) from error
+    finally:
+        status = process.wait()
+        feeder.join()
+        drainer.join()
+        process.stdout.close()
+        process.stderr.close()
+    if status != 0:
+        raise status_error(status, b"".join(errors).decode("utf-8", "replace"), qube)
+    if not answer:
+        raise InvalidInput("send.empty_answer", f"{qube} reported success but sent no PSBT")
+    return answer

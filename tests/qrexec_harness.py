@@ -1,0 +1,209 @@
+"""Runs the psbtbridge.Sign service the way qrexec runs it in the cold qube, for tests.
+
+What qrexec does, and what this copies:
+- the service file from /etc/qubes-rpc is started through a login shell, `/bin/sh -lc`, as
+  the qube's user, so /etc/profile and ~/.profile run first (and whatever they print lands
+  on the service's stdout, i.e. in front of the answer);
+- dom0 sets QREXEC_REMOTE_DOMAIN (the caller), QREXEC_SERVICE_FULL_NAME (`NAME+ARG`) and,
+  only for a non-empty argument, QREXEC_SERVICE_ARGUMENT; the argument is also passed as $1;
+- stdin and stdout are sockets (one socketpair each) to the qrexec agent; stderr goes back
+  to the caller (and to the journal).
+
+`install` copies the shipped `qrexec/psbtbridge.Sign` into a temporary root, with the one
+line that names the interpreter pointed at this checkout's virtualenv instead of
+/opt/psbtbridge: the shipped file stays as it is, nothing in it reads an override from the
+environment, and everything else in it runs unchanged. The HOME it creates has a
+`.profile` with whatever the test wants in it (empty by default).
+
+Not copied: the PAM session qrexec opens, the user switch, and the tee of stderr to the
+journal. The argument is passed as given: tests that want dom0's rewriting of characters
+outside [A-Za-z0-9._+-] apply `dom0_sanitize` first (the client shim does).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_SCRIPT = ROOT / "qrexec" / "psbtbridge.Sign"
+SHIPPED_POLICY = ROOT / "qrexec" / "70-psbtbridge.policy"
+SHIPPED_PYTHON = "/opt/psbtbridge/bin/python"
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+DRIVER = ROOT / "tests" / "service_driver.py"
+SHIM = ROOT / "tests" / "qrexec_client_shim.py"
+SERVICE = "psbtbridge.Sign"
+_NOT_RPC_CHAR = re.compile(r"[^A-Za-z0-9._+-]")
+
+
+@dataclass(frozen=True)
+class Install:
+    """A cold qube's service file and its user's HOME, under one temporary root."""
+
+    root: Path
+    script: Path
+    home: Path
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one service run ended."""
+
+    status: int
+    stdout: bytes
+    stderr: str
+    elapsed: float  # seconds from start to exit
+    maxrss_kib: int  # the service process's peak resident memory
+
+
+def install(root: Path, profile: str = "", python: Path = VENV_PYTHON) -> Install:
+    """Install the shipped service file under root, its interpreter pointed at python."""
+    text = SHIPPED_SCRIPT.read_text()
+    assert text.count(SHIPPED_PYTHON) == 1, "the shipped script must name its python once"
+    script = root / "etc" / "qubes-rpc" / SERVICE
+    script.parent.mkdir(parents=True)
+    script.write_text(text.replace(SHIPPED_PYTHON, str(python)))
+    script.chmod(0o755)
+    home = root / "home" / "user"
+    home.mkdir(parents=True, mode=0o700)
+    (home / ".profile").write_text(profile)
+    return Install(root, script, home)
+
+
+def dom0_sanitize(argument: str) -> str:
+    """What dom0 does to a service argument: characters outside [A-Za-z0-9._+-] become `_`."""
+    return _NOT_RPC_CHAR.sub("_", argument)
+
+
+def service_environ(
+    inst: Install, argument: str | None, caller: str | None = "electrum-hot"
+) -> dict[str, str]:
+    """The environment qrexec gives the service: a login's basics plus the QREXEC_ variables."""
+    env = {
+        "HOME": str(inst.home),
+        "USER": "user",
+        "LOGNAME": "user",
+        "SHELL": "/bin/sh",
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "QREXEC_SERVICE_FULL_NAME": f"{SERVICE}+{argument or ''}",
+    }
+    if caller is not None:
+        env["QREXEC_REMOTE_DOMAIN"] = caller
+    if argument:
+        env["QREXEC_SERVICE_ARGUMENT"] = argument
+    return env
+
+
+def login_shell(command: Sequence[str], argument: str | None) -> list[str]:
+    """`/bin/sh -lc` running command with the argument as $1, as the qrexec agent does."""
+    return ["/bin/sh", "-lc", 'exec "$0" "$@"', *command, *([argument] if argument else [])]
+
+
+def driver(handler: str, *options: str) -> list[str]:
+    """A command running cold.service.run_service with a test handler (tests/service_driver.py)."""
+    return [str(VENV_PYTHON), str(DRIVER), *options, handler]
+
+
+class Running:
+    """A started service: write the request to `request`, read the answer from `answer`."""
+
+    def __init__(
+        self,
+        inst: Install,
+        argument: str | None,
+        caller: str | None = "electrum-hot",
+        command: Sequence[str] | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.request, service_in = socket.socketpair()
+        self.answer, service_out = socket.socketpair()
+        env = service_environ(inst, argument, caller) | (extra_env or {})
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(
+            login_shell(command or [str(inst.script)], argument),
+            stdin=service_in,
+            stdout=service_out,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=inst.home,
+        )
+        service_in.close()
+        service_out.close()
+        self.maxrss_kib = 0
+        self.elapsed = 0.0
+
+    def send(self, chunks: Iterable[bytes]) -> threading.Thread:
+        """Write chunks from a thread, then end the request (EOF), as qrexec-client-vm does."""
+
+        def write() -> None:
+            try:
+                for chunk in chunks:
+                    self.request.sendall(chunk)
+                self.request.shutdown(socket.SHUT_WR)
+            except OSError:  # the service stopped reading: it refused early
+                pass
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        return writer
+
+    def read_answer(self, timeout: float) -> bytes:
+        self.answer.settimeout(timeout)
+        parts = []
+        while chunk := self.answer.recv(65536):
+            parts.append(chunk)
+        return b"".join(parts)
+
+    def wait(self, timeout: float) -> tuple[int, str]:
+        """Exit status (128+N for signal N, like a shell) and stderr; kills after timeout."""
+        assert self.process.stderr is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(self.process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                self.process.kill()
+                os.wait4(self.process.pid, 0)
+                raise AssertionError(f"the service did not exit within {timeout} s")
+            time.sleep(0.01)
+        self.elapsed = time.monotonic() - self.started
+        self.process.returncode = code = os.waitstatus_to_exitcode(status)
+        self.maxrss_kib = usage.ru_maxrss
+        stderr = self.process.stderr.read().decode("utf-8", "replace")
+        self.process.stderr.close()
+        self.request.close()
+        self.answer.close()
+        return (128 - code if code < 0 else code), stderr
+
+
+def call(
+    inst: Install,
+    argument: str | None,
+    request: bytes | Iterable[bytes],
+    *,
+    caller: str | None = "electrum-hot",
+    command: Sequence[str] | None = None,
+    extra_env: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> Outcome:
+    """Run the service once with request on stdin; the whole outcome."""
+    running = Running(inst, argument, caller, command, extra_env)
+    writer = running.send([request] if isinstance(request, bytes) else request)
+    answer = running.read_answer(timeout)
+    status, stderr = running.wait(timeout)
+    writer.join(timeout)
+    return Outcome(status, answer, stderr, running.elapsed, running.maxrss_kib)
+
+
+def shim_command() -> str:
+    """PSBTBRIDGE_QREXEC_CLIENT value that makes `psbt send` call the harness (see the shim)."""
+    return f"{VENV_PYTHON} {SHIM}"

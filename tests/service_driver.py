@@ -1,0 +1,72 @@
+"""Runs cold.service.run_service in its own process with a test handler (not the pipeline).
+
+For the service tests that need a real process: a peak-memory measurement, a caller that
+hangs up (signals reach only a main thread), or stdout as qrexec gives it. Usage:
+`service_driver.py [--cap BYTES] [--deadline SECONDS] HANDLER`. A handler that runs creates
+the file named by PSBTBRIDGE_TEST_RECORD, so a test can tell whether it was reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from cold.service import DEFAULT_READ_DEADLINE_S, run_service
+from psbtbridge.errors import InvalidInput
+from psbtbridge.files import DEFAULT_MAX_INPUT
+
+
+def _record(request: bytes, digest: str, caller: str) -> None:
+    path = os.environ.get("PSBTBRIDGE_TEST_RECORD")
+    if path:
+        Path(path).write_text(f"{len(request)} {digest} {caller}\n")
+
+
+def echo(request: bytes, digest: str, caller: str) -> bytes:
+    _record(request, digest, caller)
+    return b"signed:" + request
+
+
+def invalid(request: bytes, digest: str, caller: str) -> bytes:
+    _record(request, digest, caller)
+    raise InvalidInput("encoding.unknown", "input is neither binary PSBT, base64 nor hex")
+
+
+def block(request: bytes, digest: str, caller: str) -> bytes:
+    """Stands in for a confirmation dialog nobody answers."""
+    _record(request, digest, caller)
+    time.sleep(30)
+    return b"too late"
+
+
+def crash(request: bytes, digest: str, caller: str) -> bytes:
+    _record(request, digest, caller)
+    raise RuntimeError("a bug with a secret in its message")
+
+
+HANDLERS = {"echo": echo, "invalid": invalid, "block": block, "crash": crash}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cap", type=int, default=DEFAULT_MAX_INPUT)
+    parser.add_argument("--deadline", type=float, default=DEFAULT_READ_DEADLINE_S)
+    parser.add_argument("handler", choices=sorted(HANDLERS))
+    # qrexec's login shell passes the service argument as $1 too; like the real service, ignore it
+    args, _ = parser.parse_known_args()
+    return run_service(
+        os.environ,
+        sys.stdin.fileno(),
+        sys.stdout.buffer,
+        sys.stderr,
+        HANDLERS[args.handler],
+        cap=args.cap,
+        read_deadline_s=args.deadline,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
