@@ -1,0 +1,124 @@
+"""`psbt inspect [FILE|-] [--json] [--network NET]`: strict parse and a summary of what the PSBT does.
+
+Never signs and never writes a file. The JSON layout is versioned (`schema`) and
+documented in the README; the text view formats the same `Summary` value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from psbtbridge import encoding
+from psbtbridge.errors import ExitStatus
+from psbtbridge.files import read_input
+from psbtbridge.network import Network
+from psbtbridge.psbt import Psbt
+from psbtbridge.summary import InputSummary, OutputSummary, Summary, summarize
+
+COIN = 100_000_000
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "file",
+        nargs="?",
+        default="-",
+        metavar="FILE",
+        help="PSBT file (binary, base64 or hex); - or nothing reads stdin",
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument(
+        "--network",
+        choices=Network.names(),
+        default=Network.MAIN.value,
+        help="network used to show addresses (default: main; never guessed from the PSBT)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    untrusted_data, _how = encoding.decode(read_input(args.file))
+    summary = summarize(Psbt.parse(untrusted_data), Network(args.network))
+    if args.json:
+        sys.stdout.write(json.dumps(summary.to_json(), indent=2) + "\n")
+    else:
+        sys.stdout.write(format_summary(summary))
+    return ExitStatus.OK
+
+
+def format_btc(sats: int) -> str:
+    """Exact decimal BTC from satoshis (no floating point), with the satoshis beside it."""
+    sign = "-" if sats < 0 else ""
+    whole, frac = divmod(abs(sats), COIN)
+    return f"{sign}{whole}.{frac:08d} BTC ({sats:,} sat)"
+
+
+def format_summary(summary: Summary) -> str:
+    """The text view: one block per input and output, totals, then warnings."""
+    lines = [
+        f"PSBT version {summary.psbt_version}, transaction version {summary.tx_version},"
+        f" addresses for {summary.network}",
+        f"unsigned txid {summary.unsigned_txid}",
+        *([f"final txid    {summary.txid}"] if summary.txid is not None else []),
+        f"locktime      {summary.locktime} ({summary.locktime_kind})",
+        f"RBF           {'yes' if summary.rbf else 'no'}",
+        "",
+        f"inputs ({len(summary.inputs)})",
+    ]
+    for inp in summary.inputs:
+        lines += _input_lines(inp)
+    lines += ["", f"outputs ({len(summary.outputs)})"]
+    for out in summary.outputs:
+        lines += _output_lines(out)
+    lines += ["", *_total_lines(summary)]
+    if summary.warnings:
+        lines += ["", f"warnings ({len(summary.warnings)})"]
+        lines += [f"  [{w.code}] {w.message}" for w in summary.warnings]
+    return "\n".join(lines) + "\n"
+
+
+def _input_lines(inp: InputSummary) -> list[str]:
+    if inp.amount is None:
+        amount = "unknown (no previous output in the PSBT)"
+    elif inp.amount_proven:
+        amount = f"{format_btc(inp.amount)}, proven by the previous transaction"
+    else:
+        amount = f"{format_btc(inp.amount)}, claimed by witness_utxo only"
+    signatures = [f"{inp.partial_sigs} partial"]
+    if inp.tap_key_sig:
+        signatures.append("taproot key-path")
+    if inp.tap_script_sigs:
+        signatures.append(f"{inp.tap_script_sigs} taproot script-path")
+    if inp.finalized:
+        signatures.append("finalized")
+    return [
+        f"  #{inp.index}  {inp.outpoint}",
+        f"      amount    {amount}",
+        f"      type      {inp.script_type}  {inp.address or '(no address)'}",
+        f"      sequence  0x{inp.sequence:08x}  sighash {inp.sighash or 'not requested'}",
+        f"      signed    {', '.join(signatures)}",
+    ]
+
+
+def _output_lines(out: OutputSummary) -> list[str]:
+    where = out.address or f"script {out.script_pubkey}"
+    return [f"  #{out.index}  {format_btc(out.amount)}  {out.script_type}  {where}"]
+
+
+def _total_lines(summary: Summary) -> list[str]:
+    size = f"{summary.vsize} vB, {summary.vsize_basis}"
+    if summary.fee is None or summary.input_total is None:
+        return [
+            "input total  unknown",
+            f"output total {format_btc(summary.output_total)}",
+            f"fee          unknown (some input amounts are missing); size {size}",
+        ]
+    percent = f", {summary.fee_percent:.2f}% of outputs" if summary.fee_percent is not None else ""
+    rate = f"{summary.fee_rate:.1f} sat/vB" if summary.fee_rate is not None else "n/a"
+    return [
+        f"input total  {format_btc(summary.input_total)}",
+        f"output total {format_btc(summary.output_total)}",
+        f"fee          {format_btc(summary.fee)}{percent}",
+        f"fee rate     {rate} ({size})",
+    ]
