@@ -181,21 +181,29 @@ def _silence(stdout: BinaryIO) -> None:
         pass
 
 
+class _Watch:
+    """Whether the caller hung up while the handler ran (set by the watcher thread)."""
+
+    gone = False
+
+
 @contextmanager
-def _watch_caller(stdout: BinaryIO) -> Iterator[None]:
+def _watch_caller(stdout: BinaryIO) -> Iterator[_Watch]:
     """Raise CallerGone in the main thread if the caller hangs up while the handler runs.
 
     After the request is read, stdin is already at EOF, so only stdout can tell: when the
     qrexec connection goes away, the reading end of our stdout closes and poll() reports
     POLLHUP (socket) or POLLERR (pipe) on it. A thread waits for that and sends SIGUSR1 to
     the main thread, whose handler raises CallerGone at the next Python instruction: it
-    interrupts blocking system calls and a Tk dialog at its next event (its countdown
-    tick), so the user is not left confirming a signature nobody will receive. Only for
-    a pipe or socket stdout, and only in the main thread (signals are delivered there).
+    interrupts blocking system calls, and the Tk dialog at its next timer tick (at most a
+    second; the dialog turns the exception into a decline and closes), so the user is not
+    left confirming a signature nobody will receive. Only for a pipe or socket stdout,
+    and only in the main thread (signals are delivered there).
     """
+    watch = _Watch()
     stdout_fd = _stream_fd(stdout)
     if threading.current_thread() is not threading.main_thread() or stdout_fd is None:
-        yield
+        yield watch
         return
     armed = True
     main_id = threading.main_thread().ident
@@ -206,19 +214,20 @@ def _watch_caller(stdout: BinaryIO) -> Iterator[None]:
         if armed:
             raise CallerGone
 
-    def watch() -> None:
+    def wait_for_hangup() -> None:
         poller = select.poll()
         poller.register(stdout_fd, 0)  # 0: report only POLLHUP / POLLERR / POLLNVAL
         poller.register(wake_read, select.POLLIN)
         events = dict(poller.poll())
         if wake_read not in events and events:
+            watch.gone = True
             signal.pthread_kill(main_id, signal.SIGUSR1)
 
     previous = signal.signal(signal.SIGUSR1, on_signal)
-    watcher = threading.Thread(target=watch, name="psbtbridge-caller-watch", daemon=True)
+    watcher = threading.Thread(target=wait_for_hangup, name="psbtbridge-caller", daemon=True)
     watcher.start()
     try:
-        yield
+        yield watch
     finally:
         armed = False  # a signal still in flight now does nothing
         os.write(wake_write, b"x")
@@ -252,8 +261,15 @@ def run_service(
         request = read_request(stdin_fd, cap, read_deadline_s)
         if not request:
             raise InvalidInput("encoding.empty", "the request on stdin is empty")
-        with _watch_caller(stdout):
-            answer = handle(request, digest, caller)
+        with _watch_caller(stdout) as watch:
+            try:
+                answer = handle(request, digest, caller)
+            except BaseException:
+                # The handler may have wrapped CallerGone (the Tk dialog reports a callback's
+                # exception as its own failure): after a hang-up, that is the reason.
+                if watch.gone:
+                    raise CallerGone from None
+                raise
         stdout.write(answer)
         stdout.flush()
     except (CallerGone, BrokenPipeError, ConnectionResetError):

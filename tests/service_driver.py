@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from cold.service import DEFAULT_READ_DEADLINE_S, run_service
-from psbtbridge.errors import InvalidInput
+from psbtbridge.errors import Declined, InvalidInput
 from psbtbridge.files import DEFAULT_MAX_INPUT
 
 
@@ -42,12 +42,25 @@ def block(request: bytes, digest: str, caller: str) -> bytes:
     return b"too late"
 
 
+def dialog(request: bytes, digest: str, caller: str) -> bytes:
+    """The real Tk confirmation dialog (needs DISPLAY), showing a sample transaction."""
+    from confirm_samples import sample_view
+
+    from cold.confirm.gui import confirm_gui
+
+    _record(request, digest, caller)
+    decision = confirm_gui(sample_view(needs_passphrase=False), timeout_s=60, sign_delay_s=0.5)
+    if not decision.approved:
+        raise Declined(decision.reason_code, "the user declined")
+    return b"approved"
+
+
 def crash(request: bytes, digest: str, caller: str) -> bytes:
     _record(request, digest, caller)
     raise RuntimeError("a bug with a secret in its message")
 
 
-HANDLERS = {"echo": echo, "invalid": invalid, "block": block, "crash": crash}
+HANDLERS = {"echo": echo, "invalid": invalid, "block": block, "dialog": dialog, "crash": crash}
 
 
 def main() -> int:

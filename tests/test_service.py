@@ -426,6 +426,32 @@ def test_caller_hanging_up_during_the_dialog_cancels_it(
     assert time.monotonic() - hung_up < 5  # the handler alone would take 30 s
 
 
+def test_caller_hanging_up_closes_the_real_dialog(
+    cold: harness.Install, tmp_path: Path, xdisplay: str
+) -> None:
+    """The Tk dialog is waiting for the user; the caller hangs up; within its next tick
+    the dialog closes, nothing is signed, and the reason is the hang-up, not a dialog bug."""
+    record = tmp_path / "called"
+    running = harness.Running(
+        cold,
+        DIGEST,
+        command=harness.driver("dialog"),
+        extra_env={"PSBTBRIDGE_TEST_RECORD": str(record), "DISPLAY": xdisplay},
+    )
+    running.send([b"a psbt"]).join(5)
+    deadline = time.monotonic() + 10
+    while not record.exists():
+        assert time.monotonic() < deadline, "the dialog never opened"
+        time.sleep(0.01)
+    time.sleep(1.0)  # let the window map and the Sign delay pass: the dialog is waiting
+    hung_up = time.monotonic()
+    running.answer.close()
+    status, stderr = running.wait(10)
+    assert status == 4
+    _one_line(stderr, "error", "service.caller_gone")
+    assert time.monotonic() - hung_up < 3  # one dialog tick is 1 s; its timeout is 60 s
+
+
 def test_caller_gone_before_the_answer_is_exit_4_without_traceback(
     cold: harness.Install,
 ) -> None:
