@@ -458,18 +458,30 @@ class Psbt:
 
     def with_input(self, index: int, new: PsbtInput) -> Psbt:
         """A copy with input map `index` replaced (e.g. by `inp.with_partial_sig(...)`)."""
-        old = self.inputs[index] if 0 <= index < len(self.inputs) else None
-        if (
-            old is None
-            or new.index != index
-            or new.psbt_version != self.version
-            or (self.version == 0 and (new.prevout, new.sequence) != (old.prevout, old.sequence))
-        ):
+        if new.index != index:
             raise BridgeError(
-                "psbt.map_mismatch", f"input {index}: the new map belongs to another input"
+                "psbt.map_mismatch", f"input {index}: the new map is input {new.index}'s"
             )
-        inputs = (*self.inputs[:index], new, *self.inputs[index + 1 :])
-        return replace(self, inputs=inputs)
+        return self.with_inputs([new])
+
+    def with_inputs(self, replacements: Iterable[PsbtInput]) -> Psbt:
+        """A copy with each given input map replacing the one at its `index`: one copy of
+        the input list for any number of inputs (a signer touching all n stays linear)."""
+        inputs = list(self.inputs)
+        for new in replacements:
+            old = inputs[new.index] if 0 <= new.index < len(inputs) else None
+            if (
+                old is None
+                or new.psbt_version != self.version
+                or (
+                    self.version == 0 and (new.prevout, new.sequence) != (old.prevout, old.sequence)
+                )
+            ):
+                raise BridgeError(
+                    "psbt.map_mismatch", f"input {new.index}: the new map belongs to another input"
+                )
+            inputs[new.index] = new
+        return replace(self, inputs=tuple(inputs))
 
     def with_output(self, index: int, new: PsbtOutput) -> Psbt:
         """A copy with output map `index` replaced."""

@@ -7,10 +7,12 @@ import struct
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from psbtbridge.compact import compact_size
 from psbtbridge.errors import BridgeError, InvalidInput
-from psbtbridge.keymap import Entry
+from psbtbridge.keymap import Entry, serialize_map
 from psbtbridge.psbt import MAGIC, Psbt
 from psbtbridge.psbt_fields import GlobalType, InputType, OutputType
 from psbtbridge.tx import OutPoint, Tx, TxIn, TxOut
@@ -352,3 +354,139 @@ def test_finalized_keeps_utxo_and_unknown_and_drops_signing_data() -> None:
     assert final.partial_sigs == () and final.bip32_derivations == ()
     assert (final.non_witness_utxo, final.witness_utxo) == (inp.non_witness_utxo, inp.witness_utxo)
     assert final.is_finalized
+
+
+def test_with_inputs_replaces_many_in_one_copy() -> None:
+    psbt = Psbt.parse(_b64(BIP174["valid"][3]["psbt"]))
+    tap = psbt.inputs[1].with_entry(0x99, b"", b"unknown")
+    done = psbt.with_inputs([psbt.inputs[0].with_entry(0x98, b"", b"x"), tap])
+    assert done.inputs[1].unknown[-1].value == b"unknown"
+    assert done.inputs[0].unknown[-1].value == b"x"
+    assert Psbt.parse(done.serialize()) == done
+
+
+def _v0_with_global(*extra: Entry) -> bytes:
+    tx = Tx(2, (TxIn(OutPoint(bytes(32), 0), b"", 0xFFFFFFFF),), (TxOut(1, b"\x51"),), 0)
+    globals_ = (Entry(GlobalType.UNSIGNED_TX, b"", tx.serialize_legacy()), *extra)
+    maps = [globals_, (), ()]
+    return MAGIC + b"".join(b"".join(e.serialize() for e in m) + b"\x00" for m in maps)
+
+
+XPUB = bytes.fromhex(
+    "0488b21e000000000000000000873dff81c02f525623fd1fe5167eac3a55a049de3d314bb42ee227ffed37d508"
+    "0339a36013301597daef41fbe593a02cc513d0b55527ec2df1050e2e8ff49c85c2"
+)
+
+
+@pytest.mark.parametrize(
+    ("extra", "code"),
+    [
+        (Entry(GlobalType.XPUB, XPUB[:-1], b"abcd"), "psbt.bad_xpub"),
+        (Entry(GlobalType.XPUB, XPUB, b"abc"), "psbt.bad_key_origin"),
+        (Entry(GlobalType.VERSION, b"", b"\x00\x00\x00"), "psbt.bad_value_length"),
+        (Entry(GlobalType.VERSION, b"", struct.pack("<I", 3)), "psbt.unsupported_version"),
+        (Entry(GlobalType.VERSION, b"\x00", struct.pack("<I", 0)), "psbt.unexpected_key_data"),
+        (Entry(GlobalType.PROPRIETARY, b"", b""), "psbt.bad_proprietary_key"),
+        (Entry(GlobalType.VERSION, b"", struct.pack("<I", 2)), "psbt.unsigned_tx_in_v2"),
+    ],
+)
+def test_global_field_errors(extra: Entry, code: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        Psbt.parse(_v0_with_global(extra))
+    assert raised.value.code == code
+    assert raised.value.message.startswith("global map")
+
+
+def test_global_xpub_and_unknown() -> None:
+    origin = struct.pack("<4sI", b"\x01\x02\x03\x04", 0x80000000)
+    unknown = Entry(0x42, b"key", b"value")
+    data = _v0_with_global(Entry(GlobalType.XPUB, XPUB, origin), unknown)
+    psbt = Psbt.parse(data)
+    assert psbt.xpubs[0].xpub == XPUB and psbt.xpubs[0].origin.path == (0x80000000,)
+    assert psbt.unknown == (unknown,)
+    assert psbt.serialize() == data
+
+
+@pytest.mark.parametrize(
+    ("extra", "code"),
+    [
+        (Entry(GlobalType.INPUT_COUNT, b"", b"\x01\x00"), "psbt.bad_value"),
+        (Entry(GlobalType.TX_MODIFIABLE, b"", b"\x01\x00"), "psbt.bad_value_length"),
+        (Entry(GlobalType.FALLBACK_LOCKTIME, b"", b"\x01"), "psbt.bad_value_length"),
+    ],
+)
+def test_v2_global_field_errors(extra: Entry, code: str) -> None:
+    data = _v2([_v2_input()], [_v2_output()])
+    count = Entry(GlobalType.INPUT_COUNT, b"", b"\x01").serialize()
+    if extra.key_type == GlobalType.INPUT_COUNT:
+        data = data.replace(count, extra.serialize(), 1)
+    else:
+        data = data[: len(MAGIC)] + extra.serialize() + data[len(MAGIC) :]
+    with pytest.raises(InvalidInput) as raised:
+        Psbt.parse(data)
+    assert raised.value.code == code
+
+
+def test_v2_counts_decide_the_number_of_maps() -> None:
+    data = _v2([_v2_input(), _v2_input(sequence=1)], [_v2_output()])
+    assert len(Psbt.parse(data).inputs) == 2
+    with pytest.raises(InvalidInput) as raised:
+        Psbt.parse(data[: -len(serialize_map(tuple(_v2_output())))])
+    assert raised.value.code == "psbt.missing_map"
+
+
+def test_unique_id_zeroes_sequences() -> None:
+    a = Psbt.parse(_v2([_v2_input(sequence=1)], [_v2_output()]))
+    b = Psbt.parse(_v2([_v2_input(sequence=7)], [_v2_output()]))
+    assert a.unsigned_tx().txid() != b.unsigned_tx().txid()
+    assert a.unique_id() == b.unique_id()
+
+
+# --- property tests: mutated and truncated vectors; parse∘serialize is the identity
+
+SEEDS = [p.values[0] for p in VALID]
+
+
+def _parses_or_refuses(data: bytes) -> None:
+    try:
+        psbt = Psbt.parse(data)
+    except InvalidInput:
+        return
+    assert psbt.serialize() == data
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.sampled_from(SEEDS),
+    edits=st.lists(
+        st.tuples(st.integers(min_value=0), st.integers(0, 255), st.sampled_from("rid")),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_mutated_vectors_only_raise_invalid_input(
+    seed: bytes, edits: list[tuple[int, int, str]]
+) -> None:
+    data = bytearray(seed)
+    for position, byte, how in edits:
+        at = position % (len(data) + 1)
+        if how == "r" and at < len(data):
+            data[at] = byte
+        elif how == "i":
+            data.insert(at, byte)
+        elif at < len(data):
+            del data[at]
+    _parses_or_refuses(bytes(data))
+
+
+@settings(max_examples=300, deadline=None)
+@given(seed=st.sampled_from(SEEDS), cut=st.integers(min_value=0))
+def test_truncated_vectors_are_refused(seed: bytes, cut: int) -> None:
+    with pytest.raises(InvalidInput):
+        Psbt.parse(seed[: cut % len(seed)])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_arbitrary_bytes_after_the_magic(tail: bytes) -> None:
+    _parses_or_refuses(MAGIC + tail)

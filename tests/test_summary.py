@@ -6,6 +6,8 @@ import base64
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from psbtbridge.compact import compact_size
 from psbtbridge.errors import InvalidInput
@@ -183,3 +185,29 @@ def test_locktime_conflict_is_invalid_input() -> None:
 def test_json_has_the_schema_version() -> None:
     data = summarize(_psbt(BIP174["valid"][0]["psbt"]), Network.MAIN).to_json()
     assert data["schema"] == SCHEMA_VERSION
+
+
+SEEDS = [
+    base64.b64decode(case["psbt"])
+    for name in ("bip174", "bip370", "bip371", "bip373-musig2")
+    for case in load_vectors(f"psbt/{name}.json")["valid"]
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    seed=st.sampled_from(SEEDS),
+    position=st.integers(min_value=0),
+    byte=st.integers(0, 255),
+    network=st.sampled_from(list(Network)),
+)
+def test_whatever_parses_can_be_summarized(
+    seed: bytes, position: int, byte: int, network: Network
+) -> None:
+    data = bytearray(seed)
+    data[position % len(data)] = byte
+    try:
+        psbt = Psbt.parse(bytes(data))
+        summarize(psbt, network)
+    except InvalidInput:
+        pass
