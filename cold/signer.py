@@ -18,7 +18,7 @@ from psbtbridge.psbt_fields import InputType
 from psbtbridge.sighash import SighashCache, SighashType
 from psbtbridge.tx import TxOut
 from psbtbridge.verify import Verifier
-from psbtbridge.wallet import AccountKey, ScriptType, Wallet
+from psbtbridge.wallet import AccountKey, DerivedScript, ScriptType, Wallet
 
 _SEGWIT_V0 = (ScriptType.P2WPKH, ScriptType.P2SH_P2WPKH, ScriptType.P2WSH, ScriptType.P2SH_P2WSH)
 
@@ -55,8 +55,8 @@ def _sign_input(
     owner = owned.owner
     wallet = owner.wallet
     account = keys.our_account(wallet)
-    secret, pubkey = keys.child(account, owner.chain, owner.index)
     derived = owner.derived
+    secret, pubkey = keys.child(account, owner.chain, owner.index, derived)
     index = owned.index
     if wallet.script_type is ScriptType.P2TR:
         hash_type = SighashType.ALL if inp.sighash_type == SighashType.ALL else SighashType.DEFAULT
@@ -106,15 +106,25 @@ class _KeyCache:
             )
         return self._accounts[wallet.name]
 
-    def child(self, account: AccountKey, chain: int, index: int) -> tuple[bytes, bytes]:
-        """(secret, compressed public key) at account/chain/index, checked against the xpub."""
+    def child(
+        self, account: AccountKey, chain: int, index: int, derived: DerivedScript
+    ) -> tuple[bytes, bytes]:
+        """(secret, compressed public key) at account/chain/index, checked against the xpub.
+
+        The analysis already derived the registered xpub's key there (derived.pubkeys, by
+        origin); comparing with it spares a second public derivation per input.
+        """
         key = (account.origin.path, chain)
         if key not in self._chains:
             self._chains[key] = self.seed.derive((*account.origin.path, chain))
         hd = self._chains[key].child(index)
         secret = bytes(hd.key.secret)
         pubkey = bytes(hd.key.sec())
-        if pubkey != account.child_pubkey(chain, index):
+        ours = account.origin.child(chain, index)
+        registered = next((pk for pk, origin in derived.pubkeys if origin == ours), None)
+        # BIP371: a taproot derivation names the 32-byte x-only key.
+        shown = pubkey[1:] if derived.taproot_internal_key is not None else pubkey
+        if registered is None or shown != registered:
             # The seed does not derive the registered key: never sign with a key we cannot show.
             raise BridgeError(
                 "sign.key_mismatch",
