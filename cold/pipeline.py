@@ -128,7 +128,11 @@ def _confirm(
                 "keystore.passphrase_required",
                 "unattended signing with an encrypted keystore needs --passphrase-file",
             )
-        sent = sum_last_24h(audit.signed_spends(audit.read_records(request.home)), now())
+        records, moment = audit.read_records(request.home), now()
+        # payments and fees: both left the wallet
+        sent = sum_last_24h(audit.signed_spends(records), moment) + sum_last_24h(
+            _signed_fees(records), moment
+        )
         evaluate_unattended(analysis, policy, verdict, sent).raise_if_refused()
         return from_file
     view = confirmation_view(
@@ -184,6 +188,11 @@ def _remembered_amounts(analysis: Analysis) -> dict[ledger.OutPointKey, int]:
         for i in analysis.inputs
         if i.amount is not None and (i.amount_proven or i.owner is not None)
     }
+
+
+def _signed_fees(entries: list[audit.AuditEntry]) -> list[tuple[datetime, int]]:
+    """(time, fee) of every signed record: fees count towards the unattended daily limit."""
+    return [(e.time, e.record.fee or 0) for e in entries if e.record.decision == "signed"]
 
 
 def _owned_outpoints(analysis: Analysis) -> list[ledger.OutPointKey]:

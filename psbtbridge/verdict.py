@@ -88,7 +88,11 @@ def evaluate(analysis: Analysis, policy: Policy, extra_warnings: tuple[str, ...]
 def evaluate_unattended(
     analysis: Analysis, policy: Policy, verdict: Verdict, sent_24h: int
 ) -> Verdict:
-    """The stricter rules of `--confirm policy`, where no human looks: everything must hold."""
+    """The stricter rules of `--confirm policy`, where no human looks: everything must hold.
+
+    sent_24h: sat that left the wallet in signed transactions of the last 24 hours,
+    payments and fees alike.
+    """
     rules = policy.unattended
     found = list(verdict.violations)
     if not rules.enabled:
@@ -111,20 +115,23 @@ def evaluate_unattended(
                 )
             )
             break
-    if analysis.sending > rules.max_per_transaction:
+    # The fee leaves the wallet too. Left out, requests paying a little to an allowed
+    # address with a fee near the fee limits would pass any daily limit however often.
+    leaving = analysis.sending + analysis.fee
+    if leaving > rules.max_per_transaction:
         found.append(
             Violation(
                 "policy.over_transaction_limit",
-                f"{analysis.sending} sat would leave the wallet; max_per_transaction is"
+                f"{leaving} sat (fee included) would leave the wallet; max_per_transaction is"
                 f" {rules.max_per_transaction}",
             )
         )
-    if sent_24h + analysis.sending > rules.max_per_24h:
+    if sent_24h + leaving > rules.max_per_24h:
         found.append(
             Violation(
                 "policy.over_daily_limit",
-                f"{sent_24h} sat left in the last 24 h; {analysis.sending} more would pass"
-                f" max_per_24h {rules.max_per_24h}",
+                f"{sent_24h} sat left in the last 24 h; {leaving} more (fee included) would"
+                f" pass max_per_24h {rules.max_per_24h}",
             )
         )
     if rules.refuse_on_warning and verdict.warnings:

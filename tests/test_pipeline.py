@@ -206,6 +206,23 @@ def test_unattended_daily_limit_reads_the_audit_log(keys: KeySet) -> None:
     )
 
 
+def test_unattended_daily_limit_counts_fees(keys: KeySet) -> None:
+    """Requests paying 1,000 sat each with a 14,000-sat fee (99 sat/vB): the fees left the
+    wallet, so the third one passes a 40,000-sat daily limit."""
+    (keys.home / "policy.toml").write_text(unattended_policy().replace("1000000", "40000"))
+    wallet = keys.wallets["p2wpkh"]
+
+    def payment(index: int) -> bytes:
+        return build_psbt(
+            [Spend(wallet, 0, index, 200_000)],
+            [external(1, 1_000), change_to(wallet, 1, index, 185_000)],
+        )
+
+    sign(keys, payment(1))
+    sign(keys, payment(2))
+    assert refused(keys, payment(3)) == "policy.over_daily_limit"
+
+
 def test_unattended_transaction_limit(keys: KeySet) -> None:
     assert refused(keys, taproot_payment(keys, pay=500_001)) == "policy.over_transaction_limit"
 

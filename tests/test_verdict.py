@@ -190,19 +190,29 @@ def test_unattended_refuses_other_destinations_but_not_change(keys: KeySet) -> N
     ]
 
 
-def test_unattended_transaction_limit_is_inclusive(keys: KeySet) -> None:
+def test_unattended_transaction_limit_counts_the_fee_and_is_inclusive(keys: KeySet) -> None:
+    """The fee leaves the wallet too: 400,000 sat paid plus 2,000 sat fee."""
     analysis = payment(keys, 2_000, pay=400_000)
-    assert analysis.sending == 400_000
-    assert unattended_codes(analysis, unattended(max_per_transaction=400_000)) == []
-    assert unattended_codes(analysis, unattended(max_per_transaction=399_999)) == [
+    assert (analysis.sending, analysis.fee) == (400_000, 2_000)
+    assert unattended_codes(analysis, unattended(max_per_transaction=402_000)) == []
+    assert unattended_codes(analysis, unattended(max_per_transaction=401_999)) == [
         "policy.over_transaction_limit"
     ]
 
 
 def test_unattended_daily_limit_counts_what_already_left(keys: KeySet) -> None:
     analysis = payment(keys, 2_000, pay=400_000)
-    assert unattended_codes(analysis, unattended(), sent_24h=600_000) == []
-    assert unattended_codes(analysis, unattended(), sent_24h=600_001) == ["policy.over_daily_limit"]
+    assert unattended_codes(analysis, unattended(), sent_24h=598_000) == []
+    assert unattended_codes(analysis, unattended(), sent_24h=598_001) == ["policy.over_daily_limit"]
+
+
+def test_unattended_limits_stop_a_drain_by_fees(keys: KeySet) -> None:
+    """1 sat to the allowed address and the rest of a large fee back to nobody: without the
+    fee counted, such requests would pass any limit however often they came."""
+    analysis = payment(keys, 14_000, pay=1)
+    rules = unattended(max_per_transaction=10_000)
+    assert unattended_codes(analysis, rules) == ["policy.over_transaction_limit"]
+    assert unattended_codes(analysis, unattended(), sent_24h=990_000) == ["policy.over_daily_limit"]
 
 
 def test_unattended_refuses_on_any_warning_unless_told_otherwise(keys: KeySet) -> None:
