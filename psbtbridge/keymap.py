@@ -16,7 +16,7 @@ from psbtbridge.errors import InvalidInput
 SEPARATOR = b"\x00"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One key-value pair as it was on the wire: type, key data (the key's rest) and value."""
 

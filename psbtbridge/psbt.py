@@ -61,7 +61,7 @@ _GLOBAL_TYPES = {t.value: t for t in GlobalType}
 _INPUT_TYPES = {t.value: t for t in InputType}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PsbtInput:
     """One input map: raw entries in wire order, and the typed fields decoded from them.
 
@@ -264,7 +264,7 @@ def _wire_txid(tx: Tx, raw: bytes) -> bytes:
     return hash256(raw[:4] + raw[6 : len(raw) - 4 - witness_size] + raw[-4:])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PsbtOutput:
     """One output map: raw entries in wire order, and the typed fields decoded from them.
 
@@ -337,7 +337,7 @@ def _decode_output(
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Psbt:
     """A parsed PSBT: the global map's raw entries and typed fields, then the input and output maps.
 
@@ -507,7 +507,7 @@ def _expect_map(stream: io.BytesIO, size: int, name: str, count: int, kind: str)
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Global:
     version: int
     global_tx: Tx | None

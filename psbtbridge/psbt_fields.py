@@ -132,7 +132,7 @@ NO_KEY_DATA_OUTPUT = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KeyOrigin:
     """Master key fingerprint and BIP32 path: a claim until re-derived."""
 
@@ -144,7 +144,7 @@ class KeyOrigin:
         return "/".join(["m", *steps])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Bip32Derivation:
     """PSBT_IN/OUT_BIP32_DERIVATION: a SEC public key and its claimed origin."""
 
@@ -152,7 +152,7 @@ class Bip32Derivation:
     origin: KeyOrigin
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TapBip32Derivation:
     """PSBT_IN/OUT_TAP_BIP32_DERIVATION: an x-only key, the leaves it is used in, its origin."""
 
@@ -161,7 +161,7 @@ class TapBip32Derivation:
     origin: KeyOrigin
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GlobalXpub:
     """PSBT_GLOBAL_XPUB: a 78-byte BIP32 extended public key and its claimed origin."""
 
@@ -169,7 +169,7 @@ class GlobalXpub:
     origin: KeyOrigin
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PartialSig:
     """PSBT_IN_PARTIAL_SIG: an ECDSA signature (DER + sighash byte) by pubkey."""
 
@@ -181,7 +181,7 @@ class PartialSig:
         return self.signature[-1]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TapScriptSig:
     """PSBT_IN_TAP_SCRIPT_SIG: a Schnorr signature by an x-only key for one leaf."""
 
@@ -190,7 +190,7 @@ class TapScriptSig:
     signature: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TapLeafScript:
     """PSBT_IN_TAP_LEAF_SCRIPT: a leaf script, its leaf version, and the control block proving it."""
 
@@ -199,7 +199,7 @@ class TapLeafScript:
     leaf_version: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Preimage:
     """PSBT_IN_RIPEMD160/SHA256/HASH160/HASH256: a hash and the preimage hashing to it."""
 
@@ -208,7 +208,7 @@ class Preimage:
     preimage: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MuSig2Participants:
     """PSBT_IN/OUT_MUSIG2_PARTICIPANT_PUBKEYS: an aggregate key and its participants, in order."""
 
@@ -216,7 +216,7 @@ class MuSig2Participants:
     participants: tuple[bytes, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MuSig2PubNonce:
     """PSBT_IN_MUSIG2_PUB_NONCE: a participant's 66-byte public nonce for an aggregate key."""
 
@@ -226,7 +226,7 @@ class MuSig2PubNonce:
     pub_nonce: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MuSig2PartialSig:
     """PSBT_IN_MUSIG2_PARTIAL_SIG: a participant's 32-byte partial signature."""
 

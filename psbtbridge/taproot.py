@@ -19,7 +19,7 @@ CONTROL_BLOCK_BASE = 33
 CONTROL_BLOCK_NODE = 32
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TapLeaf:
     """One leaf of a PSBT_OUT_TAP_TREE, in depth-first order."""
 

@@ -15,7 +15,6 @@ from psbtbridge.compact import (
     read_compact_size,
     read_exact,
     read_struct,
-    read_var_bytes,
     var_bytes,
 )
 from psbtbridge.errors import InvalidInput
@@ -193,8 +192,14 @@ class Tx(Serializable):
 
 def _read_witness(stream: Readable, index: int) -> tuple[bytes, ...]:
     try:
-        items = read_compact_size(stream, "witness item count")
-        return tuple([read_var_bytes(stream, "witness item") for _ in range(items)])
+        items = []
+        for _ in range(read_compact_size(stream, "witness item count")):
+            size = read_compact_size(stream, "witness item")
+            item = stream.read(size) if size <= MAX_ITEM_SIZE else b""  # read_exact, inlined:
+            if len(item) != size:  # segwit previous transactions hold many thousands of items
+                raise InvalidInput("wire.truncated", "witness item: the transaction ends inside it")
+            items.append(item)
+        return tuple(items)
     except InvalidInput as error:  # name the input only on failure: this loop is hot
         raise InvalidInput(error.code, f"input {index}: {error.message}") from error
 
