@@ -82,7 +82,7 @@ def sign_psbt(untrusted_data: bytes, request: SignRequest, now: Clock = utc_now)
         analysis = analyse(psbt, wallets, keystore.network, policy.change_index_window)
         known = ledger.load(request.home)
         amounts = _remembered_amounts(analysis)
-        conflicts = ledger.check_amounts(known, amounts)
+        conflicts = ledger.check_amounts(known, _stated_amounts(analysis))
         if conflicts:
             raise Refused("proof.amount_changed", conflicts[0].sentence())
         earlier = ledger.previous_spends(known, _owned_outpoints(analysis), txid)
@@ -179,6 +179,17 @@ def confirmation_view(
         warnings=verdict.warnings,
         needs_passphrase=needs_passphrase,
     )
+
+
+def _stated_amounts(analysis: Analysis) -> dict[ledger.OutPointKey, int]:
+    """Every input amount the PSBT states, proven or only claimed: each must agree with the
+    amount remembered for its coin (a foreign coin proven earlier, then claimed otherwise,
+    would make the fee shown a lie)."""
+    return {
+        ledger.outpoint_key_from_internal(i.prevout.txid, i.prevout.vout): i.amount
+        for i in analysis.inputs
+        if i.amount is not None
+    }
 
 
 def _remembered_amounts(analysis: Analysis) -> dict[ledger.OutPointKey, int]:

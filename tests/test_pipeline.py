@@ -139,6 +139,26 @@ def test_only_proven_or_committed_amounts_are_remembered(keys: KeySet) -> None:
     assert len(ledger.load(keys.home).spent) == 1  # only our own input was signed
 
 
+def test_a_claim_contradicting_a_remembered_amount_is_refused_even_if_not_ours(
+    keys: KeySet,
+) -> None:
+    """A joint transaction proved a foreign coin's amount; a later request only claiming
+    another amount for that coin (its fee shown would be wrong) is a lie we can name."""
+    (keys.home / "policy.toml").write_text(
+        "allow_foreign_inputs = true\n" + unattended_policy(refuse_on_warning=False)
+    )
+    ours, theirs = keys.wallets["p2wpkh"], keys.wallets["p2tr"]
+
+    def joint(index: int, proven: bool, claimed: int | None) -> bytes:
+        foreign = Spend(theirs, 0, 5, 50_000, full_tx=proven, derivations=False)
+        foreign.claimed_amount = claimed
+        return build_psbt([Spend(ours, 0, index, 100_000), foreign], [external(1, 140_000)])
+
+    sign(keys, joint(3, proven=True, claimed=None))
+    assert refused(keys, joint(4, proven=False, claimed=45_000)) == "proof.amount_changed"
+    sign(keys, joint(4, proven=False, claimed=None))
+
+
 def test_a_coin_signed_into_another_transaction_is_a_warning(keys: KeySet) -> None:
     first = taproot_payment(keys, pay=100_000)
     second = taproot_payment(keys, pay=90_000)  # a fee bump, or a replay: same coin
