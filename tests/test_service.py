@@ -143,7 +143,7 @@ def test_read_request_gives_up_on_a_slow_drip() -> None:
     os.close(read_fd)
     os.close(write_fd)
     assert caught.value.code == "service.read_timeout"
-    assert 0.5 <= elapsed < 2
+    assert 0.5 <= elapsed < 5
 
 
 def test_read_request_gives_up_on_a_caller_that_never_ends_the_request() -> None:
@@ -342,7 +342,7 @@ def test_slow_drip_is_cut_off_at_the_deadline() -> None:
     assert status == 3
     _one_line(stderr.getvalue(), "invalid", "service.read_timeout")
     assert handler.calls == []
-    assert elapsed < 2
+    assert elapsed < 5
 
 
 # --- as qrexec runs it: login shell, environment, sockets -------------------------------
@@ -373,19 +373,21 @@ def test_shipped_service_file_refuses_a_missing_argument(cold: harness.Install) 
 
 
 def test_stream_far_above_the_cap_is_refused_in_bounded_memory(cold: harness.Install) -> None:
-    """100 MiB, generated lazily, to the shipped service (16 MiB cap): refused early and the
-    service's peak memory stays far below what it was sent."""
+    """100 MiB, generated lazily, to the shipped service (16 MiB cap): it stops reading just
+    past the cap, refuses, and its peak memory stays far below what it was sent."""
+    produced = []
 
     def stream() -> Iterator[bytes]:
         block = b"\x00" * (1 << 20)
-        for _ in range(100):
+        for n in range(100):
+            produced.append(n)
             yield block
 
     outcome = harness.call(cold, DIGEST, stream())
-    assert outcome.status == 3
+    assert outcome.status == 3, outcome
     _one_line(outcome.stderr, "invalid", "io.too_large")
-    assert outcome.maxrss_kib < 64 * 1024, outcome.maxrss_kib  # 16 MiB cap + the interpreter
-    assert outcome.elapsed < 10
+    assert len(produced) < 16 + 8, "the service kept reading past its cap"
+    assert outcome.maxrss_kib < 64 * 1024, outcome  # 16 MiB cap + the interpreter
 
 
 def test_whole_call_with_a_test_handler(cold: harness.Install, tmp_path: Path) -> None:
@@ -423,7 +425,7 @@ def test_caller_hanging_up_during_the_dialog_cancels_it(
     status, stderr = running.wait(10)
     assert status == 4
     _one_line(stderr, "error", "service.caller_gone")
-    assert time.monotonic() - hung_up < 5  # the handler alone would take 30 s
+    assert time.monotonic() - hung_up < 10  # the handler alone would take 30 s
 
 
 def test_caller_hanging_up_closes_the_real_dialog(
@@ -449,7 +451,7 @@ def test_caller_hanging_up_closes_the_real_dialog(
     status, stderr = running.wait(10)
     assert status == 4
     _one_line(stderr, "error", "service.caller_gone")
-    assert time.monotonic() - hung_up < 3  # one dialog tick is 1 s; its timeout is 60 s
+    assert time.monotonic() - hung_up < 10  # a dialog tick is 1 s; its timeout is 60 s
 
 
 def test_caller_gone_before_the_answer_is_exit_4_without_traceback(
