@@ -452,6 +452,17 @@ def test_multisig_change_with_a_swapped_cosigner_is_refused(keys: KeySet, name: 
     assert refusal(keys, data) == "proof.multisig_change_mismatch"
 
 
+def test_multi_change_with_its_keys_reordered_is_refused(keys: KeySet) -> None:
+    """multi() (not sortedmulti) fixes the key order: a reordered script has the same keys
+    and threshold, but the wallet never derives it, so it would never see the coins."""
+    real = keys.wallets["shwsh"]
+    reordered = Wallet(real.name, real.script_type, 2, real.keys[::-1], False, real.network)
+    data = build_psbt(
+        [Spend(real, 0, 1, 100_000)], [external(1, 50_000), change_to(reordered, 1, 5, 49_000)]
+    )
+    assert refusal(keys, data) == "proof.multisig_change_mismatch"
+
+
 # --- network
 
 
