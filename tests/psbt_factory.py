@@ -236,6 +236,18 @@ def taproot_with_tree(wallet: Wallet, chain: int, index: int, amount: int, discl
     return Pay(b"\x51\x20" + output_key, amount, entries)
 
 
+def mainnet(origin: KeyOrigin) -> KeyOrigin:
+    """The same origin with coin type 0h: what a mainnet wallet would claim."""
+    return KeyOrigin(origin.fingerprint, (origin.path[0], HARDENED, *origin.path[2:]))
+
+
+def global_xpub(network: Network) -> bytes:
+    """PSBT_GLOBAL_XPUB with a master key of network (BIP32's test vector 1 seed)."""
+    root = HDKey.from_seed(bytes.fromhex("000102030405060708090a0b0c0d0e0f"))
+    xpub = root.to_public().serialize()
+    return kv(0x01, network.params["xpub"] + xpub[4:], bytes(root.my_fingerprint))
+
+
 def cosigner_key(mnemonic: str, script_type: ScriptType, network: Network) -> AccountKey:
     """A mnemonic's BIP48 account key for a multisig script type (account 0)."""
     path = (

@@ -34,7 +34,9 @@ from tests.psbt_factory import (
     build_psbt,
     change_to,
     external,
+    global_xpub,
     kv,
+    mainnet,
     make_keyset,
     multisig_wallet,
     p2pkh,
@@ -466,10 +468,6 @@ def test_multi_change_with_its_keys_reordered_is_refused(keys: KeySet) -> None:
 # --- network
 
 
-def mainnet(origin: KeyOrigin) -> KeyOrigin:
-    return KeyOrigin(origin.fingerprint, (origin.path[0], H, *origin.path[2:]))
-
-
 def test_mainnet_paths_are_refused_on_a_regtest_signer(keys: KeySet) -> None:
     wallet = keys.wallets["p2wpkh"]
     on_input = build_psbt([Spend(wallet, 0, 3, 100_000, rewrite=mainnet)], [external(1, 1)])
@@ -477,14 +475,6 @@ def test_mainnet_paths_are_refused_on_a_regtest_signer(keys: KeySet) -> None:
         [spend(keys)], [external(1, 1), change_to(wallet, 1, 3, 1, rewrite=mainnet)]
     )
     assert refusal(keys, on_input) == refusal(keys, on_change) == "proof.wrong_network"
-
-
-def global_xpub(network: Network) -> bytes:
-    """PSBT_GLOBAL_XPUB with a key of network (BIP32's test vector 1 master key)."""
-    root = HDKey.from_seed(bytes.fromhex("000102030405060708090a0b0c0d0e0f"))
-    xpub = root.to_public().serialize()
-    version = network.params["xpub"]
-    return kv(0x01, version + xpub[4:], bytes(root.my_fingerprint))
 
 
 def test_a_global_xpub_of_another_network_is_refused(keys: KeySet) -> None:

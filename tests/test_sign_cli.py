@@ -41,8 +41,10 @@ from tests.psbt_factory import (
     build_psbt,
     change_to,
     external,
+    global_xpub,
     init_keystore,
     kv,
+    mainnet,
     make_keyset,
     multisig_wallet,
     p2pkh,
@@ -53,7 +55,6 @@ from tests.psbt_factory import (
     sighash_entry,
     taproot_with_tree,
 )
-from tests.test_analysis import global_xpub, mainnet
 
 H = HARDENED
 PAY = 400_000
