@@ -283,6 +283,13 @@ CODES: Final[dict[str, str]] = {
     "send.client_failed": "the qrexec client failed without an answer from the cold qube",
     "send.answer_too_large": "the cold qube's answer is larger than the cap",
     "send.empty_answer": "the cold qube reported success but returned nothing",
+    # send (hot/send.py, hot/commands/send.py)
+    "send.usage": "psbt send: the options given do not go together",
+    "send.bad_amount": "an amount to pay is not an exact BTC amount",
+    "send.payment_missing": "Electrum's transaction does not make a payment that was asked for",
+    "send.tx_changed": "the signed PSBT is for another transaction than the one sent",
+    "send.no_signature": "the signer's answer adds no signature",
+    "send.broadcast_failed": "broadcasting failed; the signed transaction was saved to a file",
     # qrexec policy lint (psbtbridge/qrexec_policy.py): findings, not raised
     "qrexec_policy.bad_character": "a policy line has a non-ASCII or control character",
     "qrexec_policy.inline_comment": "a # after content on a policy line (dom0 has no inline comments)",
