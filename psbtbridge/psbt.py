@@ -498,6 +498,35 @@ class Psbt:
         outputs = (*self.outputs[:index], new, *self.outputs[index + 1 :])
         return replace(self, outputs=outputs)
 
+    def with_global_entry(self, key_type: int, key_data: bytes, value: bytes) -> Psbt:
+        """A copy with one global field set (replaced in place, or appended at the end of
+        the global map), validated like parsing; e.g. a v2 signer updating
+        PSBT_GLOBAL_TX_MODIFIABLE (BIP370). The PSBT version, the v0 unsigned transaction
+        and the v2 input and output counts cannot change this way."""
+        entries = _set_entry(self.global_entries, Entry(key_type, key_data, value))
+        header = _decode_global(entries)
+        counts = (header.input_count, header.output_count)
+        if (
+            header.version != self.version
+            or header.global_tx != self.global_tx
+            or (self.version == 2 and counts != (len(self.inputs), len(self.outputs)))
+        ):
+            raise BridgeError(
+                "psbt.map_mismatch",
+                "global map: the change would alter the version, the unsigned transaction"
+                " or the number of inputs or outputs",
+            )
+        return replace(
+            self,
+            global_entries=entries,
+            tx_version=header.tx_version,
+            fallback_locktime=header.fallback_locktime,
+            tx_modifiable=header.tx_modifiable,
+            xpubs=header.xpubs,
+            proprietary=header.proprietary,
+            unknown=header.unknown,
+        )
+
 
 def _expect_map(stream: io.BytesIO, size: int, name: str, count: int, kind: str) -> None:
     if stream.tell() >= size:

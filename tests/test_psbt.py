@@ -490,3 +490,23 @@ def test_truncated_vectors_are_refused(seed: bytes, cut: int) -> None:
 @given(st.binary(max_size=300))
 def test_arbitrary_bytes_after_the_magic(tail: bytes) -> None:
     _parses_or_refuses(MAGIC + tail)
+
+
+def test_with_global_entry_and_with_output() -> None:
+    psbt = Psbt.parse(_b64(BIP370["valid"][4]["psbt"]))  # TX_MODIFIABLE with inputs flag
+    updated = psbt.with_global_entry(GlobalType.TX_MODIFIABLE, b"", b"\x00")
+    assert updated.tx_modifiable == 0
+    assert Psbt.parse(updated.serialize()) == updated
+    assert len(updated.global_entries) == len(psbt.global_entries)  # replaced in place
+    with pytest.raises(BridgeError) as raised:
+        psbt.with_global_entry(GlobalType.INPUT_COUNT, b"", b"\x05")
+    assert raised.value.code == "psbt.map_mismatch"
+    with pytest.raises(InvalidInput) as invalid:  # as v0 the v2 fields are invalid
+        psbt.with_global_entry(GlobalType.VERSION, b"", struct.pack("<I", 0))
+    assert invalid.value.code == "psbt.v2_field_in_v0"
+    with pytest.raises(InvalidInput):
+        psbt.with_global_entry(GlobalType.TX_MODIFIABLE, b"", b"")
+    out = psbt.outputs[1].with_entry(OutputType.REDEEM_SCRIPT, b"", b"\x51")
+    assert psbt.with_output(1, out).outputs[1].redeem_script == b"\x51"
+    with pytest.raises(BridgeError):
+        psbt.with_output(0, out)
