@@ -15,6 +15,9 @@ line that names the interpreter pointed at this checkout's virtualenv instead of
 environment, and everything else in it runs unchanged. The HOME it creates has a
 `.profile` with whatever the test wants in it (empty by default).
 
+Each run is started by a small parent process that plays the qrexec agent's part of
+parent: it waits for the service and records its peak memory (`Outcome.maxrss_kib`).
+
 Not copied: the PAM session qrexec opens, the user switch, and the tee of stderr to the
 journal. The argument is passed as given: tests that want dom0's rewriting of characters
 outside [A-Za-z0-9._+-] apply `dom0_sanitize` first (the client shim does).
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import threading
@@ -107,6 +111,20 @@ def login_shell(command: Sequence[str], argument: str | None) -> list[str]:
     return ["/bin/sh", "-lc", 'exec "$0" "$@"', *command, *([argument] if argument else [])]
 
 
+# Peak memory is read by a small parent, not by pytest: a process's ru_maxrss keeps its
+# high-water mark across fork and exec, so a service forked straight from a large pytest
+# worker would report the worker's size. Spawned from this ~10 MB parent, it reports its own.
+_MEASURE = """
+import os, sys
+pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+sys.exit(128 - code if code < 0 else code)
+"""
+
+
 def driver(handler: str, *options: str) -> list[str]:
     """A command running cold.service.run_service with a test handler (tests/service_driver.py)."""
     return [str(VENV_PYTHON), str(DRIVER), *options, handler]
@@ -127,13 +145,22 @@ class Running:
         self.answer, service_out = socket.socketpair()
         env = service_environ(inst, argument, caller) | (extra_env or {})
         self.started = time.monotonic()
+        self._rss_file = inst.root / f"maxrss-{id(self)}"
         self.process = subprocess.Popen(
-            login_shell(command or [str(inst.script)], argument),
+            [
+                str(VENV_PYTHON),
+                "-I",
+                "-c",
+                _MEASURE,
+                str(self._rss_file),
+                *login_shell(command or [str(inst.script)], argument),
+            ],
             stdin=service_in,
             stdout=service_out,
             stderr=subprocess.PIPE,
             env=env,
             cwd=inst.home,
+            start_new_session=True,
         )
         service_in.close()
         service_out.close()
@@ -165,24 +192,19 @@ class Running:
     def wait(self, timeout: float) -> tuple[int, str]:
         """Exit status (128+N for signal N, like a shell) and stderr; kills after timeout."""
         assert self.process.stderr is not None
-        deadline = time.monotonic() + timeout
-        while True:
-            pid, status, usage = os.wait4(self.process.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                self.process.kill()
-                os.wait4(self.process.pid, 0)
-                raise AssertionError(f"the service did not exit within {timeout} s")
-            time.sleep(0.01)
+        try:
+            status = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)  # the parent and the service
+            self.process.wait()
+            raise AssertionError(f"the service did not exit within {timeout} s") from None
         self.elapsed = time.monotonic() - self.started
-        self.process.returncode = code = os.waitstatus_to_exitcode(status)
-        self.maxrss_kib = usage.ru_maxrss
+        self.maxrss_kib = int(self._rss_file.read_text())
         stderr = self.process.stderr.read().decode("utf-8", "replace")
         self.process.stderr.close()
         self.request.close()
         self.answer.close()
-        return (128 - code if code < 0 else code), stderr
+        return status, stderr
 
 
 def call(

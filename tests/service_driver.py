@@ -65,7 +65,7 @@ HANDLERS = {"echo": echo, "invalid": invalid, "block": block, "dialog": dialog, 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--cap", type=int, default=DEFAULT_MAX_INPUT)
+    parser.add_argument("--cap", type=lambda text: int(float(text)), default=DEFAULT_MAX_INPUT)
     parser.add_argument("--deadline", type=float, default=DEFAULT_READ_DEADLINE_S)
     parser.add_argument("handler", choices=sorted(HANDLERS))
     # qrexec's login shell passes the service argument as $1 too; like the real service, ignore it

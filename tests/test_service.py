@@ -390,6 +390,17 @@ def test_stream_far_above_the_cap_is_refused_in_bounded_memory(cold: harness.Ins
     assert outcome.maxrss_kib < 64 * 1024, outcome  # 16 MiB cap + the interpreter
 
 
+def test_memory_measurement_sees_a_service_that_holds_the_stream(cold: harness.Install) -> None:
+    """The check above can fail: a service allowed to keep 100 MiB reports holding it."""
+    block = b"\x00" * (1 << 20)
+    outcome = harness.call(
+        cold, DIGEST, (block for _ in range(100)), command=harness.driver("echo", "--cap", "2e8")
+    )
+    assert outcome.status == 0
+    assert len(outcome.stdout) == len(b"signed:") + 100 * len(block)
+    assert outcome.maxrss_kib > 100 * 1024
+
+
 def test_whole_call_with_a_test_handler(cold: harness.Install, tmp_path: Path) -> None:
     record = tmp_path / "called"
     outcome = harness.call(
