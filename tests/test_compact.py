@@ -37,9 +37,7 @@ def test_compact_size_boundaries(value: int, encoded: str) -> None:
     assert read_compact_size(io.BytesIO(bytes.fromhex(encoded))) == value
 
 
-@pytest.mark.parametrize(
-    "encoded", ["fdfc00", "feffff0000", "ffffffffff00000000"]
-)
+@pytest.mark.parametrize("encoded", ["fdfc00", "feffff0000", "ffffffffff00000000"])
 def test_non_canonical_compact_size_is_refused(encoded: str) -> None:
     with pytest.raises(InvalidInput) as info:
         read_compact_size(io.BytesIO(bytes.fromhex(encoded)))
