@@ -29,7 +29,8 @@ from embit.wordlists.bip39 import WORDLIST
 from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, UsageError
 from psbtbridge.files import read_bounded, write_atomic
 from psbtbridge.network import Network
-from psbtbridge.wallet import HARDENED, AccountKey, KeyOrigin, ScriptType, Wallet
+from psbtbridge.psbt_fields import HARDENED, KeyOrigin
+from psbtbridge.wallet import AccountKey, ScriptType, Wallet
 
 KEYSTORE_NAME: Final = "keystore.json"
 FORMAT: Final = "psbtbridge-keystore/1"

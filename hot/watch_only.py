@@ -19,12 +19,12 @@ from embit import base58, bip32, ec, script
 
 from psbtbridge.errors import InvalidInput, UsageError
 from psbtbridge.network import Network
+from psbtbridge.psbt_fields import HARDENED
 
 EXPORT_FORMAT: Final = "psbtbridge-export/1"
 MAX_EXPORT_SIZE: Final = 1024 * 1024
 #: Electrum names multisig wallets "MofN" with N at most 15 (bare CHECKMULTISIG's limit in P2SH).
 MAX_COSIGNERS: Final = 15
-HARDENED: Final = 0x80000000
 #: The wallet-file version Electrum 4.3 writes; later versions upgrade it when they load it.
 ELECTRUM_SEED_VERSION: Final = 50
 _XPUB_SIZE = 78

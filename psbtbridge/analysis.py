@@ -18,7 +18,7 @@ from psbtbridge.errors import Refused
 from psbtbridge.hashes import hash160, sha256
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt, PsbtInput, PsbtOutput
-from psbtbridge.psbt_fields import KeyOrigin as PsbtKeyOrigin
+from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.script import (
     address_of,
     is_op_return,
@@ -30,7 +30,7 @@ from psbtbridge.script import (
 from psbtbridge.sighash import SighashType
 from psbtbridge.size import InputShape, estimate_vsize
 from psbtbridge.tx import OutPoint, Tx, TxOut
-from psbtbridge.wallet import HARDENED, DerivedScript, ScriptType, Wallet
+from psbtbridge.wallet import DerivedScript, ScriptType, Wallet
 
 MAX_MONEY = 21_000_000 * 100_000_000
 DEFAULT_CHANGE_WINDOW = 1000
@@ -330,23 +330,21 @@ def _analyse_output(
     return OutputAnalysis(out.index, out.amount, spk, address, kind, owner)
 
 
-def _fake_change(
-    out: PsbtOutput, claims: list[PsbtKeyOrigin], finder: _Finder, where: str
-) -> Refused:
+def _fake_change(out: PsbtOutput, claims: list[KeyOrigin], finder: _Finder, where: str) -> Refused:
     """Name how an output that claims to be ours fails, so the user learns what was tried."""
     for origin in claims:
         tail = origin.path[-2:]
         if len(tail) == 2 and any(step >= HARDENED for step in tail):
             return Refused(
                 "proof.change_hardened",
-                f"{where}: claims a hardened change path {_format(origin)}; wallets use"
+                f"{where}: claims a hardened change path {origin.descriptor_form()}; wallets use"
                 " non-hardened change",
             )
     for origin in claims:
         if len(origin.path) >= 2 and origin.path[-2] not in (0, 1):
             return Refused(
                 "proof.change_bad_chain",
-                f"{where}: claims path {_format(origin)}, outside the receive and change chains",
+                f"{where}: claims path {origin.descriptor_form()}, outside the receive and change chains",
             )
     spk = out.script_pubkey
     for origin in claims:
@@ -357,30 +355,30 @@ def _fake_change(
             if _spk_shape(spk) != _spk_shape(derived.script_pubkey):
                 return Refused(
                     "proof.change_script_type",
-                    f"{where}: claims {_format(origin)} of wallet {wallet.name}"
+                    f"{where}: claims {origin.descriptor_form()} of wallet {wallet.name}"
                     f" ({wallet.script_type.value}) but is a different kind of script",
                 )
             if wallet.script_type is ScriptType.P2TR:
                 return Refused(
                     "proof.change_script_tree",
-                    f"{where}: claims {_format(origin)} but its taproot output key is not the"
+                    f"{where}: claims {origin.descriptor_form()} but its taproot output key is not the"
                     " BIP86 key: it may hide a script path someone else can spend",
                 )
             if wallet.is_multisig:
                 return Refused(
                     "proof.multisig_change_mismatch",
-                    f"{where}: claims {_format(origin)} of multisig {wallet.name} but its"
+                    f"{where}: claims {origin.descriptor_form()} of multisig {wallet.name} but its"
                     " script uses other keys",
                 )
     for origin in claims:
         if finder.other_account(origin):
             return Refused(
                 "proof.change_other_account",
-                f"{where}: claims {_format(origin)}, an account that is not registered here",
+                f"{where}: claims {origin.descriptor_form()}, an account that is not registered here",
             )
     return Refused(
         "proof.fake_change",
-        f"{where}: claims to be ours ({_format(claims[0])}) but does not re-derive from any"
+        f"{where}: claims to be ours ({claims[0].descriptor_form()}) but does not re-derive from any"
         " registered wallet",
     )
 
@@ -403,7 +401,7 @@ class _Finder:
             self._cache[key] = wallet.derive(chain, index)
         return self._cache[key]
 
-    def wallets_at(self, origin: PsbtKeyOrigin) -> list[Wallet]:
+    def wallets_at(self, origin: KeyOrigin) -> list[Wallet]:
         """Wallets a hint may point into: its path is chain/index below one of their keys, or
         just chain/index (Electrum restored from a bare xpub writes m/c/i with the xpub's
         own fingerprint)."""
@@ -414,7 +412,7 @@ class _Finder:
             w for w in self.wallets if not prefix or any(k.origin.path == prefix for k in w.keys)
         ]
 
-    def find(self, spk: bytes, hints: Iterable[PsbtKeyOrigin]) -> Ownership | None:
+    def find(self, spk: bytes, hints: Iterable[KeyOrigin]) -> Ownership | None:
         for origin in hints:
             if len(origin.path) < 2:
                 continue
@@ -425,7 +423,7 @@ class _Finder:
                     return Ownership(wallet, chain, index, derived)
         return None
 
-    def other_account(self, origin: PsbtKeyOrigin) -> bool:
+    def other_account(self, origin: KeyOrigin) -> bool:
         """The hint is purpose'/coin'/account'/c/i of a purpose and coin we use, other account."""
         path = origin.path
         if len(path) != 5:
@@ -439,7 +437,7 @@ class _Finder:
         )
 
 
-def _hints(place: PsbtInput | PsbtOutput) -> list[PsbtKeyOrigin]:
+def _hints(place: PsbtInput | PsbtOutput) -> list[KeyOrigin]:
     """The key origins a map claims, ECDSA and taproot alike: where to look, nothing more."""
     origins = [d.origin for d in place.bip32_derivations]
     origins += [d.origin for d in place.tap_bip32_derivations]
@@ -482,7 +480,7 @@ def _check_network(
             ):
                 raise Refused(
                     "proof.wrong_network",
-                    f"path {_format(origin)} is for coin type {path[1] - HARDENED}; this"
+                    f"path {origin.descriptor_form()} is for coin type {path[1] - HARDENED}; this"
                     f" signer is for {network.value}",
                 )
 
@@ -492,8 +490,3 @@ def _check_network(
 
 def _spk_shape(spk: bytes) -> tuple[int, int]:
     return (spk[0] if spk else -1, len(spk))
-
-
-def _format(origin: PsbtKeyOrigin) -> str:
-    steps = [f"{s - HARDENED}h" if s >= HARDENED else str(s) for s in origin.path]
-    return "/".join([origin.fingerprint.hex(), *steps])

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
+from psbtbridge.errors import InvalidInput
+
 HARDENED = 0x80000000
 
 
@@ -132,16 +134,37 @@ NO_KEY_DATA_OUTPUT = frozenset(
 )
 
 
+def format_index(index: int) -> str:
+    """One path element as `84h` or `0`."""
+    return f"{index - HARDENED}h" if index >= HARDENED else str(index)
+
+
 @dataclass(frozen=True, slots=True)
 class KeyOrigin:
-    """Master key fingerprint and BIP32 path: a claim until re-derived."""
+    """Master key fingerprint and BIP32 path: in a PSBT a claim until re-derived; in a
+    registered wallet, where its key comes from."""
 
     fingerprint: bytes
     path: tuple[int, ...]
 
-    def path_str(self) -> str:
-        steps = [f"{i & ~HARDENED}h" if i & HARDENED else str(i) for i in self.path]
-        return "/".join(["m", *steps])
+    def __post_init__(self) -> None:
+        if len(self.fingerprint) != 4:
+            raise InvalidInput("wallet.bad_origin", "a key fingerprint must be 4 bytes")
+        # BIP32 serializes depth in one byte
+        if len(self.path) > 255 or any(not 0 <= i <= 0xFFFFFFFF for i in self.path):
+            raise InvalidInput("wallet.bad_origin", "a derivation path is out of range")
+
+    @property
+    def derivation(self) -> str:
+        """The path as `m/84h/1h/0h`."""
+        return "/".join(["m", *map(format_index, self.path)])
+
+    def descriptor_form(self) -> str:
+        """The origin as written inside a descriptor's brackets: `d34db33f/84h/1h/0h`."""
+        return "/".join([self.fingerprint.hex(), *map(format_index, self.path)])
+
+    def child(self, *indexes: int) -> KeyOrigin:
+        return KeyOrigin(self.fingerprint, self.path + indexes)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,18 +20,13 @@ from embit.ec import PublicKey
 from psbtbridge.errors import InvalidInput
 from psbtbridge.hashes import hash160, sha256
 from psbtbridge.network import Network
+from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 
-HARDENED = 0x80000000
 MAX_DESCRIPTOR_LENGTH = 10_000  # characters: 20 keys with long origins fit many times over
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _PATH_ITEM_RE = re.compile(r"(0|[1-9][0-9]{0,9})([hH']?)")
 
 OP_CHECKMULTISIG = 0xAE
-
-
-def format_index(index: int) -> str:
-    """One path element as `84h` or `0`."""
-    return f"{index - HARDENED}h" if index >= HARDENED else str(index)
 
 
 def parse_path_item(untrusted_item: str, where: str) -> int:
@@ -40,33 +35,6 @@ def parse_path_item(untrusted_item: str, where: str) -> int:
     if match is None or int(match.group(1)) >= HARDENED:
         raise InvalidInput("descriptor.bad_path", f"{where}: {untrusted_item!r} is not a path step")
     return int(match.group(1)) + (HARDENED if match.group(2) else 0)
-
-
-@dataclass(frozen=True)
-class KeyOrigin:
-    """Where a key comes from: the master key's fingerprint and the BIP32 path below it."""
-
-    fingerprint: bytes
-    path: tuple[int, ...]
-
-    def __post_init__(self) -> None:
-        if len(self.fingerprint) != 4:
-            raise InvalidInput("wallet.bad_origin", "a key fingerprint must be 4 bytes")
-        # BIP32 serializes depth in one byte
-        if len(self.path) > 255 or any(not 0 <= i <= 0xFFFFFFFF for i in self.path):
-            raise InvalidInput("wallet.bad_origin", "a derivation path is out of range")
-
-    @property
-    def derivation(self) -> str:
-        """The path as `m/84h/1h/0h`."""
-        return "/".join(["m", *map(format_index, self.path)])
-
-    def descriptor_form(self) -> str:
-        """The origin as written inside a descriptor's brackets: `d34db33f/84h/1h/0h`."""
-        return "/".join([self.fingerprint.hex(), *map(format_index, self.path)])
-
-    def child(self, *indexes: int) -> KeyOrigin:
-        return KeyOrigin(self.fingerprint, self.path + indexes)
 
 
 class ScriptType(Enum):

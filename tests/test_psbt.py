@@ -282,7 +282,7 @@ def test_key_origin_decodes() -> None:
     psbt = Psbt.parse(_v2([_v2_input(extra=(extra,))], [_v2_output()]))
     origin = psbt.inputs[0].bip32_derivations[0].origin
     assert origin.fingerprint == b"\xde\xad\xbe\xef"
-    assert origin.path_str() == "m/84h/7"
+    assert origin.derivation == "m/84h/7"
 
 
 def test_size_cap_is_checked_first() -> None:

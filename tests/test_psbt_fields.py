@@ -35,6 +35,6 @@ def test_bip370_version_rules() -> None:
 
 
 def test_value_helpers() -> None:
-    assert KeyOrigin(b"abcd", (0x80000054, 0x80000000, 0, 5)).path_str() == "m/84h/0h/0/5"
-    assert KeyOrigin(b"abcd", ()).path_str() == "m"
+    assert KeyOrigin(b"abcd", (0x80000054, 0x80000000, 0, 5)).derivation == "m/84h/0h/0/5"
+    assert KeyOrigin(b"abcd", ()).derivation == "m"
     assert PartialSig(b"k", b"\x30sig\x83").sighash_type == 0x83

@@ -25,9 +25,9 @@ from cold import audit
 from psbtbridge.encoding import Encoding, decode, encode
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt
+from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.script import address_of
 from psbtbridge.tx import Tx
-from psbtbridge.wallet import HARDENED, KeyOrigin
 from tests.conftest import load_vectors, screenshot
 from tests.psbt_cli import run_psbt_on_tty
 from tests.psbt_factory import (

@@ -16,10 +16,9 @@ from hypothesis import strategies as st
 from psbtbridge.errors import InvalidInput
 from psbtbridge.hashes import hash160
 from psbtbridge.network import Network
+from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.wallet import (
-    HARDENED,
     AccountKey,
-    KeyOrigin,
     ScriptType,
     Wallet,
     descriptor_checksum,

@@ -28,7 +28,8 @@ from cold.wallets import (
 )
 from psbtbridge.errors import ConfigError, Refused
 from psbtbridge.network import Network
-from psbtbridge.wallet import HARDENED, AccountKey, KeyOrigin, Wallet, parse_descriptor
+from psbtbridge.psbt_fields import HARDENED, KeyOrigin
+from psbtbridge.wallet import AccountKey, Wallet, parse_descriptor
 
 ABANDON = " ".join(["abandon"] * 11 + ["about"])
 NET = Network.REGTEST
