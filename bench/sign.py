@@ -49,7 +49,8 @@ SYSTEM_PYTHON = "/usr/bin/python3"  # Electrum's interpreter (Debian's electrum 
 INPROCESS = Path(__file__).resolve().parent.parent / "tests" / "electrum_inprocess.py"
 #: Funding transactions of a typical size (~210 bytes): every input's non_witness_utxo is
 #: its whole previous transaction, so one funding tx for all coins would make an N-input
-#: PSBT grow with N squared (about 25 MB at 500 inputs from one 1,600-output funding tx, over the signer's 16 MiB input cap).
+#: PSBT grow with N squared (about 25 MB at 500 inputs from one 1,600-output funding tx,
+#: over the signer's 16 MiB input cap).
 OUTPUTS_PER_FUNDING = 5
 UTXO_SATS = 100_000
 FEERATE = "1"
