@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from types import ModuleType
 
+from psbtbridge.bip32 import child_tweak
 from psbtbridge.errors import BridgeError, ConfigError
 from psbtbridge.hashes import tagged_hash
 
@@ -145,3 +146,16 @@ def sign_taproot_keypath(
     The caller appends the hash-type byte when it is not DEFAULT (BIP341).
     """
     return sign_schnorr(taproot_tweak_secret(secret, merkle_root), sighash, aux_rand)
+
+
+def private_child(
+    secret: bytes, pubkey: bytes, chain_code: bytes, index: int
+) -> tuple[bytes, bytes]:
+    """(secret, compressed public key) of non-hardened child index of an extended private key
+    (secret, its public key, chain code): BIP32 CKDpriv, k_i = IL + k mod n."""
+    tweak, _ = child_tweak(chain_code, pubkey, index)
+    try:
+        child = bytes(_library().ec_privkey_add(secret, tweak))
+    except ValueError as error:
+        raise BridgeError("bip32.invalid_child", f"child {index} is invalid; skip it") from error
+    return child, public_key(child)

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from embit.bip32 import HDKey
-
-from cold.crypto import sign_ecdsa, sign_taproot_keypath
+from cold.crypto import private_child, sign_ecdsa, sign_taproot_keypath
 from cold.keystore import Seed
 from cold.wallets import find_our_key
 from psbtbridge.analysis import Analysis, InputAnalysis
@@ -97,7 +95,7 @@ class _KeyCache:
     def __init__(self, seed: Seed) -> None:
         self.seed = seed
         self._accounts: dict[str, AccountKey] = {}
-        self._chains: dict[tuple[tuple[int, ...], int], HDKey] = {}
+        self._chains: dict[tuple[tuple[int, ...], int], tuple[bytes, bytes, bytes]] = {}
 
     def our_account(self, wallet: Wallet) -> AccountKey:
         if wallet.name not in self._accounts:
@@ -116,10 +114,13 @@ class _KeyCache:
         """
         key = (account.origin.path, chain)
         if key not in self._chains:
-            self._chains[key] = self.seed.derive((*account.origin.path, chain))
-        hd = self._chains[key].child(index)
-        secret = bytes(hd.key.secret)
-        pubkey = bytes(hd.key.sec())
+            chain_key = self.seed.derive((*account.origin.path, chain))
+            self._chains[key] = (
+                bytes(chain_key.key.secret),
+                bytes(chain_key.key.sec()),
+                bytes(chain_key.chain_code),
+            )
+        secret, pubkey = private_child(*self._chains[key], index)
         ours = account.origin.child(chain, index)
         registered = next((pk for pk, origin in derived.pubkeys if origin == ours), None)
         # BIP371: a taproot derivation names the 32-byte x-only key.

@@ -90,6 +90,9 @@ CODES: Final[dict[str, str]] = {
     "confirm.bad_mode": "unknown confirmation mode: use tty, gui or policy",
     "confirm.bad_view": "the confirmation view is inconsistent (a bug): nothing was shown or signed",
     "confirm.bad_timing": "the confirmation delay or timeout is out of range",
+    # bip32 (psbtbridge/bip32.py, cold/crypto.py)
+    "bip32.bad_index": "a one-step derivation was asked for a hardened index (a bug)",
+    "bip32.invalid_child": "BIP32 child key is invalid at this index (probability below 2^-127)",
     # encoding
     "encoding.empty": "input is empty",
     "encoding.unknown": "input is neither binary PSBT, base64 nor hex",
@@ -286,6 +289,9 @@ CODES: Final[dict[str, str]] = {
     # send (hot/send.py, hot/commands/send.py)
     "send.usage": "psbt send: the options given do not go together",
     "send.bad_amount": "an amount to pay is not an exact BTC amount",
+    "send.bad_address": "an address to pay is not a bitcoin address",
+    "send.wrong_network": "an address to pay belongs to another network than --network",
+    "send.prevtx_unavailable": "an input lacks its previous transaction and Electrum cannot supply it",
     "send.payment_missing": "Electrum's transaction does not make a payment that was asked for",
     "send.tx_changed": "the signed PSBT is for another transaction than the one sent",
     "send.no_signature": "the signer's answer adds no signature",

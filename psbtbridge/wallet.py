@@ -17,6 +17,7 @@ from embit.descriptor.checksum import checksum as embit_checksum
 from embit.descriptor.errors import DescriptorError
 from embit.ec import PublicKey
 
+from psbtbridge.bip32 import public_child
 from psbtbridge.errors import InvalidInput
 from psbtbridge.hashes import hash160, sha256
 from psbtbridge.network import Network
@@ -150,7 +151,8 @@ class AccountKey:
 
     origin: KeyOrigin
     xpub: str
-    _chains: tuple[HDKey, HDKey] = field(init=False, repr=False, compare=False)
+    #: (public key, chain code) of account/0 and account/1
+    _chains: tuple[tuple[bytes, bytes], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         where = f"key [{self.origin.descriptor_form()}]"
@@ -178,7 +180,10 @@ class AccountKey:
                 "wallet.origin_mismatch",
                 f"{where}: the xpub's depth, index or parent contradicts its origin",
             )
-        object.__setattr__(self, "_chains", (key.child(0), key.child(1)))
+        chains = tuple(
+            (bytes(c.key.sec()), bytes(c.chain_code)) for c in (key.child(0), key.child(1))
+        )
+        object.__setattr__(self, "_chains", chains)
 
     @property
     def own_fingerprint(self) -> bytes:
@@ -188,7 +193,7 @@ class AccountKey:
 
     def child_pubkey(self, chain: int, index: int) -> bytes:
         """Compressed public key at account/chain/index."""
-        return bytes(self._chains[chain].child(index).sec())
+        return public_child(*self._chains[chain], index)[0]
 
 
 @dataclass(frozen=True)
