@@ -8,22 +8,111 @@ get as far as a broadcast.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
+
+from embit.base import EmbitError
+from embit.script import address_to_scriptpubkey
 
 from hot.electrum import Electrum
 from psbtbridge.encoding import decode
 from psbtbridge.errors import BridgeError, InvalidInput, UsageError
-from psbtbridge.finalize import extract, finalize, spent_outputs
+from psbtbridge.finalize import extract, finalize
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt
 from psbtbridge.psbt_fields import InputType
 from psbtbridge.script import address_of, is_p2tr
-from psbtbridge.tx import Tx
+from psbtbridge.summary import summarize
+from psbtbridge.tx import Tx, TxOut
 from psbtbridge.verify import Verifier, verify_final_tx
 
-SATS_PER_BTC = 100_000_000
+SATS_PER_BTC: Final = 100_000_000
+MAX_MONEY: Final = 21_000_000 * SATS_PER_BTC
+EVERYTHING: Final = "!"  # Electrum's amount for "all the wallet's coins, no change"
+#: ASCII digits only (`\d` would take "١"), no sign, exponent or leading zeros, 8 decimals.
+_AMOUNT_RE: Final = re.compile(r"(0|[1-9][0-9]{0,7})(\.[0-9]{1,8})?")
+_MAX_ADDRESS: Final = 90  # BIP173's limit for a bech32 string; base58 addresses are shorter
+
+
+@dataclass(frozen=True)
+class Payment:
+    """One `--pay ADDR AMOUNT`, checked: the address on our network, the amount exact."""
+
+    address: str  # canonical form (bech32 lower case), what Electrum is given
+    script_pubkey: bytes
+    sats: int | None  # None: everything (Electrum's "!")
+
+    @property
+    def electrum_amount(self) -> str:
+        """The amount as Electrum reads it: decimal BTC, or "!"."""
+        if self.sats is None:
+            return EVERYTHING
+        whole, fraction = divmod(self.sats, SATS_PER_BTC)
+        return f"{whole}.{fraction:08d}".rstrip("0").rstrip(".")
+
+
+def btc_to_sats(untrusted_amount: str) -> int:
+    """An exact BTC amount ("0.001") in satoshis, without floating point; above 0, at most 21M."""
+    if _AMOUNT_RE.fullmatch(untrusted_amount) is None:
+        raise UsageError(
+            "send.bad_amount",
+            f"{untrusted_amount[:30]!r} is not an amount in BTC (digits, at most 8 decimals)",
+        )
+    whole, _, fraction = untrusted_amount.partition(".")
+    sats = int(whole) * SATS_PER_BTC + int(fraction.ljust(8, "0") or "0")
+    if not 0 < sats <= MAX_MONEY:
+        raise UsageError(
+            "send.bad_amount", f"{untrusted_amount} BTC is not above 0 and at most 21M"
+        )
+    return sats
+
+
+def address_script(untrusted_address: str, network: Network) -> tuple[str, bytes]:
+    """(canonical address, scriptPubKey) of an address of `network`, or a UsageError saying
+    which network it belongs to: a regtest address given without --network regtest would
+    otherwise look like a payment missing from Electrum's transaction."""
+    candidates = [untrusted_address]
+    if untrusted_address.isupper():
+        candidates.append(untrusted_address.lower())  # BIP173: all-uppercase bech32 is valid
+    for candidate in candidates:
+        script = None
+        if len(candidate) <= _MAX_ADDRESS:
+            try:
+                script = address_to_scriptpubkey(candidate)
+            except EmbitError:
+                script = None  # not base58 with a known prefix, not valid bech32/bech32m
+        if script is None:  # embit returns None for an unknown base58 prefix
+            continue
+        spk: bytes = script.data
+        if address_of(spk, network) == candidate:
+            return candidate, spk  # it re-encodes to itself on this network: it is one of ours
+        others = [n.value for n in Network if address_of(spk, n) == candidate]
+        if others:
+            raise UsageError(
+                "send.wrong_network",
+                f"{candidate} is a {'/'.join(others)} address, not {network.value}:"
+                f" give --network {others[0]}",
+            )
+    raise UsageError(
+        "send.bad_address", f"{untrusted_address[:_MAX_ADDRESS]!r} is not a bitcoin address"
+    )
+
+
+def parse_payment(untrusted_address: str, untrusted_amount: str, network: Network) -> Payment:
+    address, spk = address_script(untrusted_address, network)
+    sats = None if untrusted_amount == EVERYTHING else btc_to_sats(untrusted_amount)
+    return Payment(address, spk, sats)
+
+
+def parse_payments(untrusted_pays: Sequence[Sequence[str]], network: Network) -> list[Payment]:
+    """Every --pay, checked before Electrum is asked for anything."""
+    payments = [parse_payment(address, amount, network) for address, amount in untrusted_pays]
+    if sum(p.sats is None for p in payments) > 1:
+        raise UsageError("send.bad_amount", f"only one payment can be {EVERYTHING!r} (everything)")
+    return payments
 
 
 def digest(psbt: Psbt) -> str:
@@ -31,39 +120,91 @@ def digest(psbt: Psbt) -> str:
     return psbt.unsigned_tx().txid_hex()[:8]
 
 
+def missing_previous_txs(psbt: Psbt) -> list[int]:
+    """Inputs the cold signer cannot prove an amount for: no full previous transaction, and
+    not taproot (whose signatures commit to every input's amount)."""
+    return [
+        inp.index
+        for inp in psbt.inputs
+        if inp.non_witness_utxo is None
+        and not (inp.spent_output is not None and is_p2tr(inp.spent_output.script_pubkey))
+    ]
+
+
 def enrich(psbt: Psbt, electrum: Electrum, wallet: Path | None) -> Psbt:
-    """Add the full previous transaction to every non-taproot input that lacks one.
+    """Add the full previous transaction to every input that lacks one, from the wallet.
 
     The cold signer refuses to sign a legacy or segwit v0 input whose amount is not proven
-    by its previous transaction; the wallet has them all.
+    by its previous transaction (the segwit fee attack); the wallet has them all. Electrum
+    answers `gettransaction` only through a running Electrum (GUI or daemon, even an
+    offline one): its `--offline` client refuses the command.
     """
-    for inp in psbt.inputs:
-        spent = inp.spent_output
-        if inp.non_witness_utxo is not None or (spent is not None and is_p2tr(spent.script_pubkey)):
-            continue
-        raw = electrum.get_transaction(wallet, inp.prevout.txid[::-1].hex())
-        psbt = psbt.with_input(inp.index, inp.with_entry(InputType.NON_WITNESS_UTXO, b"", raw))
+    for index in missing_previous_txs(psbt):
+        inp = psbt.inputs[index]
+        txid = inp.prevout.txid[::-1].hex()
+        try:
+            raw = electrum.get_transaction(wallet, txid)
+        except BridgeError as error:
+            hint = (
+                "Electrum's --offline command line cannot look transactions up: start Electrum"
+                " (its GUI, or `electrum daemon -d` and `electrum load_wallet -w WALLET`) and"
+                " leave --offline out of PSBTBRIDGE_ELECTRUM"
+                if error.code == "electrum.offline"
+                else error.message
+            )
+            raise BridgeError(
+                "send.prevtx_unavailable",
+                f"input {index} lacks its previous transaction {txid} and Electrum could not"
+                f" supply it: {hint}; nothing was sent",
+            ) from error
+        psbt = psbt.with_input(index, inp.with_entry(InputType.NON_WITNESS_UTXO, b"", raw))
     return psbt
 
 
-def check_payments(psbt: Psbt, pays: Sequence[tuple[str, str]], network: Network) -> None:
-    """Every payment asked for is in the PSBT Electrum made, to the satoshi."""
-    outputs = [(address_of(o.script_pubkey, network), o.amount) for o in psbt.outputs]
-    for address, amount in pays:
-        found = [sats for shown, sats in outputs if shown == address]
-        if not found or (amount != "!" and btc_to_sats(amount) not in found):
+def check_payments(psbt: Psbt, payments: Sequence[Payment]) -> None:
+    """Every payment asked for is an output of the PSBT Electrum made, to the satoshi, each
+    matched to its own output (two equal payments need two outputs)."""
+    unmatched = [(o.script_pubkey, o.amount) for o in psbt.outputs]
+    for payment in payments:
+        found = next(
+            (
+                pair
+                for pair in unmatched
+                if pair[0] == payment.script_pubkey
+                and (payment.sats is None or pair[1] == payment.sats)
+            ),
+            None,
+        )
+        if found is None:
             raise BridgeError(
                 "send.payment_missing",
-                f"Electrum's transaction does not pay {amount} BTC to {address}; nothing was sent",
+                f"Electrum's transaction does not pay {payment.electrum_amount} BTC to"
+                f" {payment.address}; nothing was sent",
             )
+        unmatched.remove(found)
 
 
-def btc_to_sats(amount: str) -> int:
-    """An exact BTC amount ("0.001") in satoshis, without floating point."""
-    whole, _, fraction = amount.partition(".")
-    if not whole.isdigit() or len(fraction) > 8 or (fraction and not fraction.isdigit()):
-        raise UsageError("send.bad_amount", f"{amount!r} is not an amount in BTC")
-    return int(whole) * SATS_PER_BTC + int(fraction.ljust(8, "0") or "0")
+def summary_lines(psbt: Psbt, name: str, qube: str, network: Network) -> list[str]:
+    """What is being sent for signing, under which name: the hot terminal's screen.
+
+    Amounts and the fee are what the PSBT states; the cold qube's dialog shows what it proved.
+    """
+    summary = summarize(psbt, network)
+    lines = [f"asking {qube} to sign {name} (txid {summary.unsigned_txid})"]
+    for out in summary.outputs:
+        shown = out.address or f"{out.script_type} script {out.script_pubkey}"
+        lines.append(f"  output {out.index}: {out.amount:>15,} sat  {shown}")
+    if summary.fee is None:
+        lines.append(f"  fee: unknown ({len(summary.inputs)} input(s), not all amounts given)")
+    else:
+        rate = f", {summary.fee_rate:g} sat/vB" if summary.fee_rate is not None else ""
+        lines.append(
+            f"  from {len(summary.inputs)} input(s) of {summary.input_total:,} sat;"
+            f" fee {summary.fee:,} sat{rate}"
+        )
+    lines += [f"  warning: {w.message}" for w in summary.warnings]
+    lines.append(f"dom0's prompt and {qube}'s dialog must both name {name}")
+    return lines
 
 
 @dataclass(frozen=True)
@@ -82,8 +223,7 @@ def check_answer(sent: Psbt, untrusted_answer: bytes) -> SignedAnswer:
         raise InvalidInput(
             "send.tx_changed", "the signed PSBT is for a different transaction than the one sent"
         )
-    spent = [inp.spent_output for inp in sent.inputs]
-    verifier = Verifier(tx, spent)
+    verifier = Verifier(tx, spent_by(sent))
     added = 0
     for before, after in zip(sent.inputs, answer.inputs, strict=True):
         known = {sig.pubkey for sig in before.partial_sigs}
@@ -106,9 +246,15 @@ def check_answer(sent: Psbt, untrusted_answer: bytes) -> SignedAnswer:
     return SignedAnswer(answer, added)
 
 
-def finalize_verified(psbt: Psbt) -> Tx:
-    """The final transaction, its every input run through the independent script verifier."""
-    finished = finalize(psbt)
-    tx = extract(finished)
-    verify_final_tx(tx, spent_outputs(finished))
+def spent_by(sent: Psbt) -> list[TxOut | None]:
+    """The outputs being spent as the PSBT *we* sent states them: the answer's own claims
+    are never used, so a signer cannot move the amounts our checks are made against."""
+    return [inp.spent_output for inp in sent.inputs]
+
+
+def finalize_verified(sent: Psbt, answer: Psbt) -> Tx:
+    """The final transaction, its every input run through python-bitcointx's VerifyScript
+    against the outputs the sent PSBT spends."""
+    tx = extract(finalize(answer))
+    verify_final_tx(tx, spent_by(sent))
     return tx

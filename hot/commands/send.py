@@ -1,7 +1,11 @@
 """`psbt send`: have the cold qube sign a PSBT over qrexec, check the answer, finalize.
 
-psbt send [FILE|-] --to QUBE [-o OUT] [--finalize]
+psbt send [FILE|-] --to QUBE [-o OUT] [--finalize] [--wallet PATH]
 psbt send --to QUBE --pay ADDR AMOUNT [--pay ...] --feerate SAT_VB [--wallet PATH] [--broadcast]
+
+Once the cold qube has signed, nothing signed is lost: when the result cannot be delivered
+(finalizing, broadcasting or writing fails) it is saved under the data folder's `signed/`
+and the error names the file.
 """
 
 from __future__ import annotations
@@ -13,14 +17,22 @@ from pathlib import Path
 
 from hot.electrum import Electrum
 from hot.qrexec_client import call_signer
-from hot.send import check_answer, check_payments, digest, enrich, finalize_verified
+from hot.send import (
+    check_answer,
+    check_payments,
+    digest,
+    enrich,
+    finalize_verified,
+    missing_previous_txs,
+    parse_payments,
+    summary_lines,
+)
 from psbtbridge.encoding import Encoding, decode, encode
 from psbtbridge.errors import BridgeError, ExitStatus, UsageError
 from psbtbridge.files import read_input, write_atomic, write_output
 from psbtbridge.home import data_home
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt
-from psbtbridge.script import address_of
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -41,61 +53,117 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar=("ADDR", "AMOUNT"),
         help="let Electrum build the PSBT: pay AMOUNT BTC (or ! for everything) to ADDR",
     )
-    parser.add_argument("--feerate", type=float, metavar="SAT_VB", help="fee rate for --pay")
-    parser.add_argument("--wallet", type=Path, help="the Electrum wallet file for --pay")
+    parser.add_argument(
+        "--feerate", type=float, metavar="SAT_VB", help="fee rate for --pay (required with it)"
+    )
+    parser.add_argument(
+        "--wallet",
+        type=Path,
+        help="the Electrum wallet file: builds the --pay PSBT, and supplies previous"
+        " transactions a PSBT lacks",
+    )
     parser.add_argument(
         "--broadcast", action="store_true", help="with --pay: broadcast through Electrum"
     )
-    parser.add_argument("--network", choices=Network.names(), default="main")
+    parser.add_argument(
+        "--network",
+        choices=Network.names(),
+        default="main",
+        help="the network of the addresses and of the summary (default main)",
+    )
 
 
-def run(args: argparse.Namespace) -> int:
-    network = Network(args.network)
-    electrum: Electrum | None = None
+def check_usage(args: argparse.Namespace) -> None:
+    """Options that parse but do not go together (argparse cannot say "only with --pay")."""
     if args.pay:
         if args.file is not None:
             raise UsageError("send.usage", "give either a PSBT file or --pay, not both")
         if args.feerate is None:
-            raise UsageError("send.usage", "--pay needs --feerate (Electrum's default is silent)")
-        electrum = Electrum.from_environ(os.environ)
-        unsigned = Psbt.parse(electrum.payto(args.wallet, args.pay, args.feerate))
-        unsigned = enrich(unsigned, electrum, args.wallet)
-        check_payments(unsigned, args.pay, network)
-        encoding = Encoding.BASE64
-    else:
-        if args.broadcast:
-            raise UsageError("send.usage", "--broadcast goes with --pay")
-        data, encoding = decode(read_input(args.file or "-"))
-        unsigned = Psbt.parse(data)
+            raise UsageError(
+                "send.usage", "--pay needs --feerate SAT_VB (Electrum's own choice is silent)"
+            )
+        return
+    for given, option in ((args.feerate is not None, "--feerate"), (args.broadcast, "--broadcast")):
+        if given:
+            raise UsageError("send.usage", f"{option} goes with --pay")
+
+
+def run(args: argparse.Namespace) -> int:
+    check_usage(args)
+    network = Network(args.network)
+    unsigned, encoding, electrum = _unsigned(args, network)
     name = digest(unsigned)
-    _summary(unsigned, name, args.to, network)
+    sys.stderr.write("\n".join(summary_lines(unsigned, name, args.to, network)) + "\n")
     answer = check_answer(unsigned, call_signer(args.to, name, unsigned.serialize()))
     sys.stderr.write(f"{args.to} signed {name}: {answer.signatures} signature(s) verified\n")
+    txid = unsigned.unsigned_tx().txid_hex()
+    signed_psbt = encode(answer.psbt.serialize(), Encoding.BASE64)
     if not (args.finalize or args.pay):
-        write_output(args.output, encode(answer.psbt.serialize(), encoding))
+        written = encode(answer.psbt.serialize(), encoding)
+        _deliver(args.output, written, f"{txid}.psbt", signed_psbt)
         return ExitStatus.OK
-    tx = finalize_verified(answer.psbt)
-    raw = tx.serialize()
+    try:
+        tx = finalize_verified(unsigned, answer.psbt)
+    except BridgeError as error:
+        kept = _kept(_keep(f"{txid}.psbt", signed_psbt))
+        raise type(error)(error.code, f"{error.message}; the signed PSBT {kept}") from error
+    raw_hex = tx.serialize().hex().encode() + b"\n"
+    result = raw_hex
     if electrum is not None and args.broadcast:
         try:
-            txid = electrum.broadcast(raw)
+            result = electrum.broadcast(tx.serialize()).encode() + b"\n"
         except BridgeError as error:
-            saved = data_home(os.environ) / "signed" / f"{tx.txid_hex()}.txn"
-            write_atomic(saved, raw.hex().encode() + b"\n", mode=0o600)
+            path = _keep(f"{tx.txid_hex()}.txn", raw_hex)
+            later = f": broadcast it later with `electrum broadcast - < {path}`" if path else ""
             raise BridgeError(
                 "send.broadcast_failed",
-                f"{error.message}; the signed transaction is saved in {saved}",
+                f"{error.message}; the signed transaction {_kept(path)}{later}",
             ) from error
-        write_output(args.output, txid.encode() + b"\n")
-        return ExitStatus.OK
-    write_output(args.output, raw.hex().encode() + b"\n")
+    _deliver(args.output, result, f"{tx.txid_hex()}.txn", raw_hex)
     return ExitStatus.OK
 
 
-def _summary(psbt: Psbt, name: str, qube: str, network: Network) -> None:
-    """One screen on stderr: what is being sent for signing, under which name."""
-    lines = [f"asking {qube} to sign {name} (txid {psbt.unsigned_tx().txid_hex()})"]
-    for out in psbt.outputs:
-        shown = address_of(out.script_pubkey, network) or f"script {out.script_pubkey.hex()}"
-        lines.append(f"  output {out.index}: {out.amount:>15,} sat  {shown}")
-    sys.stderr.write("\n".join(lines) + "\n")
+def _unsigned(args: argparse.Namespace, network: Network) -> tuple[Psbt, Encoding, Electrum | None]:
+    """The PSBT to send (from Electrum's payto, or read), with every previous transaction the
+    signer needs; its encoding; the Electrum used, if any."""
+    electrum: Electrum | None = None
+    if args.pay:
+        payments = parse_payments(args.pay, network)
+        electrum = Electrum.from_environ(os.environ)
+        pairs = [(p.address, p.electrum_amount) for p in payments]
+        unsigned = Psbt.parse(electrum.payto(args.wallet, pairs, args.feerate))
+        check_payments(unsigned, payments)
+        encoding = Encoding.BASE64
+    else:
+        data, encoding = decode(read_input(args.file or "-"))
+        unsigned = Psbt.parse(data)
+    if missing_previous_txs(unsigned):
+        electrum = electrum or Electrum.from_environ(os.environ)
+        unsigned = enrich(unsigned, electrum, args.wallet)
+    return unsigned, encoding, electrum
+
+
+def _deliver(output: str | None, data: bytes, name: str, signed: bytes) -> None:
+    """Write the result; if that fails, keep the signed data (base64 or hex) under `name`."""
+    try:
+        write_output(output, data)
+    except (BridgeError, OSError) as error:
+        kept = _kept(_keep(name, signed))
+        message = error.message if isinstance(error, BridgeError) else f"cannot write: {error}"
+        raise BridgeError("io.write_failed", f"{message}; the signed result {kept}") from error
+
+
+def _keep(name: str, data: bytes) -> Path | None:
+    """Save signed data (ASCII: base64 or hex) in the data folder's signed/. If even that
+    fails, the data goes to stderr, the last place to copy it from, and None is returned."""
+    path = data_home(os.environ) / "signed" / name
+    try:
+        write_atomic(path, data, mode=0o600)
+    except BridgeError as error:
+        sys.stderr.write(f"psbt: {error.message}; here it is instead:\n{data.decode('ascii')}\n")
+        return None
+    return path
+
+
+def _kept(path: Path | None) -> str:
+    return f"is saved in {path}" if path else "could not be saved: it is printed above"
