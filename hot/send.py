@@ -39,7 +39,7 @@ _MAX_ADDRESS: Final = 90  # BIP173's limit for a bech32 string; base58 addresses
 
 @dataclass(frozen=True)
 class Payment:
-    """One `--pay ADDR AMOUNT`, checked: the address on our network, the amount exact."""
+    """One `--pay ADDR AMOUNT`, checked: an address of --network, an exact amount."""
 
     address: str  # canonical form (bech32 lower case), what Electrum is given
     script_pubkey: bytes
@@ -88,7 +88,7 @@ def address_script(untrusted_address: str, network: Network) -> tuple[str, bytes
             continue
         spk: bytes = script.data
         if address_of(spk, network) == candidate:
-            return candidate, spk  # it re-encodes to itself on this network: it is one of ours
+            return candidate, spk  # it re-encodes to itself: an address of this network
         others = [n.value for n in Network if address_of(spk, n) == candidate]
         if others:
             raise UsageError(
@@ -203,7 +203,7 @@ def summary_lines(psbt: Psbt, name: str, qube: str, network: Network) -> list[st
             f" fee {summary.fee:,} sat{rate}"
         )
     lines += [f"  warning: {w.message}" for w in summary.warnings]
-    lines.append(f"dom0's prompt and {qube}'s dialog must both name {name}")
+    lines.append(f"dom0's prompt and {qube}'s dialog name this request {name}")
     return lines
 
 

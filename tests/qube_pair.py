@@ -29,7 +29,7 @@ from hot.electrum import ENV_VAR as ELECTRUM_VAR
 from hot.electrum import Electrum
 from hot.qrexec_client import CLIENT_ENV
 from tests import qrexec_harness as harness
-from tests.electrum_harness import COSIGNER_MNEMONICS, MNEMONIC, NETWORK, root_key
+from tests.electrum_harness import COSIGNER_MNEMONICS, MNEMONIC, MULTISIG_PATH, NETWORK, root_key
 from tests.psbt_factory import PSBT
 
 #: Someone else's address (cosigner #1's BIP84 account): the one the policy lets through.
@@ -86,6 +86,21 @@ def export(cold: Cold, path: Path) -> Path:
     return path
 
 
+def add_vault(cold: Cold) -> None:
+    """`psbt wallet add vault`: 2-of-3 sortedmulti P2WSH of our key (as `psbt keys export`
+    lists it) and the two cosigner mnemonics' keys."""
+    cold_env = {"PSBTBRIDGE_HOME": str(cold.home)}
+    listing = ok(run_psbt(cold_env, "keys", "export")).decode()
+    (ours,) = [line.split()[1] for line in listing.splitlines() if line.split()[:1] == ["p2wsh"]]
+    keys = [ours]
+    for mnemonic in COSIGNER_MNEMONICS:
+        root = root_key(mnemonic)
+        xpub = root.derive(MULTISIG_PATH).to_public().to_base58(version=NETWORK.params["xpub"])
+        keys.append(f"[{root.my_fingerprint.hex()}/{MULTISIG_PATH[2:]}]{xpub}")
+    descriptor = f"wsh(sortedmulti(2,{','.join(k + '/<0;1>/*' for k in keys)}))"
+    ok(run_psbt(cold_env, "wallet", "add", "vault", descriptor, "--yes"))
+
+
 def hot_env(cold: Cold, electrum: Electrum, hot_home: Path, **extra: str) -> dict[str, str]:
     """The hot qube's environment: its own data folder, the shim as qrexec client, Electrum."""
     return {
@@ -122,9 +137,12 @@ def ok(result: subprocess.CompletedProcess[bytes]) -> bytes:
     return result.stdout
 
 
-def setup_watch_only(env: Mapping[str, str], export_file: Path, wallet: Path) -> str:
-    """`psbt electrum setup-watch-only` (p2wpkh); the first receive address."""
+def setup_watch_only(
+    env: Mapping[str, str], export_file: Path, wallet: Path, name: str = "p2wpkh"
+) -> str:
+    """`psbt electrum setup-watch-only` for one wallet of the export; its first address."""
     args = ["electrum", "setup-watch-only", "--from", str(export_file), "--wallet", str(wallet)]
+    args += ["--name", name]
     address: str = json.loads(ok(run_psbt(env, *args, "--json")))["first_address"]
     return address
 

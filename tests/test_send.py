@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -36,6 +37,7 @@ from tests.qube_pair import (
     EXTERNAL,
     STRANGER,
     Cold,
+    add_vault,
     bitcointx_verify,
     electrum_run,
     electrum_status,
@@ -273,3 +275,50 @@ def test_no_qrexec_client_installed(world: World) -> None:
     )  # fmt: skip
     stderr = _refused(result, out, ExitStatus.INTERNAL, "send.no_client")
     assert "qrexec-client-vm" in stderr
+
+
+def _saved(stderr: str, suffix: str) -> Path:
+    match = re.search(rf"is saved in (\S+\.{suffix})", stderr)
+    assert match, stderr
+    return Path(match[1])
+
+
+def test_output_that_cannot_be_written_keeps_the_signed_psbt(world: World) -> None:
+    unwritable = "/proc/psbtbridge-test/signed.psbt"
+    result = run_psbt(
+        world.env(), "send", "-", "--to", "electrum", "--network", "regtest", "-o", unwritable,
+        stdin=world.unsigned,
+    )  # fmt: skip
+    stderr = result.stderr.decode()
+    assert result.returncode == ExitStatus.INTERNAL, stderr
+    assert stderr.rstrip().endswith("[io.write_failed]")
+    saved = _saved(stderr, "psbt")
+    assert saved.parent == world.folder / "hot" / "signed"
+    psbt = PSBT.from_base64(saved.read_text())
+    assert [len(inp.partial_sigs) for inp in psbt.inputs] == [1]
+
+
+def test_multisig_needing_a_cosigner_keeps_the_signed_psbt(world: World, tmp_path: Path) -> None:
+    """--finalize on a 2-of-3: one signature is not enough; the signed PSBT is kept for the
+    next cosigner, and Electrum reads it as partially signed."""
+    add_vault(world.cold)
+    electrum = regtest_electrum(tmp_path / "electrum")
+    wallet = tmp_path / "vault.wallet"
+    env = hot_env(world.cold, electrum, tmp_path / "hot")
+    exported = export(world.cold, tmp_path / "export.json")
+    first = setup_watch_only(env, exported, wallet, name="vault")
+    electrum.add_transaction(wallet, funding_tx(first, FUNDS, salt=7))
+    shutil.copy(wallet, tmp_path / "spare.wallet")
+    unsigned = base64.b64encode(electrum.payto(wallet, [(EXTERNAL, PAY)], 2.0))
+    result = run_psbt(
+        env, "send", "-", "--to", "electrum", "--network", "regtest", "--finalize",
+        stdin=unsigned,
+    )  # fmt: skip
+    stderr = result.stderr.decode()
+    assert result.returncode == ExitStatus.REFUSED, stderr
+    assert "1 signature(s) verified" in stderr
+    assert stderr.rstrip().endswith("[finalize.missing_signature]") and result.stdout == b""
+    saved = _saved(stderr, "psbt")
+    assert saved.parent == tmp_path / "hot" / "signed"
+    status = electrum_status(electrum, tmp_path / "spare.wallet", saved.read_bytes())
+    assert (status["complete"], status["status"]) == (False, "Partially signed (1/2)")

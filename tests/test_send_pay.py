@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
 import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -183,8 +184,13 @@ def test_broadcast_failing_keeps_the_signed_transaction(world: World) -> None:
     tx = _judge(wallet, raw)
     assert saved.name == f"{tx.txid_hex()}.txn"
     assert f"broadcast it later with `electrum broadcast - < {saved}`" in stderr
-    # Nothing lost: the user can still hand it to Electrum (here: as a local transaction).
-    assert wallet.electrum.add_transaction(wallet.path, raw) == tx.txid_hex()
+    # Nothing lost: the file goes to Electrum as the message says (`broadcast - < FILE`
+    # needs the network; `addtransaction` reads stdin the same way and works offline).
+    added = electrum_run(
+        wallet.electrum, "addtransaction", "-", "-w", str(wallet.path), stdin=saved.read_text()
+    )
+    assert added == tx.txid_hex()
+    assert _history(wallet, tx.txid_hex())["incoming"] is False
 
 
 def _strip_previous_txs(psbt_b64: bytes) -> bytes:
@@ -206,6 +212,12 @@ def test_missing_previous_transactions_are_added_from_the_running_wallet(
     request = tmp_path / "stripped.psbt"
     request.write_bytes(_strip_previous_txs(unsigned))
     send = ["send", str(request), "--to", "electrum", "--network", "regtest", "--finalize"]
+    # As it is, the signer refuses it (checked on a copy of the cold home: nothing logged).
+    copy = tmp_path / "cold-copy"
+    shutil.copytree(world.cold.home, copy)
+    bare = run_psbt({"PSBTBRIDGE_HOME": str(copy)}, "sign", "--confirm", "policy", str(request))
+    assert bare.returncode == ExitStatus.REFUSED
+    assert bare.stderr.decode().rstrip().endswith("[proof.missing_non_witness_utxo]")
     before = world.cold.decisions()
 
     # Electrum's --offline command line cannot look transactions up: refused, nothing sent.
