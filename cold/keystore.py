@@ -27,7 +27,7 @@ from embit.bip32 import HDKey
 from embit.wordlists.bip39 import WORDLIST
 
 from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, UsageError
-from psbtbridge.files import read_bounded, write_atomic
+from psbtbridge.files import read_bounded, write_new
 from psbtbridge.network import Network
 from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.wallet import AccountKey, ScriptType, Wallet
@@ -371,12 +371,13 @@ def keystore_path(home: Path) -> Path:
 def write_new_keystore(home: Path, data: bytes) -> Path:
     """Store a keystore built by build_keystore; never replace an existing one."""
     path = keystore_path(home)
-    if path.exists():
+    try:
+        write_new(path, data, mode=0o600)
+    except FileExistsError as error:
         raise ConfigError(
             "keystore.exists",
             f"a keystore already exists at {path}; move it away first (it may hold funds)",
-        )
-    write_atomic(path, data, mode=0o600)
+        ) from error
     return path
 
 

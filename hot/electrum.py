@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import shlex
 import subprocess
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -24,7 +22,7 @@ from typing import Final
 from hot.watch_only import WatchOnlySpec
 from psbtbridge.encoding import Encoding, decode
 from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, UsageError
-from psbtbridge.files import DEFAULT_MAX_INPUT, fsync_folder
+from psbtbridge.files import DEFAULT_MAX_INPUT, write_new
 from psbtbridge.tx import Tx
 
 ENV_VAR: Final = "PSBTBRIDGE_ELECTRUM"
@@ -337,23 +335,10 @@ def _sats(untrusted: object, text: str) -> int:
 
 
 def _create_new(path: Path, data: bytes) -> None:
-    """Write a file that did not exist, all at once: link(2) of a complete temp file never replaces."""
-    folder = path.parent
+    """Write a wallet file that did not exist; an existing one is never replaced."""
     try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as tmp:
-                tmp.write(data)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            os.link(tmp_name, path)
-        finally:
-            os.unlink(tmp_name)
-        fsync_folder(folder)
+        write_new(path, data)
     except FileExistsError as error:
         raise UsageError(
             "electrum.wallet_exists", f"{path} exists; psbtbridge never overwrites a wallet file"
         ) from error
-    except OSError as error:
-        raise BridgeError("io.write_failed", f"cannot write {path}: {error.strerror}") from error

@@ -47,23 +47,51 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
     Temporary file in the same folder, fsync, rename, then fsync the folder so the rename
     itself survives a power cut.
     """
-    folder = path.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        tmp_name = _durable_temp(path, data, mode)
         try:
-            with os.fdopen(fd, "wb") as tmp:
-                os.fchmod(tmp.fileno(), mode)
-                tmp.write(data)
-                tmp.flush()
-                os.fsync(tmp.fileno())
             os.replace(tmp_name, path)
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)
             raise
-        fsync_folder(folder)
+        fsync_folder(path.parent)
     except OSError as error:
         raise BridgeError("io.write_failed", f"cannot write {path}: {error.strerror}") from error
+
+
+def write_new(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Create path with all of data, or raise FileExistsError: never replaces a file.
+
+    link(2) of a complete, fsync'd temporary file either creates the name or fails, so two
+    writers racing cannot both succeed and nobody ever sees a half-written file.
+    """
+    try:
+        tmp_name = _durable_temp(path, data, mode)
+        try:
+            os.link(tmp_name, path)
+        finally:
+            os.unlink(tmp_name)
+        fsync_folder(path.parent)
+    except FileExistsError:
+        raise
+    except OSError as error:
+        raise BridgeError("io.write_failed", f"cannot write {path}: {error.strerror}") from error
+
+
+def _durable_temp(path: Path, data: bytes, mode: int) -> str:
+    """A fsync'd temporary file holding data, beside path (same file system)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as tmp:
+            os.fchmod(tmp.fileno(), mode)
+            tmp.write(data)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return tmp_name
 
 
 def fsync_folder(folder: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from psbtbridge.errors import BridgeError, InvalidInput
-from psbtbridge.files import read_bounded, read_input, write_atomic
+from psbtbridge.files import read_bounded, read_input, write_atomic, write_new
 
 
 class Endless:
@@ -66,3 +66,12 @@ def test_write_atomic_failure_keeps_old_content(
     assert info.value.code == "io.write_failed"
     assert target.read_bytes() == b"old"
     assert os.listdir(tmp_path) == ["file"]
+
+
+def test_write_new_creates_once_and_never_replaces(tmp_path: Path) -> None:
+    target = tmp_path / "wallet"
+    write_new(target, b"first")
+    with pytest.raises(FileExistsError):
+        write_new(target, b"second")
+    assert target.read_bytes() == b"first"
+    assert os.listdir(tmp_path) == ["wallet"]
