@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Final
 
 from psbtbridge.compact import compact_size
 from psbtbridge.errors import BridgeError, InvalidInput
@@ -129,12 +130,17 @@ class PsbtInput:
     def with_entry(self, key_type: int, key_data: bytes, value: bytes) -> PsbtInput:
         """A new input with one field set: an entry with the same key is replaced where it
         stands, otherwise the entry is appended at the end of the map. Validated like parsing."""
-        return _decode_input(
-            _set_entry(self.entries, Entry(key_type, key_data, value)),
-            self.index,
-            self.psbt_version,
-            self._tx_input(),
-        )
+        new = Entry(key_type, key_data, value)
+        entries = _set_entry(self.entries, new)
+        if key_type in _SELF_CONTAINED and len(entries) > len(self.entries):
+            # A new signature relates to no other field: decode it alone rather than the
+            # whole map again, whose previous transaction would be re-parsed per signature.
+            fields, _ = decode_map((new,), INPUT_FIELDS, f"input {self.index}", self.psbt_version)
+            ((attribute, decoded),) = fields.items()
+            if isinstance(decoded, tuple):  # a repeated field: one more item
+                decoded = getattr(self, attribute) + decoded
+            return replace(self, entries=entries, **{attribute: decoded})
+        return _decode_input(entries, self.index, self.psbt_version, self._tx_input())
 
     def with_partial_sig(self, pubkey: bytes, signature: bytes) -> PsbtInput:
         """Add (or replace) the ECDSA signature (DER + sighash byte) of a SEC public key."""
@@ -169,6 +175,12 @@ class PsbtInput:
 
     def serialize(self) -> bytes:
         return serialize_map(self.entries)
+
+
+#: Input fields whose validity depends on nothing else in the map (BIP174/BIP371 signatures).
+_SELF_CONTAINED: Final = frozenset(
+    {InputType.PARTIAL_SIG, InputType.TAP_KEY_SIG, InputType.TAP_SCRIPT_SIG}
+)
 
 
 def _kept_when_finalized(key_type: int) -> bool:
