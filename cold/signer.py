@@ -12,12 +12,13 @@ from psbtbridge.analysis import Analysis, InputAnalysis
 from psbtbridge.errors import BridgeError
 from psbtbridge.hashes import hash160
 from psbtbridge.psbt import Psbt, PsbtInput
-from psbtbridge.psbt_fields import InputType
+from psbtbridge.psbt_fields import GlobalType, InputType
 from psbtbridge.sighash import SighashCache, SighashType
 from psbtbridge.tx import TxOut
 from psbtbridge.verify import Verifier
 from psbtbridge.wallet import AccountKey, DerivedScript, ScriptType, Wallet
 
+_INPUTS_OUTPUTS_MODIFIABLE = 0b011  # BIP370 PSBT_GLOBAL_TX_MODIFIABLE bits 0 and 1
 _SEGWIT_V0 = (ScriptType.P2WPKH, ScriptType.P2SH_P2WPKH, ScriptType.P2WSH, ScriptType.P2SH_P2WSH)
 
 
@@ -37,6 +38,11 @@ def sign(
             owned.index,
             _sign_input(psbt.inputs[owned.index], owned, cache, verifier, keys, aux_rand=aux_rand),
         )
+    if psbt.tx_modifiable is not None and psbt.tx_modifiable & _INPUTS_OUTPUTS_MODIFIABLE:
+        # BIP370: a SIGHASH_ALL signature commits to every input and output, so a signer
+        # clears both "modifiable" flags; a constructor adding more would void it anyway.
+        cleared = psbt.tx_modifiable & ~_INPUTS_OUTPUTS_MODIFIABLE
+        psbt = psbt.with_global_entry(GlobalType.TX_MODIFIABLE, b"", bytes([cleared]))
     return psbt
 
 

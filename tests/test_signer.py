@@ -28,6 +28,7 @@ from tests.psbt_factory import (
     build_psbt,
     change_to,
     external,
+    kv,
     make_keyset,
     seed_of,
     sighash_entry,
@@ -160,3 +161,20 @@ def test_a_wallet_the_seed_does_not_derive_is_never_signed_for(keys: KeySet) -> 
     with pytest.raises(BridgeError) as error:
         sign(psbt, analysis, keys.seed)
     assert error.value.code == "sign.key_mismatch"
+
+
+def test_v2_modifiable_flags_are_cleared_by_a_sighash_all_signature(keys: KeySet) -> None:
+    """BIP370: after signing with SIGHASH_ALL, inputs and outputs may no longer be added;
+    the "has SIGHASH_SINGLE" bit (2) is left as it was."""
+    wallet = keys.wallets["p2wpkh"]
+    data = build_psbt(
+        [Spend(wallet, 0, 3, 100_000)],
+        [external(1, 90_000)],
+        version=2,
+        global_extra=[kv(0x06, b"", b"\x07")],
+    )
+    psbt, analysis = prove(keys, data)
+    assert psbt.tx_modifiable == 0b111
+    signed = sign(psbt, analysis, keys.seed)
+    assert signed.tx_modifiable == 0b100
+    assert Psbt.parse(signed.serialize()) == signed
