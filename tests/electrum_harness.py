@@ -12,11 +12,14 @@ import hashlib
 import json
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bitcointx.core import CTransaction
+from bitcointx.core.script import CScript, CScriptWitness
+from bitcointx.core.scripteval import VerifyScript
 from embit import bip32, bip39
 from embit.descriptor.checksum import add_checksum
 from embit.script import Script, address_to_scriptpubkey
@@ -27,6 +30,7 @@ from hot.watch_only import spec_from_export
 from psbtbridge.errors import BridgeError
 from psbtbridge.network import Network
 
+INPROCESS = Path(__file__).with_name("electrum_inprocess.py")  # runs on /usr/bin/python3
 ELECTRUM = "/usr/bin/electrum"
 NETWORK = Network.REGTEST
 #: BIP39 test vectors; the first is "ours" (master fingerprint 73c5da0a), the others cosign.
@@ -160,7 +164,7 @@ def make_wallet(
 
 def restore_bare(electrum: Electrum, path: Path, electrum_xpub: str) -> Path:
     """`electrum restore XPUB`: the wallet knows the xpub only, not its master or path."""
-    _electrum(electrum, "restore", electrum_xpub, "-w", str(path))
+    electrum_run(electrum, "restore", electrum_xpub, "-w", str(path))
     return path
 
 
@@ -193,9 +197,9 @@ def create_seed_wallet(
     return path
 
 
-def sign_with_electrum(electrum: Electrum, seed_wallet: Path, psbt_base64: str) -> str:
+def sign_withelectrum_run(electrum: Electrum, seed_wallet: Path, psbt_base64: str) -> str:
     """`electrum signtransaction - -w WALLET`: hex of the final tx when complete, else a PSBT."""
-    return _electrum(electrum, "signtransaction", "-", "-w", str(seed_wallet), stdin=psbt_base64)
+    return electrum_run(electrum, "signtransaction", "-", "-w", str(seed_wallet), stdin=psbt_base64)
 
 
 @contextmanager
@@ -203,7 +207,7 @@ def offline_daemon(datadir: Path, *wallets: Path) -> Iterator[Electrum]:
     """An Electrum daemon started with --offline, wallets loaded; yields a client without --offline."""
     starter = regtest_electrum(datadir, offline=True)
     client = regtest_electrum(datadir, offline=False)
-    _electrum(starter, "daemon", "-d")
+    electrum_run(starter, "daemon", "-d")
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -215,13 +219,14 @@ def offline_daemon(datadir: Path, *wallets: Path) -> Iterator[Electrum]:
                     raise
                 time.sleep(0.1)
         for wallet in wallets:
-            _electrum(client, "load_wallet", "-w", str(wallet))
+            electrum_run(client, "load_wallet", "-w", str(wallet))
         yield client
     finally:
-        _electrum(client, "stop")
+        electrum_run(client, "stop")
 
 
-def _electrum(electrum: Electrum, *args: str, stdin: str = "") -> str:
+def electrum_run(electrum: Electrum, *args: str, stdin: str = "") -> str:
+    """An Electrum command the adapter has no method for (the user's own command line)."""
     result = subprocess.run(
         [*electrum.argv, *args],
         input=stdin,
@@ -232,3 +237,39 @@ def _electrum(electrum: Electrum, *args: str, stdin: str = "") -> str:
     )
     assert result.returncode == 0, f"electrum {args[0]}: {result.stdout}{result.stderr}"
     return result.stdout.strip()
+
+
+def electrum_status(electrum: Electrum, wallet: Path, psbt_or_tx: bytes) -> dict[str, Any]:
+    """What Electrum's "Load transaction" makes of it (tests/electrum_inprocess.py status)."""
+    datadir = electrum.argv[electrum.argv.index("-D") + 1]
+    result = subprocess.run(
+        ["/usr/bin/python3", str(INPROCESS), "status", datadir, str(wallet)],
+        input=psbt_or_tx, capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()
+    status: dict[str, Any] = json.loads(result.stdout)
+    return status
+
+
+def bitcointx_verify(raw: bytes, previous: Mapping[str, bytes]) -> None:
+    """python-bitcointx alone: its parser, its SignatureHash, its VerifyScript (raises
+    ValidationError). The spent outputs come from the previous transactions (txid -> raw),
+    never from a PSBT."""
+    tx = CTransaction.deserialize(raw)
+    for index, txin in enumerate(tx.vin):
+        spent_tx = CTransaction.deserialize(previous[txin.prevout.hash[::-1].hex()])
+        assert spent_tx.GetTxid() == txin.prevout.hash
+        spent = spent_tx.vout[txin.prevout.n]
+        witness = (
+            tx.wit.vtxinwit[index].scriptWitness
+            if index < len(tx.wit.vtxinwit)
+            else CScriptWitness([])
+        )
+        VerifyScript(
+            txin.scriptSig,
+            CScript(spent.scriptPubKey),
+            tx,
+            index,
+            amount=spent.nValue,
+            witness=witness,
+        )

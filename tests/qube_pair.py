@@ -17,11 +17,7 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from bitcointx.core import CTransaction
-from bitcointx.core.script import CScript, CScriptWitness
-from bitcointx.core.scripteval import VerifyScript
 from embit.script import p2wpkh
 
 from cold import audit
@@ -47,7 +43,6 @@ max_per_transaction = 100000000
 max_per_24h = 100000000000
 refuse_on_warning = true
 """
-INPROCESS = Path(__file__).with_name("electrum_inprocess.py")
 
 
 @dataclass(frozen=True)
@@ -145,53 +140,3 @@ def setup_watch_only(
     args += ["--name", name]
     address: str = json.loads(ok(run_psbt(env, *args, "--json")))["first_address"]
     return address
-
-
-def electrum_run(electrum: Electrum, *args: str, stdin: str = "") -> str:
-    """An Electrum command the adapter has no method for (the user's own command line)."""
-    result = subprocess.run(
-        [*electrum.argv, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, f"electrum {args[0]}: {result.stdout}{result.stderr}"
-    return result.stdout.strip()
-
-
-def electrum_status(electrum: Electrum, wallet: Path, psbt_or_tx: bytes) -> dict[str, Any]:
-    """What Electrum's "Load transaction" makes of it (tests/electrum_inprocess.py status)."""
-    datadir = electrum.argv[electrum.argv.index("-D") + 1]
-    result = subprocess.run(
-        ["/usr/bin/python3", str(INPROCESS), "status", datadir, str(wallet)],
-        input=psbt_or_tx, capture_output=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr.decode()
-    status: dict[str, Any] = json.loads(result.stdout)
-    return status
-
-
-def bitcointx_verify(raw: bytes, previous: Mapping[str, bytes]) -> None:
-    """python-bitcointx alone: its parser, its SignatureHash, its VerifyScript (raises
-    ValidationError). The spent outputs come from the previous transactions (txid -> raw),
-    never from a PSBT."""
-    tx = CTransaction.deserialize(raw)
-    for index, txin in enumerate(tx.vin):
-        spent_tx = CTransaction.deserialize(previous[txin.prevout.hash[::-1].hex()])
-        assert spent_tx.GetTxid() == txin.prevout.hash
-        spent = spent_tx.vout[txin.prevout.n]
-        witness = (
-            tx.wit.vtxinwit[index].scriptWitness
-            if index < len(tx.wit.vtxinwit)
-            else CScriptWitness([])
-        )
-        VerifyScript(
-            txin.scriptSig,
-            CScript(spent.scriptPubKey),
-            tx,
-            index,
-            amount=spent.nValue,
-            witness=witness,
-        )

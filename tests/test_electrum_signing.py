@@ -23,9 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bitcointx.core import CTransaction, ValidationError
-from bitcointx.core.script import CScript, CScriptWitness
-from bitcointx.core.scripteval import VerifyScript
+from bitcointx.core import ValidationError
 from embit.psbt import PSBT
 from embit.script import p2wpkh
 
@@ -40,6 +38,8 @@ from tests.electrum_harness import (
     MNEMONIC,
     MULTISIG_PATH,
     NETWORK,
+    bitcointx_verify,
+    electrum_status,
     funding_tx,
     regtest_electrum,
     restore_bare,
@@ -62,7 +62,6 @@ max_per_transaction = {PAY_SATS + 100_000}
 max_per_24h = {10 * PAY_SATS}
 refuse_on_warning = true
 """
-INPROCESS = Path(__file__).with_name("electrum_inprocess.py")
 
 
 @dataclass(frozen=True)
@@ -179,43 +178,6 @@ def journeys(folder: Path, homes: tuple[Path, Path], export: Path) -> dict[str, 
     return _parallel(lambda name: _journey(folder, homes, export, name), NAMES)
 
 
-def electrum_status(electrum: Electrum, wallet: Path, psbt_or_tx: bytes) -> dict[str, Any]:
-    """What Electrum's transaction dialog says after loading this into the wallet."""
-    datadir = electrum.argv[electrum.argv.index("-D") + 1]
-    result = subprocess.run(
-        ["/usr/bin/python3", str(INPROCESS), "status", datadir, str(wallet)],
-        input=psbt_or_tx, capture_output=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr.decode()
-    status: dict[str, Any] = json.loads(result.stdout)
-    return status
-
-
-def bitcointx_verify(raw: bytes, funding: bytes) -> None:
-    """bitcointx alone: its parser, its SignatureHash, its VerifyScript (raises ValidationError).
-
-    The spent output comes from the funding transaction, never from the PSBT.
-    """
-    tx = CTransaction.deserialize(raw)
-    previous = CTransaction.deserialize(funding)
-    for index, txin in enumerate(tx.vin):
-        assert txin.prevout.hash == previous.GetTxid()
-        spent = previous.vout[txin.prevout.n]
-        witness = (
-            tx.wit.vtxinwit[index].scriptWitness
-            if index < len(tx.wit.vtxinwit)
-            else CScriptWitness([])
-        )
-        VerifyScript(
-            txin.scriptSig,
-            CScript(spent.scriptPubKey),
-            tx,
-            index,
-            amount=spent.nValue,
-            witness=witness,
-        )
-
-
 def _spent_outputs(raw: bytes, funding: bytes) -> list[TxOut | None]:
     previous = Tx.parse(funding)
     return [previous.outputs[i.prevout.vout] for i in Tx.parse(raw).inputs]
@@ -236,7 +198,7 @@ def test_signed_psbt_is_complete_for_electrum_and_verifies_independently(
     assert (status["complete"], status["status"]) == (True, "Signed")
     # Electrum's own finalizer builds the very transaction `psbt finalize` built.
     assert bytes.fromhex(status["tx"]) == one.final
-    bitcointx_verify(one.final, one.funding)
+    bitcointx_verify(one.final, {Tx.parse(one.funding).txid_hex(): one.funding})
     verify_final_tx(Tx.parse(one.final), _spent_outputs(one.final, one.funding))
 
 
@@ -303,7 +265,7 @@ def test_a_bad_signature_is_refused_by_us_and_taken_by_electrum(
         verify_final_tx(unverified, _spent_outputs(unverified.serialize(), one.funding))
     assert caught.value.code == "verify.script_failed"
     with pytest.raises(ValidationError):
-        bitcointx_verify(unverified.serialize(), one.funding)
+        bitcointx_verify(unverified.serialize(), {Tx.parse(one.funding).txid_hex(): one.funding})
     # Electrum: "Signed", complete, and it adds the invalid spend to the wallet's history.
     status = electrum_status(one.electrum, one.spare, tampered)
     assert (status["complete"], status["status"]) == (True, "Signed")
@@ -329,5 +291,5 @@ def test_bare_xpub_wallet_psbts_are_signed(
     signed = _sign(homes[0], unsigned)
     assert _our_sigs(signed) == [1]
     final = bytes.fromhex(_ok(run_psbt(homes[0], "finalize", stdin=signed)).decode())
-    bitcointx_verify(final, funding)
+    bitcointx_verify(final, {Tx.parse(funding).txid_hex(): funding})
     assert electrum.add_transaction(wallet, final) == Tx.parse(final).txid_hex()

@@ -31,16 +31,19 @@ from psbtbridge.psbt import Psbt
 from psbtbridge.tx import Tx
 from psbtbridge.verify import verify_final_tx
 from tests import qrexec_harness as harness
-from tests.electrum_harness import funding_tx, regtest_electrum
+from tests.electrum_harness import (
+    bitcointx_verify,
+    electrum_run,
+    electrum_status,
+    funding_tx,
+    regtest_electrum,
+)
 from tests.psbt_factory import PSBT as PSBT_COMMAND
 from tests.qube_pair import (
     EXTERNAL,
     STRANGER,
     Cold,
     add_vault,
-    bitcointx_verify,
-    electrum_run,
-    electrum_status,
     environ,
     export,
     hot_env,
