@@ -38,6 +38,7 @@ from psbtbridge.verify import verify_final_tx
 from tests.electrum_harness import (
     COSIGNER_MNEMONICS,
     ELECTRUM,
+    INPROCESS,
     MNEMONIC,
     NETWORK,
     create_seed_wallet,
@@ -46,7 +47,6 @@ from tests.electrum_harness import (
 
 PSBT = str(Path(sys.executable).parent / "psbt")
 SYSTEM_PYTHON = "/usr/bin/python3"  # Electrum's interpreter (Debian's electrum package)
-INPROCESS = Path(__file__).resolve().parent.parent / "tests" / "electrum_inprocess.py"
 #: Funding transactions of a typical size (~210 bytes): every input's non_witness_utxo is
 #: its whole previous transaction, so one funding tx for all coins would make an N-input
 #: PSBT grow with N squared (about 25 MB at 500 inputs from one 1,600-output funding tx,
