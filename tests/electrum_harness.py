@@ -197,7 +197,7 @@ def create_seed_wallet(
     return path
 
 
-def sign_withelectrum_run(electrum: Electrum, seed_wallet: Path, psbt_base64: str) -> str:
+def sign_with_electrum(electrum: Electrum, seed_wallet: Path, psbt_base64: str) -> str:
     """`electrum signtransaction - -w WALLET`: hex of the final tx when complete, else a PSBT."""
     return electrum_run(electrum, "signtransaction", "-", "-w", str(seed_wallet), stdin=psbt_base64)
 
