@@ -20,9 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from embit.bip32 import HDKey
 from embit.wordlists.bip39 import WORDLIST
 
@@ -157,6 +154,8 @@ class ScryptKdf:
     p: int = 1
 
     def derive_key(self, passphrase: str) -> bytes:
+        from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
         return Scrypt(salt=self.salt, length=32, n=self.n, r=self.r, p=self.p).derive(
             nfkd(passphrase)
         )
@@ -357,6 +356,8 @@ def build_keystore(
     )
     plaintext = json.dumps({"mnemonic": mnemonic, "bip39_passphrase": bip39_passphrase}).encode()
     if encryption is not None and passphrase is not None:
+        from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
         key = encryption.kdf.derive_key(passphrase)
         secret = ChaCha20Poly1305(key).encrypt(encryption.nonce, plaintext, _canonical(header))
     else:
@@ -555,6 +556,10 @@ def unlock(keystore_file: KeystoreFile, passphrase: str | None) -> Seed:
                 "keystore.passphrase_required",
                 f"{keystore_file.path} is encrypted: give its passphrase",
             )
+        # Loaded only for encrypted keystores: unattended signing starts faster without it.
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
         key = encryption.kdf.derive_key(passphrase)
         try:
             plaintext = ChaCha20Poly1305(key).decrypt(
