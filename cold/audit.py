@@ -38,7 +38,7 @@ from typing import Final, Literal
 
 from psbtbridge.errors import ConfigError
 from psbtbridge.files import fsync_folder
-from psbtbridge.policy import MAX_MONEY
+from psbtbridge.tx import MAX_MONEY
 
 LOG_NAME: Final = "audit.log"
 VERSION: Final = 1

@@ -30,7 +30,7 @@ from typing import Final, NewType
 
 from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, Refused
 from psbtbridge.files import read_bounded, write_atomic
-from psbtbridge.policy import MAX_MONEY
+from psbtbridge.tx import MAX_MONEY
 
 LEDGER_NAME: Final = "ledger.json"
 LOCK_NAME: Final = "ledger.lock"  # a separate lock file: ledger.json itself is replaced on save

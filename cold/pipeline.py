@@ -70,14 +70,15 @@ def sign_psbt(untrusted_data: bytes, request: SignRequest, now: Clock = utc_now)
     keystore = load_keystore(request.home)
     policy = load_policy(request.home)
     wallets = registered_wallets(request.home, keystore)
-    txid = psbt.unsigned_tx().txid_hex()
+    unsigned = psbt.unsigned_tx()
+    txid = unsigned.txid_hex()
     analysis: Analysis | None = None
     try:
-        if request.expected_digest is not None and txid[:8] != request.expected_digest:
+        if request.expected_digest is not None and unsigned.digest() != request.expected_digest:
             raise Refused(
                 "service.digest_mismatch",
                 f"the request was announced as {request.expected_digest} but the transaction"
-                f" is {txid[:8]}",
+                f" is {unsigned.digest()}",
             )
         analysis = analyse(psbt, wallets, keystore.network, policy.change_index_window)
         known = ledger.load(request.home)

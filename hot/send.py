@@ -26,11 +26,10 @@ from psbtbridge.psbt import Psbt
 from psbtbridge.psbt_fields import InputType
 from psbtbridge.script import address_of, is_p2tr
 from psbtbridge.summary import summarize
-from psbtbridge.tx import Tx, TxOut
+from psbtbridge.tx import MAX_MONEY, Tx, TxOut
 from psbtbridge.verify import Verifier, verify_final_tx
 
 SATS_PER_BTC: Final = 100_000_000
-MAX_MONEY: Final = 21_000_000 * SATS_PER_BTC
 EVERYTHING: Final = "!"  # Electrum's amount for "all the wallet's coins, no change"
 #: ASCII digits only (`\d` would take "١"), no sign, exponent or leading zeros, 8 decimals.
 _AMOUNT_RE: Final = re.compile(r"(0|[1-9][0-9]{0,7})(\.[0-9]{1,8})?")
@@ -113,11 +112,6 @@ def parse_payments(untrusted_pays: Sequence[Sequence[str]], network: Network) ->
     if sum(p.sats is None for p in payments) > 1:
         raise UsageError("send.bad_amount", f"only one payment can be {EVERYTHING!r} (everything)")
     return payments
-
-
-def digest(psbt: Psbt) -> str:
-    """The 8 hex characters naming a request in dom0's prompt, the cold dialog and here."""
-    return psbt.unsigned_tx().txid_hex()[:8]
 
 
 def missing_previous_txs(psbt: Psbt) -> list[int]:

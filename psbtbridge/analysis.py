@@ -29,10 +29,9 @@ from psbtbridge.script import (
 )
 from psbtbridge.sighash import SighashType
 from psbtbridge.size import InputShape, estimate_vsize
-from psbtbridge.tx import OutPoint, Tx, TxOut
+from psbtbridge.tx import MAX_MONEY, OutPoint, Tx, TxOut
 from psbtbridge.wallet import DerivedScript, ScriptType, Wallet
 
-MAX_MONEY = 21_000_000 * 100_000_000
 DEFAULT_CHANGE_WINDOW = 1000
 _PURPOSES = {44, 45, 48, 49, 84, 86}  # BIP44-style paths: purpose'/coin_type'/account'/...
 _ZERO_FINGERPRINT = bytes(4)
@@ -100,8 +99,8 @@ class Analysis:
 
     @property
     def digest(self) -> str:
-        """The 8 hex characters that name this request in dom0's prompt, the dialog and the log."""
-        return self.txid_hex[:8]
+        """The request's 8-hex name (Tx.digest)."""
+        return self.tx.digest()
 
     @property
     def fee_rate(self) -> float:

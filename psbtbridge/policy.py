@@ -17,9 +17,9 @@ from decimal import Decimal
 from typing import Final
 
 from psbtbridge.errors import ConfigError
+from psbtbridge.tx import MAX_MONEY  # no amount or fee limit above it means anything
 
 FILE_NAME: Final = "policy.toml"
-MAX_MONEY: Final = 21_000_000 * 100_000_000  # sat; no amount or fee limit above it means anything
 #: A change output is only accepted as ours if its derivation index is below the window; a
 #: huge window would let a hostile PSBT park "change" where no wallet ever looks for it.
 MAX_CHANGE_INDEX_WINDOW: Final = 1_000_000

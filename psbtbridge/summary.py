@@ -16,7 +16,7 @@ from psbtbridge.psbt import Psbt, PsbtInput, PsbtOutput
 from psbtbridge.script import address_of, is_op_return, script_type_of
 from psbtbridge.sighash import SighashType
 from psbtbridge.size import InputShape, estimate_vsize
-from psbtbridge.tx import Tx, TxIn
+from psbtbridge.tx import MAX_MONEY, Tx, TxIn
 from psbtbridge.wallet import ScriptType
 
 #: Version of the `--json` layout; raised on any incompatible change (README documents it).
@@ -25,7 +25,6 @@ LOCKTIME_THRESHOLD = 500_000_000
 SEQUENCE_FINAL = 0xFFFFFFFF
 #: BIP125: a sequence below this signals replaceability.
 SEQUENCE_RBF_LIMIT = 0xFFFFFFFE
-MAX_MONEY = 21_000_000 * 100_000_000
 #: Outputs below this are dust to Bitcoin Core's relay policy for every standard type.
 DUST_LIMIT = 546
 HIGH_FEE_PERCENT = 10.0

@@ -21,6 +21,8 @@ from psbtbridge.errors import InvalidInput
 from psbtbridge.hashes import hash256
 
 SEGWIT_FLAG = 0x01
+#: Consensus limit on any amount (21 million BTC in sat): nothing larger means anything.
+MAX_MONEY = 21_000_000 * 100_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,16 +107,6 @@ class Tx(Serializable):
         return cls._read(stream, allow_witness=False)
 
     @classmethod
-    def parse_legacy(cls, data: bytes) -> Tx:
-        stream = io.BytesIO(data)
-        tx = cls.read_legacy_from(stream)
-        if stream.tell() != len(data):
-            raise InvalidInput(
-                "wire.trailing_bytes", f"Tx: {len(data) - stream.tell()} bytes after the end"
-            )
-        return tx
-
-    @classmethod
     def _read(cls, stream: Readable, allow_witness: bool) -> Tx:
         version = read_struct(stream, "<i", "tx version")
         n_inputs = read_compact_size(stream, "input count")
@@ -179,6 +171,11 @@ class Tx(Serializable):
     def txid_hex(self) -> str:
         """The txid as block explorers and wallets display it (byte-reversed hex)."""
         return self.txid()[::-1].hex()
+
+    def digest(self) -> str:
+        """The 8 hex characters that name a signing request in dom0's prompt, the cold
+        dialog, the hot terminal and the audit log: the start of the unsigned txid."""
+        return self.txid_hex()[:8]
 
     def wtxid(self) -> bytes:
         return hash256(self.serialize())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -34,7 +35,10 @@ def test_txid_and_vsize_of_a_known_segwit_transaction() -> None:
 
 def test_zero_inputs_is_a_count_in_the_legacy_form() -> None:
     tx = Tx(2, (), (TxOut(5, b"\x51"),), 0)
-    assert Tx.parse_legacy(tx.serialize_legacy()) == tx
+    legacy = tx.serialize_legacy()
+    stream = io.BytesIO(legacy)
+    assert Tx.read_legacy_from(stream) == tx
+    assert stream.tell() == len(legacy)
 
 
 def test_segwit_marker_with_wrong_flag_is_refused() -> None:

@@ -20,7 +20,6 @@ from hot.qrexec_client import call_signer
 from hot.send import (
     check_answer,
     check_payments,
-    digest,
     enrich,
     finalize_verified,
     missing_previous_txs,
@@ -92,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     check_usage(args)
     network = Network(args.network)
     unsigned, encoding, electrum = _unsigned(args, network)
-    name = digest(unsigned)
+    name = unsigned.unsigned_tx().digest()
     sys.stderr.write("\n".join(summary_lines(unsigned, name, args.to, network)) + "\n")
     answer = check_answer(unsigned, call_signer(args.to, name, unsigned.serialize()))
     sys.stderr.write(f"{args.to} signed {name}: {answer.signatures} signature(s) verified\n")
