@@ -24,7 +24,7 @@ from embit.bip32 import HDKey
 from embit.wordlists.bip39 import WORDLIST
 
 from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, UsageError
-from psbtbridge.files import read_bounded, write_new
+from psbtbridge.files import read_bounded, read_stored, write_new
 from psbtbridge.network import Network
 from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.wallet import AccountKey, ScriptType, Wallet
@@ -385,17 +385,11 @@ def write_new_keystore(home: Path, data: bytes) -> Path:
 def load_keystore(home: Path) -> KeystoreFile:
     """Read and strictly parse the keystore; needs no passphrase."""
     path = keystore_path(home)
-    try:
-        with open(path, "rb") as stream:
-            untrusted_data = read_bounded(stream, MAX_KEYSTORE_SIZE)
-    except FileNotFoundError as error:
+    untrusted_data = read_stored(path, MAX_KEYSTORE_SIZE, "keystore.unreadable", "keystore.corrupt")
+    if untrusted_data is None:
         raise ConfigError(
             "keystore.missing", f"no keystore at {path}: create one with `psbt keys init`"
-        ) from error
-    except OSError as error:
-        raise ConfigError("keystore.unreadable", f"cannot read {path}: {error.strerror}") from error
-    except BridgeError as error:
-        raise ConfigError("keystore.corrupt", f"{path} is larger than any keystore") from error
+        )
     return parse_keystore(untrusted_data, path)
 
 

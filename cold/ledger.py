@@ -29,7 +29,7 @@ from types import MappingProxyType
 from typing import Final, NewType
 
 from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, Refused
-from psbtbridge.files import read_bounded, write_atomic
+from psbtbridge.files import read_stored, write_atomic
 from psbtbridge.tx import MAX_MONEY
 
 LEDGER_NAME: Final = "ledger.json"
@@ -134,18 +134,8 @@ def record(
 def load(home: Path) -> Ledger:
     """The ledger in home, or an empty one if there is none yet; a bad file is left as it is."""
     path = home / LEDGER_NAME
-    try:
-        with open(path, "rb") as stream:
-            untrusted_data = read_bounded(stream, MAX_LEDGER_SIZE)
-    except FileNotFoundError:
-        return Ledger()
-    except OSError as error:
-        raise ConfigError("ledger.unreadable", f"cannot read {path}: {error.strerror}") from error
-    except InvalidInput as error:
-        raise ConfigError(
-            "ledger.unreadable", f"{path} is larger than {MAX_LEDGER_SIZE} bytes"
-        ) from error
-    return _parse(untrusted_data, path)
+    untrusted_data = read_stored(path, MAX_LEDGER_SIZE, "ledger.unreadable", "ledger.unreadable")
+    return Ledger() if untrusted_data is None else _parse(untrusted_data, path)
 
 
 def save(home: Path, ledger: Ledger) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-from psbtbridge.errors import ConfigError, InvalidInput
-from psbtbridge.files import read_bounded
+from psbtbridge.errors import ConfigError
+from psbtbridge.files import read_stored
 from psbtbridge.policy import DEFAULT_POLICY, FILE_NAME, Policy, parse_policy
 
 MAX_POLICY_SIZE: Final = 64 * 1024  # bytes; a policy is a dozen lines
@@ -15,17 +15,9 @@ MAX_POLICY_SIZE: Final = 64 * 1024  # bytes; a policy is a dozen lines
 def load_policy(home: Path) -> Policy:
     """The policy in home/policy.toml, or the safe defaults when there is no such file."""
     path = home / FILE_NAME
-    try:
-        with open(path, "rb") as stream:
-            data = read_bounded(stream, MAX_POLICY_SIZE)
-    except FileNotFoundError:
+    data = read_stored(path, MAX_POLICY_SIZE, "policy.unreadable", "policy.unreadable")
+    if data is None:
         return DEFAULT_POLICY
-    except OSError as error:
-        raise ConfigError("policy.unreadable", f"cannot read {path}: {error.strerror}") from error
-    except InvalidInput as error:
-        raise ConfigError(
-            "policy.unreadable", f"{path} is larger than {MAX_POLICY_SIZE} bytes"
-        ) from error
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from cold.keystore import KeystoreFile, Seed
-from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, Refused
-from psbtbridge.files import read_bounded, write_atomic
+from psbtbridge.errors import ConfigError, InvalidInput, Refused
+from psbtbridge.files import read_stored, write_atomic
 from psbtbridge.network import Network
 from psbtbridge.wallet import AccountKey, Wallet, electrum_xpub, parse_descriptor
 
@@ -29,18 +29,10 @@ def registry_path(home: Path) -> Path:
 def load_registry(home: Path, network: Network) -> tuple[Wallet, ...]:
     """The registered multisig wallets; an absent file is an empty registry."""
     path = registry_path(home)
-    try:
-        with open(path, "rb") as stream:
-            untrusted_data = read_bounded(stream, MAX_REGISTRY_SIZE)
-    except FileNotFoundError:
-        return ()
-    except OSError as error:
-        raise ConfigError(
-            "wallet.registry_unreadable", f"cannot read {path}: {error.strerror}"
-        ) from error
-    except BridgeError as error:
-        raise _corrupt(path, "it is larger than the 1 MiB cap") from error
-    return parse_registry(untrusted_data, path, network)
+    untrusted_data = read_stored(
+        path, MAX_REGISTRY_SIZE, "wallet.registry_unreadable", "wallet.registry_corrupt"
+    )
+    return () if untrusted_data is None else parse_registry(untrusted_data, path, network)
 
 
 def parse_registry(untrusted_data: bytes, path: Path, network: Network) -> tuple[Wallet, ...]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from psbtbridge.compact import Readable
-from psbtbridge.errors import BridgeError, InvalidInput
+from psbtbridge.errors import BridgeError, ConfigError, InvalidInput
 
 DEFAULT_MAX_INPUT = 16 * 1024 * 1024  # bytes; the PSBT size cap before any parsing
 _CHUNK = 64 * 1024
@@ -39,6 +39,23 @@ def read_input(path: str, cap: int = DEFAULT_MAX_INPUT) -> bytes:
             return read_bounded(stream, cap)
     except OSError as error:
         raise BridgeError("io.read_failed", f"cannot read {path}: {error.strerror}") from error
+
+
+def read_stored(path: Path, cap: int, unreadable: str, too_large: str) -> bytes | None:
+    """One of our own data files, whole, or None when it does not exist yet.
+
+    A file we cannot read or one over its cap is a ConfigError with the caller's codes: the
+    signer stops and the file is left as it is for the user to look at.
+    """
+    try:
+        with open(path, "rb") as stream:
+            return read_bounded(stream, cap)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise ConfigError(unreadable, f"cannot read {path}: {error.strerror}") from error
+    except InvalidInput as error:
+        raise ConfigError(too_large, f"{path} is larger than its {cap}-byte cap") from error
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from psbtbridge.errors import BridgeError, InvalidInput
-from psbtbridge.files import read_bounded, read_input, write_atomic, write_new
+from psbtbridge.files import read_bounded, read_input, read_stored, write_atomic, write_new
 
 
 class Endless:
@@ -75,3 +75,16 @@ def test_write_new_creates_once_and_never_replaces(tmp_path: Path) -> None:
         write_new(target, b"second")
     assert target.read_bytes() == b"first"
     assert os.listdir(tmp_path) == ["wallet"]
+
+
+def test_read_stored_missing_oversized_and_unreadable(tmp_path: Path) -> None:
+    assert read_stored(tmp_path / "absent", 10, "x.unreadable", "x.too_large") is None
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * 11)
+    with pytest.raises(BridgeError) as oversized:
+        read_stored(big, 10, "x.unreadable", "x.too_large")
+    assert oversized.value.code == "x.too_large"
+    assert big.read_bytes() == b"x" * 11
+    with pytest.raises(BridgeError) as folder:
+        read_stored(tmp_path, 10, "x.unreadable", "x.too_large")  # a folder: EISDIR
+    assert folder.value.code == "x.unreadable"
