@@ -273,3 +273,16 @@ def bitcointx_verify(raw: bytes, previous: Mapping[str, bytes]) -> None:
             amount=spent.nValue,
             witness=witness,
         )
+
+
+def vault_descriptor(keys_export_text: str) -> str:
+    """The test vault: 2-of-3 sortedmulti P2WSH of our key (as the text of `psbt keys export`
+    lists it) and the two cosigner mnemonics' keys."""
+    lines = keys_export_text.splitlines()
+    (ours,) = [line.split()[1] for line in lines if line.split()[:1] == ["p2wsh"]]
+    keys = [ours]
+    for mnemonic in COSIGNER_MNEMONICS:
+        root = root_key(mnemonic)
+        xpub = root.derive(MULTISIG_PATH).to_public().to_base58(version=NETWORK.params["xpub"])
+        keys.append(f"[{root.my_fingerprint.hex()}/{MULTISIG_PATH[2:]}]{xpub}")
+    return f"wsh(sortedmulti(2,{','.join(k + '/<0;1>/*' for k in keys)}))"

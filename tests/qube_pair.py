@@ -25,7 +25,7 @@ from hot.electrum import ENV_VAR as ELECTRUM_VAR
 from hot.electrum import Electrum
 from hot.qrexec_client import CLIENT_ENV
 from tests import qrexec_harness as harness
-from tests.electrum_harness import COSIGNER_MNEMONICS, MNEMONIC, MULTISIG_PATH, NETWORK, root_key
+from tests.electrum_harness import COSIGNER_MNEMONICS, MNEMONIC, NETWORK, root_key, vault_descriptor
 from tests.psbt_factory import PSBT
 
 #: Someone else's address (cosigner #1's BIP84 account): the one the policy lets through.
@@ -82,17 +82,9 @@ def export(cold: Cold, path: Path) -> Path:
 
 
 def add_vault(cold: Cold) -> None:
-    """`psbt wallet add vault`: 2-of-3 sortedmulti P2WSH of our key (as `psbt keys export`
-    lists it) and the two cosigner mnemonics' keys."""
+    """`psbt wallet add vault` with electrum_harness.vault_descriptor."""
     cold_env = {"PSBTBRIDGE_HOME": str(cold.home)}
-    listing = ok(run_psbt(cold_env, "keys", "export")).decode()
-    (ours,) = [line.split()[1] for line in listing.splitlines() if line.split()[:1] == ["p2wsh"]]
-    keys = [ours]
-    for mnemonic in COSIGNER_MNEMONICS:
-        root = root_key(mnemonic)
-        xpub = root.derive(MULTISIG_PATH).to_public().to_base58(version=NETWORK.params["xpub"])
-        keys.append(f"[{root.my_fingerprint.hex()}/{MULTISIG_PATH[2:]}]{xpub}")
-    descriptor = f"wsh(sortedmulti(2,{','.join(k + '/<0;1>/*' for k in keys)}))"
+    descriptor = vault_descriptor(ok(run_psbt(cold_env, "keys", "export")).decode())
     ok(run_psbt(cold_env, "wallet", "add", "vault", descriptor, "--yes"))
 
 

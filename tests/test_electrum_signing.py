@@ -36,7 +36,6 @@ from psbtbridge.verify import verify_final_tx
 from tests.electrum_harness import (
     COSIGNER_MNEMONICS,
     MNEMONIC,
-    MULTISIG_PATH,
     NETWORK,
     bitcointx_verify,
     electrum_status,
@@ -44,6 +43,7 @@ from tests.electrum_harness import (
     regtest_electrum,
     restore_bare,
     root_key,
+    vault_descriptor,
 )
 from tests.psbt_factory import PSBT as PSBT_COMMAND
 
@@ -108,15 +108,7 @@ def _init_home(home: Path, mnemonic: str) -> Path:
 
 
 def _vault_descriptor(home: Path) -> str:
-    """2-of-3 sortedmulti P2WSH: our key as `psbt keys export` lists it, two cosigners'."""
-    listing = _ok(run_psbt(home, "keys", "export")).decode()
-    (ours,) = [line.split()[1] for line in listing.splitlines() if line.split()[:1] == ["p2wsh"]]
-    keys = [ours]
-    for mnemonic in COSIGNER_MNEMONICS:
-        root = root_key(mnemonic)
-        xpub = root.derive(MULTISIG_PATH).to_public().to_base58(version=NETWORK.params["xpub"])
-        keys.append(f"[{root.my_fingerprint.hex()}/{MULTISIG_PATH[2:]}]{xpub}")
-    return f"wsh(sortedmulti(2,{','.join(k + '/<0;1>/*' for k in keys)}))"
+    return vault_descriptor(_ok(run_psbt(home, "keys", "export")).decode())
 
 
 @pytest.fixture(scope="module")
