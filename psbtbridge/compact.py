@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import struct
-from typing import Protocol, Self
+from typing import Protocol
 
 from psbtbridge.errors import InvalidInput
 
@@ -16,10 +15,6 @@ class Readable(Protocol):
     """A binary stream we only ever call read(n) on."""
 
     def read(self, n: int, /) -> bytes: ...
-
-
-class Writable(Protocol):
-    def write(self, data: bytes, /) -> int: ...
 
 
 def read_exact(stream: Readable, n: int, what: str = "data") -> bytes:
@@ -43,12 +38,34 @@ def read_compact_size(stream: Readable, what: str = "compact size") -> int:
     return first if first < 0xFD else finish_compact_size(first, stream, what)
 
 
+#: First byte of a wide CompactSize: how many bytes follow, and the least value that needs them.
+_WIDE = {0xFD: (2, 0xFD), 0xFE: (4, 0x10000), 0xFF: (8, 0x100000000)}
+
+
 def finish_compact_size(first: int, stream: Readable, what: str = "compact size") -> int:
     """The rest of a CompactSize whose first byte was already read (with the bytes before it)."""
     if first < 0xFD:
         return first
-    width, minimum = {0xFD: (2, 0xFD), 0xFE: (4, 0x10000), 0xFF: (8, 0x100000000)}[first]
-    value = int.from_bytes(read_exact(stream, width, what), "little")
+    width, minimum = _WIDE[first]
+    return _canonical(int.from_bytes(read_exact(stream, width, what), "little"), minimum, what)
+
+
+def compact_size_at(data: bytes, at: int, what: str = "compact size") -> tuple[int, int]:
+    """The CompactSize starting at data[at], and the offset just after it: for readers that
+    walk a whole byte string by offset instead of a stream."""
+    if at >= len(data):
+        raise InvalidInput("wire.truncated", f"{what}: input ends 1 bytes early")
+    first = data[at]
+    if first < 0xFD:
+        return first, at + 1
+    width, minimum = _WIDE[first]
+    end = at + 1 + width
+    if end > len(data):
+        raise InvalidInput("wire.truncated", f"{what}: input ends {end - len(data)} bytes early")
+    return _canonical(int.from_bytes(data[at + 1 : end], "little"), minimum, what), end
+
+
+def _canonical(value: int, minimum: int, what: str) -> int:
     if value < minimum:
         raise InvalidInput("wire.noncanonical_size", f"{what}: non-canonical compact size")
     return value
@@ -77,34 +94,3 @@ def read_struct(stream: Readable, fmt: str, what: str) -> int:
     """Read one fixed-width integer (struct format such as "<I" or "<q")."""
     (value,) = struct.unpack(fmt, read_exact(stream, struct.calcsize(fmt), what))
     return int(value)
-
-
-class Serializable:
-    """Base for wire types: parse/serialize wrap read_from/write_to once, and parse refuses trailing bytes."""
-
-    # No per-instance __dict__, so slotted subclasses stay small: a PSBT's previous
-    # transactions can hold tens of thousands of inputs and outputs.
-    __slots__ = ()
-
-    @classmethod
-    def read_from(cls, stream: Readable) -> Self:
-        raise NotImplementedError
-
-    def write_to(self, stream: Writable) -> int:
-        raise NotImplementedError
-
-    @classmethod
-    def parse(cls, data: bytes) -> Self:
-        stream = io.BytesIO(data)
-        value = cls.read_from(stream)
-        if stream.tell() != len(data):
-            raise InvalidInput(
-                "wire.trailing_bytes",
-                f"{cls.__name__}: {len(data) - stream.tell()} bytes after the end",
-            )
-        return value
-
-    def serialize(self) -> bytes:
-        stream = io.BytesIO()
-        self.write_to(stream)
-        return stream.getvalue()

@@ -17,7 +17,6 @@ from typing import Final
 
 from psbtbridge.compact import compact_size
 from psbtbridge.errors import BridgeError, InvalidInput
-from psbtbridge.hashes import hash256
 from psbtbridge.keyencoding import check_xpub
 from psbtbridge.keymap import Entry, read_map, serialize_map
 from psbtbridge.psbt_decode import (
@@ -25,10 +24,10 @@ from psbtbridge.psbt_decode import (
     OUTPUT_FIELDS,
     check_proprietary_key,
     decode_compact,
-    decode_exact,
     decode_fixed,
     decode_key_origin,
     decode_map,
+    decode_value,
     raise_unexpected_key_data,
 )
 from psbtbridge.psbt_fields import (
@@ -50,7 +49,7 @@ from psbtbridge.psbt_fields import (
     TapScriptSig,
 )
 from psbtbridge.taproot import TapLeaf
-from psbtbridge.tx import OutPoint, Tx, TxIn, TxOut
+from psbtbridge.tx import OutPoint, PreviousTx, Tx, TxIn, TxOut
 
 MAGIC = b"psbt\xff"
 #: Refuse anything larger before reading a byte of it (DESIGN: bytes are bounded first).
@@ -77,7 +76,7 @@ class PsbtInput:
     entries: tuple[Entry, ...]
     prevout: OutPoint
     sequence: int
-    non_witness_utxo: Tx | None = None
+    non_witness_utxo: PreviousTx | None = None
     witness_utxo: TxOut | None = None
     partial_sigs: tuple[PartialSig, ...] = ()
     sighash_type: int | None = None
@@ -221,8 +220,7 @@ def _decode_input(
             sequence = SEQUENCE_FINAL  # BIP370: an omitted sequence is final; 0 stays 0
     previous = fields.get("non_witness_utxo")
     if previous is not None:
-        raw = next(e.value for e in entries if e.key_type == InputType.NON_WITNESS_UTXO)
-        _check_non_witness_utxo(previous, raw, prevout, place)
+        _check_non_witness_utxo(previous, prevout, place)
         witness_utxo = fields.get("witness_utxo")
         if witness_utxo is not None and witness_utxo != previous.outputs[prevout.vout]:
             raise InvalidInput(
@@ -241,9 +239,9 @@ def _decode_input(
     )
 
 
-def _check_non_witness_utxo(previous: Tx, raw: bytes, prevout: OutPoint, place: str) -> None:
+def _check_non_witness_utxo(previous: PreviousTx, prevout: OutPoint, place: str) -> None:
     """The full previous transaction must be the one the prevout names, and have that output."""
-    txid = _wire_txid(previous, raw)
+    txid = previous.txid()
     if txid != prevout.txid:
         raise InvalidInput(
             "psbt.non_witness_utxo_txid",
@@ -256,24 +254,6 @@ def _check_non_witness_utxo(previous: Tx, raw: bytes, prevout: OutPoint, place: 
             f"{place}: PSBT_IN_NON_WITNESS_UTXO has {len(previous.outputs)} outputs, but the"
             f" input spends output {prevout.vout}",
         )
-
-
-def _wire_txid(tx: Tx, raw: bytes) -> bytes:
-    """The txid from the bytes as parsed, without re-serializing (linear, once per input).
-
-    Compact sizes are canonical, so the witness section's length follows from the parsed
-    witnesses; the txid preimage is the wire bytes minus marker, flag and that section.
-    """
-    if not tx.has_witness:
-        return hash256(raw)
-    counts = [len(txin.witness) for txin in tx.inputs]
-    lengths = [len(item) for txin in tx.inputs for item in txin.witness]
-    # One prefix byte per count and per item, plus the items; a count or length of
-    # 0xfd or more has a longer prefix (rare: only then look at each one).
-    witness_size = len(counts) + len(lengths) + sum(lengths)
-    if max(counts) >= 0xFD or max(lengths) >= 0xFD:
-        witness_size += sum(len(compact_size(n)) - 1 for n in counts + lengths)
-    return hash256(raw[:4] + raw[6 : len(raw) - 4 - witness_size] + raw[-4:])
 
 
 @dataclass(frozen=True, slots=True)
@@ -649,7 +629,7 @@ def _unsigned_tx(value: bytes, where: str) -> Tx:
     Read without witness, a zero input count is a count, so 0-input transactions parse.
     """
     try:
-        tx = decode_exact(value, Tx.read_legacy_from, where)
+        tx = decode_value(value, Tx.parse_legacy, where)
     except InvalidInput as error:
         if _is_witness_serialization(value):
             raise InvalidInput(

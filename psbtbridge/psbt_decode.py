@@ -44,12 +44,20 @@ from psbtbridge.psbt_fields import (
     TapScriptSig,
 )
 from psbtbridge.taproot import TAPROOT_LEAF_MASK, check_control_block, parse_tap_tree
-from psbtbridge.tx import Tx, TxOut
+from psbtbridge.tx import PreviousTx, TxOut
 
 T = TypeVar("T")
 
 #: nLockTime values below this are block heights, at or above it Unix times.
 LOCKTIME_THRESHOLD = 500_000_000
+
+
+def decode_value(untrusted_value: bytes, parse: Callable[[bytes], T], where: str) -> T:
+    """Parse a whole value; whatever is wrong inside it is an error of the field at `where`."""
+    try:
+        return parse(untrusted_value)
+    except InvalidInput as error:
+        raise InvalidInput("psbt.bad_value", f"{where}: {error.message}") from error
 
 
 def decode_exact(untrusted_value: bytes, read: Callable[[Readable], T], where: str) -> T:
@@ -293,12 +301,12 @@ INPUT_FIELDS = _specs(
         InputType.NON_WITNESS_UTXO: (
             "non_witness_utxo",
             False,
-            lambda e, w: decode_exact(e.value, Tx.read_from, w),
+            lambda e, w: decode_value(e.value, PreviousTx.parse, w),
         ),
         InputType.WITNESS_UTXO: (
             "witness_utxo",
             False,
-            lambda e, w: decode_exact(e.value, TxOut.read_from, w),
+            lambda e, w: decode_value(e.value, TxOut.parse, w),
         ),
         InputType.PARTIAL_SIG: (
             "partial_sigs",

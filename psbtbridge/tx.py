@@ -1,22 +1,18 @@
-"""Bitcoin transactions: outpoints, inputs, outputs, and the legacy and segwit serializations."""
+"""Bitcoin transactions: outpoints, inputs, outputs, and the legacy and segwit serializations.
+
+Transactions are read from whole byte strings by offset rather than from a stream: a PSBT's
+previous transactions hold many thousands of inputs and outputs, and a Python call per
+field was most of the time of a parse. One walk checks the whole layout strictly;
+`PreviousTx` keeps only what a PSBT proves with a previous transaction.
+"""
 
 from __future__ import annotations
 
-import io
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Self, TypeVar
 
-from psbtbridge.compact import (
-    MAX_ITEM_SIZE,
-    Readable,
-    Serializable,
-    Writable,
-    compact_size,
-    finish_compact_size,
-    read_compact_size,
-    read_exact,
-    read_struct,
-    var_bytes,
-)
+from psbtbridge.compact import compact_size, compact_size_at, var_bytes
 from psbtbridge.errors import InvalidInput
 from psbtbridge.hashes import hash256
 
@@ -26,38 +22,29 @@ MAX_MONEY = 21_000_000 * 100_000_000
 
 
 @dataclass(frozen=True, slots=True)
-class OutPoint(Serializable):
+class OutPoint:
     """A reference to a previous output: txid in internal (serialized) byte order, and index."""
 
     txid: bytes
     vout: int
 
-    @classmethod
-    def read_from(cls, stream: Readable) -> OutPoint:
-        # One read for both fields: previous transactions in a PSBT hold thousands of these.
-        data = read_exact(stream, 36, "outpoint")
-        return cls(data[:32], int.from_bytes(data[32:], "little"))
-
-    def write_to(self, stream: Writable) -> int:
-        return stream.write(self.txid + self.vout.to_bytes(4, "little"))
+    def serialize(self) -> bytes:
+        return self.txid + self.vout.to_bytes(4, "little")
 
     def __str__(self) -> str:
         return f"{self.txid[::-1].hex()}:{self.vout}"
 
 
 @dataclass(frozen=True, slots=True)
-class TxIn(Serializable):
+class TxIn:
     prevout: OutPoint
     script_sig: bytes
     sequence: int
     witness: tuple[bytes, ...] = ()
 
-    @classmethod
-    def read_from(cls, stream: Readable) -> TxIn:
-        return cls(*_read_input(stream))
-
-    def write_to(self, stream: Writable) -> int:
-        return stream.write(
+    def serialize(self) -> bytes:
+        """The input as the serialization without witnesses has it."""
+        return (
             self.prevout.serialize()
             + var_bytes(self.script_sig)
             + self.sequence.to_bytes(4, "little")
@@ -65,31 +52,25 @@ class TxIn(Serializable):
 
 
 @dataclass(frozen=True, slots=True)
-class TxOut(Serializable):
+class TxOut:
     """An output; value is the signed 64-bit integer on the wire, so a negative amount stays visible."""
 
     value: int
     script_pubkey: bytes
 
     @classmethod
-    def read_from(cls, stream: Readable) -> TxOut:
-        head = stream.read(9)  # amount and the script length's first byte
-        if len(head) != 9:
-            raise InvalidInput("wire.truncated", "output: the transaction ends inside an output")
-        size = head[8] if head[8] < 0xFD else finish_compact_size(head[8], stream, "scriptPubKey")
-        script = stream.read(size) if size <= MAX_ITEM_SIZE else b""
-        if len(script) != size:
-            raise InvalidInput("wire.truncated", "output: the transaction ends inside a script")
-        return cls(int.from_bytes(head[:8], "little", signed=True), script)
+    def parse(cls, data: bytes) -> TxOut:
+        """Exactly one serialized output (a PSBT_IN_WITNESS_UTXO value)."""
+        outputs, end = _walk(data, 0, 1, "an output", _output_reader(data))
+        _expect_end(data, end, "output")
+        return outputs[0]
 
-    def write_to(self, stream: Writable) -> int:
-        return stream.write(
-            self.value.to_bytes(8, "little", signed=True) + var_bytes(self.script_pubkey)
-        )
+    def serialize(self) -> bytes:
+        return self.value.to_bytes(8, "little", signed=True) + var_bytes(self.script_pubkey)
 
 
 @dataclass(frozen=True, slots=True)
-class Tx(Serializable):
+class Tx:
     """A transaction. `parse` reads both serializations; `serialize` writes witnesses when any input has one."""
 
     version: int
@@ -98,49 +79,31 @@ class Tx(Serializable):
     locktime: int
 
     @classmethod
-    def read_from(cls, stream: Readable) -> Tx:
-        return cls._read(stream, allow_witness=True)
+    def parse(cls, data: bytes) -> Self:
+        """Either serialization, as a whole byte string."""
+        return cls._from_layout(_Layout.read(data, allow_witness=True, keep_inputs=True))
 
     @classmethod
-    def read_legacy_from(cls, stream: Readable) -> Tx:
-        """Read the serialization without witnesses only: a zero input count is a count, not a marker."""
-        return cls._read(stream, allow_witness=False)
+    def parse_legacy(cls, data: bytes) -> Self:
+        """The serialization without witnesses only: a zero input count is a count, not a marker."""
+        return cls._from_layout(_Layout.read(data, allow_witness=False, keep_inputs=True))
 
     @classmethod
-    def _read(cls, stream: Readable, allow_witness: bool) -> Tx:
-        version = read_struct(stream, "<i", "tx version")
-        n_inputs = read_compact_size(stream, "input count")
-        has_witness = False
-        if n_inputs == 0 and allow_witness:
-            flag = read_exact(stream, 1, "segwit flag")[0]
-            if flag != SEGWIT_FLAG:
-                raise InvalidInput(
-                    "tx.bad_segwit_flag", f"transaction has segwit marker but flag {flag}"
-                )
-            has_witness = True
-            n_inputs = read_compact_size(stream, "input count")
-        parts = [_read_input(stream) for _ in range(n_inputs)]
-        n_outputs = read_compact_size(stream, "output count")
-        outputs = tuple([TxOut.read_from(stream) for _ in range(n_outputs)])
-        if has_witness:
-            witnesses = [_read_witness(stream, i) for i in range(n_inputs)]
-            if not any(witnesses):
-                # BIP144: a witness serialization with all witnesses empty is invalid.
-                raise InvalidInput("tx.empty_witness", "segwit serialization with no witness data")
-            inputs = tuple(
-                [TxIn(*part, witness) for part, witness in zip(parts, witnesses, strict=True)]
-            )
-        else:
-            inputs = tuple([TxIn(*part) for part in parts])
-        locktime = read_struct(stream, "<I", "locktime")
-        return cls(version, inputs, outputs, locktime)
+    def _from_layout(cls, layout: _Layout) -> Self:
+        inputs = layout.inputs
+        if layout.witnesses:
+            inputs = [
+                TxIn(txin.prevout, txin.script_sig, txin.sequence, witness)
+                for txin, witness in zip(inputs, layout.witnesses, strict=True)
+            ]
+        return cls(layout.version, tuple(inputs), layout.outputs, layout.locktime)
 
     @property
     def has_witness(self) -> bool:
         return any(txin.witness for txin in self.inputs)
 
-    def write_to(self, stream: Writable) -> int:
-        return stream.write(self._serialize(self.has_witness))
+    def serialize(self) -> bytes:
+        return self._serialize(self.has_witness)
 
     def serialize_legacy(self) -> bytes:
         """The serialization without witnesses: what the txid commits to."""
@@ -151,10 +114,7 @@ class Tx(Serializable):
         if with_witness:
             parts.append(bytes([0, SEGWIT_FLAG]))
         parts.append(compact_size(len(self.inputs)))
-        buffer = io.BytesIO()
-        for txin in self.inputs:
-            txin.write_to(buffer)
-        parts.append(buffer.getvalue())
+        parts.extend(txin.serialize() for txin in self.inputs)
         parts.append(compact_size(len(self.outputs)))
         parts.extend(txout.serialize() for txout in self.outputs)
         if with_witness:
@@ -187,29 +147,166 @@ class Tx(Serializable):
         return (base * 3 + total + 3) // 4
 
 
-def _read_witness(stream: Readable, index: int) -> tuple[bytes, ...]:
+@dataclass(frozen=True, slots=True)
+class PreviousTx:
+    """A full previous transaction as a PSBT carries it (PSBT_IN_NON_WITNESS_UTXO).
+
+    Parsed as strictly as a `Tx`, but only its txid and outputs are kept: they are all a
+    PSBT proves with it, and its own inputs would be most of the cost of a big PSBT.
+    """
+
+    wire_txid: bytes
+    outputs: tuple[TxOut, ...]
+
+    @classmethod
+    def parse(cls, data: bytes) -> PreviousTx:
+        layout = _Layout.read(data, allow_witness=True, keep_inputs=False)
+        # The txid commits to the serialization without marker, flag and witnesses.
+        legacy = data[:4] + data[6 : layout.outputs_end] + data[-4:] if layout.segwit else data
+        return cls(hash256(legacy), layout.outputs)
+
+    def txid(self) -> bytes:
+        """The txid in internal byte order (as in outpoints)."""
+        return self.wire_txid
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """One strict walk over a serialized transaction."""
+
+    version: int
+    inputs: list[TxIn]  # empty unless asked for
+    outputs: tuple[TxOut, ...]
+    witnesses: list[tuple[bytes, ...]]  # with the inputs, when segwit
+    locktime: int
+    segwit: bool
+    outputs_end: int  # offset just past the last output
+
+    @classmethod
+    def read(cls, data: bytes, allow_witness: bool, keep_inputs: bool) -> _Layout:
+        if len(data) < 5:
+            raise InvalidInput("wire.truncated", "transaction: shorter than any transaction")
+        version = int.from_bytes(data[:4], "little", signed=True)
+        n_inputs, at = compact_size_at(data, 4, "input count")
+        segwit = n_inputs == 0 and allow_witness
+        if segwit:
+            if at >= len(data):
+                raise InvalidInput(
+                    "wire.truncated", "transaction: the data ends before the segwit flag"
+                )
+            if data[at] != SEGWIT_FLAG:
+                flag = data[at]
+                raise InvalidInput(
+                    "tx.bad_segwit_flag", f"transaction has segwit marker but flag {flag}"
+                )
+            n_inputs, at = compact_size_at(data, at + 1, "input count")
+        inputs: list[TxIn] = []
+        if keep_inputs:
+            inputs, at = _walk(data, at, n_inputs, "an input", _input_reader(data))
+        else:
+            at = _walk(data, at, n_inputs, "an input", _skip_input(data))[1]
+        n_outputs, at = compact_size_at(data, at, "output count")
+        outputs, at = _walk(data, at, n_outputs, "an output", _output_reader(data))
+        outputs_end = at
+        witnesses: list[tuple[bytes, ...]] = []
+        if segwit:
+            if keep_inputs:
+                witnesses, at = _walk(data, at, n_inputs, "a witness", _stack_reader(data))
+                counts = [len(stack) for stack in witnesses]
+            else:
+                counts, at = _walk(data, at, n_inputs, "a witness", _skip_stack(data))
+            if not any(counts):
+                # BIP144: a witness serialization with all witnesses empty is invalid.
+                raise InvalidInput("tx.empty_witness", "segwit serialization with no witness data")
+        _expect_end(data, at + 4, "transaction")
+        locktime = int.from_bytes(data[at:], "little")
+        return cls(version, inputs, tuple(outputs), witnesses, locktime, segwit, outputs_end)
+
+
+T = TypeVar("T")
+
+
+def _walk(
+    data: bytes, at: int, count: int, what: str, read: Callable[[int], tuple[T, int]]
+) -> tuple[list[T], int]:
+    """`count` consecutive items from `at`, each read by `read(offset) -> (item, next offset)`.
+
+    Readers check no bounds: an item may run past the end of the data, which the next
+    item's length byte (IndexError) or the final offset shows. So a hostile count stops
+    at the end of the data and costs nothing.
+    """
+    items = []
     try:
-        items = []
-        for _ in range(read_compact_size(stream, "witness item count")):
-            size = read_compact_size(stream, "witness item")
-            item = stream.read(size) if size <= MAX_ITEM_SIZE else b""  # read_exact, inlined:
-            if len(item) != size:  # segwit previous transactions hold many thousands of items
-                raise InvalidInput("wire.truncated", "witness item: the transaction ends inside it")
+        for _ in range(count):
+            item, at = read(at)
             items.append(item)
-        return tuple(items)
-    except InvalidInput as error:  # name the input only on failure: this loop is hot
-        raise InvalidInput(error.code, f"input {index}: {error.message}") from error
+    except IndexError:  # a length byte past the end
+        at = len(data) + 1
+    if at > len(data):
+        raise InvalidInput("wire.truncated", f"transaction: the data ends inside {what}")
+    return items, at
 
 
-def _read_input(stream: Readable) -> tuple[OutPoint, bytes, int]:
-    """An input's prevout, scriptSig and sequence, in two reads (outpoint and length byte,
-    then scriptSig and sequence): previous transactions in a PSBT hold thousands of inputs."""
-    head = stream.read(37)
-    if len(head) != 37:
-        raise InvalidInput("wire.truncated", "input: the transaction ends inside an input")
-    size = head[36] if head[36] < 0xFD else finish_compact_size(head[36], stream, "scriptSig")
-    rest = stream.read(size + 4) if size <= MAX_ITEM_SIZE else b""
-    if len(rest) != size + 4:
-        raise InvalidInput("wire.truncated", "input: the transaction ends inside a scriptSig")
-    prevout = OutPoint(head[:32], int.from_bytes(head[32:36], "little"))
-    return prevout, rest[:size], int.from_bytes(rest[size:], "little")
+def _span(data: bytes, at: int, what: str) -> tuple[int, int]:
+    """Where the length-prefixed byte string at data[at] starts and ends."""
+    size = data[at]
+    if size < 0xFD:  # compact_size_at, inlined for the usual one-byte length
+        return at + 1, at + 1 + size
+    size, start = compact_size_at(data, at, what)
+    return start, start + size
+
+
+def _input_reader(data: bytes) -> Callable[[int], tuple[TxIn, int]]:
+    def read(at: int) -> tuple[TxIn, int]:
+        start, end = _span(data, at + 36, "scriptSig")
+        prevout = OutPoint(data[at : at + 32], int.from_bytes(data[at + 32 : at + 36], "little"))
+        sequence = int.from_bytes(data[end : end + 4], "little")
+        return TxIn(prevout, data[start:end], sequence), end + 4
+
+    return read
+
+
+def _skip_input(data: bytes) -> Callable[[int], tuple[None, int]]:
+    def skip(at: int) -> tuple[None, int]:
+        return None, _span(data, at + 36, "scriptSig")[1] + 4
+
+    return skip
+
+
+def _output_reader(data: bytes) -> Callable[[int], tuple[TxOut, int]]:
+    def read(at: int) -> tuple[TxOut, int]:
+        start, end = _span(data, at + 8, "scriptPubKey")
+        return TxOut(int.from_bytes(data[at : at + 8], "little", signed=True), data[start:end]), end
+
+    return read
+
+
+def _stack_reader(data: bytes) -> Callable[[int], tuple[tuple[bytes, ...], int]]:
+    def read(at: int) -> tuple[tuple[bytes, ...], int]:
+        count, at = compact_size_at(data, at, "witness item count")
+        items = []
+        for _ in range(count):
+            start, at = _span(data, at, "witness item")
+            items.append(data[start:at])
+        return tuple(items), at
+
+    return read
+
+
+def _skip_stack(data: bytes) -> Callable[[int], tuple[int, int]]:
+    """A witness stack's item count (all the previous-transaction check needs) and its end."""
+
+    def skip(at: int) -> tuple[int, int]:
+        count, at = compact_size_at(data, at, "witness item count")
+        for _ in range(count):
+            at = _span(data, at, "witness item")[1]
+        return count, at
+
+    return skip
+
+
+def _expect_end(data: bytes, end: int, what: str) -> None:
+    if end > len(data):
+        raise InvalidInput("wire.truncated", f"{what}: the data ends {end - len(data)} bytes early")
+    if end < len(data):
+        raise InvalidInput("wire.trailing_bytes", f"{what}: {len(data) - end} bytes after the end")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import pytest
@@ -10,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from psbtbridge.errors import InvalidInput
-from psbtbridge.tx import OutPoint, Tx, TxIn, TxOut
+from psbtbridge.tx import OutPoint, PreviousTx, Tx, TxIn, TxOut
 from tests.conftest import load_vectors
 
 BIP143: list[dict[str, Any]] = load_vectors("psbt/bip143-segwit-v0-sighash.json")["examples"]
@@ -35,10 +34,7 @@ def test_txid_and_vsize_of_a_known_segwit_transaction() -> None:
 
 def test_zero_inputs_is_a_count_in_the_legacy_form() -> None:
     tx = Tx(2, (), (TxOut(5, b"\x51"),), 0)
-    legacy = tx.serialize_legacy()
-    stream = io.BytesIO(legacy)
-    assert Tx.read_legacy_from(stream) == tx
-    assert stream.tell() == len(legacy)
+    assert Tx.parse_legacy(tx.serialize_legacy()) == tx
 
 
 def test_segwit_marker_with_wrong_flag_is_refused() -> None:
@@ -62,8 +58,35 @@ def test_sequence_zero_is_kept() -> None:
     assert Tx.parse(tx.serialize()).inputs[0].sequence == 0
 
 
+def _wide_segwit_tx() -> Tx:
+    """Three-byte lengths everywhere they can be: a scriptSig, a scriptPubKey and a witness
+    item of 300 bytes, and a witness stack of 253 items."""
+    inputs = (
+        TxIn(OutPoint(b"\x33" * 32, 1), bytes(300), 5, (bytes(300), b"\x01")),
+        TxIn(OutPoint(b"\x44" * 32, 0), b"", 6, (b"",) * 253),
+    )
+    return Tx(1, inputs, (TxOut(7, bytes(300)), TxOut(-1, b"")), 99)
+
+
+def test_wide_lengths_round_trip_and_keep_the_txid() -> None:
+    tx = _wide_segwit_tx()
+    raw = tx.serialize()
+    assert Tx.parse(raw) == tx
+    assert PreviousTx.parse(raw) == PreviousTx(tx.txid(), tx.outputs)
+    assert PreviousTx.parse(tx.serialize_legacy()) == PreviousTx(tx.txid(), tx.outputs)
+
+
+def test_a_count_larger_than_the_data_is_truncation_not_a_long_loop() -> None:
+    for count in ("ff" + "ff" * 8, "fe" + "ff" * 4):
+        raw = bytes.fromhex("02000000" + count) + bytes(50)
+        for parse in (Tx.parse, PreviousTx.parse):
+            with pytest.raises(InvalidInput) as info:
+                parse(raw)
+            assert info.value.code == "wire.truncated"
+
+
 @settings(max_examples=300)
-@given(st.sampled_from(RAW_TXS), st.data())
+@given(st.sampled_from([*RAW_TXS, _wide_segwit_tx().serialize().hex()]), st.data())
 def test_mutations_raise_only_invalid_input(raw: str, data: st.DataObject) -> None:
     blob = bytearray(bytes.fromhex(raw))
     cut = data.draw(st.integers(0, len(blob)))
@@ -73,6 +96,11 @@ def test_mutations_raise_only_invalid_input(raw: str, data: st.DataObject) -> No
         blob[min(cut, len(blob) - 1)] ^= data.draw(st.integers(1, 255))
     try:
         tx = Tx.parse(bytes(blob))
-    except InvalidInput:
+    except InvalidInput as error:
+        # The outputs-only walk refuses exactly what the full one refuses.
+        with pytest.raises(InvalidInput) as info:
+            PreviousTx.parse(bytes(blob))
+        assert info.value.code == error.code
         return
     assert Tx.parse(tx.serialize()) == tx
+    assert PreviousTx.parse(bytes(blob)) == PreviousTx(tx.txid(), tx.outputs)
