@@ -90,7 +90,7 @@ def best_of(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--inputs", type=int, default=600)
+    parser.add_argument("--inputs", type=int, default=660)
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
     data = build_psbt(args.inputs)
