@@ -326,7 +326,8 @@ CODES: Final[dict[str, str]] = {
     "crypto.sign_failed": "a fresh signature failed its own check, or no low-R one was found",
     # verify (psbtbridge/verify.py): the independent check of every signature
     "verify.spent_outputs": "spent outputs not one per input",
-    "verify.bad_tx": "python-bitcointx cannot parse the transaction",
+    "verify.bad_tx": "the verifier's parsers (embit's, python-bitcointx's) cannot read the transaction",
+    "verify.no_library": "Debian's libsecp256k1 (libsecp256k1.so.1) cannot be loaded",
     "verify.bad_index": "a check was asked for an input the transaction does not have",
     "verify.missing_utxo": "the output an input spends is unknown (taproot needs all of them)",
     "verify.script_mismatch": "a redeemScript or witnessScript does not match the spent output",

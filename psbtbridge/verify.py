@@ -1,12 +1,13 @@
-"""Independent signature verification: a second implementation, built on python-bitcointx.
+"""Independent signature verification: a second implementation of everything the signer does.
 
 The signer computes sighashes with our tx.py/sighash.py and signs with embit's bundled
 libsecp256k1. This module shares none of that: for signature checks the transaction is
 re-parsed from its serialized bytes by embit's parser (not our tx.py) and the sighash is
 laid out here, apart from sighash.py; the scriptCode is derived here from the spent
-scriptPubKey; curve checks go through bitcointx's own ctypes binding to Debian's
-libsecp256k1.so.1; finished inputs are parsed by bitcointx and run through its script
-interpreter (VerifyScript).
+scriptPubKey; signatures are checked by Debian's build of libsecp256k1 through our own
+binding (secp256k1.py), strict DER and low S included. Legacy sighashes, bare and P2WSH
+scripts and finished inputs go through python-bitcointx's code (verify_script.py, loaded
+only then: single-key segwit and taproot signing never pays its ~50 ms import).
 
 What bitcointx 1.1.5 cannot do, and what we do instead (measured, see tests/test_verify.py):
 * Its SignatureHash and SignatureHashSchnorr rehash every prevout and output for each
@@ -16,49 +17,30 @@ What bitcointx 1.1.5 cannot do, and what we do instead (measured, see tests/test
   nLockTime as a signed int (struct.error from 2^31 up); ours is unsigned, as Core's.
 * VerifyScript does not evaluate witness v1 (taproot) at all: it returns early, or
   refuses under DISCOURAGE_UPGRADABLE_WITNESS_PROGRAM. Taproot key-path spends are
-  checked here with its Schnorr verification; script-path spends are refused as
-  unverifiable.
-* Its interpreter starts the scriptCode at an executed OP_CODESEPARATOR instead of after
-  it, which is wrong for witness v0 (legacy removes the byte anyway): a witness v0
-  signature behind an executed OP_CODESEPARATOR is refused as unverifiable.
-* Its Hash160 is pure-Python RIPEMD-160 (~0.2 ms), and every CPubKey computes one: the
-  per-signature ECDSA check calls its libsecp256k1 handle directly instead (same library,
-  contexts and argument types) and hashes keys with OpenSSL. VerifyScript keeps paying it
-  (about 0.7 ms per P2WPKH input).
-* It cannot check CHECKLOCKTIMEVERIFY, CHECKSEQUENCEVERIFY or MINIMALDATA: scripts using
-  those fail verification (refused), which standard single-sig and multisig never do.
+  checked here; script-path spends are refused as unverifiable.
+* Its Hash160 is pure-Python RIPEMD-160 (~0.2 ms), and every CPubKey computes one: keys
+  are hashed here with OpenSSL. VerifyScript keeps paying it (about 0.7 ms per P2WPKH input).
 """
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import struct
 from collections.abc import Collection, Sequence
-from contextvars import ContextVar
 from functools import cached_property
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from bitcointx.core import CTransaction, CTxOut, ValidationError
-from bitcointx.core.key import XOnlyPubKey
-from bitcointx.core.script import (
-    SIGVERSION_BASE,
-    SIGVERSION_WITNESS_V0,
-    CBitcoinScript,
-    CScript,
-    CScriptWitness,
-    IsLowDERSignature,
-    SIGVERSION_Type,
-)
-from bitcointx.core.scripteval import VerifyScript, _IsValidSignatureEncoding
-from bitcointx.core.secp256k1 import get_secp256k1
-from bitcointx.core.serialize import BytesSerializer, Hash, SerializationError
 from embit.base import EmbitError
 from embit.transaction import Transaction as EmbitTransaction
 
+from psbtbridge import secp256k1
+from psbtbridge.compact import var_bytes
 from psbtbridge.errors import InvalidInput, Refused
-from psbtbridge.hashes import hash160
+from psbtbridge.hashes import hash160, hash256
 from psbtbridge.tx import Tx, TxOut
+
+if TYPE_CHECKING:
+    from bitcointx.core import CTransaction
 
 SIGHASH_ALL: Final = 0x01
 SIGHASH_NONE: Final = 0x02
@@ -109,9 +91,9 @@ class Verifier:
         prevouts = b"".join(prevout for prevout, _ in self._txins)
         sequences = b"".join(struct.pack("<I", sequence) for _, sequence in self._txins)
         outputs = b"".join(self._outputs)
-        self._hash_prevouts = Hash(prevouts)
-        self._hash_sequence = Hash(sequences)
-        self._hash_outputs = Hash(outputs)
+        self._hash_prevouts = hash256(prevouts)
+        self._hash_sequence = hash256(sequences)
+        self._hash_outputs = hash256(outputs)
         self._sha_prevouts = _sha256(prevouts)
         self._sha_sequences = _sha256(sequences)
         self._sha_outputs = _sha256(outputs)
@@ -120,26 +102,14 @@ class Verifier:
         known = [out for out in self._spent_plain if out is not None]
         if len(known) == len(self._spent_plain):
             self._sha_amounts = _sha256(b"".join(struct.pack("<q", value) for _, value in known))
-            self._sha_scriptpubkeys = _sha256(
-                b"".join(BytesSerializer.serialize(spk) for spk, _ in known)
-            )
+            self._sha_scriptpubkeys = _sha256(b"".join(var_bytes(spk) for spk, _ in known))
 
     @cached_property
     def tx(self) -> CTransaction:
         """bitcointx's own parse of the transaction, for its interpreter and legacy sighash."""
-        try:
-            return CTransaction.deserialize(self._raw)
-        except (SerializationError, ValueError) as error:
-            raise InvalidInput(
-                "verify.bad_tx", f"bitcointx cannot parse the transaction: {error}"
-            ) from error
+        from psbtbridge.verify_script import parse_tx
 
-    @cached_property
-    def spent(self) -> list[CTxOut | None]:
-        return [
-            None if out is None else CTxOut(out[1], CBitcoinScript(out[0]))
-            for out in self._spent_plain
-        ]
+        return parse_tx(self._raw)
 
     # --- signature hashes, laid out as bitcointx's RawBitcoinSignatureHash / SignatureHashSchnorr
 
@@ -158,7 +128,7 @@ class Verifier:
         if base not in (SIGHASH_SINGLE, SIGHASH_NONE):
             hash_outputs = self._hash_outputs
         elif base == SIGHASH_SINGLE and index < len(self._outputs):
-            hash_outputs = Hash(self._outputs[index])
+            hash_outputs = hash256(self._outputs[index])
         else:
             hash_outputs = _ZERO32
         prevout, sequence = self._txins[index]
@@ -168,7 +138,7 @@ class Verifier:
                 hash_prevouts,
                 hash_sequence,
                 prevout,
-                BytesSerializer.serialize(script_code),
+                var_bytes(script_code),
                 struct.pack("<q", amount),
                 struct.pack("<I", sequence),
                 hash_outputs,
@@ -176,7 +146,7 @@ class Verifier:
                 struct.pack("<I", hashtype),
             )
         )
-        return Hash(preimage)
+        return hash256(preimage)
 
     def taproot_keypath_sighash(self, index: int, hashtype: int) -> bytes:
         """BIP341 key path without annex (ext_flag 0)."""
@@ -209,7 +179,7 @@ class Verifier:
         if anyonecanpay:
             parts += [
                 prevout,
-                struct.pack("<q", spent[1]) + BytesSerializer.serialize(spent[0]),
+                struct.pack("<q", spent[1]) + var_bytes(spent[0]),
                 struct.pack("<I", sequence),
             ]
         else:
@@ -234,23 +204,15 @@ class Verifier:
             raise Refused("verify.missing_utxo", f"input {index}: the spent output is unknown")
         return spent
 
-    def _spent(self, index: int) -> CTxOut:
-        self._spent_output(index)  # the same checks and errors
-        spent = self.spent[index]
-        assert spent is not None  # _spent_output refused an unknown one
-        return spent
-
     def _script_code(
         self,
         index: int,
         pubkey: bytes,
         redeem_script: bytes | None,
         witness_script: bytes | None,
-    ) -> tuple[bytes, SIGVERSION_Type]:
-        """The scriptCode an ECDSA signature by pubkey commits to, from the spent scriptPubKey.
-
-        Plain byte tests: bitcointx's script predicates cost ~50 us each in class dispatch.
-        """
+    ) -> tuple[bytes, bool]:
+        """The scriptCode an ECDSA signature by pubkey commits to, from the spent scriptPubKey,
+        and whether it is a witness v0 one. Plain byte tests, no script objects."""
         spk = self._spent_output(index)[0]
         where = f"input {index}"
         program = spk
@@ -273,21 +235,22 @@ class Verifier:
             if hash160(pubkey) != program[2:]:
                 raise Refused("verify.wrong_key", f"{where}: the key is not the P2WPKH key")
             # BIP143: P2WPKH signs the P2PKH script of its key hash.
-            return b"\x76\xa9\x14" + program[2:] + b"\x88\xac", SIGVERSION_WITNESS_V0
+            return b"\x76\xa9\x14" + program[2:] + b"\x88\xac", True
         if is_p2wsh:
             if witness_script is None or _sha256(witness_script) != program[2:]:
                 raise Refused(
                     "verify.script_mismatch",
                     f"{where}: witnessScript does not match the P2WSH hash",
                 )
-            script = CBitcoinScript(witness_script)
-            if _OP_CODESEPARATOR in _opcodes(script):
+            from psbtbridge.verify_script import OP_CODESEPARATOR, opcodes, pushes
+
+            if OP_CODESEPARATOR in opcodes(witness_script):
                 # Which part is the scriptCode depends on execution: nothing we sign.
                 raise Refused("verify.unsupported", f"{where}: witnessScript has OP_CODESEPARATOR")
-            if not _pushes(script, pubkey):
+            if not pushes(witness_script, pubkey):
                 raise Refused("verify.wrong_key", f"{where}: the key is not in the witnessScript")
-            return witness_script, SIGVERSION_WITNESS_V0
-        if CBitcoinScript(program).is_witness_scriptpubkey():
+            return witness_script, True
+        if _is_witness_program(program):
             raise Refused(
                 "verify.unsupported", f"{where}: a witness program that is not an ECDSA spend"
             )
@@ -296,9 +259,12 @@ class Verifier:
         )
         if is_p2pkh and hash160(pubkey) != program[3:23]:
             raise Refused("verify.wrong_key", f"{where}: the key is not the P2PKH key")
-        if not is_p2pkh and not _pushes(CBitcoinScript(program), pubkey):
-            raise Refused("verify.wrong_key", f"{where}: the key is not in the script")
-        return program, SIGVERSION_BASE
+        if not is_p2pkh:
+            from psbtbridge.verify_script import pushes
+
+            if not pushes(program, pubkey):
+                raise Refused("verify.wrong_key", f"{where}: the key is not in the script")
+        return program, False
 
     def check_ecdsa(
         self,
@@ -312,28 +278,25 @@ class Verifier:
     ) -> None:
         """Refuse unless signature (DER + hash-type byte) by pubkey is valid for input index."""
         where = f"input {index}"
-        script_code, sigversion = self._script_code(index, pubkey, redeem_script, witness_script)
-        if not _IsValidSignatureEncoding(signature) or not IsLowDERSignature(signature):
+        script_code, witness_v0 = self._script_code(index, pubkey, redeem_script, witness_script)
+        if not secp256k1.is_strict_signature(signature[:-1]):
             raise Refused("verify.bad_encoding", f"{where}: not a strict-DER, low-S signature")
         hashtype = signature[-1]
         if hashtype not in hash_types:
             raise Refused(
                 "verify.hash_type", f"{where}: sighash type 0x{hashtype:02x} not accepted"
             )
-        if sigversion == SIGVERSION_WITNESS_V0 and len(pubkey) != 33:
+        if witness_v0 and len(pubkey) != 33:
             raise Refused("verify.bad_encoding", f"{where}: segwit v0 keys are compressed (BIP143)")
-        if sigversion == SIGVERSION_WITNESS_V0:
+        if witness_v0:
             sighash = self.witness_v0_sighash(
                 index, script_code, self._spent_output(index)[1], hashtype
             )
         else:
-            # Legacy: bitcointx's own code (it is O(n) per input by nature, as in Core).
-            sighash, error = CBitcoinScript(script_code).raw_sighash(
-                self.tx, index, hashtype, sigversion=sigversion
-            )
-            if error is not None:
-                raise Refused("verify.bad_signature", f"{where}: {error}")
-        if not _ecdsa_verify(pubkey, sighash, signature[:-1]):
+            from psbtbridge.verify_script import legacy_sighash
+
+            sighash = legacy_sighash(self.tx, index, script_code, hashtype)
+        if not secp256k1.ecdsa_verify(pubkey, sighash, signature[:-1]):
             raise Refused("verify.bad_signature", f"{where}: the ECDSA signature does not verify")
 
     def check_schnorr_keypath(
@@ -360,130 +323,51 @@ class Verifier:
                 "verify.hash_type", f"{where}: sighash type 0x{hashtype:02x} not accepted"
             )
         sighash = self.taproot_keypath_sighash(index, hashtype)
-        if not verify_schnorr(spk[2:], sighash, signature[:64]):
+        if not secp256k1.schnorr_verify(spk[2:], sighash, signature[:64]):
             raise Refused("verify.bad_signature", f"{where}: the Schnorr signature does not verify")
 
     # --- finished transactions
 
     def check_final_input(self, index: int) -> None:
         """Refuse unless input index's scriptSig and witness spend its output (all hash types)."""
-        where = f"input {index}"
-        spent = self._spent(index)
-        txin = self.tx.vin[index]
-        witness = (
-            list(self.tx.wit.vtxinwit[index].scriptWitness.stack)
-            if index < len(self.tx.wit.vtxinwit)
-            else []
-        )
-        if spent.scriptPubKey.is_witness_v1_taproot():
+        from psbtbridge.verify_script import spent_output, verify_input_script
+
+        script_pubkey, amount = self._spent_output(index)
+        if len(script_pubkey) == 34 and script_pubkey[:2] == b"\x51\x20":  # P2TR
+            txin = self.tx.vin[index]
+            witness = (
+                list(self.tx.wit.vtxinwit[index].scriptWitness.stack)
+                if index < len(self.tx.wit.vtxinwit)
+                else []
+            )
             if txin.scriptSig or len(witness) != 1:
                 raise Refused(
                     "verify.unsupported",
-                    f"{where}: only taproot key-path spends (one witness item) can be verified",
+                    f"input {index}: only taproot key-path spends (one witness item) can be"
+                    " verified",
                 )
             self.check_schnorr_keypath(index, witness[0], hash_types=ANY_SCHNORR_HASH_TYPE)
             return
-        token = _ACTIVE.set(self)
-        try:
-            VerifyScript(
-                _RoutedScript(txin.scriptSig),
-                _RoutedScript(spent.scriptPubKey),
-                self.tx,
-                index,
-                amount=spent.nValue,
-                witness=CScriptWitness(witness),
-            )
-        except _CodeSeparatorExecuted as error:
-            raise Refused(
-                "verify.unsupported", f"{where}: a signature behind an executed OP_CODESEPARATOR"
-            ) from error
-        except (ValidationError, ValueError, IndexError) as error:
-            # bitcointx reports script failures as ValidationError; malformed scripts can
-            # surface as ValueError/IndexError from its parsers. Each means "does not spend".
-            raise Refused("verify.script_failed", f"{where}: {error}") from error
-        finally:
-            _ACTIVE.reset(token)
+        verify_input_script(self, index, spent_output(script_pubkey, amount))
 
 
-_ACTIVE: ContextVar[Verifier] = ContextVar("psbtbridge_verifier")
-_OP_CODESEPARATOR = 0xAB
-
-
-class _CodeSeparatorExecuted(Exception):
-    """Raised through bitcointx's interpreter, which lets exceptions of other types pass."""
-
-
-class _RoutedScript(CBitcoinScript):
-    """bitcointx's script class with BIP143 sighashes taken from the active Verifier's cache.
-
-    VerifyScript builds every inner script (redeemScript, witnessScript, the P2WPKH code)
-    from the class of the scriptSig it is given, so the interpreter stays bitcointx's and
-    only the O(n) rehash per signature is replaced.
-    """
-
-    def raw_sighash(
-        self,
-        txTo: CTransaction,
-        inIdx: int,
-        hashtype: int,
-        amount: int | None = None,
-        sigversion: SIGVERSION_Type = SIGVERSION_BASE,
-    ) -> tuple[bytes, str | None]:
-        verifier = _ACTIVE.get(None)
-        if sigversion == SIGVERSION_WITNESS_V0 and verifier is not None and txTo is verifier.tx:
-            # bitcointx passes the script from an executed separator on, separator included.
-            if self[:1] == bytes([_OP_CODESEPARATOR]):
-                raise _CodeSeparatorExecuted
-            return verifier.witness_v0_sighash(inIdx, bytes(self), amount or 0, hashtype), None
-        return super().raw_sighash(txTo, inIdx, hashtype, amount=amount, sigversion=sigversion)
-
-
-def _opcodes(script: CScript) -> set[int]:
-    try:
-        return {opcode for opcode, _data, _position in script.raw_iter()}
-    except (ValueError, IndexError):
-        return {_OP_CODESEPARATOR}  # unparseable: treat as the unsupported case
-
-
-def _pushes(script: CScript, data: bytes) -> bool:
-    """True when script pushes exactly data somewhere (a key in a multisig or P2PK script)."""
-    try:
-        return any(item == data for item in script if isinstance(item, bytes))
-    except (ValueError, IndexError):
-        return False
+def _is_witness_program(script: bytes) -> bool:
+    """BIP141: a version byte (OP_0, OP_1..OP_16), then one push of 2 to 40 bytes."""
+    return (
+        4 <= len(script) <= 42
+        and (script[0] == 0 or 0x51 <= script[0] <= 0x60)
+        and script[1] == len(script) - 2
+    )
 
 
 def verify_schnorr(xonly_pubkey: bytes, message: bytes, signature: bytes) -> bool:
-    """BIP340 verification of a 32-byte message with bitcointx's libsecp256k1 binding."""
-    if len(xonly_pubkey) != 32 or len(message) != 32 or len(signature) != 64:
-        return False
-    return bool(XOnlyPubKey(xonly_pubkey).verify_schnorr(message, signature))
-
-
-def _ecdsa_verify(pubkey: bytes, message: bytes, der_signature: bytes) -> bool:
-    """libsecp256k1's verification through bitcointx's handle; a high S fails (no normalize)."""
-    secp256k1 = get_secp256k1()
-    point = ctypes.create_string_buffer(64)
-    if not secp256k1.lib.secp256k1_ec_pubkey_parse(
-        secp256k1.ctx.verify, point, pubkey, len(pubkey)
-    ):
-        return False
-    signature = ctypes.create_string_buffer(64)
-    if not secp256k1.lib.secp256k1_ecdsa_signature_parse_der(
-        secp256k1.ctx.verify, signature, der_signature, len(der_signature)
-    ):
-        return False
-    result: int = secp256k1.lib.secp256k1_ecdsa_verify(
-        secp256k1.ctx.verify, signature, message, point
-    )
-    return result == 1
+    """BIP340 verification of a 32-byte message (Debian's libsecp256k1)."""
+    return secp256k1.schnorr_verify(xonly_pubkey, message, signature)
 
 
 def verify_ecdsa(pubkey: bytes, message: bytes, der_signature: bytes) -> bool:
     """ECDSA verification (strict DER, low S) of a 32-byte message, without script context."""
-    if len(message) != 32 or not _IsValidSignatureEncoding(der_signature + b"\x01"):
-        return False
-    return IsLowDERSignature(der_signature) and _ecdsa_verify(pubkey, message, der_signature)
+    return secp256k1.ecdsa_verify(pubkey, message, der_signature)
 
 
 def verify_ecdsa_input(

@@ -21,6 +21,30 @@ def environment(home: Path) -> dict[str, str]:
     return env
 
 
+def loaded_modules(argv: list[str], home: Path | None = None) -> set[str]:
+    """Run `psbt ARGV` in a fresh interpreter and return every module it had loaded by the end.
+
+    (sys.modules, not `-X importtime`: importtime does not see importlib.import_module, which
+    is exactly how the dispatcher loads a subcommand.)
+    """
+    code = (
+        "import sys; from psbtbridge.cli import run; run(sys.argv[1:]);"
+        "sys.stdout.write(chr(10).join(sorted(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parent.parent,
+        env=None if home is None else environment(home),
+        stdin=subprocess.DEVNULL,
+    )
+    loaded = set(result.stdout.split())
+    assert "psbtbridge.cli" in loaded, result.stderr[-2000:]
+    return loaded
+
+
 def run_psbt(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`psbt ARGS` in a new session, so it has no controlling terminal (as under qrexec)."""
     return subprocess.run(

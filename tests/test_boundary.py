@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.psbt_cli import loaded_modules
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("psbtbridge", "cold", "hot")
@@ -92,40 +92,17 @@ def test_core_imports_neither_side() -> None:
         assert not any(_is(name, {"cold", "hot"}) for name in direct), f"{module} imports {direct}"
 
 
-def _loaded_modules(argv: list[str]) -> set[str]:
-    """Run `psbt ARGV` in a fresh interpreter and return every module it had loaded by the end.
-
-    (sys.modules, not `-X importtime`: importtime does not see importlib.import_module, which
-    is exactly how the dispatcher loads a subcommand.)
-    """
-    code = (
-        "import sys; from psbtbridge.cli import run; run(sys.argv[1:]);"
-        "sys.stdout.write(chr(10).join(sorted(sys.modules)))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code, *argv],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-    )
-    loaded = set(result.stdout.split())
-    assert "psbtbridge.cli" in loaded, result.stderr[-2000:]
-    return loaded
-
-
 #: The standard library's pathlib imports urllib.parse (string quoting, no I/O) at start-up.
 STARTUP_PARSING = {"urllib", "urllib.parse"}
 
 
 def test_psbt_sign_loads_no_hot_or_network_module_at_run_time() -> None:
-    loaded = _loaded_modules(["sign", "/nonexistent.psbt"])  # fails after every import
+    loaded = loaded_modules(["sign", "/nonexistent.psbt"])  # fails after every import
     assert "cold.commands.sign" in loaded
     assert not {m for m in loaded - STARTUP_PARSING if _is(m, {"hot", *NETWORKING})}
 
 
 def test_psbt_send_loads_no_cold_module_at_run_time() -> None:
-    loaded = _loaded_modules(["send", "/nonexistent.psbt", "--to", "electrum"])
+    loaded = loaded_modules(["send", "/nonexistent.psbt", "--to", "electrum"])
     assert "hot.commands.send" in loaded
     assert not {m for m in loaded if _is(m, {"cold"})}

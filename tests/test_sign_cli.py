@@ -29,7 +29,7 @@ from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.script import address_of
 from psbtbridge.tx import Tx
 from tests.conftest import load_vectors, screenshot
-from tests.psbt_cli import run_psbt_on_tty
+from tests.psbt_cli import loaded_modules, run_psbt_on_tty
 from tests.psbt_factory import (
     COSIGNER_MNEMONICS,
     PSBT,
@@ -536,3 +536,17 @@ def test_dialog_sign_button_signs(keys: KeySet, xdisplay: str) -> None:
     run = gui_sign(keys, xdisplay, honest(keys), wait_then_sign)
     assert run.status == 0, run.stderr
     assert Psbt.parse(run.output.read_bytes()).inputs[0].partial_sigs
+
+
+@pytest.mark.parametrize("name", ["p2wpkh", "p2sh-p2wpkh", "p2tr"])
+def test_single_key_segwit_signing_never_loads_python_bitcointx(keys: KeySet, name: str) -> None:
+    """Its import is ~50 ms of every start-up (it runs ldconfig to find libsecp256k1): new
+    signatures of these types are checked with our own binding to Debian's library, and
+    only legacy, P2WSH and finished-transaction checks load it (bench/sign.py)."""
+    folder = fresh_folder(keys)
+    request, output = folder / "request.psbt", folder / "signed.psbt"
+    request.write_bytes(honest(keys, name))
+    argv = ["sign", "--confirm", "policy", str(request), "-o", str(output)]
+    loaded = loaded_modules(argv, keys.home)
+    assert output.exists()
+    assert not {m for m in loaded if m.split(".")[0] == "bitcointx"}
