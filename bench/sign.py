@@ -15,6 +15,7 @@ time grows faster than linearly: 500 inputs already take it several seconds).
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import statistics
@@ -45,6 +46,7 @@ from tests.electrum_harness import (
     root_key,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
 PSBT = str(Path(sys.executable).parent / "psbt")
 SYSTEM_PYTHON = "/usr/bin/python3"  # Electrum's interpreter (Debian's electrum package)
 #: Funding transactions of a typical size (~210 bytes): every input's non_witness_utxo is
@@ -232,6 +234,11 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(n) for n in args.sizes.split(",") if n]
     ours_only = [int(n) for n in args.ours_only.split(",") if n]
+    # Byte-compile our packages as an installed copy has them (pip compiles a wheel's
+    # modules, Debian's Electrum ships compiled): an editable checkout run with
+    # PYTHONDONTWRITEBYTECODE would otherwise compile every module in every process.
+    for package in ("psbtbridge", "cold", "hot"):
+        compileall.compile_dir(ROOT / package, quiet=1)
     with tempfile.TemporaryDirectory(prefix="bench-sign-") as name:
         started = time.perf_counter()
         setup = Setup(Path(name), sum(sizes + ours_only))

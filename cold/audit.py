@@ -394,7 +394,9 @@ def _time(value: object, number: int) -> datetime:
     if not (isinstance(value, str) and _TIME_TEXT.fullmatch(value)):
         raise _Broken(number, "time is not a UTC time like 2024-01-31T12:00:00Z")
     try:
-        return datetime.strptime(value, _TIME_FORMAT).replace(tzinfo=UTC)
+        # The pattern fixed the shape; fromisoformat (which reads the Z) checks the date
+        # and is ~50x faster than strptime: unattended signing reads every record.
+        return datetime.fromisoformat(value)
     except ValueError:
         raise _Broken(number, f"time {value} is not a real date") from None
 

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cold import audit, ledger
 from cold.audit import AuditOutput, AuditRecord
-from cold.confirm.view import ConfirmationView, Decision, OutputLine
 from cold.keystore import KeystoreFile, load_keystore, read_secret_file, unlock
 from cold.policy_file import load_policy
 from cold.signer import sign
@@ -26,6 +26,9 @@ from psbtbridge.home import data_home
 from psbtbridge.policy import Policy, sum_last_24h
 from psbtbridge.psbt import Psbt
 from psbtbridge.verdict import Verdict, evaluate, evaluate_unattended
+
+if TYPE_CHECKING:
+    from cold.confirm.view import Decision
 
 Clock = Callable[[], datetime]
 #: Where unattended signing finds the keystore passphrase when no --passphrase-file is given.
@@ -136,6 +139,9 @@ def _confirm(
         )
         evaluate_unattended(analysis, policy, verdict, sent).raise_if_refused()
         return from_file
+    # Loaded only when a person is asked: unattended signing starts faster without them.
+    from cold.confirm.view import confirmation_view
+
     view = confirmation_view(
         analysis, verdict, request.caller, keystore.encrypted and not from_file
     )
@@ -150,36 +156,6 @@ def _confirm(
         decision = confirm_terminal(view)
     decision.raise_if_declined()
     return from_file if from_file is not None else decision.passphrase
-
-
-def confirmation_view(
-    analysis: Analysis, verdict: Verdict, caller: str, needs_passphrase: bool
-) -> ConfirmationView:
-    """What the user is shown: the proven analysis, not what the PSBT claims."""
-    lines = tuple(
-        OutputLine(
-            index=o.index,
-            address=o.address,
-            script_hex=o.script_pubkey.hex(),
-            amount_sat=o.amount,
-            kind=o.kind.value,
-            path=o.owner.path if o.owner is not None else None,
-        )
-        for o in analysis.outputs
-    )
-    return ConfirmationView(
-        digest=analysis.digest,
-        caller=caller,
-        network=analysis.network.value,
-        inputs_total_sat=analysis.total_in,
-        outputs=lines,
-        fee_sat=analysis.fee,
-        fee_rate_sat_vb=analysis.fee_rate,
-        fee_percent=analysis.fee_percent,
-        sending_sat=analysis.sending,
-        warnings=verdict.warnings,
-        needs_passphrase=needs_passphrase,
-    )
 
 
 def _stated_amounts(analysis: Analysis) -> dict[ledger.OutPointKey, int]:

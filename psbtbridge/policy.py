@@ -97,14 +97,13 @@ def parse_policy(text: str) -> Policy:
 
 # --- reading the parsed table ------------------------------------------------------------
 
-_SYNTAX_POSITION = re.compile(
-    r"^(?P<what>.*) \(at (?:line (?P<line>\d+), column \d+|end of document)\)$",
-    re.DOTALL,
+_SYNTAX_POSITION: Final = (
+    r"^(?P<what>.*) \(at (?:line (?P<line>\d+), column \d+|end of document)\)$"
 )
 
 
 def _syntax_message(detail: str, text: str) -> str:
-    match = _SYNTAX_POSITION.match(detail)
+    match = re.match(_SYNTAX_POSITION, detail, re.DOTALL)
     if match is None:
         return f"{FILE_NAME}: not valid TOML: {detail}"
     line = match["line"] or str(max(1, len(text.splitlines())))
@@ -115,7 +114,7 @@ class _Reader:
     """Checks each value of the parsed table and names its line in every error."""
 
     def __init__(self, text: str) -> None:
-        self._lines = _key_lines(text)
+        self._text = text
 
     def policy(self, untrusted_data: dict[str, object]) -> Policy:
         d = DEFAULT_POLICY
@@ -265,7 +264,7 @@ class _Reader:
         return tuple(addresses)
 
     def _error(self, code: str, path: tuple[str, ...], sentence: str) -> ConfigError:
-        line = _line_of(self._lines, path)
+        line = _line_of(_key_lines(self._text), path)
         where = FILE_NAME if line is None else f"{FILE_NAME} line {line}"
         return ConfigError(code, f"{where}: {sentence}")
 
@@ -282,15 +281,15 @@ _ADDRESS_TEXT: Final = re.compile(rf"[\x21-\x7e]{{1,{MAX_ADDRESS_LENGTH}}}")
 # --- finding the line a key is on --------------------------------------------------------
 # tomllib reports no positions for keys, so a light scan of the text maps each key path to
 # its line. It only chooses which line an error names; every value comes from tomllib.
+# Only an error needs it: the patterns are compiled (and cached by re) on first use.
 
 _BARE = r"[A-Za-z0-9_-]+"
 _BASIC = r'"(?:[^"\\\n]|\\.)*"'
 _LITERAL = r"'[^'\n]*'"
 _SEGMENT = rf"(?:{_BARE}|{_BASIC}|{_LITERAL})"
 _DOTTED = rf"{_SEGMENT}(?:[ \t]*\.[ \t]*{_SEGMENT})*"
-_KEY_LINE: Final = re.compile(rf"[ \t]*(?P<key>{_DOTTED})[ \t]*=")
-_TABLE_LINE: Final = re.compile(rf"[ \t]*\[\[?[ \t]*(?P<key>{_DOTTED})[ \t]*\]")
-_SEGMENTS: Final = re.compile(_SEGMENT)
+_KEY_LINE: Final = rf"[ \t]*(?P<key>{_DOTTED})[ \t]*="
+_TABLE_LINE: Final = rf"[ \t]*\[\[?[ \t]*(?P<key>{_DOTTED})[ \t]*\]"
 
 
 def _unquote(segment: str) -> str:
@@ -305,7 +304,7 @@ def _unquote(segment: str) -> str:
 
 
 def _key_path(dotted: str) -> tuple[str, ...]:
-    return tuple(_unquote(s) for s in _SEGMENTS.findall(dotted))
+    return tuple(_unquote(s) for s in re.findall(_SEGMENT, dotted))
 
 
 def _key_lines(text: str) -> dict[tuple[str, ...], int]:
@@ -318,8 +317,8 @@ def _key_lines(text: str) -> dict[tuple[str, ...], int]:
             if line.count(open_string) % 2 == 1:
                 open_string = None
             continue
-        header = _TABLE_LINE.match(line)
-        key = None if header else _KEY_LINE.match(line)
+        header = re.match(_TABLE_LINE, line)
+        key = None if header else re.match(_KEY_LINE, line)
         if header:
             table = _key_path(header["key"])
             lines.setdefault(table, number)

@@ -7,14 +7,13 @@ public models to prove which inputs and outputs are ours, and `keys export` prin
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
 
 from embit import base58
 from embit.base import EmbitError
 from embit.bip32 import HDKey
-from embit.descriptor.checksum import checksum as embit_checksum
-from embit.descriptor.errors import DescriptorError
 from embit.ec import PublicKey
 
 from psbtbridge.bip32 import public_child
@@ -145,14 +144,12 @@ def electrum_xpub(xpub: str, script_type: ScriptType, network: Network) -> str |
 class AccountKey:
     """One cosigner's account-level xpub (standard xpub/tpub version) and where it comes from.
 
-    The two chain keys (account/0 and account/1) are derived once here, so deriving a
-    script costs one non-hardened step per key.
+    The two chain keys (account/0 and account/1) are derived once, so deriving a script
+    costs one non-hardened step per key.
     """
 
     origin: KeyOrigin
     xpub: str
-    #: (public key, chain code) of account/0 and account/1
-    _chains: tuple[tuple[bytes, bytes], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         where = f"key [{self.origin.descriptor_form()}]"
@@ -180,16 +177,21 @@ class AccountKey:
                 "wallet.origin_mismatch",
                 f"{where}: the xpub's depth, index or parent contradicts its origin",
             )
-        chains = tuple(
-            (bytes(c.key.sec()), bytes(c.chain_code)) for c in (key.child(0), key.child(1))
-        )
-        object.__setattr__(self, "_chains", chains)
 
     @property
     def own_fingerprint(self) -> bytes:
         """The account xpub's own fingerprint: what Electrum writes for a wallet restored
         from a bare xpub, whose paths then start at the account (m/chain/index)."""
         return hash160(bytes(HDKey.from_base58(self.xpub).key.sec()))[:4]
+
+    @cached_property
+    def _chains(self) -> tuple[tuple[bytes, bytes], ...]:
+        """(public key, chain code) of account/0 and account/1, derived on first use: a
+        keystore holds six accounts, and a signing uses one or two of them."""
+        key = HDKey.from_base58(self.xpub)
+        return tuple(
+            (bytes(c.key.sec()), bytes(c.chain_code)) for c in (key.child(0), key.child(1))
+        )
 
     def child_pubkey(self, chain: int, index: int) -> bytes:
         """Compressed public key at account/chain/index."""
@@ -358,6 +360,11 @@ class Wallet:
 
 def descriptor_checksum(body: str) -> str:
     """BIP380 checksum of a descriptor without its `#...` suffix."""
+    # embit's descriptor package (~4 ms to import) is needed only where descriptors are
+    # written or read, never to sign.
+    from embit.descriptor.checksum import checksum as embit_checksum
+    from embit.descriptor.errors import DescriptorError
+
     try:
         return str(embit_checksum(body))
     except DescriptorError as error:

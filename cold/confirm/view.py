@@ -10,10 +10,14 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from psbtbridge.errors import BridgeError, Declined
 from psbtbridge.network import Network
+
+if TYPE_CHECKING:
+    from psbtbridge.analysis import Analysis
+    from psbtbridge.verdict import Verdict
 
 OutputKind = Literal["external", "change", "self", "op_return", "unknown"]
 
@@ -222,3 +226,33 @@ def render_text(view: ConfirmationView) -> str:
         lines.append("")
         lines.extend(f"WARNING: {warning}" for warning in view.warnings)
     return "\n".join(lines) + "\n"
+
+
+def confirmation_view(
+    analysis: Analysis, verdict: Verdict, caller: str, needs_passphrase: bool
+) -> ConfirmationView:
+    """What the user is shown: the proven analysis, not what the PSBT claims."""
+    lines = tuple(
+        OutputLine(
+            index=o.index,
+            address=o.address,
+            script_hex=o.script_pubkey.hex(),
+            amount_sat=o.amount,
+            kind=o.kind.value,
+            path=o.owner.path if o.owner is not None else None,
+        )
+        for o in analysis.outputs
+    )
+    return ConfirmationView(
+        digest=analysis.digest,
+        caller=caller,
+        network=analysis.network.value,
+        inputs_total_sat=analysis.total_in,
+        outputs=lines,
+        fee_sat=analysis.fee,
+        fee_rate_sat_vb=analysis.fee_rate,
+        fee_percent=analysis.fee_percent,
+        sending_sat=analysis.sending,
+        warnings=verdict.warnings,
+        needs_passphrase=needs_passphrase,
+    )
