@@ -8,7 +8,7 @@ order, so writing a parsed map back gives the same bytes; typed views are built 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from psbtbridge.compact import Readable, compact_size, read_compact_size, read_var_bytes, var_bytes
 from psbtbridge.errors import InvalidInput
@@ -16,8 +16,7 @@ from psbtbridge.errors import InvalidInput
 SEPARATOR = b"\x00"
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """One key-value pair as it was on the wire: type, key data (the key's rest) and value."""
 
     key_type: int

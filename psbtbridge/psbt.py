@@ -136,7 +136,7 @@ class PsbtInput:
             # whole map again, whose previous transaction would be re-parsed per signature.
             fields, _ = decode_map((new,), INPUT_FIELDS, f"input {self.index}", self.psbt_version)
             ((attribute, decoded),) = fields.items()
-            if isinstance(decoded, tuple):  # a repeated field: one more item
+            if INPUT_FIELDS[key_type].repeated:  # one more item of a repeated field
                 decoded = getattr(self, attribute) + decoded
             return replace(self, entries=entries, **{attribute: decoded})
         return _decode_input(entries, self.index, self.psbt_version, self._tx_input())

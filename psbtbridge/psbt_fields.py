@@ -2,12 +2,18 @@
 
 BIP174 (v0), BIP370 (v2), BIP371 (taproot), BIP373 (MuSig2). The decoders that turn
 untrusted key data and values into these types are in `psbt_decode.py`.
+
+Plain field values are NamedTuples, as are transactions' parts (tx.py) and map entries
+(keymap.py): immutable and hashable like frozen dataclasses, but built in C (a PSBT holds
+thousands) and a sixth of the cost to define, which every `psbt` process pays at start-up.
+A value that checks itself on construction (KeyOrigin) stays a frozen dataclass.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 from psbtbridge.errors import InvalidInput
 
@@ -167,16 +173,14 @@ class KeyOrigin:
         return KeyOrigin(self.fingerprint, self.path + indexes)
 
 
-@dataclass(frozen=True, slots=True)
-class Bip32Derivation:
+class Bip32Derivation(NamedTuple):
     """PSBT_IN/OUT_BIP32_DERIVATION: a SEC public key and its claimed origin."""
 
     pubkey: bytes
     origin: KeyOrigin
 
 
-@dataclass(frozen=True, slots=True)
-class TapBip32Derivation:
+class TapBip32Derivation(NamedTuple):
     """PSBT_IN/OUT_TAP_BIP32_DERIVATION: an x-only key, the leaves it is used in, its origin."""
 
     xonly_pubkey: bytes
@@ -184,16 +188,14 @@ class TapBip32Derivation:
     origin: KeyOrigin
 
 
-@dataclass(frozen=True, slots=True)
-class GlobalXpub:
+class GlobalXpub(NamedTuple):
     """PSBT_GLOBAL_XPUB: a 78-byte BIP32 extended public key and its claimed origin."""
 
     xpub: bytes
     origin: KeyOrigin
 
 
-@dataclass(frozen=True, slots=True)
-class PartialSig:
+class PartialSig(NamedTuple):
     """PSBT_IN_PARTIAL_SIG: an ECDSA signature (DER + sighash byte) by pubkey."""
 
     pubkey: bytes
@@ -204,8 +206,7 @@ class PartialSig:
         return self.signature[-1]
 
 
-@dataclass(frozen=True, slots=True)
-class TapScriptSig:
+class TapScriptSig(NamedTuple):
     """PSBT_IN_TAP_SCRIPT_SIG: a Schnorr signature by an x-only key for one leaf."""
 
     xonly_pubkey: bytes
@@ -213,8 +214,7 @@ class TapScriptSig:
     signature: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class TapLeafScript:
+class TapLeafScript(NamedTuple):
     """PSBT_IN_TAP_LEAF_SCRIPT: a leaf script, its leaf version, and the control block proving it."""
 
     control_block: bytes
@@ -222,8 +222,7 @@ class TapLeafScript:
     leaf_version: int
 
 
-@dataclass(frozen=True, slots=True)
-class Preimage:
+class Preimage(NamedTuple):
     """PSBT_IN_RIPEMD160/SHA256/HASH160/HASH256: a hash and the preimage hashing to it."""
 
     kind: InputType
@@ -231,16 +230,14 @@ class Preimage:
     preimage: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class MuSig2Participants:
+class MuSig2Participants(NamedTuple):
     """PSBT_IN/OUT_MUSIG2_PARTICIPANT_PUBKEYS: an aggregate key and its participants, in order."""
 
     aggregate_pubkey: bytes
     participants: tuple[bytes, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class MuSig2PubNonce:
+class MuSig2PubNonce(NamedTuple):
     """PSBT_IN_MUSIG2_PUB_NONCE: a participant's 66-byte public nonce for an aggregate key."""
 
     participant_pubkey: bytes
@@ -249,8 +246,7 @@ class MuSig2PubNonce:
     pub_nonce: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class MuSig2PartialSig:
+class MuSig2PartialSig(NamedTuple):
     """PSBT_IN_MUSIG2_PARTIAL_SIG: a participant's 32-byte partial signature."""
 
     participant_pubkey: bytes

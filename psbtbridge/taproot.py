@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from psbtbridge.compact import read_exact, read_var_bytes, var_bytes
 from psbtbridge.errors import InvalidInput
@@ -19,8 +19,7 @@ CONTROL_BLOCK_BASE = 33
 CONTROL_BLOCK_NODE = 32
 
 
-@dataclass(frozen=True, slots=True)
-class TapLeaf:
+class TapLeaf(NamedTuple):
     """One leaf of a PSBT_OUT_TAP_TREE, in depth-first order."""
 
     depth: int

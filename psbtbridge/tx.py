@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Self, TypeVar
+from typing import NamedTuple, Self, TypeVar
 
 from psbtbridge.compact import compact_size, compact_size_at, var_bytes
 from psbtbridge.errors import InvalidInput
@@ -21,8 +21,7 @@ SEGWIT_FLAG = 0x01
 MAX_MONEY = 21_000_000 * 100_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class OutPoint:
+class OutPoint(NamedTuple):
     """A reference to a previous output: txid in internal (serialized) byte order, and index."""
 
     txid: bytes
@@ -35,8 +34,7 @@ class OutPoint:
         return f"{self.txid[::-1].hex()}:{self.vout}"
 
 
-@dataclass(frozen=True, slots=True)
-class TxIn:
+class TxIn(NamedTuple):
     prevout: OutPoint
     script_sig: bytes
     sequence: int
@@ -51,8 +49,7 @@ class TxIn:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class TxOut:
+class TxOut(NamedTuple):
     """An output; value is the signed 64-bit integer on the wire, so a negative amount stays visible."""
 
     value: int
@@ -170,8 +167,7 @@ class PreviousTx:
         return self.wire_txid
 
 
-@dataclass(frozen=True, slots=True)
-class _Layout:
+class _Layout(NamedTuple):
     """One strict walk over a serialized transaction."""
 
     version: int
