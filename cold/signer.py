@@ -33,11 +33,10 @@ def sign(
     cache = SighashCache(analysis.tx, spent)
     verifier = Verifier(analysis.tx, spent)
     keys = _KeyCache(seed)
-    for owned in analysis.owned_inputs:
-        psbt = psbt.with_input(
-            owned.index,
-            _sign_input(psbt.inputs[owned.index], owned, cache, verifier, keys, aux_rand=aux_rand),
-        )
+    psbt = psbt.with_inputs(
+        _sign_input(psbt.inputs[owned.index], owned, cache, verifier, keys, aux_rand=aux_rand)
+        for owned in analysis.owned_inputs
+    )
     if psbt.tx_modifiable is not None and psbt.tx_modifiable & _INPUTS_OUTPUTS_MODIFIABLE:
         # BIP370: a SIGHASH_ALL signature commits to every input and output, so a signer
         # clears both "modifiable" flags; a constructor adding more would void it anyway.
