@@ -34,7 +34,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 from psbtbridge.errors import ConfigError
 from psbtbridge.files import fsync_folder
@@ -72,8 +72,7 @@ _RECORD_KEYS: Final = (
 _OUTPUT_KEYS: Final = ("address", "script", "amount", "kind")
 
 
-@dataclass(frozen=True)
-class AuditOutput:
+class AuditOutput(NamedTuple):
     """One output of the transaction as the user was shown it."""
 
     address: str | None  # None when the script has no address form

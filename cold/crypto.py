@@ -14,6 +14,7 @@ signer verifies it again with an independent implementation (psbtbridge/verify.p
 from __future__ import annotations
 
 import os
+from functools import cache
 from types import ModuleType
 
 from psbtbridge.bip32 import child_tweak
@@ -25,6 +26,7 @@ _MAX_GRIND = 256
 _EC_COMPRESSED = 0b0100000010  # SECP256K1_EC_COMPRESSED
 
 
+@cache  # called several times per input: import machinery once, not per call
 def _library() -> ModuleType:
     """embit's ctypes binding, or a ConfigError if libsecp256k1 cannot be loaded."""
     try:

@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, NamedTuple
 
 from embit.bip32 import HDKey
 from embit.wordlists.bip39 import WORDLIST
@@ -179,8 +179,7 @@ def default_kdf(salt: bytes) -> Kdf:
 # --- the file ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Encryption:
+class Encryption(NamedTuple):
     kdf: Kdf
     nonce: bytes
 
@@ -188,8 +187,7 @@ class Encryption:
         return {"kdf": self.kdf.to_json(), "cipher": CIPHER, "nonce": _b64(self.nonce)}
 
 
-@dataclass(frozen=True)
-class CosignerKey:
+class CosignerKey(NamedTuple):
     """Our BIP48 account xpub for one multisig script type, to hand to a coordinator."""
 
     script_type: ScriptType

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Final, NewType
+from typing import Final, NamedTuple, NewType
 
 from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, Refused
 from psbtbridge.files import read_stored, write_atomic
@@ -73,8 +73,7 @@ class Ledger:
     spent: Mapping[OutPointKey, str] = field(default_factory=_empty_spent)
 
 
-@dataclass(frozen=True)
-class AmountConflict:
+class AmountConflict(NamedTuple):
     """An outpoint claimed at another amount than the one remembered for it."""
 
     outpoint: OutPointKey

@@ -13,15 +13,13 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import NamedTuple, Protocol, cast
 
 from psbtbridge import __version__
 from psbtbridge.errors import BridgeError, ExitStatus
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     module: str
     summary: str
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 import io
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from psbtbridge.compact import Readable, read_compact_size, read_exact, read_var_bytes
 from psbtbridge.errors import InvalidInput
@@ -256,8 +255,7 @@ def _proprietary(entry: Entry, where: str) -> Entry:
     return entry  # kept raw: only its issuer knows what it means
 
 
-@dataclass(frozen=True)
-class FieldSpec:
+class FieldSpec(NamedTuple):
     """How one known type decodes: into which attribute, repeatable or not, and the rules
     every field shares (BIP370 version exclusion, BIP174 empty key data)."""
 

@@ -157,7 +157,8 @@ class KeyOrigin:
         if len(self.fingerprint) != 4:
             raise InvalidInput("wallet.bad_origin", "a key fingerprint must be 4 bytes")
         # BIP32 serializes depth in one byte
-        if len(self.path) > 255 or any(not 0 <= i <= 0xFFFFFFFF for i in self.path):
+        path = self.path
+        if len(path) > 255 or (path and not 0 <= min(path) <= max(path) <= 0xFFFFFFFF):
             raise InvalidInput("wallet.bad_origin", "a derivation path is out of range")
 
     @property

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from psbtbridge.compact import compact_size
 from psbtbridge.tx import Tx
@@ -14,8 +14,7 @@ SCHNORR_SIG = 65  # 64, plus a sighash byte when it is not DEFAULT
 PUBKEY = 33
 
 
-@dataclass(frozen=True)
-class InputShape:
+class InputShape(NamedTuple):
     """What one input's finished scriptSig and witness look like, by size."""
 
     script_type: ScriptType | None

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from psbtbridge.analysis import Analysis, OutputKind
 from psbtbridge.errors import Refused
 from psbtbridge.policy import Policy
 
 
-@dataclass(frozen=True)
-class Violation:
+class Violation(NamedTuple):
     code: str
     message: str
 
