@@ -7,8 +7,8 @@ loading fails: we import its ctypes module directly so that fallback can never s
 embit's own `PrivateKey.sign` grinds until the DER encoding is at most 70 bytes and gives up
 after 200 tries; Core grinds until R < 2^255 (a different rule: a high R with a short S is
 70 bytes too), so the grinding loop is ours, and our signatures equal Core's byte for byte.
-Every signature is verified before it is returned (as Core's CKey::Sign does), and the
-signer verifies it again with an independent implementation (psbtbridge/verify.py).
+Schnorr signatures are verified before they are returned (BIP340's advice); ECDSA ones
+by the signer, with the independent implementation (psbtbridge/verify.py), before release.
 """
 
 from __future__ import annotations
@@ -63,14 +63,15 @@ def xonly_public_key(secret: bytes) -> bytes:
     return public_key(secret)[1:]
 
 
-def sign_ecdsa(secret: bytes, sighash: bytes, pubkey: bytes | None = None) -> bytes:
+def sign_ecdsa(secret: bytes, sighash: bytes) -> bytes:
     """A DER ECDSA signature (no hash-type byte): RFC6979 nonce, low S, ground to low R as Core.
 
     Core's CKey::Sign: sign with no extra entropy; while R >= 2^255, sign again with the
     counter 1, 2, ... as 32 bytes of little-endian extra entropy. Low R saves a byte and
     makes our signatures equal Core's, so the BIP174/Core signer vectors test us exactly.
-    The signature is checked against pubkey (SEC) when given, the key's own otherwise: a
-    caller that names the key it will publish proves the pair matches at no extra cost.
+    Not verified here: the signer checks every signature before release with the
+    independent verifier (another build of the library, its own sighash), which is the
+    check Core's CKey::Sign makes in place, done once and stronger.
     """
     _check_message(sighash)
     _check_secret(secret)
@@ -82,22 +83,7 @@ def sign_ecdsa(secret: bytes, sighash: bytes, pubkey: bytes | None = None) -> by
         if counter > _MAX_GRIND:
             raise BridgeError("crypto.sign_failed", "no low-R signature found; nothing signed")
         signature = lib.ecdsa_sign(sighash, secret, None, counter.to_bytes(32, "little"))
-    point = lib.ec_pubkey_create(secret) if pubkey is None else _parse_pubkey(pubkey)
-    if not lib.ecdsa_verify(signature, sighash, point):
-        # A fault while signing can leak the key through an invalid signature: never release it.
-        raise BridgeError(
-            "crypto.sign_failed", "an ECDSA signature failed its check against the public key"
-        )
     return bytes(lib.ecdsa_signature_serialize_der(signature))
-
-
-def _parse_pubkey(pubkey: bytes) -> bytes:
-    try:
-        return bytes(_library().ec_pubkey_parse(pubkey))
-    except ValueError as error:
-        raise BridgeError(
-            "crypto.sign_failed", "the public key to check against is invalid"
-        ) from error
 
 
 def sign_schnorr(secret: bytes, message: bytes, aux_rand: bytes | None = None) -> bytes:

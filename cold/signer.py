@@ -78,7 +78,7 @@ def _sign_input(
         sighash = cache.segwit_v0(index, script_code, owned.amount or 0, SighashType.ALL)
     else:
         sighash = cache.legacy(index, script_code, SighashType.ALL)
-    signature = sign_ecdsa(secret, sighash, pubkey) + bytes([SighashType.ALL])
+    signature = sign_ecdsa(secret, sighash) + bytes([SighashType.ALL])
     verifier.check_ecdsa(
         index,
         pubkey,

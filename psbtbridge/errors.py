@@ -323,7 +323,7 @@ CODES: Final[dict[str, str]] = {
     "crypto.no_libsecp256k1": "libsecp256k1 cannot be loaded through embit: nothing is signed",
     "crypto.bad_key": "a private key is not a valid secp256k1 scalar",
     "crypto.bad_message": "a message, aux_rand or merkle root of the wrong length (a bug)",
-    "crypto.sign_failed": "a fresh signature failed its own check, or no low-R one was found",
+    "crypto.sign_failed": "a fresh Schnorr signature failed its own check, or no low-R ECDSA one was found",
     # verify (psbtbridge/verify.py): the independent check of every signature
     "verify.spent_outputs": "spent outputs not one per input",
     "verify.bad_tx": "the verifier's parsers (embit's, python-bitcointx's) cannot read the transaction",

@@ -13,7 +13,7 @@ import pytest
 
 from cold.signer import sign
 from psbtbridge.analysis import Analysis, analyse
-from psbtbridge.errors import BridgeError
+from psbtbridge.errors import BridgeError, Refused
 from psbtbridge.finalize import extract, finalize, spent_outputs
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt
@@ -178,3 +178,25 @@ def test_v2_modifiable_flags_are_cleared_by_a_sighash_all_signature(keys: KeySet
     signed = sign(psbt, analysis, keys.seed)
     assert signed.tx_modifiable == 0b100
     assert Psbt.parse(signed.serialize()) == signed
+
+
+@pytest.mark.parametrize("name", ["p2wpkh", "p2pkh", "wsh"])
+def test_a_faulty_signature_is_never_released(
+    keys: KeySet, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sign_ecdsa does not verify its own result: the independent verifier is the check
+    before release. A fault (here injected: one bit of S flipped, the DER still valid) is
+    refused with its code, and no PSBT comes back."""
+    import cold.signer
+    from cold.crypto import sign_ecdsa
+
+    def faulty(secret: bytes, sighash: bytes) -> bytes:
+        signature = sign_ecdsa(secret, sighash)
+        return signature[:-2] + bytes([signature[-2] ^ 0x01]) + signature[-1:]
+
+    monkeypatch.setattr(cold.signer, "sign_ecdsa", faulty)
+    wallet = keys.wallets[name]
+    psbt, analysis = prove(keys, build_psbt([Spend(wallet, 0, 3, 100_000)], [external(1, 90_000)]))
+    with pytest.raises(Refused) as caught:
+        sign(psbt, analysis, keys.seed)
+    assert caught.value.code == "verify.bad_signature"
