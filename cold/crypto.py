@@ -13,13 +13,16 @@ by the signer, with the independent implementation (psbtbridge/verify.py), befor
 
 from __future__ import annotations
 
+import hmac
 import os
+from collections.abc import Sequence
 from functools import cache
 from types import ModuleType
 
 from psbtbridge.bip32 import child_tweak
 from psbtbridge.errors import BridgeError, ConfigError
 from psbtbridge.hashes import tagged_hash
+from psbtbridge.psbt_fields import HARDENED
 
 #: Core stops nowhere; a signature needs two tries on average, so 256 never fails in practice.
 _MAX_GRIND = 256
@@ -147,3 +150,26 @@ def private_child(
     except ValueError as error:
         raise BridgeError("bip32.invalid_child", f"child {index} is invalid; skip it") from error
     return child, public_key(child)
+
+
+def private_descendant(
+    secret: bytes, chain_code: bytes, path: Sequence[int]
+) -> tuple[bytes, bytes, bytes | None]:
+    """(secret, chain code, the parent's compressed public key, None at the root) at path
+    below an extended private key: BIP32 CKDpriv, an HMAC and a scalar addition per step.
+
+    A public key is computed only where a step or the parent's fingerprint needs it
+    (embit's HDKey also base58-encodes every key it makes).
+    """
+    parent = None
+    for position, index in enumerate(path):
+        last = position == len(path) - 1
+        pubkey = public_key(secret) if index < HARDENED or last else None
+        data = b"\x00" + secret if index >= HARDENED else pubkey or b""
+        digest = hmac.digest(chain_code, data + index.to_bytes(4, "big"), "sha512")
+        try:
+            secret = bytes(_library().ec_privkey_add(secret, digest[:32]))
+        except ValueError as error:
+            raise BridgeError("bip32.invalid_child", f"child {index} is invalid") from error
+        chain_code, parent = digest[32:], pubkey
+    return secret, chain_code, parent

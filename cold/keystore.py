@@ -23,6 +23,8 @@ from typing import Any, ClassVar, Final, NamedTuple
 from embit.bip32 import HDKey
 from embit.wordlists.bip39 import WORDLIST
 
+from cold.crypto import private_descendant, public_key
+from psbtbridge.bip32 import encode_xpub
 from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, UsageError
 from psbtbridge.files import read_bounded, read_stored, write_new
 from psbtbridge.network import Network
@@ -224,14 +226,20 @@ class Seed:
     def fingerprint(self) -> bytes:
         return bytes(self.root.my_fingerprint)
 
-    def derive(self, path: tuple[int, ...]) -> HDKey:
-        """The private extended key at path below the root."""
-        return self.root.derive(list(path))
+    def derive(self, path: tuple[int, ...]) -> tuple[bytes, bytes, bytes | None]:
+        """(secret, chain code, parent's public key) of the private extended key at path."""
+        root = self.root
+        return private_descendant(bytes(root.key.secret), bytes(root.chain_code), path)
+
+    def xpub(self, path: tuple[int, ...]) -> str:
+        """The extended public key at path, in our network's standard version."""
+        secret, chain_code, parent = self.derive(path)
+        version = self.network.params["xpub"]
+        return encode_xpub(version, path, parent, chain_code, public_key(secret))
 
     def account_key(self, path: tuple[int, ...]) -> AccountKey:
         """The public AccountKey (standard version for our network) at path."""
-        xpub = self.derive(path).to_public(version=self.network.params["xpub"]).to_base58()
-        return AccountKey(KeyOrigin(self.fingerprint, path), str(xpub))
+        return AccountKey(KeyOrigin(self.fingerprint, path), self.xpub(path))
 
 
 def wallet_name(script_type: ScriptType, account: int) -> str:
@@ -573,11 +581,11 @@ def unlock(keystore_file: KeystoreFile, passphrase: str | None) -> Seed:
     except (UnicodeDecodeError, ValueError, TypeError, KeyError, InvalidInput) as error:
         raise _corrupt(keystore_file.path, "the sealed part is not a valid seed") from error
     seed = _seed_from(mnemonic, bip39_passphrase, keystore_file.network)
-    wallets, cosigners = _public_metadata(seed, keystore_file.account)
-    if (
-        seed.fingerprint != keystore_file.master_fingerprint
-        or wallets != keystore_file.wallets
-        or cosigners != keystore_file.cosigner_keys
+    # Parsing recomputed every path and script type; only the xpubs can disagree.
+    stored = [w.keys[0] for w in keystore_file.wallets]
+    stored += [c.key for c in keystore_file.cosigner_keys]
+    if seed.fingerprint != keystore_file.master_fingerprint or any(
+        seed.xpub(key.origin.path) != key.xpub for key in stored
     ):
         raise _corrupt(keystore_file.path, "its public keys do not belong to its seed")
     return seed

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cold.crypto import private_child, sign_ecdsa, sign_taproot_keypath
+from cold.crypto import private_child, public_key, sign_ecdsa, sign_taproot_keypath
 from cold.keystore import Seed
 from cold.wallets import find_our_key
 from psbtbridge.analysis import Analysis, InputAnalysis
@@ -119,12 +119,8 @@ class _KeyCache:
         """
         key = (account.origin.path, chain)
         if key not in self._chains:
-            chain_key = self.seed.derive((*account.origin.path, chain))
-            self._chains[key] = (
-                bytes(chain_key.key.secret),
-                bytes(chain_key.key.sec()),
-                bytes(chain_key.chain_code),
-            )
+            secret, chain_code, _ = self.seed.derive((*account.origin.path, chain))
+            self._chains[key] = (secret, public_key(secret), chain_code)
         secret, pubkey = private_child(*self._chains[key], index)
         ours = account.origin.child(chain, index)
         registered = next((pk for pk, origin in derived.pubkeys if origin == ours), None)

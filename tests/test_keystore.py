@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from embit.bip32 import HDKey
 
 from cold.keystore import (
     Argon2idKdf,
     ScryptKdf,
+    Seed,
     build_keystore,
     entropy_to_mnemonic,
     keystore_path,
@@ -27,6 +29,7 @@ from cold.keystore import (
 )
 from psbtbridge.errors import BridgeError, ConfigError, InvalidInput
 from psbtbridge.network import Network
+from psbtbridge.psbt_fields import HARDENED as H
 from psbtbridge.wallet import ScriptType
 
 ABANDON = " ".join(["abandon"] * 11 + ["about"])
@@ -86,6 +89,29 @@ def test_keystore_with_bip39_passphrase_unlocks_to_the_vector_root() -> None:
     assert root.to_base58() == (
         "xprv9s21ZrQH143K3h3fDYiay8mocZ3afhfULfb5GX8kCBdno77K4HiA15Tg23wpbeF1pLfs1c5SPmYHrEpTuuRhxMwvKDwqdKiGJS9XFKzUsAF"
     )
+
+
+#: BIP32 test vector 1: seed 000102...0f, the extended public key at m/0H/1/2H/2/1000000000.
+BIP32_VECTOR_1_DEEPEST = "xpub6H1LXWLaKsWFhvm6RVpEL9P4KfRZSW7abD2ttkWP3SSQvnyA8FSVqNTEcYFgJS2UaFcxupHiYkro49S8yGasTvXEYBVPamhGW6cFJodrTHy"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [(), (0,), (H,), (H, 1, 2 * H - 1), (84 + H, 1 + H, H, 1, 7), (48 + H, 1 + H, H, 2 + H)],
+)
+def test_seed_derivation_equals_embits(path: tuple[int, ...]) -> None:
+    """Our CKDpriv (no base58 string per step) against embit's HDKey, xpub for xpub."""
+    seed = Seed(Network.TEST, HDKey.from_seed(mnemonic_to_seed(ABANDON, "TREZOR")))
+    expected = seed.root.derive(list(path)).to_public(version=Network.TEST.params["xpub"])
+    assert seed.xpub(path) == expected.to_base58()
+    secret, chain_code, _ = seed.derive(path)
+    assert secret == bytes(seed.root.derive(list(path)).key.secret)
+    assert chain_code == bytes(expected.chain_code)
+
+
+def test_bip32_vector_1() -> None:
+    seed = Seed(Network.MAIN, HDKey.from_seed(bytes(range(16))))
+    assert seed.xpub((H, 1, 2 + H, 2, 1_000_000_000)) == BIP32_VECTOR_1_DEEPEST
 
 
 @pytest.mark.parametrize(
