@@ -19,6 +19,7 @@ from embit.ec import PublicKey
 from psbtbridge.bip32 import public_child
 from psbtbridge.errors import InvalidInput
 from psbtbridge.hashes import hash160, sha256
+from psbtbridge.keyencoding import check_xpub
 from psbtbridge.network import Network
 from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 
@@ -153,24 +154,23 @@ class AccountKey:
 
     def __post_init__(self) -> None:
         where = f"key [{self.origin.descriptor_form()}]"
-        version, _ = _decode_xpub(self.xpub, where)
+        version, payload = _decode_xpub(self.xpub, where)
         if version not in {net.params["xpub"] for net in Network}:
             raise InvalidInput("wallet.bad_xpub", f"{where}: xpub must use the standard version")
         try:
-            key = HDKey.from_base58(self.xpub)
-        except (EmbitError, ValueError, IndexError) as error:
-            raise InvalidInput("wallet.bad_xpub", f"{where}: not a valid xpub") from error
-        if key.is_private:
-            raise InvalidInput("descriptor.private_key", f"{where}: is a private key")
+            check_xpub(version + payload, where)
+        except InvalidInput as error:
+            raise InvalidInput("wallet.bad_xpub", error.message) from error
+        depth, parent, child = payload[0], payload[1:5], int.from_bytes(payload[5:9], "big")
         path = self.origin.path
         # the xpub's own header must agree with the origin it is claimed to come from
         if not path:
-            consistent = key.depth == 0 and key.my_fingerprint == self.origin.fingerprint
+            consistent = depth == 0 and hash160(payload[41:])[:4] == self.origin.fingerprint
         else:
             consistent = (
-                key.depth == len(path)
-                and key.child_number == path[-1]
-                and (len(path) > 1 or key.fingerprint == self.origin.fingerprint)
+                depth == len(path)
+                and child == path[-1]
+                and (len(path) > 1 or parent == self.origin.fingerprint)
             )
         if not consistent:
             raise InvalidInput(
@@ -178,20 +178,23 @@ class AccountKey:
                 f"{where}: the xpub's depth, index or parent contradicts its origin",
             )
 
+    @cached_property
+    def _key(self) -> tuple[bytes, bytes]:
+        """(public key, chain code) of the account xpub, which __post_init__ checked."""
+        raw = base58.decode_check(self.xpub)
+        return raw[45:], raw[13:45]
+
     @property
     def own_fingerprint(self) -> bytes:
         """The account xpub's own fingerprint: what Electrum writes for a wallet restored
         from a bare xpub, whose paths then start at the account (m/chain/index)."""
-        return hash160(bytes(HDKey.from_base58(self.xpub).key.sec()))[:4]
+        return hash160(self._key[0])[:4]
 
     @cached_property
     def _chains(self) -> tuple[tuple[bytes, bytes], ...]:
         """(public key, chain code) of account/0 and account/1, derived on first use: a
         keystore holds six accounts, and a signing uses one or two of them."""
-        key = HDKey.from_base58(self.xpub)
-        return tuple(
-            (bytes(c.key.sec()), bytes(c.chain_code)) for c in (key.child(0), key.child(1))
-        )
+        return tuple(public_child(*self._key, chain) for chain in (0, 1))
 
     def child_pubkey(self, chain: int, index: int) -> bytes:
         """Compressed public key at account/chain/index."""
