@@ -1,6 +1,6 @@
 """Signing time of `psbt sign --confirm policy` against Electrum's own offline signtransaction.
 
-Run: .venv/bin/python bench/sign.py [--sizes 1,10,100,500] [--ours-only 1000] [--repeat 3]
+Run: .venv/bin/python bench/sign.py [--sizes 1,10,100,500] [--ours-only 1000] [--repeat 5]
 Both sides run as whole processes on the same P2WPKH PSBTs, made by Electrum itself: a
 watch-only wallet (`psbt electrum setup-watch-only` from `psbt keys export --json`) holds
 one UTXO on each of its first receive addresses (funding transactions of 5 outputs each,
@@ -230,7 +230,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1,10,100,500", help="inputs, against Electrum")
     parser.add_argument("--ours-only", default="1000", help="inputs, psbtbridge alone")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per side and size (median)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per side and size (median)")
     args = parser.parse_args()
     sizes = [int(n) for n in args.sizes.split(",") if n]
     ours_only = [int(n) for n in args.ours_only.split(",") if n]
