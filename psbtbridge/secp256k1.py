@@ -18,14 +18,29 @@ _CONTEXT_VERIFY = 0x0101  # SECP256K1_FLAGS_TYPE_CONTEXT | SECP256K1_FLAGS_BIT_C
 _BUFFER = ctypes.c_char * 64  # secp256k1_pubkey, _ecdsa_signature, _xonly_pubkey: 64 opaque bytes
 
 
+def _load() -> ctypes.CDLL:
+    try:
+        return ctypes.CDLL(SONAME)
+    except OSError:
+        pass
+    # Another release's soname (a newer Debian's package has another): the slow search,
+    # which runs ldconfig, only then. Every function used here is in all of them.
+    from ctypes.util import find_library
+
+    found = find_library("secp256k1")
+    try:
+        if found is None:
+            raise OSError(f"no {SONAME} and no other libsecp256k1 found")
+        return ctypes.CDLL(found)
+    except OSError as error:
+        raise BridgeError(
+            "verify.no_library", f"cannot load {SONAME} (Debian package libsecp256k1-1)"
+        ) from error
+
+
 class _Library:
     def __init__(self) -> None:
-        try:
-            lib = ctypes.CDLL(SONAME)
-        except OSError as error:
-            raise BridgeError(
-                "verify.no_library", f"cannot load {SONAME} (Debian package libsecp256k1-1)"
-            ) from error
+        lib = _load()
         p, i, s = ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t
         signatures = {
             "secp256k1_context_create": (p, [ctypes.c_uint]),

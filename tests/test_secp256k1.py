@@ -3,6 +3,7 @@ python-bitcointx ports them (strict DER, low S), and verifies what the signer ma
 
 from __future__ import annotations
 
+import ctypes.util
 import hashlib
 
 import pytest
@@ -103,8 +104,17 @@ def test_never_laxer_than_core_on_mutated_signatures(seed: int, data: st.DataObj
         assert ours
 
 
+def test_another_soname_is_found_by_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Debian 12 names it libsecp256k1.so.1; another release's name is found by the
+    search python-bitcointx makes (ldconfig), only when that one is missing."""
+    monkeypatch.setattr(secp256k1, "SONAME", "libsecp256k1.so.0-not-installed")
+    library = secp256k1._Library()
+    assert library.lib.secp256k1_context_create is not None and library.ctx
+
+
 def test_a_missing_library_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(secp256k1, "SONAME", "libsecp256k1.so.0-not-installed")
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
     with pytest.raises(BridgeError) as caught:
         secp256k1._Library()
     assert caught.value.code == "verify.no_library"
