@@ -5,7 +5,7 @@ The reference is the quadratic way (as a bare embit or python-bitcointx signing 
 hashPrevouts, hashSequence and hashOutputs rehashed for each input, here by building a new
 SighashCache per input, so both sides run the same code and differ only in the caching.
 For context it also times the per-input costs of the rest of a P2WPKH signature: signing
-(cold/crypto.py, low-R grinding and self-check), the independent check of one signature
+(cold/crypto.py, low-R grinding), the independent check of one signature
 (verify.py) and of a finished input (bitcointx's VerifyScript, what `psbt finalize` runs).
 """
 
