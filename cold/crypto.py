@@ -145,10 +145,7 @@ def private_child(
     """(secret, compressed public key) of non-hardened child index of an extended private key
     (secret, its public key, chain code): BIP32 CKDpriv, k_i = IL + k mod n."""
     tweak, _ = child_tweak(chain_code, pubkey, index)
-    try:
-        child = bytes(_library().ec_privkey_add(secret, tweak))
-    except ValueError as error:
-        raise BridgeError("bip32.invalid_child", f"child {index} is invalid; skip it") from error
+    child = _add_tweak(secret, tweak, index)
     return child, public_key(child)
 
 
@@ -163,13 +160,21 @@ def private_descendant(
     """
     parent = None
     for position, index in enumerate(path):
-        last = position == len(path) - 1
-        pubkey = public_key(secret) if index < HARDENED or last else None
-        data = b"\x00" + secret if index >= HARDENED else pubkey or b""
-        digest = hmac.digest(chain_code, data + index.to_bytes(4, "big"), "sha512")
-        try:
-            secret = bytes(_library().ec_privkey_add(secret, digest[:32]))
-        except ValueError as error:
-            raise BridgeError("bip32.invalid_child", f"child {index} is invalid") from error
-        chain_code, parent = digest[32:], pubkey
+        if index < HARDENED:
+            parent = public_key(secret)
+            tweak, chain_code = child_tweak(chain_code, parent, index)
+        else:
+            parent = public_key(secret) if position == len(path) - 1 else None
+            data = b"\x00" + secret + index.to_bytes(4, "big")
+            digest = hmac.digest(chain_code, data, "sha512")
+            tweak, chain_code = digest[:32], digest[32:]
+        secret = _add_tweak(secret, tweak, index)
     return secret, chain_code, parent
+
+
+def _add_tweak(secret: bytes, tweak: bytes, index: int) -> bytes:
+    """k_i = IL + k mod n; BIP32: IL >= n or a zero key makes the index invalid."""
+    try:
+        return bytes(_library().ec_privkey_add(secret, tweak))
+    except ValueError as error:
+        raise BridgeError("bip32.invalid_child", f"child {index} is invalid; skip it") from error

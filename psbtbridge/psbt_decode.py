@@ -61,17 +61,17 @@ def decode_value(untrusted_value: bytes, parse: Callable[[bytes], T], where: str
 
 def decode_exact(untrusted_value: bytes, read: Callable[[Readable], T], where: str) -> T:
     """Run a stream reader over a whole value; a short or overlong value is one error."""
-    stream = io.BytesIO(untrusted_value)
-    try:
+
+    def whole(data: bytes) -> T:
+        stream = io.BytesIO(data)
         value = read(stream)
-    except InvalidInput as error:
-        raise InvalidInput("psbt.bad_value", f"{where}: {error.message}") from error
-    if stream.tell() != len(untrusted_value):
-        raise InvalidInput(
-            "psbt.bad_value",
-            f"{where}: {len(untrusted_value) - stream.tell()} bytes after the end of the value",
-        )
-    return value
+        if stream.tell() != len(data):
+            raise InvalidInput(
+                "psbt.bad_value", f"{len(data) - stream.tell()} bytes after the end of the value"
+            )
+        return value
+
+    return decode_value(untrusted_value, whole, where)
 
 
 def decode_fixed(untrusted_value: bytes, fmt: str, where: str) -> int:

@@ -16,6 +16,8 @@ from psbtbridge.errors import BridgeError
 SONAME = "libsecp256k1.so.1"
 _CONTEXT_VERIFY = 0x0101  # SECP256K1_FLAGS_TYPE_CONTEXT | SECP256K1_FLAGS_BIT_CONTEXT_VERIFY
 _BUFFER = ctypes.c_char * 64  # secp256k1_pubkey, _ecdsa_signature, _xonly_pubkey: 64 opaque bytes
+#: A parsed secp256k1_ecdsa_signature.
+Signature = ctypes.Array[ctypes.c_char]
 
 
 def _load() -> ctypes.CDLL:
@@ -64,31 +66,10 @@ def _library() -> _Library:
     return _Library()
 
 
-def is_strict_signature(der_signature: bytes) -> bool:
-    """Canonical strict DER with a low S (BIP66, and BIP62's rule 5 as Core's standardness
-    requires); the sighash byte not included."""
-    return _strict_signature(_library(), der_signature) is not None
-
-
-def ecdsa_verify(pubkey: bytes, message: bytes, der_signature: bytes) -> bool:
-    """True only for a valid signature of the 32-byte message that is also strict."""
+def strict_signature(der_signature: bytes) -> Signature | None:
+    """The parsed signature when it is canonical strict DER with a low S (BIP66, and BIP62's
+    rule 5 as Core's standardness requires), else None; the sighash byte not included."""
     secp = _library()
-    signature = _strict_signature(secp, der_signature)
-    point = _BUFFER()
-    if signature is None or len(message) != 32 or not _is_standard_pubkey(pubkey):
-        return False
-    if not secp.lib.secp256k1_ec_pubkey_parse(secp.ctx, point, pubkey, len(pubkey)):
-        return False
-    return bool(secp.lib.secp256k1_ecdsa_verify(secp.ctx, signature, message, point) == 1)
-
-
-def _is_standard_pubkey(pubkey: bytes) -> bool:
-    """Compressed or uncompressed, as Core's standardness wants: the library would also
-    take the hybrid form (0x06/0x07)."""
-    return (len(pubkey) == 33 and pubkey[0] in (2, 3)) or (len(pubkey) == 65 and pubkey[0] == 4)
-
-
-def _strict_signature(secp: _Library, der_signature: bytes) -> ctypes.Array[ctypes.c_char] | None:
     lib, ctx = secp.lib, secp.ctx
     signature = _BUFFER()
     if len(der_signature) > 72 or not lib.secp256k1_ecdsa_signature_parse_der(
@@ -108,6 +89,24 @@ def _strict_signature(secp: _Library, der_signature: bytes) -> ctypes.Array[ctyp
     if lib.secp256k1_ecdsa_signature_normalize(ctx, None, signature):
         return None  # it had a high S
     return signature
+
+
+def ecdsa_verify(pubkey: bytes, message: bytes, signature: Signature) -> bool:
+    """True only for a valid signature (from strict_signature) of the 32-byte message by a
+    compressed or uncompressed public key."""
+    secp = _library()
+    point = _BUFFER()
+    if len(message) != 32 or not _is_standard_pubkey(pubkey):
+        return False
+    if not secp.lib.secp256k1_ec_pubkey_parse(secp.ctx, point, pubkey, len(pubkey)):
+        return False
+    return bool(secp.lib.secp256k1_ecdsa_verify(secp.ctx, signature, message, point) == 1)
+
+
+def _is_standard_pubkey(pubkey: bytes) -> bool:
+    """Compressed or uncompressed, as Core's standardness wants: the library would also
+    take the hybrid form (0x06/0x07)."""
+    return (len(pubkey) == 33 and pubkey[0] in (2, 3)) or (len(pubkey) == 65 and pubkey[0] == 4)
 
 
 def schnorr_verify(xonly_pubkey: bytes, message: bytes, signature: bytes) -> bool:

@@ -90,7 +90,7 @@ class Tx:
         inputs = layout.inputs
         if layout.witnesses:
             inputs = [
-                TxIn(txin.prevout, txin.script_sig, txin.sequence, witness)
+                txin._replace(witness=witness)
                 for txin, witness in zip(inputs, layout.witnesses, strict=True)
             ]
         return cls(layout.version, tuple(inputs), layout.outputs, layout.locktime)

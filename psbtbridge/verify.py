@@ -37,6 +37,7 @@ from psbtbridge import secp256k1
 from psbtbridge.compact import var_bytes
 from psbtbridge.errors import InvalidInput, Refused
 from psbtbridge.hashes import hash160, hash256
+from psbtbridge.script import is_witness_program
 from psbtbridge.tx import Tx, TxOut
 
 if TYPE_CHECKING:
@@ -250,7 +251,7 @@ class Verifier:
             if not pushes(witness_script, pubkey):
                 raise Refused("verify.wrong_key", f"{where}: the key is not in the witnessScript")
             return witness_script, True
-        if _is_witness_program(program):
+        if is_witness_program(program):
             raise Refused(
                 "verify.unsupported", f"{where}: a witness program that is not an ECDSA spend"
             )
@@ -279,7 +280,8 @@ class Verifier:
         """Refuse unless signature (DER + hash-type byte) by pubkey is valid for input index."""
         where = f"input {index}"
         script_code, witness_v0 = self._script_code(index, pubkey, redeem_script, witness_script)
-        if not secp256k1.is_strict_signature(signature[:-1]):
+        parsed = secp256k1.strict_signature(signature[:-1])
+        if parsed is None:
             raise Refused("verify.bad_encoding", f"{where}: not a strict-DER, low-S signature")
         hashtype = signature[-1]
         if hashtype not in hash_types:
@@ -296,7 +298,7 @@ class Verifier:
             from psbtbridge.verify_script import legacy_sighash
 
             sighash = legacy_sighash(self.tx, index, script_code, hashtype)
-        if not secp256k1.ecdsa_verify(pubkey, sighash, signature[:-1]):
+        if not secp256k1.ecdsa_verify(pubkey, sighash, parsed):
             raise Refused("verify.bad_signature", f"{where}: the ECDSA signature does not verify")
 
     def check_schnorr_keypath(
@@ -330,17 +332,12 @@ class Verifier:
 
     def check_final_input(self, index: int) -> None:
         """Refuse unless input index's scriptSig and witness spend its output (all hash types)."""
-        from psbtbridge.verify_script import spent_output, verify_input_script
+        from psbtbridge.verify_script import spent_output, verify_input_script, witness_stack
 
         script_pubkey, amount = self._spent_output(index)
         if len(script_pubkey) == 34 and script_pubkey[:2] == b"\x51\x20":  # P2TR
-            txin = self.tx.vin[index]
-            witness = (
-                list(self.tx.wit.vtxinwit[index].scriptWitness.stack)
-                if index < len(self.tx.wit.vtxinwit)
-                else []
-            )
-            if txin.scriptSig or len(witness) != 1:
+            witness = witness_stack(self.tx, index)
+            if self.tx.vin[index].scriptSig or len(witness) != 1:
                 raise Refused(
                     "verify.unsupported",
                     f"input {index}: only taproot key-path spends (one witness item) can be"
@@ -351,23 +348,10 @@ class Verifier:
         verify_input_script(self, index, spent_output(script_pubkey, amount))
 
 
-def _is_witness_program(script: bytes) -> bool:
-    """BIP141: a version byte (OP_0, OP_1..OP_16), then one push of 2 to 40 bytes."""
-    return (
-        4 <= len(script) <= 42
-        and (script[0] == 0 or 0x51 <= script[0] <= 0x60)
-        and script[1] == len(script) - 2
-    )
-
-
-def verify_schnorr(xonly_pubkey: bytes, message: bytes, signature: bytes) -> bool:
-    """BIP340 verification of a 32-byte message (Debian's libsecp256k1)."""
-    return secp256k1.schnorr_verify(xonly_pubkey, message, signature)
-
-
 def verify_ecdsa(pubkey: bytes, message: bytes, der_signature: bytes) -> bool:
     """ECDSA verification (strict DER, low S) of a 32-byte message, without script context."""
-    return secp256k1.ecdsa_verify(pubkey, message, der_signature)
+    parsed = secp256k1.strict_signature(der_signature)
+    return parsed is not None and secp256k1.ecdsa_verify(pubkey, message, parsed)
 
 
 def verify_ecdsa_input(

@@ -80,9 +80,7 @@ def verify_input_script(verifier: Verifier, index: int, spent: CTxOut) -> None:
     """Run input index's scriptSig and witness against the output it spends."""
     where = f"input {index}"
     tx = verifier.tx
-    witness = (
-        list(tx.wit.vtxinwit[index].scriptWitness.stack) if index < len(tx.wit.vtxinwit) else []
-    )
+    witness = witness_stack(tx, index)
     token = _ACTIVE.set(verifier)
     try:
         VerifyScript(
@@ -103,6 +101,12 @@ def verify_input_script(verifier: Verifier, index: int, spent: CTxOut) -> None:
         raise Refused("verify.script_failed", f"{where}: {error}") from error
     finally:
         _ACTIVE.reset(token)
+
+
+def witness_stack(tx: CTransaction, index: int) -> list[bytes]:
+    """Input index's witness items, as bitcointx parsed them (none when it has no witness)."""
+    witnesses = tx.wit.vtxinwit
+    return list(witnesses[index].scriptWitness.stack) if index < len(witnesses) else []
 
 
 def spent_output(script_pubkey: bytes, amount: int) -> CTxOut:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from cold.crypto import public_key, sign_ecdsa
 from psbtbridge import secp256k1
 from psbtbridge.errors import BridgeError
+from psbtbridge.verify import verify_ecdsa
 
 ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 SECRET = hashlib.sha256(b"secp256k1 test key").digest()
@@ -47,10 +48,10 @@ def _core_strict(der: bytes) -> bool:
 def test_what_the_signer_makes_verifies() -> None:
     signature = sign_ecdsa(SECRET, MESSAGE)
     pubkey = public_key(SECRET)
-    assert secp256k1.is_strict_signature(signature)
-    assert secp256k1.ecdsa_verify(pubkey, MESSAGE, signature)
-    assert not secp256k1.ecdsa_verify(pubkey, bytes(32), signature)
-    assert not secp256k1.ecdsa_verify(pubkey, MESSAGE[:31], signature)
+    assert secp256k1.strict_signature(signature) is not None
+    assert verify_ecdsa(pubkey, MESSAGE, signature)
+    assert not verify_ecdsa(pubkey, bytes(32), signature)
+    assert not verify_ecdsa(pubkey, MESSAGE[:31], signature)
 
 
 def test_a_high_s_twin_is_refused_though_it_is_valid_math() -> None:
@@ -58,8 +59,8 @@ def test_a_high_s_twin_is_refused_though_it_is_valid_math() -> None:
     r, s = _r_s(signature)
     high = _der(r, ORDER - s)
     assert _IsValidSignatureEncoding(high + b"\x01") and not IsLowDERSignature(high + b"\x01")
-    assert not secp256k1.is_strict_signature(high)
-    assert not secp256k1.ecdsa_verify(public_key(SECRET), MESSAGE, high)
+    assert secp256k1.strict_signature(high) is None
+    assert not verify_ecdsa(public_key(SECRET), MESSAGE, high)
 
 
 def test_padding_and_out_of_range_values_are_refused() -> None:
@@ -70,7 +71,7 @@ def test_padding_and_out_of_range_values_are_refused() -> None:
     assert r < 2**255  # low R: the pad is excess, which BIP66 forbids
     bad = (padded, _der(ORDER + 1, s), _der(r, 0), _der(0, s), b"", b"\x30", bytes(73))
     for signature in bad:
-        assert not secp256k1.is_strict_signature(signature)
+        assert secp256k1.strict_signature(signature) is None
 
 
 def test_hybrid_public_keys_are_refused() -> None:
@@ -78,9 +79,9 @@ def test_hybrid_public_keys_are_refused() -> None:
     standardness and we do not."""
     signature = sign_ecdsa(SECRET, MESSAGE)
     uncompressed = bytes(CKey(SECRET, compressed=False).pub)
-    assert secp256k1.ecdsa_verify(uncompressed, MESSAGE, signature)
+    assert verify_ecdsa(uncompressed, MESSAGE, signature)
     hybrid = bytes([6 + (uncompressed[64] & 1)]) + uncompressed[1:]
-    assert not secp256k1.ecdsa_verify(hybrid, MESSAGE, signature)
+    assert not verify_ecdsa(hybrid, MESSAGE, signature)
 
 
 @settings(max_examples=400)
@@ -98,7 +99,7 @@ def test_never_laxer_than_core_on_mutated_signatures(seed: int, data: st.DataObj
         elif blob:
             blob[min(position, len(blob) - 1)] ^= data.draw(st.integers(1, 255))
     der = bytes(blob)
-    ours = secp256k1.is_strict_signature(der)
+    ours = secp256k1.strict_signature(der) is not None
     assert not ours or _core_strict(der)
     if _core_strict(der) and all(0 < value < ORDER for value in _r_s(der)):
         assert ours

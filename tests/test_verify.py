@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from psbtbridge.compact import var_bytes
 from psbtbridge.errors import InvalidInput, Refused
+from psbtbridge.secp256k1 import schnorr_verify
 from psbtbridge.sighash import SighashCache, SighashType
 from psbtbridge.tx import OutPoint, Tx, TxIn, TxOut
 from psbtbridge.verify import (
@@ -29,7 +30,6 @@ from psbtbridge.verify import (
     verify_ecdsa,
     verify_ecdsa_input,
     verify_final_tx,
-    verify_schnorr,
     verify_schnorr_keypath,
 )
 from tests.conftest import load_vectors
@@ -285,7 +285,7 @@ def test_bad_arguments() -> None:
     with pytest.raises(InvalidInput) as caught:
         Verifier(tx, spent).check_ecdsa(5, b"", b"")
     assert caught.value.code == "verify.bad_index"
-    assert not verify_schnorr(bytes(32), bytes(31), bytes(64))
+    assert not schnorr_verify(bytes(32), bytes(31), bytes(64))
     assert not verify_ecdsa(bytes(33), bytes(32), b"\x30")
 
 
