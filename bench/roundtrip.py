@@ -30,10 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from psbtbridge.encoding import decode
 from psbtbridge.psbt import Psbt
-from tests import qrexec_harness as harness
-from tests.electrum_harness import funding_tx, regtest_electrum
-from tests.psbt_factory import PSBT
-from tests.qube_pair import EXTERNAL, environ, export, hot_env, make_cold, setup_watch_only
+from tests.support import qrexec_harness as harness
+from tests.support.electrum_harness import funding_tx, regtest_electrum
+from tests.support.psbt_factory import PSBT
+from tests.support.qube_pair import EXTERNAL, environ, export, hot_env, make_cold, setup_watch_only
 
 COIN = 30_000_000
 

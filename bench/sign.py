@@ -6,7 +6,7 @@ watch-only wallet (`psbt electrum setup-watch-only` from `psbt keys export --jso
 one UTXO on each of its first receive addresses (funding transactions of 5 outputs each,
 added offline), and `payto ADDR ! --from_coins ... --unsigned` spends N of them, other
 coins for every size. The reference is `electrum signtransaction` on a seed wallet of the
-same BIP39 keys (tests/electrum_harness.py: create_seed_wallet), run alternately with ours;
+same BIP39 keys (tests/support/electrum_harness.py: create_seed_wallet), run alternately with ours;
 both results must finalize to the same transaction. Peak memory and CPU time are each
 process's own (wait4). Sizes in --ours-only are signed by psbtbridge alone (Electrum's
 time grows faster than linearly: 500 inputs already take it several seconds).
@@ -36,7 +36,7 @@ from psbtbridge.encoding import decode
 from psbtbridge.finalize import extract, finalize, spent_outputs
 from psbtbridge.psbt import Psbt
 from psbtbridge.verify import verify_final_tx
-from tests.electrum_harness import (
+from tests.support.electrum_harness import (
     COSIGNER_MNEMONICS,
     ELECTRUM,
     INPROCESS,

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-VECTORS = ROOT.parent / "shared" / "vectors"
+VECTORS = ROOT / "tests" / "vectors"
 
 
 def load_vectors(name: str) -> Any:
-    """Parse one JSON file from ../shared/vectors (e.g. "psbt/bip174.json")."""
+    """Parse one JSON file from tests/vectors (e.g. "psbt/bip174.json")."""
     return json.loads((VECTORS / name).read_text())
 
 

@@ -1,6 +1,6 @@
 """psbtbridge.analysis (with script.py): what a PSBT does, proven, and every claim it refuses.
 
-Each refusal test changes one thing in an honest PSBT from tests/psbt_factory.py, so the
+Each refusal test changes one thing in an honest PSBT from tests/support/psbt_factory.py, so the
 refusal can only come from that one thing. The same attacks run through the real `psbt
 sign` in tests/test_sign_cli.py; here they run in-process, with their edge cases.
 """
@@ -25,7 +25,7 @@ from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.script import address_of, is_witness_program, script_type_of
 from psbtbridge.wallet import ScriptType, Wallet, parse_descriptor
 from tests.conftest import load_vectors
-from tests.psbt_factory import (
+from tests.support.psbt_factory import (
     COSIGNER_MNEMONICS,
     STRANGER_MNEMONIC,
     KeySet,

@@ -9,6 +9,7 @@ import os
 import resource
 import signal
 import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -28,9 +29,8 @@ from cold.audit import (
 )
 from psbtbridge.errors import ConfigError
 from psbtbridge.policy import sum_last_24h
-from tests.conftest import ROOT
 
-PSBT = ROOT / ".venv" / "bin" / "psbt"
+PSBT = Path(sys.executable).parent / "psbt"
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 TXID = "a" * 64
 

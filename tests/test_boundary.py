@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from tests.psbt_cli import loaded_modules
+from tests.support.psbt_cli import loaded_modules
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("psbtbridge", "cold", "hot")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hot.electrum import ENV_VAR
-from tests.electrum_harness import ELECTRUM, NETWORK, export_document, root_key
+from tests.support.electrum_harness import ELECTRUM, NETWORK, export_document, root_key
 
 PSBT = str(Path(sys.executable).parent / "psbt")
 EXPORT = export_document()

@@ -1,6 +1,6 @@
 """The Tk confirmation dialog on a real X server (Xvfb), driven by xdotool as a user would.
 
-Each dialog runs in its own process (tests/confirm_gui_runner.py), so a dialog that hangs
+Each dialog runs in its own process (tests/support/confirm_gui_runner.py), so a dialog that hangs
 fails its test instead of taking pytest down.
 """
 
@@ -19,8 +19,8 @@ import pytest
 
 from cold.confirm.gui import confirm_gui
 from psbtbridge.errors import BridgeError, ConfigError
-from tests.confirm_samples import sample_view
 from tests.conftest import ROOT, screenshot
+from tests.support.confirm_samples import sample_view
 
 WARNING = "fee is 3.09% of the outputs, above the policy warning level of 2%"
 
@@ -36,7 +36,7 @@ class Dialog:
 
     def __init__(self, display: str, **options: Any) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.confirm_gui_runner", json.dumps(options)],
+            [sys.executable, "-m", "tests.support.confirm_gui_runner", json.dumps(options)],
             cwd=ROOT,
             env={**os.environ, "DISPLAY": display},
             stdout=subprocess.PIPE,

@@ -16,7 +16,7 @@ import pytest
 
 from cold.confirm.tty import PASSPHRASE_PROMPT, PROMPT, confirm_tty
 from cold.confirm.view import group_address
-from tests.confirm_samples import PAY, sample_view
+from tests.support.confirm_samples import PAY, sample_view
 
 
 def _ask(
@@ -69,7 +69,7 @@ def test_no_passphrase_prompt_when_not_needed() -> None:
 RUNNER = """
 import json, sys
 from cold.confirm.tty import confirm_terminal
-from tests.confirm_samples import sample_view
+from tests.support.confirm_samples import sample_view
 d = confirm_terminal(sample_view())
 print(json.dumps([d.approved, d.passphrase, d.reason_code]), file=sys.stderr)
 """

@@ -18,7 +18,7 @@ from cold.confirm.view import (
     render_text,
 )
 from psbtbridge.errors import BridgeError, Declined
-from tests.confirm_samples import CHANGE, OP_RETURN_SCRIPT, PAY, TAPROOT, sample_view
+from tests.support.confirm_samples import CHANGE, OP_RETURN_SCRIPT, PAY, TAPROOT, sample_view
 
 WARNING = "fee is 3.09% of the outputs, above the policy warning level of 2%"
 

@@ -19,7 +19,7 @@ from hot.electrum import ENV_VAR, Electrum, WatchOnlyWallet
 from hot.watch_only import spec_from_export
 from psbtbridge.errors import BridgeError, ConfigError, ExitStatus, UsageError
 from psbtbridge.tx import Tx
-from tests.electrum_harness import (
+from tests.support.electrum_harness import (
     COSIGNER_MNEMONICS,
     NETWORK,
     create_seed_wallet,

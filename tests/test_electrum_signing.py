@@ -33,7 +33,7 @@ from psbtbridge.finalize import extract, finalize
 from psbtbridge.psbt import Psbt
 from psbtbridge.tx import Tx, TxOut
 from psbtbridge.verify import verify_final_tx
-from tests.electrum_harness import (
+from tests.support.electrum_harness import (
     COSIGNER_MNEMONICS,
     MNEMONIC,
     NETWORK,
@@ -45,7 +45,7 @@ from tests.electrum_harness import (
     root_key,
     vault_descriptor,
 )
-from tests.psbt_factory import PSBT as PSBT_COMMAND
+from tests.support.psbt_factory import PSBT as PSBT_COMMAND
 
 NAMES = ("p2wpkh", "p2sh-p2wpkh", "p2pkh", "vault")
 FUNDS = 50_000_000

@@ -11,7 +11,7 @@ from embit.descriptor import Descriptor
 from embit.networks import NETWORKS
 
 from cold.keystore import load_keystore, mnemonic_to_seed, normalize_mnemonic, unlock
-from tests.psbt_cli import run_psbt, run_psbt_on_tty
+from tests.support.psbt_cli import run_psbt, run_psbt_on_tty
 
 ABANDON = " ".join(["abandon"] * 11 + ["about"])
 PASSPHRASE = "tr0ub4dor&3"

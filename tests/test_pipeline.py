@@ -21,7 +21,7 @@ from psbtbridge.errors import InvalidInput, Refused
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt
 from psbtbridge.script import address_of
-from tests.psbt_factory import (
+from tests.support.psbt_factory import (
     KeySet,
     Spend,
     build_psbt,

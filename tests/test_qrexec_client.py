@@ -17,7 +17,7 @@ from hot.qrexec_client import (
     parse_reason,
 )
 from psbtbridge.errors import BridgeError, ConfigError, ExitStatus, UsageError
-from tests import qrexec_harness as harness
+from tests.support import qrexec_harness as harness
 
 DIGEST = "0badc0de"
 

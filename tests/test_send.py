@@ -30,16 +30,16 @@ from psbtbridge.finalize import extract, finalize
 from psbtbridge.psbt import Psbt
 from psbtbridge.tx import Tx
 from psbtbridge.verify import verify_final_tx
-from tests import qrexec_harness as harness
-from tests.electrum_harness import (
+from tests.support import qrexec_harness as harness
+from tests.support.electrum_harness import (
     bitcointx_verify,
     electrum_run,
     electrum_status,
     funding_tx,
     regtest_electrum,
 )
-from tests.psbt_factory import PSBT as PSBT_COMMAND
-from tests.qube_pair import (
+from tests.support.psbt_factory import PSBT as PSBT_COMMAND
+from tests.support.qube_pair import (
     EXTERNAL,
     STRANGER,
     Cold,
@@ -55,7 +55,7 @@ from tests.qube_pair import (
 FUNDS = 50_000_000
 PAY = "0.1"
 PAY_SATS = 10_000_000
-FAKE_SIGNER = Path(__file__).with_name("fake_signer.py")
+FAKE_SIGNER = Path(__file__).parent / "support" / "fake_signer.py"
 
 
 @dataclass(frozen=True)
@@ -245,14 +245,14 @@ def test_cold_user_declining_in_the_dialog(world: World, xdisplay: str, tmp_path
 def test_service_answering_another_transaction(world: World) -> None:
     other = world.folder / "other.psbt"
     other.write_bytes(base64.b64decode(world.to_stranger))
-    fake = f"{harness.VENV_PYTHON} {FAKE_SIGNER} other {other}"
+    fake = f"{harness.PYTHON} {FAKE_SIGNER} other {other}"
     result, out = _send(world, "--finalize", PSBTBRIDGE_SHIM_COMMAND=fake)
     _refused(result, out, ExitStatus.INVALID_INPUT, "send.tx_changed")
 
 
 def test_service_answering_a_tampered_signature(world: World) -> None:
     before = len(world.cold.decisions())
-    fake = f"{harness.VENV_PYTHON} {FAKE_SIGNER} tamper {world.cold.install.script}"
+    fake = f"{harness.PYTHON} {FAKE_SIGNER} tamper {world.cold.install.script}"
     for finalizing in ((), ("--finalize",)):
         result, out = _send(world, *finalizing, PSBTBRIDGE_SHIM_COMMAND=fake)
         stderr = _refused(result, out, ExitStatus.REFUSED, "verify.bad_signature")
@@ -263,7 +263,7 @@ def test_service_answering_a_tampered_signature(world: World) -> None:
 
 
 def test_service_answering_nothing(world: World) -> None:
-    fake = f"{harness.VENV_PYTHON} {FAKE_SIGNER} empty"
+    fake = f"{harness.PYTHON} {FAKE_SIGNER} empty"
     result, out = _send(world, "--finalize", PSBTBRIDGE_SHIM_COMMAND=fake)
     _refused(result, out, ExitStatus.INVALID_INPUT, "send.empty_answer")
 

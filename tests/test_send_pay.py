@@ -31,14 +31,14 @@ from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt
 from psbtbridge.tx import Tx
 from psbtbridge.verify import verify_final_tx
-from tests.electrum_harness import (
+from tests.support.electrum_harness import (
     bitcointx_verify,
     electrum_run,
     funding_tx,
     offline_daemon,
     regtest_electrum,
 )
-from tests.qube_pair import (
+from tests.support.qube_pair import (
     EXTERNAL,
     STRANGER,
     Cold,

@@ -27,7 +27,7 @@ from psbtbridge.errors import (
     InvalidInput,
     Refused,
 )
-from tests import qrexec_harness as harness
+from tests.support import qrexec_harness as harness
 
 DIGEST = "0badc0de"
 ENV = {

@@ -29,8 +29,8 @@ from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.script import address_of
 from psbtbridge.tx import Tx
 from tests.conftest import load_vectors, screenshot
-from tests.psbt_cli import loaded_modules, run_psbt_on_tty
-from tests.psbt_factory import (
+from tests.support.psbt_cli import loaded_modules, run_psbt_on_tty
+from tests.support.psbt_factory import (
     COSIGNER_MNEMONICS,
     PSBT,
     STRANGER_MNEMONIC,

@@ -20,7 +20,7 @@ from psbtbridge.psbt import Psbt
 from psbtbridge.tx import TxIn
 from psbtbridge.verify import verify_final_tx
 from psbtbridge.wallet import AccountKey, Wallet
-from tests.psbt_factory import (
+from tests.support.psbt_factory import (
     COSIGNER_MNEMONICS,
     STRANGER_MNEMONIC,
     KeySet,

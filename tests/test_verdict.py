@@ -15,7 +15,7 @@ from psbtbridge.network import Network
 from psbtbridge.policy import DEFAULT_POLICY, Policy, UnattendedPolicy
 from psbtbridge.psbt import Psbt
 from psbtbridge.verdict import Verdict, evaluate, evaluate_unattended
-from tests.psbt_factory import (
+from tests.support.psbt_factory import (
     KeySet,
     Pay,
     Spend,

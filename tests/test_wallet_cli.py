@@ -10,7 +10,7 @@ from embit.bip32 import HDKey
 
 from cold.keystore import build_keystore, write_new_keystore
 from psbtbridge.network import Network
-from tests.psbt_cli import run_psbt, run_psbt_on_tty
+from tests.support.psbt_cli import run_psbt, run_psbt_on_tty
 
 ABANDON = " ".join(["abandon"] * 11 + ["about"])
 PASSPHRASE = "vault keeper"

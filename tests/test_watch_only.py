@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from hot.watch_only import HARDENED, ScriptType, spec_from_export
 from psbtbridge.errors import BridgeError, InvalidInput, UsageError
-from tests.electrum_harness import NETWORK, export_document, root_key
+from tests.support.electrum_harness import NETWORK, export_document, root_key
 
 EXPORT = export_document()
 FINGERPRINT = "73c5da0a"

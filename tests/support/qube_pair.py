@@ -24,9 +24,15 @@ from cold import audit
 from hot.electrum import ENV_VAR as ELECTRUM_VAR
 from hot.electrum import Electrum
 from hot.qrexec_client import CLIENT_ENV
-from tests import qrexec_harness as harness
-from tests.electrum_harness import COSIGNER_MNEMONICS, MNEMONIC, NETWORK, root_key, vault_descriptor
-from tests.psbt_factory import PSBT
+from tests.support import qrexec_harness as harness
+from tests.support.electrum_harness import (
+    COSIGNER_MNEMONICS,
+    MNEMONIC,
+    NETWORK,
+    root_key,
+    vault_descriptor,
+)
+from tests.support.psbt_factory import PSBT
 
 #: Someone else's address (cosigner #1's BIP84 account): the one the policy lets through.
 EXTERNAL: str = p2wpkh(root_key(COSIGNER_MNEMONICS[0]).derive("m/84h/1h/0h/0/0").key).address(

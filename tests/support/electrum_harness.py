@@ -240,7 +240,7 @@ def electrum_run(electrum: Electrum, *args: str, stdin: str = "") -> str:
 
 
 def electrum_status(electrum: Electrum, wallet: Path, psbt_or_tx: bytes) -> dict[str, Any]:
-    """What Electrum's "Load transaction" makes of it (tests/electrum_inprocess.py status)."""
+    """What Electrum's "Load transaction" makes of it (tests/support/electrum_inprocess.py status)."""
     datadir = electrum.argv[electrum.argv.index("-D") + 1]
     result = subprocess.run(
         ["/usr/bin/python3", str(INPROCESS), "status", datadir, str(wallet)],

@@ -1,6 +1,6 @@
 """Runs confirm_gui in its own process for tests/test_confirm_gui.py and prints the Decision.
 
-Usage: python -m tests.confirm_gui_runner '{"timeout_s": 5, "needs_passphrase": true, ...}'
+Usage: python -m tests.support.confirm_gui_runner '{"timeout_s": 5, "needs_passphrase": true, ...}'
 Prints one JSON line: the Decision's fields, or {"error": CODE} for a BridgeError.
 """
 
@@ -11,7 +11,7 @@ import sys
 
 from cold.confirm.gui import confirm_gui
 from psbtbridge.errors import BridgeError
-from tests.confirm_samples import sample_view
+from tests.support.confirm_samples import sample_view
 
 
 def main(argv: list[str]) -> int:

@@ -1,6 +1,6 @@
 """Electrum's own code where its command line has no command; run by Electrum's interpreter.
 
-Usage: /usr/bin/python3 tests/electrum_inprocess.py ACTION DATADIR WALLET (regtest, offline)
+Usage: /usr/bin/python3 tests/support/electrum_inprocess.py ACTION DATADIR WALLET (regtest, offline)
   status  a PSBT or transaction on stdin: what Electrum's transaction dialog makes of it
           after "Load transaction" (add the wallet's info, then is_complete / get_tx_info),
           as JSON {"complete", "status", "tx"}; "tx" is Electrum's own finalized

@@ -6,7 +6,7 @@ does, evaluates the shipped `qrexec/70-psbtbridge.policy` for (service, argument
 QUBE), and, if it allows the call, runs the harness-installed service through the login
 shell with this process's stdin, stdout and stderr, exiting with its status. A refused call
 prints "Request refused" and exits 126, as qrexec-client-vm does. Use it as
-PSBTBRIDGE_QREXEC_CLIENT="VENV_PYTHON tests/qrexec_client_shim.py" (`qrexec_harness.shim_command()`).
+PSBTBRIDGE_QREXEC_CLIENT="PYTHON tests/support/qrexec_client_shim.py" (`qrexec_harness.shim_command()`).
 
 Environment:
   PSBTBRIDGE_SHIM_ROOT     a root made by `qrexec_harness.install` (required)

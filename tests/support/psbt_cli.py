@@ -36,7 +36,7 @@ def loaded_modules(argv: list[str], home: Path | None = None) -> set[str]:
         capture_output=True,
         text=True,
         check=False,
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=Path(__file__).resolve().parents[2],
         env=None if home is None else environment(home),
         stdin=subprocess.DEVNULL,
     )

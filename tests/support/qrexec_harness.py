@@ -30,19 +30,22 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_SCRIPT = ROOT / "qrexec" / "psbtbridge.Sign"
 SHIPPED_POLICY = ROOT / "qrexec" / "70-psbtbridge.policy"
 SHIPPED_PYTHON = "/opt/psbtbridge/bin/python"
-VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
-DRIVER = ROOT / "tests" / "service_driver.py"
-SHIM = ROOT / "tests" / "qrexec_client_shim.py"
+PYTHON = Path(
+    sys.executable
+)  # the interpreter running the tests: the installed package is importable from it
+DRIVER = ROOT / "tests" / "support" / "service_driver.py"
+SHIM = ROOT / "tests" / "support" / "qrexec_client_shim.py"
 SERVICE = "psbtbridge.Sign"
 _NOT_RPC_CHAR = re.compile(r"[^A-Za-z0-9._+-]")
 
@@ -67,7 +70,7 @@ class Outcome:
     maxrss_kib: int  # the service process's peak resident memory
 
 
-def install(root: Path, profile: str = "", python: Path = VENV_PYTHON) -> Install:
+def install(root: Path, profile: str = "", python: Path = PYTHON) -> Install:
     """Install the shipped service file under root, its interpreter pointed at python."""
     text = SHIPPED_SCRIPT.read_text()
     assert text.count(SHIPPED_PYTHON) == 1, "the shipped script must name its python once"
@@ -126,8 +129,8 @@ sys.exit(128 - code if code < 0 else code)
 
 
 def driver(handler: str, *options: str) -> list[str]:
-    """A command running cold.service.run_service with a test handler (tests/service_driver.py)."""
-    return [str(VENV_PYTHON), str(DRIVER), *options, handler]
+    """A command running cold.service.run_service with a test handler (tests/support/service_driver.py)."""
+    return [str(PYTHON), str(DRIVER), *options, handler]
 
 
 class Running:
@@ -148,7 +151,7 @@ class Running:
         self._rss_file = inst.root / f"maxrss-{id(self)}"
         self.process = subprocess.Popen(
             [
-                str(VENV_PYTHON),
+                str(PYTHON),
                 "-I",
                 "-c",
                 _MEASURE,
@@ -228,4 +231,4 @@ def call(
 
 def shim_command() -> str:
     """PSBTBRIDGE_QREXEC_CLIENT value that makes `psbt send` call the harness (see the shim)."""
-    return f"{VENV_PYTHON} {SHIM}"
+    return f"{PYTHON} {SHIM}"
