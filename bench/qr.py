@@ -20,7 +20,7 @@ from psbtbridge.qr import capture, render
 from psbtbridge.qr.animation import DEFAULT_MAX_VERSION, plan
 from psbtbridge.qr.joiner import Joiner, QrFormat
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "vectors" / "bbqr" / "test_data"
+DATA = Path(__file__).resolve().parent.parent / "tests" / "vectors" / "bbqr" / "test_data"
 FILES = ("1in2out.psbt", "1in100out.psbt", "1in1000out.psbt")
 
 
