@@ -11,7 +11,6 @@ stderr reaches the caller and the cold qube's journal, so it never carries reque
 from __future__ import annotations
 
 import os
-import re
 import select
 import signal
 import stat
@@ -22,15 +21,21 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import BinaryIO, Final, TextIO
 
-from psbtbridge.errors import BridgeError, ConfigError, Declined, ExitStatus, InvalidInput, Refused
+from psbtbridge.errors import CODES, BridgeError, ConfigError, ExitStatus, InvalidInput
 from psbtbridge.files import DEFAULT_MAX_INPUT
-from psbtbridge.qrexec_policy import is_qube_name
+from psbtbridge.qrexec import (
+    Reason,
+    ReasonKind,
+    Service,
+    format_reason,
+    is_digest,
+    is_qube_name,
+    kind_of,
+)
 
-SERVICE_NAME: Final = "psbtbridge.Sign"
+SERVICE_NAME: Final = Service.SIGN
 DEFAULT_READ_DEADLINE_S: Final = 60.0  # a PSBT arrives in well under a second over qrexec
-_DIGEST: Final = re.compile(r"[0-9a-f]{8}")
 _CHUNK: Final = 64 * 1024
-_MAX_REASON: Final = 400  # characters of one stderr line; a sentence, never a dump
 
 #: The cold pipeline: (request bytes, validated digest, validated caller) -> answer bytes.
 Handler = Callable[[bytes, str, str], bytes]
@@ -46,12 +51,12 @@ class CallerGone(BaseException):
 
 def validate_digest_arg(untrusted_arg: str | None) -> str:
     """The service argument: exactly 8 lower-case hex characters (the PSBT's digest)."""
-    if not untrusted_arg:  # qrexec leaves the variable unset for an empty argument
+    if not untrusted_arg:  # dom0 appends "+" to a call without one: set and empty
         raise InvalidInput(
             "service.missing_argument",
             f"{SERVICE_NAME} needs the PSBT's 8-hex digest as its argument ({SERVICE_NAME}+DIGEST)",
         )
-    if _DIGEST.fullmatch(untrusted_arg) is None:
+    if not is_digest(untrusted_arg):
         raise InvalidInput(
             "service.bad_argument",
             f"the {SERVICE_NAME} argument is not an 8-character lower-case hex digest",
@@ -136,26 +141,23 @@ def read_request(untrusted_fd: int, cap: int, deadline_s: float) -> bytes:
     return b"".join(chunks)
 
 
-def one_line(text: str) -> str:
-    """A sentence fit for one stderr line: control characters become `.`, bounded length."""
-    clean = "".join(ch if ch.isprintable() else "." for ch in text)
-    return clean if len(clean) <= _MAX_REASON else clean[: _MAX_REASON - 3] + "..."
+def caller_reason(error: BridgeError) -> Reason:
+    """What the calling qube is told: the kind, the code and a sentence that gives nothing away.
+
+    The caller may be compromised (DESIGN: trust model), so a refusal reaches it as its
+    code's fixed meaning, never the full sentence with policy limits, the budget left or
+    our wallets' paths: those go to the cold screen and the audit log. Only an invalid-input
+    sentence, which describes the caller's own bytes, is passed on whole.
+    """
+    kind = kind_of(error)
+    message = error.message if kind is ReasonKind.INVALID else CODES.get(error.code, error.code)
+    return Reason(kind, message, error.code)
 
 
-def _kind(error: BridgeError) -> str:
-    if isinstance(error, Declined):
-        return "declined"
-    if isinstance(error, Refused):
-        return "refused"
-    if isinstance(error, InvalidInput):
-        return "invalid"
-    return "error"
-
-
-def _report(stderr: TextIO, kind: str, message: str, code: str) -> None:
-    """`psbtbridge: KIND: SENTENCE [CODE]`; the hot side parses this line."""
+def _report(stderr: TextIO, reason: Reason) -> None:
+    """One reason line on stderr; the hot side parses it (psbtbridge.qrexec.parse_reason)."""
     try:
-        stderr.write(f"psbtbridge: {kind}: {one_line(message)} [{code}]\n")
+        stderr.write(format_reason(reason))
         stderr.flush()
     except (OSError, ValueError):  # the caller's stderr is gone too; the status still counts
         pass
@@ -276,20 +278,24 @@ def run_service(
         _silence(stdout)
         _report(
             stderr,
-            "error",
-            "the caller went away before the answer was delivered",
-            "service.caller_gone",
+            Reason(
+                ReasonKind.ERROR,
+                "the caller went away before the answer was delivered",
+                "service.caller_gone",
+            ),
         )
         return ExitStatus.INTERNAL
     except BridgeError as error:
-        _report(stderr, _kind(error), error.message, error.code)
+        _report(stderr, caller_reason(error))
         return error.exit_status
     except Exception as error:  # noqa: BLE001 - last guard: no traceback to the caller
         _report(
             stderr,
-            "error",
-            f"internal error ({type(error).__name__}); nothing was signed",
-            "internal.bug",
+            Reason(
+                ReasonKind.ERROR,
+                f"internal error ({type(error).__name__}); nothing was signed",
+                "internal.bug",
+            ),
         )
         return ExitStatus.INTERNAL
     return ExitStatus.OK

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from psbtbridge.qrexec_policy import is_qube_name, lint_filename, lint_line, lint_policy
+from psbtbridge.qrexec import is_qube_name
+from tests.support.qrexec_policy import lint_filename, lint_line, lint_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = ROOT / "qrexec" / "70-psbtbridge.policy"
@@ -16,7 +17,7 @@ POLICY = ROOT / "qrexec" / "70-psbtbridge.policy"
 
 def _lint(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "psbtbridge.qrexec_policy", *args],
+        [sys.executable, "-m", "tests.support.qrexec_policy", *args],
         capture_output=True,
         text=True,
         check=False,

@@ -30,8 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import qrexec_harness as harness
-
-from psbtbridge.qrexec_policy import lint_policy
+from qrexec_policy import lint_policy
 
 REFUSED = 126
 
