@@ -1,4 +1,4 @@
-"""psbtbridge.verdict: the policy applied to a proven analysis; limits are inclusive maxima."""
+"""cold.verdict: the policy applied to a proven analysis; limits are inclusive maxima."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from cold.policy import DEFAULT_POLICY, Policy, UnattendedPolicy
+from cold.verdict import Verdict, evaluate, evaluate_unattended
 from psbtbridge.analysis import Analysis, analyse
 from psbtbridge.errors import CODES, Refused
 from psbtbridge.network import Network
-from psbtbridge.policy import DEFAULT_POLICY, Policy, UnattendedPolicy
 from psbtbridge.psbt import Psbt
-from psbtbridge.verdict import Verdict, evaluate, evaluate_unattended
 from tests.support.psbt_factory import (
     KeySet,
     Pay,
@@ -233,7 +233,7 @@ def test_unattended_keeps_the_attended_violations_first(keys: KeySet) -> None:
 
 def test_every_violation_code_is_documented() -> None:
     """tests/test_errors.py finds codes raised as errors; these are raised as Violations."""
-    source = (Path(__file__).resolve().parent.parent / "psbtbridge" / "verdict.py").read_text()
+    source = (Path(__file__).resolve().parent.parent / "cold" / "verdict.py").read_text()
     found = set(re.findall(r'"(policy\.[a-z_]+)"', source))
     assert len(found) == 11
     assert found <= set(CODES)

@@ -16,8 +16,8 @@ from psbtbridge.errors import BridgeError, Declined
 from psbtbridge.network import Network
 
 if TYPE_CHECKING:
+    from cold.verdict import Verdict
     from psbtbridge.analysis import Analysis
-    from psbtbridge.verdict import Verdict
 
 OutputKind = Literal["external", "change", "self", "op_return", "unknown"]
 

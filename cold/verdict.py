@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
+from cold.policy import Policy
 from psbtbridge.analysis import Analysis, OutputKind
 from psbtbridge.errors import Refused
-from psbtbridge.policy import Policy
 
 
 class Violation(NamedTuple):
