@@ -22,7 +22,7 @@ from cold.verdict import Verdict, evaluate, evaluate_unattended
 from cold.wallets import registered_wallets
 from psbtbridge.analysis import Analysis, analyse
 from psbtbridge.encoding import decode, encode
-from psbtbridge.errors import ConfigError, Declined, Refused
+from psbtbridge.errors import ConfigError, Declined, Finding, Refused
 from psbtbridge.home import data_home
 from psbtbridge.psbt import Psbt
 
@@ -90,7 +90,11 @@ def sign_psbt(untrusted_data: bytes, request: SignRequest, now: Clock = utc_now)
             raise Refused("proof.amount_changed", conflicts[0].sentence())
         earlier = ledger.previous_spends(known, _owned_outpoints(analysis), txid)
         reused = tuple(
-            f"input {outpoint} was already signed into another transaction {other}"
+            Finding(
+                "warning.input_already_signed",
+                f"input {outpoint}",
+                f"was already signed into another transaction {other}",
+            )
             for outpoint, other in earlier
         )
         verdict = evaluate(analysis, policy, reused)

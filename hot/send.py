@@ -196,7 +196,8 @@ def summary_lines(psbt: Psbt, name: str, qube: str, network: Network) -> list[st
             f"  from {len(summary.inputs)} input(s) of {summary.input_total:,} sat;"
             f" fee {summary.fee:,} sat{rate}"
         )
-    lines += [f"  warning: {w.message}" for w in summary.warnings]
+    lines += [f"  refused: {f.text}" for f in summary.refusals]
+    lines += [f"  warning: {w.text}" for w in summary.warnings]
     lines.append(f"dom0's prompt and {qube}'s dialog name this request {name}")
     return lines
 

@@ -8,7 +8,7 @@ heading; `tests/test_errors.py` checks that every code raised in the source is l
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Final
+from typing import Final, NamedTuple
 
 
 class ExitStatus(IntEnum):
@@ -63,6 +63,25 @@ class ConfigError(BridgeError):
     """Configuration, keystore or environment problem: refuse to start."""
 
     exit_status = ExitStatus.INTERNAL
+
+
+class Finding(NamedTuple):
+    """One thing found about a request: a stable code, the place, and a sentence.
+
+    Refusals and warnings alike: a refusal is raised (`refusal()`), a warning is shown, and
+    tests compare codes, never wording.
+    """
+
+    code: str
+    place: str  # "input 2", "output 0", or "" for the whole transaction
+    message: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.place}: {self.message}" if self.place else self.message
+
+    def refusal(self) -> Refused:
+        return Refused(self.code, self.text)
 
 
 #: Every stable error code, with what it means. Grouped by the module that raises it.
@@ -193,6 +212,17 @@ CODES: Final[dict[str, str]] = {
     "ledger.corrupt": "ledger.json is damaged; it was left untouched",
     "ledger.unreadable": "ledger.json cannot be read or is too large",
     "ledger.bad_outpoint": "a txid or outpoint given to the ledger is malformed",
+    # warnings (psbtbridge/analysis.py, cold/verdict.py, cold/pipeline.py): shown, not raised
+    "warning.amount_claimed": "an input's amount is only claimed by its witness UTXO, not proven",
+    "warning.sighash_not_all": "an input or a partial signature uses a sighash type other than ALL",
+    "warning.unknown_script": "an output's script has no address form",
+    "warning.dust": "an output is below the dust limit and may not relay",
+    "warning.unknown_fields": "a map has fields of a type nobody here can interpret",
+    "warning.proprietary_fields": "a map has proprietary fields",
+    "warning.size_unknown": "an input's size is unknown: sized at its smallest, the fee rate is an upper bound",
+    "warning.self_transfer": "an output pays one of our own receive addresses",
+    "warning.foreign_inputs": "some inputs are not ours: a joint transaction, only ours are signed",
+    "warning.input_already_signed": "an input of ours was already signed into another transaction",
     "proof.amount_changed": "an input's amount differs from the amount seen for it earlier",
     # analysis (psbtbridge/analysis.py): a claim of the PSBT that cannot be proven
     "proof.empty_tx": "the transaction has no inputs or no outputs",

@@ -10,6 +10,8 @@ from psbtbridge.network import Network
 from psbtbridge.wallet import ScriptType
 
 OP_RETURN = 0x6A
+OP_CHECKMULTISIG = 0xAE
+_PUSHDATA_WIDTH = {0x4C: 1, 0x4D: 2, 0x4E: 4}  # OP_PUSHDATA1/2/4: width of the length
 
 
 def is_op_return(script_pubkey: bytes) -> bool:
@@ -68,14 +70,47 @@ def script_type_of(
     return None
 
 
+def has_address(script_pubkey: bytes) -> bool:
+    """Whether wallets show this output as an address: P2PKH, P2SH or any witness program."""
+    return is_p2pkh(script_pubkey) or is_p2sh(script_pubkey) or is_witness_program(script_pubkey)
+
+
 def address_of(script_pubkey: bytes, network: Network) -> str | None:
     """The address a wallet shows for this output, or None when it has no address form."""
-    if is_op_return(script_pubkey) or not script_pubkey:
-        return None
-    standard = is_p2pkh(script_pubkey) or is_p2sh(script_pubkey)
-    if not standard and not is_witness_program(script_pubkey):
+    if not has_address(script_pubkey):
         return None
     try:
         return str(Script(script_pubkey).address(network.params))
     except (EmbitError, ValueError, KeyError, IndexError):
         return None
+
+
+def last_push(script: bytes) -> bytes | None:
+    """The data of a push-only script's last push (a P2SH redeem script), else None."""
+    position, last = 0, None
+    while position < len(script):
+        opcode = script[position]
+        position += 1
+        if opcode == 0 or 0x51 <= opcode <= 0x60 or opcode == 0x4F:  # OP_0, OP_1..16, OP_1NEGATE
+            last = b""
+            continue
+        if 0x01 <= opcode <= 0x4B:
+            size = opcode
+        elif opcode in _PUSHDATA_WIDTH:
+            width = _PUSHDATA_WIDTH[opcode]
+            size = int.from_bytes(script[position : position + width], "little")
+            position += width
+        else:
+            return None
+        last = script[position : position + size]
+        position += size
+    return last if position == len(script) else None
+
+
+def multisig_threshold(script: bytes | None) -> int | None:
+    """m of a standard `OP_m <keys> OP_n OP_CHECKMULTISIG` script, else None."""
+    if script is None or len(script) < 3 or script[-1] != OP_CHECKMULTISIG:
+        return None
+    if not 0x51 <= script[0] <= 0x60:
+        return None
+    return script[0] - 0x50

@@ -33,7 +33,9 @@ def _witness(items: Sequence[int]) -> int:
 
 
 def _finished(shape: InputShape) -> tuple[int, int]:
-    """(scriptSig bytes, witness bytes) of one finished input; unknown types count as P2PKH."""
+    """(scriptSig bytes, witness bytes) of one finished input. An unknown one counts as the
+    smallest an input can be (empty scriptSig, no witness: a pay-to-anchor spend), so a fee
+    rate from this size is an upper bound and a limit checked against it is never passed."""
     sigs = [ECDSA_SIG] * shape.threshold
     match shape.script_type:
         case ScriptType.P2WPKH:
@@ -48,8 +50,10 @@ def _finished(shape: InputShape) -> tuple[int, int]:
             return _push(34), _witness([0, *sigs, shape.witness_script_len])
         case ScriptType.P2SH:
             return 1 + sum(_push(s) for s in sigs) + _push(shape.redeem_script_len), 0
-        case _:
+        case ScriptType.P2PKH:
             return _push(ECDSA_SIG) + _push(PUBKEY), 0
+        case _:
+            return 0, 0
 
 
 def estimate_vsize(tx: Tx, shapes: Sequence[InputShape]) -> int:

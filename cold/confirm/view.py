@@ -253,6 +253,6 @@ def confirmation_view(
         fee_rate_sat_vb=analysis.fee_rate,
         fee_percent=analysis.fee_percent,
         sending_sat=analysis.sending,
-        warnings=verdict.warnings,
+        warnings=tuple(w.text for w in verdict.warnings),
         needs_passphrase=needs_passphrase,
     )
