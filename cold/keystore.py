@@ -29,7 +29,8 @@ from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, UsageError
 from psbtbridge.files import read_bounded, read_stored, write_new
 from psbtbridge.network import Network
 from psbtbridge.psbt_fields import HARDENED, KeyOrigin
-from psbtbridge.wallet import AccountKey, ScriptType, Wallet
+from psbtbridge.script import ScriptType
+from psbtbridge.wallet import AccountKey, Wallet
 
 KEYSTORE_NAME: Final = "keystore.json"
 FORMAT: Final = "psbtbridge-keystore/1"

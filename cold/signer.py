@@ -10,16 +10,15 @@ from cold.keystore import Seed
 from cold.wallets import find_our_key
 from psbtbridge.analysis import Analysis, InputAnalysis
 from psbtbridge.errors import BridgeError
-from psbtbridge.hashes import hash160
 from psbtbridge.psbt import Psbt, PsbtInput
 from psbtbridge.psbt_fields import GlobalType, InputType
+from psbtbridge.script import ScriptType, p2pkh
 from psbtbridge.sighash import SighashCache, SighashType
 from psbtbridge.tx import TxOut
 from psbtbridge.verify import Verifier
-from psbtbridge.wallet import AccountKey, DerivedScript, ScriptType, Wallet
+from psbtbridge.wallet import AccountKey, DerivedScript, Wallet
 
 _INPUTS_OUTPUTS_MODIFIABLE = 0b011  # BIP370 PSBT_GLOBAL_TX_MODIFIABLE bits 0 and 1
-_SEGWIT_V0 = (ScriptType.P2WPKH, ScriptType.P2SH_P2WPKH, ScriptType.P2WSH, ScriptType.P2SH_P2WSH)
 
 
 def sign(
@@ -71,10 +70,10 @@ def _sign_input(
         verifier.check_schnorr_keypath(index, signature)
         return inp.with_tap_key_sig(signature)
     if wallet.script_type in (ScriptType.P2WPKH, ScriptType.P2SH_P2WPKH, ScriptType.P2PKH):
-        script_code = b"\x76\xa9\x14" + hash160(pubkey) + b"\x88\xac"
+        script_code = p2pkh(pubkey)  # BIP143: P2WPKH signs with the P2PKH script
     else:
         script_code = derived.witness_script or derived.redeem_script or b""
-    if wallet.script_type in _SEGWIT_V0:
+    if wallet.script_type.is_segwit_v0:
         sighash = cache.segwit_v0(index, script_code, owned.amount or 0, SighashType.ALL)
     else:
         sighash = cache.legacy(index, script_code, SighashType.ALL)

@@ -8,26 +8,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
 from functools import cached_property
 
 from embit import base58
 from embit.base import EmbitError
 from embit.bip32 import HDKey
-from embit.ec import PublicKey
 
 from psbtbridge.bip32 import public_child
 from psbtbridge.errors import InvalidInput
-from psbtbridge.hashes import hash160, sha256
+from psbtbridge.hashes import hash160
 from psbtbridge.keyencoding import check_xpub
 from psbtbridge.network import Network
 from psbtbridge.psbt_fields import HARDENED, KeyOrigin
+from psbtbridge.script import ScriptType, multisig, p2pkh, p2sh, p2tr, p2wpkh, p2wsh
 
 MAX_DESCRIPTOR_LENGTH = 10_000  # characters: 20 keys with long origins fit many times over
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _PATH_ITEM_RE = re.compile(r"(0|[1-9][0-9]{0,9})([hH']?)")
-
-OP_CHECKMULTISIG = 0xAE
 
 
 def parse_path_item(untrusted_item: str, where: str) -> int:
@@ -38,35 +35,13 @@ def parse_path_item(untrusted_item: str, where: str) -> int:
     return int(match.group(1)) + (HARDENED if match.group(2) else 0)
 
 
-class ScriptType(Enum):
-    P2PKH = "p2pkh"
-    P2SH_P2WPKH = "p2sh-p2wpkh"
-    P2WPKH = "p2wpkh"
-    P2TR = "p2tr"
-    P2WSH = "p2wsh"
-    P2SH_P2WSH = "p2sh-p2wsh"
-    P2SH = "p2sh"
-
-    @property
-    def is_multisig(self) -> bool:
-        return self in (ScriptType.P2WSH, ScriptType.P2SH_P2WSH, ScriptType.P2SH)
-
-    @property
-    def max_keys(self) -> int:
-        """Most keys a multisig of this type may have: legacy P2SH hits the 520-byte push limit."""
-        return 15 if self is ScriptType.P2SH else 20
-
-    @property
-    def slip132(self) -> str | None:
-        """Key of embit's network table for the SLIP-132 (Electrum) xpub of this script type."""
-        return _SLIP132[self]
-
-
+#: Key of embit's network table for the SLIP-132 (Electrum) xpub of each script type;
+#: SLIP-132 defines no version for taproot.
 _SLIP132: dict[ScriptType, str | None] = {
     ScriptType.P2PKH: "xpub",
     ScriptType.P2SH_P2WPKH: "ypub",
     ScriptType.P2WPKH: "zpub",
-    ScriptType.P2TR: None,  # SLIP-132 defines no version for taproot
+    ScriptType.P2TR: None,
     ScriptType.P2WSH: "Zpub",
     ScriptType.P2SH_P2WSH: "Ypub",
     ScriptType.P2SH: "xpub",
@@ -134,7 +109,7 @@ def parse_xpub(untrusted_xpub: str, network: Network, accepted: tuple[str, ...],
 
 def electrum_xpub(xpub: str, script_type: ScriptType, network: Network) -> str | None:
     """The SLIP-132 form Electrum expects (zpub, vpub, Zpub, ...); None for taproot."""
-    name = script_type.slip132
+    name = _SLIP132[script_type]
     if name is None:
         return None
     _, payload = _decode_xpub(xpub, "xpub")
@@ -216,33 +191,6 @@ class DerivedScript:
     taproot_internal_key: bytes | None
 
 
-def _push_small_int(n: int) -> bytes:
-    """Minimal push of 1..20: OP_1..OP_16, else a one-byte push (BIP62, as Core's multi())."""
-    return bytes([0x50 + n]) if n <= 16 else bytes([0x01, n])
-
-
-def _multisig_script(threshold: int, pubkeys: list[bytes]) -> bytes:
-    body = b"".join(bytes([len(pk)]) + pk for pk in pubkeys)
-    return (
-        _push_small_int(threshold)
-        + body
-        + _push_small_int(len(pubkeys))
-        + bytes([OP_CHECKMULTISIG])
-    )
-
-
-def _p2sh(redeem_script: bytes) -> bytes:
-    return b"\xa9\x14" + hash160(redeem_script) + b"\x87"
-
-
-def _p2wsh(witness_script: bytes) -> bytes:
-    return b"\x00\x20" + sha256(witness_script)
-
-
-def _p2wpkh(pubkey: bytes) -> bytes:
-    return b"\x00\x14" + hash160(pubkey)
-
-
 @dataclass(frozen=True)
 class Wallet:
     """A watch-only wallet: single-sig (one key) or k-of-n multisig, on one network."""
@@ -313,32 +261,25 @@ class Wallet:
         pubkey, origin = keyed[0]
         match self.script_type:
             case ScriptType.P2PKH:
-                spk = b"\x76\xa9\x14" + hash160(pubkey) + b"\x88\xac"
-                return DerivedScript(spk, None, None, ((pubkey, origin),), None)
+                return DerivedScript(p2pkh(pubkey), None, None, ((pubkey, origin),), None)
             case ScriptType.P2WPKH:
-                return DerivedScript(_p2wpkh(pubkey), None, None, ((pubkey, origin),), None)
+                return DerivedScript(p2wpkh(pubkey), None, None, ((pubkey, origin),), None)
             case ScriptType.P2SH_P2WPKH:
-                redeem = _p2wpkh(pubkey)
-                return DerivedScript(_p2sh(redeem), redeem, None, ((pubkey, origin),), None)
-            case ScriptType.P2TR:
-                return self._derive_taproot(pubkey, origin)
-        script = _multisig_script(self.threshold, [pk for pk, _ in keyed])
+                redeem = p2wpkh(pubkey)
+                return DerivedScript(p2sh(redeem), redeem, None, ((pubkey, origin),), None)
+            case ScriptType.P2TR:  # BIP86: key path only
+                internal = pubkey[1:]
+                return DerivedScript(p2tr(pubkey), None, None, ((internal, origin),), internal)
+        script = multisig(self.threshold, [pk for pk, _ in keyed])
         pubkeys = tuple(keyed)
         match self.script_type:
             case ScriptType.P2WSH:
-                return DerivedScript(_p2wsh(script), None, script, pubkeys, None)
+                return DerivedScript(p2wsh(script), None, script, pubkeys, None)
             case ScriptType.P2SH_P2WSH:
-                redeem = _p2wsh(script)
-                return DerivedScript(_p2sh(redeem), redeem, script, pubkeys, None)
+                redeem = p2wsh(script)
+                return DerivedScript(p2sh(redeem), redeem, script, pubkeys, None)
             case _:
-                return DerivedScript(_p2sh(script), script, None, pubkeys, None)
-
-    @staticmethod
-    def _derive_taproot(pubkey: bytes, origin: KeyOrigin) -> DerivedScript:
-        """BIP86: key-path only, output key = internal key tweaked with no script tree."""
-        internal = pubkey[1:]
-        output = PublicKey.parse(pubkey).taproot_tweak(b"").xonly()
-        return DerivedScript(b"\x51\x20" + output, None, None, ((internal, origin),), internal)
+                return DerivedScript(p2sh(script), script, None, pubkeys, None)
 
     def descriptor(self, chain: int | None = None) -> str:
         """Output descriptor with BIP380 checksum; `<0;1>` multipath (BIP389) when chain is None."""
@@ -485,7 +426,8 @@ def _parse_key(
         raise InvalidInput(
             "descriptor.bad_path", f"{where}: must end in /<0;1>/* (or /0/* for receive)"
         )
-    accepted = ("xpub",) if script_type.slip132 in (None, "xpub") else ("xpub", script_type.slip132)
+    slip132 = _SLIP132[script_type]
+    accepted = ("xpub",) if slip132 in (None, "xpub") else ("xpub", slip132)
     xpub = parse_xpub(untrusted_xpub, network, accepted, where)
     origin = KeyOrigin(bytes.fromhex(untrusted_fingerprint), path)
     return AccountKey(origin, xpub), suffix == "<0;1>/*"

@@ -30,7 +30,7 @@ from cold.keystore import (
 from psbtbridge.errors import BridgeError, ConfigError, InvalidInput
 from psbtbridge.network import Network
 from psbtbridge.psbt_fields import HARDENED as H
-from psbtbridge.wallet import ScriptType
+from psbtbridge.script import ScriptType
 
 ABANDON = " ".join(["abandon"] * 11 + ["about"])
 RANDOM = bytes(range(28))  # salt and nonce: fixed, so a test can rebuild the same file

@@ -22,9 +22,10 @@ from psbtbridge.compact import compact_size, var_bytes
 from psbtbridge.hashes import hash160
 from psbtbridge.network import Network
 from psbtbridge.psbt_fields import HARDENED, KeyOrigin
+from psbtbridge.script import ScriptType
 from psbtbridge.taproot import TAPSCRIPT_LEAF_VERSION, leaf_hash
 from psbtbridge.tx import OutPoint, Tx, TxIn, TxOut
-from psbtbridge.wallet import AccountKey, DerivedScript, ScriptType, Wallet
+from psbtbridge.wallet import AccountKey, DerivedScript, Wallet
 
 PSBT = str(Path(sys.executable).parent / "psbt")
 #: BIP39's best-known test mnemonic: its keys are public, so nothing here holds real money.
