@@ -35,9 +35,7 @@ MAX_CHANGE_INDEX_WINDOW: Final = 1_000_000
 MAX_ADDRESS_LENGTH: Final = 100
 
 #: PSBT_IN_SIGHASH_TYPE values by the names policy.toml uses (ALL, ..., "ALL|ANYONECANPAY").
-SIGHASH_TYPES: Final[Mapping[str, SighashType]] = {
-    t.name.replace("_", "|"): t for t in SighashType
-}
+SIGHASH_TYPES: Final[Mapping[str, SighashType]] = {t.name.replace("_", "|"): t for t in SighashType}
 #: The signer commits to every input and every output, always: a policy file cannot widen
 #: this, so naming another type there is refused rather than accepted and then ignored.
 SIGNABLE_SIGHASH: Final = frozenset({"ALL", "DEFAULT"})

@@ -14,7 +14,7 @@ from cold.keystore import KeystoreFile, Seed
 from psbtbridge.errors import ConfigError, InvalidInput, Refused
 from psbtbridge.files import read_stored, write_atomic
 from psbtbridge.network import Network
-from psbtbridge.wallet import AccountKey, Wallet, electrum_xpub, parse_descriptor
+from psbtbridge.wallet import AccountKey, Wallet, descriptor_of, electrum_xpub, parse_descriptor
 
 REGISTRY_NAME: Final = "wallets.json"
 FORMAT: Final = "psbtbridge-wallets/1"
@@ -134,7 +134,7 @@ def add_wallet(home: Path, keystore_file: KeystoreFile, wallet: Wallet) -> None:
         )
     check_new(wallet, registered_wallets(home, keystore_file))
     entries = [
-        {"name": w.name, "descriptor": w.descriptor()}
+        {"name": w.name, "descriptor": descriptor_of(w)}
         for w in (*load_registry(home, keystore_file.network), wallet)
     ]
     document = {"format": FORMAT, "network": keystore_file.network.value, "wallets": entries}
@@ -153,8 +153,8 @@ def export_document(keystore_file: KeystoreFile, wallets: tuple[Wallet, ...]) ->
 
 def _export_wallet(wallet: Wallet) -> dict[str, Any]:
     descriptors = {
-        "descriptor": wallet.descriptor(),
-        "descriptors": {"receive": wallet.descriptor(0), "change": wallet.descriptor(1)},
+        "descriptor": descriptor_of(wallet),
+        "descriptors": {"receive": descriptor_of(wallet, 0), "change": descriptor_of(wallet, 1)},
     }
     if not wallet.is_multisig:
         key = wallet.keys[0]

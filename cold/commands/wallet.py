@@ -16,7 +16,7 @@ from cold.keystore import load_keystore, passphrase_for, unlock
 from cold.wallets import add_wallet, check_new, find_our_key, registered_wallets
 from psbtbridge.errors import Declined, ExitStatus, Refused, UsageError
 from psbtbridge.home import data_home
-from psbtbridge.wallet import AccountKey, Wallet, parse_descriptor
+from psbtbridge.wallet import AccountKey, Wallet, descriptor_of, parse_descriptor
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -105,7 +105,7 @@ def _list(args: argparse.Namespace) -> int:
                 "script_type": w.script_type.value,
                 "threshold": w.threshold,
                 "keys": len(w.keys),
-                "descriptor": w.descriptor(),
+                "descriptor": descriptor_of(w),
             }
             for w in wallets
         ]
@@ -113,5 +113,5 @@ def _list(args: argparse.Namespace) -> int:
         return ExitStatus.OK
     for w in wallets:
         kind = f"{w.threshold}-of-{len(w.keys)}" if w.is_multisig else "single-sig"
-        sys.stdout.write(f"{w.name:<16} {kind:<10} {w.script_type.value:<11} {w.descriptor()}\n")
+        sys.stdout.write(f"{w.name:<16} {kind:<10} {w.script_type.value:<11} {descriptor_of(w)}\n")
     return ExitStatus.OK

@@ -25,7 +25,7 @@ from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.script import ScriptType
 from psbtbridge.taproot import TAPSCRIPT_LEAF_VERSION, leaf_hash
 from psbtbridge.tx import OutPoint, Tx, TxIn, TxOut
-from psbtbridge.wallet import AccountKey, DerivedScript, Wallet
+from psbtbridge.wallet import AccountKey, DerivedScript, Wallet, descriptor_of
 
 PSBT = str(Path(sys.executable).parent / "psbt")
 #: BIP39's best-known test mnemonic: its keys are public, so nothing here holds real money.
@@ -278,7 +278,7 @@ def multisig_wallet(
 
 def register(home: Path, wallet: Wallet) -> None:
     """`psbt wallet add NAME DESCRIPTOR --yes` through the real command line."""
-    result = run_psbt(home, "wallet", "add", wallet.name, wallet.descriptor(), "--yes")
+    result = run_psbt(home, "wallet", "add", wallet.name, descriptor_of(wallet), "--yes")
     assert result.returncode == 0, result.stderr
 
 
