@@ -178,7 +178,9 @@ def test_bip380_invalid_checksums(text: str, code: str) -> None:
 def test_single_sig_descriptor_round_trips(script_type: ScriptType, purpose: int) -> None:
     wallet = single(script_type, purpose, Network.REGTEST)
     for chain in (None, 0):
-        assert parse_descriptor(descriptor_of(wallet, chain), Network.REGTEST, wallet.name) == wallet
+        assert (
+            parse_descriptor(descriptor_of(wallet, chain), Network.REGTEST, wallet.name) == wallet
+        )
 
 
 def test_descriptor_forms() -> None:
