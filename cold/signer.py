@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cold.crypto import private_child, public_key, sign_ecdsa, sign_taproot_keypath
+from embit.bip32 import HDKey
+
+from cold.crypto import sign_ecdsa, sign_taproot_keypath
 from cold.keystore import Seed
 from cold.wallets import find_our_key
 from psbtbridge.analysis import Analysis, InputAnalysis
@@ -99,7 +101,7 @@ class _KeyCache:
     def __init__(self, seed: Seed) -> None:
         self.seed = seed
         self._accounts: dict[str, AccountKey] = {}
-        self._chains: dict[tuple[tuple[int, ...], int], tuple[bytes, bytes, bytes]] = {}
+        self._chains: dict[tuple[tuple[int, ...], int], HDKey] = {}
 
     def our_account(self, wallet: Wallet) -> AccountKey:
         if wallet.name not in self._accounts:
@@ -118,9 +120,9 @@ class _KeyCache:
         """
         key = (account.origin.path, chain)
         if key not in self._chains:
-            secret, chain_code, _ = self.seed.derive((*account.origin.path, chain))
-            self._chains[key] = (secret, public_key(secret), chain_code)
-        secret, pubkey = private_child(*self._chains[key], index)
+            self._chains[key] = self.seed.derive((*account.origin.path, chain))
+        child = self._chains[key].child(index)
+        secret, pubkey = bytes(child.key.secret), bytes(child.key.get_public_key().sec())
         ours = account.origin.child(chain, index)
         registered = next((pk for pk, origin in derived.pubkeys if origin == ours), None)
         # BIP371: a taproot derivation names the 32-byte x-only key.

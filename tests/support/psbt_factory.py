@@ -16,7 +16,6 @@ from pathlib import Path
 from embit.bip32 import HDKey
 from embit.ec import PublicKey
 
-from cold.crypto import public_key
 from cold.keystore import Seed, load_keystore, mnemonic_to_seed
 from psbtbridge.compact import compact_size, var_bytes
 from psbtbridge.hashes import hash160
@@ -206,7 +205,7 @@ def seed_of(mnemonic: str, network: Network = Network.REGTEST) -> Seed:
 
 def pubkey_at(seed: Seed, path: Sequence[int]) -> bytes:
     """The compressed public key at any path, hardened steps included (needs the seed)."""
-    return public_key(seed.derive(tuple(path))[0])
+    return bytes(seed.derive(tuple(path)).key.get_public_key().sec())
 
 
 def p2wpkh(pubkey: bytes) -> bytes:
