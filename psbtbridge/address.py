@@ -20,6 +20,11 @@ from psbtbridge.script import address_of
 MAX_ADDRESS_LENGTH: Final = 90  # BIP173's limit for a bech32 string; base58 ones are shorter
 
 
+def group_address(address: str) -> str:
+    """Split into groups of 4 characters, so two addresses can be compared group by group."""
+    return " ".join(address[i : i + 4] for i in range(0, len(address), 4))
+
+
 def _shown(untrusted_text: str) -> str:
     """The start of a text that is not an address, fit to repeat in one line."""
     cut = untrusted_text[:MAX_ADDRESS_LENGTH]

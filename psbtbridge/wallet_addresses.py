@@ -10,7 +10,8 @@ the receive or the change chain, at an index inside the window a wallet scans.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Final, NamedTuple
+from dataclasses import dataclass
+from typing import Final
 
 from psbtbridge.address import decode_address
 from psbtbridge.analysis import DEFAULT_CHANGE_WINDOW
@@ -30,7 +31,8 @@ RECEIVE: Final = 0
 CHANGE: Final = 1
 
 
-class WalletAddress(NamedTuple):
+@dataclass(frozen=True)
+class WalletAddress:
     """One address of one wallet: where it is derived and what it reads as."""
 
     wallet: str
