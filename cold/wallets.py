@@ -15,6 +15,7 @@ from psbtbridge.errors import ConfigError, InvalidInput, Refused
 from psbtbridge.files import read_stored, write_atomic
 from psbtbridge.network import Network
 from psbtbridge.wallet import AccountKey, Wallet, electrum_xpub, parse_descriptor
+from psbtbridge.wallet_addresses import wallet_address
 
 REGISTRY_NAME: Final = "wallets.json"
 FORMAT: Final = "psbtbridge-wallets/1"
@@ -147,14 +148,17 @@ def export_document(keystore_file: KeystoreFile, wallets: tuple[Wallet, ...]) ->
         "format": EXPORT_FORMAT,
         "network": keystore_file.network.value,
         "master_fingerprint": keystore_file.master_fingerprint.hex(),
-        "wallets": [_export_wallet(w) for w in wallets],
+        "wallets": [_export_wallet(w, keystore_file.master_fingerprint) for w in wallets],
     }
 
 
-def _export_wallet(wallet: Wallet) -> dict[str, Any]:
+def _export_wallet(wallet: Wallet, fingerprint: bytes) -> dict[str, Any]:
+    first = wallet_address(wallet, 0, 0, fingerprint)
     descriptors = {
         "descriptor": wallet.descriptor(),
         "descriptors": {"receive": wallet.descriptor(0), "change": wallet.descriptor(1)},
+        # what the watch-only wallet must show as its first receive address (m/.../0/0)
+        "first_receive_address": first.address,
     }
     if not wallet.is_multisig:
         key = wallet.keys[0]

@@ -27,6 +27,7 @@ from cold.keystore import (
     write_new_keystore,
 )
 from cold.wallets import export_document, registered_wallets
+from psbtbridge.address import group_address
 from psbtbridge.errors import ConfigError, ExitStatus
 from psbtbridge.home import data_home
 from psbtbridge.network import Network
@@ -195,4 +196,5 @@ def _describe(wallet: dict[str, Any]) -> list[str]:
         *keys,
         f"  receive   {wallet['descriptors']['receive']}",
         f"  change    {wallet['descriptors']['change']}",
+        f"  first receive address  {group_address(wallet['first_receive_address'])}",
     ]
