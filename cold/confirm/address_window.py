@@ -109,23 +109,19 @@ class _Window:
         style = ttk.Style(root)
         style.theme_use("clam")
         family = tkfont.nametofont("TkDefaultFont").actual("family")
-        mono_family = tkfont.nametofont("TkFixedFont").actual("family")
-        colour = _GREEN if view.ours else _RED
-        style.configure(
-            "Title.TLabel", font=tkfont.Font(root, family=family, size=15, weight="bold")
-        )
-        style.configure("Text.TLabel", font=tkfont.Font(root, family=family, size=12))
-        style.configure(
-            "Address.TLabel", font=tkfont.Font(root, family=mono_family, size=15, weight="bold")
-        )
-        style.configure(
-            "Digest.TLabel", font=tkfont.Font(root, family=mono_family, size=12, weight="bold")
-        )
-        style.configure(
-            "Verdict.TLabel",
-            foreground=colour,
-            font=tkfont.Font(root, family=family, size=40, weight="bold"),
-        )
+        mono = tkfont.nametofont("TkFixedFont").actual("family")
+        # Kept on self: Tk deletes a named font when its Python object is collected, and the
+        # styles would fall back to the small default font.
+        self._fonts = {
+            "Title": tkfont.Font(root, family=family, size=15, weight="bold"),
+            "Text": tkfont.Font(root, family=family, size=12),
+            "Address": tkfont.Font(root, family=mono, size=15, weight="bold"),
+            "Digest": tkfont.Font(root, family=mono, size=12, weight="bold"),
+            "Verdict": tkfont.Font(root, family=family, size=40, weight="bold"),
+        }
+        for name, font in self._fonts.items():
+            style.configure(f"{name}.TLabel", font=font)
+        style.configure("Verdict.TLabel", foreground=_GREEN if view.ours else _RED)
 
         frame = ttk.Frame(root, padding=18)
         frame.grid(sticky="nsew")
