@@ -1,4 +1,5 @@
-"""The hot side's qrexec edge: call psbtbridge.Sign in the cold qube and map how it ended.
+"""The hot side's qrexec edge: call psbtbridge.Sign (or ShowAddress) in the cold qube and map
+how it ended.
 
 `qrexec-client-vm QUBE psbtbridge.Sign+DIGEST` carries the PSBT on stdin and the answer on
 stdout; its exit status is the service's (0 signed, 1 declined or refused, 3 invalid input,
