@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +210,34 @@ def test_the_window_shows_the_answer_before_it_is_returned(
             process.kill()
     assert process.returncode == ExitStatus.REFUSED, stderr
     assert stdout == b"" and stderr.decode().rstrip().endswith("[address.not_ours]")
+
+
+def test_caller_hanging_up_closes_the_window(xdisplay: str, tmp_path: Path) -> None:
+    """The window waits for the user; the hot side hangs up; the window closes at its next
+    tick and the reason is the hang-up, not a window bug."""
+    screened = make_cold(tmp_path / "gui-cold")
+    running = harness.Running(
+        screened.install,
+        request_digest(OURS),
+        extra_env={"DISPLAY": xdisplay},
+        service=SERVICE,
+    )
+    running.send([encode_request(OURS)]).join(5)
+    title = f"^psbtbridge: address check \\[{request_digest(OURS)}\\]"
+    subprocess.run(
+        ["xdotool", "search", "--sync", "--onlyvisible", "--name", title],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    hung_up = time.monotonic()
+    running.answer.close()
+    status, stderr = running.wait(10)
+    assert status == ExitStatus.INTERNAL
+    assert stderr.startswith("psbtbridge: error: ") and stderr.endswith("[service.caller_gone]\n")
+    assert time.monotonic() - hung_up < 10  # the window alone stays 120 s
+    gone = subprocess.run(
+        ["xdotool", "search", "--onlyvisible", "--name", title], capture_output=True, check=False
+    )
+    assert gone.stdout == b""
 
 
 # --- the handler itself, with the display replaced by a list -----------------------------------
