@@ -22,11 +22,11 @@ from psbtbridge.errors import InvalidInput
 
 SERVICE: Final = "psbtbridge.ShowAddress"
 MAX_REQUEST: Final = MAX_ADDRESS_LENGTH + 1  # the address and a newline
-MAX_ANSWER: Final = 256  # "ours", a 64-character name and a path of a few steps
+MAX_ANSWER: Final = 1024  # "ours", a 64-character name and a path of up to 64 steps
 #: What can be an address at all: base58 and bech32 use letters and digits only.
 _ADDRESS_TEXT: Final = re.compile(rf"[A-Za-z0-9]{{1,{MAX_ADDRESS_LENGTH}}}")
 _OURS: Final = re.compile(
-    r"ours ([A-Za-z0-9][A-Za-z0-9._-]{0,63}) (m(?:/(?:0|[1-9][0-9]{0,9})h?){1,12})\n"
+    r"ours ([A-Za-z0-9][A-Za-z0-9._-]{0,63}) (m(?:/(?:0|[1-9][0-9]{0,9})h?){1,64})\n"
 )
 NOT_OURS: Final = "not-ours\n"
 
