@@ -209,6 +209,7 @@ def test_export_document_shape(home: Path, keystore: KeystoreFile) -> None:
         "electrum_xpub",
         "descriptor",
         "descriptors",
+        "first_receive_address",
     }
     assert (p2wpkh["kind"], p2wpkh["script_type"], p2wpkh["derivation"]) == (
         "single",
@@ -223,6 +224,8 @@ def test_export_document_shape(home: Path, keystore: KeystoreFile) -> None:
     assert "/<0;1>/*)#" in p2wpkh["descriptor"]
     assert "/0/*)#" in p2wpkh["descriptors"]["receive"]
     assert "/1/*)#" in p2wpkh["descriptors"]["change"]
+    # BIP84's m/84h/1h/0h/0/0 of "abandon ... about", in its regtest form
+    assert p2wpkh["first_receive_address"] == "bcrt1q6rz28mcfaxtmd6v789l9rrlrusdprr9pz3cppk"
     vault = by_name["vault"]
     assert set(vault) == {
         "name",
@@ -233,6 +236,7 @@ def test_export_document_shape(home: Path, keystore: KeystoreFile) -> None:
         "cosigners",
         "descriptor",
         "descriptors",
+        "first_receive_address",
     }
     assert (vault["kind"], vault["script_type"], vault["threshold"], vault["sorted"]) == (
         "multisig",

@@ -27,6 +27,7 @@ from cold.keystore import (
     write_new_keystore,
 )
 from cold.wallets import registered_wallets
+from psbtbridge.address import group_address
 from psbtbridge.errors import ConfigError, ExitStatus
 from psbtbridge.home import data_home
 from psbtbridge.network import Network
@@ -196,7 +197,7 @@ def _describe(wallet: dict[str, Any]) -> list[str]:
     return [
         head,
         *keys,
-        f"  first receive address  {wallet['first_address']}",
         f"  receive   {wallet['descriptors']['receive']}",
         f"  change    {wallet['descriptors']['change']}",
+        f"  first receive address  {group_address(wallet['first_receive_address'])}",
     ]

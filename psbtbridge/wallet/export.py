@@ -15,7 +15,8 @@ from typing import Any, Final
 from psbtbridge.errors import InvalidInput, UsageError
 from psbtbridge.network import Network
 from psbtbridge.psbt_fields import HARDENED, KeyOrigin
-from psbtbridge.script import ScriptType, address_of
+from psbtbridge.script import ScriptType
+from psbtbridge.wallet.addresses import wallet_address
 from psbtbridge.wallet.descriptor import descriptor_of
 from psbtbridge.wallet.wallet import AccountKey, Wallet, electrum_xpub, parse_xpub
 
@@ -30,9 +31,7 @@ _SINGLE: Final = frozenset(t for t in ScriptType if not t.is_multisig)
 
 def first_address(wallet: Wallet) -> str:
     """The wallet's first receive address: what a person compares on both sides."""
-    address = address_of(wallet.derive(0, 0).script_pubkey, wallet.network)
-    assert address is not None  # every wallet type has an address form
-    return address
+    return wallet_address(wallet, 0, 0).address
 
 
 def export_document(
@@ -51,7 +50,8 @@ def _export_wallet(wallet: Wallet) -> dict[str, Any]:
     common = {
         "name": wallet.name,
         "script_type": wallet.script_type.value,
-        "first_address": first_address(wallet),
+        # what the watch-only wallet must show as its first receive address (m/.../0/0)
+        "first_receive_address": first_address(wallet),
         "descriptor": descriptor_of(wallet),
         "descriptors": {"receive": descriptor_of(wallet, 0), "change": descriptor_of(wallet, 1)},
     }
