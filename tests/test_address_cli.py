@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from pyzbar import pyzbar
 
-from hot.watch_only import spec_from_export
+from hot.watch_only import watchable_from_export
 from psbtbridge.errors import ExitStatus
 from psbtbridge.wallet.addresses import ADDRESS_WINDOW
 from tests.support.electrum_harness import electrum_run, regtest_electrum
@@ -50,7 +50,7 @@ def electrum_addresses(
     found = {}
     for name in ELECTRUM_WALLETS:
         wallet = electrum.create_watch_only(
-            folder / f"{name}.wallet", spec_from_export(export, name)
+            folder / f"{name}.wallet", watchable_from_export(export, name)
         )
         found[name] = {
             chain: json.loads(electrum_run(electrum, "listaddresses", "-w", str(wallet.path), flag))

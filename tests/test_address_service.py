@@ -145,7 +145,7 @@ def test_hot_verify_ours_exits_0(cold: Cold, tmp_path: Path) -> None:
     [
         ("another seed", ExitStatus.REFUSED, "address.not_ours"),
         ("beyond the window", ExitStatus.REFUSED, "address.not_ours"),
-        ("another network", ExitStatus.INVALID_INPUT, "send.invalid"),
+        ("another network", ExitStatus.INVALID_INPUT, "address.wrong_network"),  # the cold code
         ("garbage", ExitStatus.INVALID_INPUT, "address.bad_address"),
         ("another calling qube", ExitStatus.REFUSED, "send.qrexec_denied"),
     ],

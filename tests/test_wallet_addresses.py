@@ -11,7 +11,7 @@ from embit.script import p2wpkh
 
 from psbtbridge.errors import InvalidInput
 from psbtbridge.network import Network
-from psbtbridge.wallet import Wallet, parse_descriptor
+from psbtbridge.wallet import Wallet, descriptor_of, parse_descriptor
 from psbtbridge.wallet.addresses import (
     ADDRESS_WINDOW,
     CHANGE,
@@ -59,7 +59,7 @@ def test_taproot_addresses_are_bip86s(vector: dict[str, Any]) -> None:
 @pytest.mark.parametrize("chain", [RECEIVE, CHANGE])
 def test_addresses_equal_embits_own_derivation(wallet: Wallet, chain: int) -> None:
     """embit derives from the wallet's descriptor with its own BIP32, hashes and encoders."""
-    descriptor = Descriptor.from_string(wallet.descriptor(chain).split("#")[0])
+    descriptor = Descriptor.from_string(descriptor_of(wallet, chain).split("#")[0])
     expected = [
         descriptor.derive(index).script_pubkey().address(NETWORK.params) for index in range(20)
     ]

@@ -20,7 +20,6 @@ from cold.keystore import (
 )
 from cold.wallets import (
     add_wallet,
-    export_document,
     find_our_key,
     load_registry,
     registered_wallets,
@@ -30,6 +29,7 @@ from psbtbridge.errors import ConfigError, Refused
 from psbtbridge.network import Network
 from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.wallet import AccountKey, Wallet, descriptor_of, parse_descriptor
+from psbtbridge.wallet.export import export_document
 
 ABANDON = " ".join(["abandon"] * 11 + ["about"])
 NET = Network.REGTEST
@@ -190,7 +190,8 @@ def test_registry_entries_are_checked_like_new_wallets(home: Path, keystore: Key
 
 def test_export_document_shape(home: Path, keystore: KeystoreFile) -> None:
     add_wallet(home, keystore, multisig("vault", [ours(keystore), cosigner(1), cosigner(2)]))
-    document = export_document(keystore, registered_wallets(home, keystore))
+    wallets = registered_wallets(home, keystore)
+    document = export_document(keystore.network, keystore.master_fingerprint, wallets)
     assert list(document) == ["format", "network", "master_fingerprint", "wallets"]
     assert (document["format"], document["network"], document["master_fingerprint"]) == (
         "psbtbridge-export/1",
