@@ -20,7 +20,7 @@ from typing import Final
 
 from psbtbridge.compact import compact_size, read_compact_size, read_var_bytes, var_bytes
 from psbtbridge.errors import InvalidInput, Refused
-from psbtbridge.hashes import hash160, tagged_hash
+from psbtbridge.hashes import hash160, sha256, tagged_hash
 from psbtbridge.psbt import Psbt
 from psbtbridge.psbt_fields import InputType
 from psbtbridge.script import is_p2pkh, is_p2sh, is_p2tr, is_p2wpkh, is_p2wsh
@@ -191,6 +191,7 @@ def _check_spend(spend: Tx, signed: Tx) -> None:
             verifier.check_ecdsa(0, witness[1], witness[0], redeem_script=redeem)
         elif is_p2wsh(challenge):
             _expect(not script_sig and len(witness) >= 1, "P2WSH needs a witness")
+            _expect(sha256(witness[-1]) == challenge[2:], "the witness script is not the P2WSH one")
             if _TIMELOCK_OPCODES & opcodes(witness[-1]):
                 # python-bitcointx's interpreter cannot run them (psbtbridge/verify_script.py)
                 raise Refused("message.inconclusive", "time-locked scripts are not checked here")
