@@ -133,6 +133,7 @@ def sign_bip322_simple(
 ) -> str:
     """A BIP-322 simple signature: the witness spending to_spend, `smp`-prefixed base64."""
     pubkey = public_key(secret)
+    witness: tuple[bytes, ...]
     if script_type is ScriptType.P2WPKH:
         keyhash = hash160(pubkey)
         spend = bip322.to_spend(b"\x00\x14" + keyhash, text)
