@@ -356,7 +356,6 @@ CODES: Final[dict[str, str]] = {
     "message.multisig": "the address belongs to a multisig wallet: one key cannot sign a message for it",
     "message.unsupported_format": "the format cannot sign for this address type (bip322 needs p2wpkh/p2tr; electrum p2pkh/p2sh-p2wpkh/p2wpkh)",
     "message.unattended": "--confirm policy: a message is never signed without a person reading it",
-    "message.no_gui": "--confirm gui for messages is not available yet: use --confirm tty",
     # electrum (hot/electrum.py): the hot side's Electrum command line
     "electrum.bad_command": "PSBTBRIDGE_ELECTRUM is not a valid command line",
     "electrum.missing": "the Electrum command cannot be run (not installed, not on PATH)",

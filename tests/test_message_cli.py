@@ -7,7 +7,10 @@ checked by its code and exit status, and every signed message by the audit log.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,8 @@ import pytest
 from cold import audit
 from psbtbridge.network import Network
 from psbtbridge.script import address_of
-from tests.support.psbt_cli import loaded_modules, run_psbt_on_tty
+from tests.conftest import screenshot
+from tests.support.psbt_cli import PSBT, loaded_modules, run_psbt_on_tty
 from tests.support.psbt_factory import (
     STRANGER_MNEMONIC,
     KeySet,
@@ -175,7 +179,8 @@ def test_refusals(keys: KeySet, tmp_path: Path) -> None:
             1,
             "message.unsupported_format",
         ),
-        ([str(path), "--address", ours], 4, "confirm.no_tty"),  # no terminal to ask on
+        # no terminal to ask on (explicitly tty: a test display may be set)
+        ([str(path), "--address", ours, "--confirm", "tty"], 4, "confirm.no_tty"),
     ]
     for options, status, code in cases:
         result = run_psbt(keys.home, "message", "sign", *options)
@@ -219,3 +224,65 @@ def test_message_verify_loads_no_cold_code_beyond_its_command(tmp_path: Path) ->
     assert "cold.commands.message" in loaded
     cold = {m for m in loaded if m == "cold" or m.startswith("cold.")}
     assert cold == {"cold", "cold.commands", "cold.commands.message"}
+
+
+# --- the dialog, on a real X server --------------------------------------------------------
+
+
+def _xdo(*args: str) -> str:
+    return subprocess.run(
+        ["xdotool", *args], capture_output=True, text=True, check=True, timeout=10
+    ).stdout
+
+
+def _dialog_sign(keys: KeySet, display: str, target: str) -> tuple[subprocess.Popen[bytes], str]:
+    path = message_file(keys, TEXT.encode())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PSBTBRIDGE_")}
+    process = subprocess.Popen(
+        [PSBT, "message", "sign", str(path), "--address", target, "--confirm", "gui"],
+        env={**env, "PSBTBRIDGE_HOME": str(keys.home), "DISPLAY": display},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        found = _xdo("search", "--sync", "--onlyvisible", "--name", "^psbtbridge: sign a MESSAGE")
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    return process, found.split()[0]
+
+
+def test_dialog_signs_after_the_delay_and_escape_declines(keys: KeySet, xdisplay: str) -> None:
+    target = address(keys, "p2tr", 0, 2)
+    process, window = _dialog_sign(keys, xdisplay, target)
+    try:
+        time.sleep(0.3)
+        shot = screenshot(xdisplay, "message_dialog")
+        time.sleep(2.2)  # Sign is dead for 2 s after the window appears
+        geometry = dict(
+            line.split("=") for line in _xdo("getwindowgeometry", "--shell", window).split()
+        )
+        x, y = int(geometry["WIDTH"]) - 30, int(geometry["HEIGHT"]) - 25
+        _xdo("mousemove", "--window", window, str(x), str(y), "click", "1")
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert shot.stat().st_size > 10_000
+    signature = out.decode().strip()
+    check = run_psbt(keys.home, "message", "verify", target, signature, "-", stdin=TEXT.encode())
+    assert check.returncode == 0, check.stderr
+
+    process, window = _dialog_sign(keys, xdisplay, target)
+    try:
+        time.sleep(0.3)
+        _xdo("key", "--delay", "50", "Escape")
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 1 and out == b""
+    assert_error(err, "confirm.declined")
+    decisions = [e.record.decision for e in audit.read_records(keys.home)]
+    assert decisions == ["signed", "declined"]

@@ -15,7 +15,7 @@ import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from psbtbridge.errors import BridgeError, Declined, ExitStatus, InvalidInput, Refused
+from psbtbridge.errors import Declined, ExitStatus, InvalidInput, Refused
 from psbtbridge.files import read_input
 from psbtbridge.home import data_home
 from psbtbridge.message import (
@@ -52,7 +52,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sign.add_argument(
         "--confirm",
         choices=_MODES,
-        help="tty (type yes) or gui; policy is refused: messages are never signed unattended",
+        help="tty (type yes) or gui (a dialog); default gui with a display, else tty;"
+        " policy is refused: messages are never signed unattended",
     )
     sign.add_argument(
         "--passphrase-file",
@@ -124,7 +125,8 @@ def _sign(args: argparse.Namespace) -> int:
     from_file = (
         read_secret_file(passphrase_file) if keystore.encrypted and passphrase_file else None
     )
-    from cold.confirm.message import MessageView, confirm_message_terminal
+    from cold.confirm import choose_mode
+    from cold.confirm.message import MessageView
 
     view = MessageView(
         text=data.decode("utf-8"),
@@ -135,11 +137,14 @@ def _sign(args: argparse.Namespace) -> int:
         caller="local",
         needs_passphrase=keystore.encrypted and from_file is None,
     )
-    if args.confirm == "gui":
-        raise BridgeError(
-            "message.no_gui", "the message dialog is not built yet: use --confirm tty"
-        )
-    decision = confirm_message_terminal(view)
+    if choose_mode(args.confirm, os.environ) == "gui":
+        from cold.confirm.message_gui import confirm_message_gui
+
+        decision = confirm_message_gui(view)
+    else:
+        from cold.confirm.message import confirm_message_terminal
+
+        decision = confirm_message_terminal(view)
     try:
         decision.raise_if_declined()
     except Declined as error:

@@ -36,25 +36,44 @@ class MessageView:
     needs_passphrase: bool
 
 
-def render_message(view: MessageView) -> str:
+def message_rows(view: MessageView) -> tuple[tuple[str, str], ...]:
+    """The label/value lines above the message, shared by the terminal and the dialog."""
     data = view.text.encode("utf-8")
-    lines = visible_lines(view.text)
-    escaped = sum(1 for c in view.text if not (" " <= c <= "~"))
-    out = [
-        f"psbtbridge: sign a MESSAGE (not a transaction), request from {view.caller}",
-        f"Address:  {group_address(view.address)}",
-        f"Wallet:   {view.wallet}  {view.path}",
-        f"Format:   {view.format}",
-        f"Message:  {len(data)} bytes, {len(view.text)} characters, {len(lines)} lines",
-        f"SHA-256:  {hashlib.sha256(data).hexdigest()}",
-    ]
-    if escaped:
-        out.append(
-            f"          {escaped} control or non-ASCII characters are shown as \\n, \\t, \\r"
-            " or \\u{hex NAME}; a backslash as \\\\"
-        )
+    return (
+        ("Address", group_address(view.address)),
+        ("Wallet", f"{view.wallet}  {view.path}"),
+        ("Format", view.format),
+        (
+            "Message",
+            f"{len(data)} bytes, {len(view.text)} characters, {len(visible_lines(view.text))} lines",
+        ),
+        ("SHA-256", hashlib.sha256(data).hexdigest()),
+    )
+
+
+def escape_note(view: MessageView) -> str | None:
+    """Why the message looks the way it does, when anything in it was spelled out."""
+    escaped = sum(1 for c in view.text if not (" " <= c <= "~") or c == "\\")
+    if not escaped:
+        return None
+    return (
+        f"{escaped} control, non-ASCII or backslash characters are spelled out:"
+        " \\n \\t \\r \\u{hex NAME} \\\\"
+    )
+
+
+def title(view: MessageView) -> str:
+    return f"psbtbridge: sign a MESSAGE (not a transaction), request from {view.caller}"
+
+
+def render_message(view: MessageView) -> str:
+    out = [title(view)]
+    out.extend(f"{label + ':':<9} {value}" for label, value in message_rows(view))
+    note = escape_note(view)
+    if note is not None:
+        out.append(f"          {note}")
     out.append("--- message begins ---")
-    out.extend(f"| {line}" for line in lines)
+    out.extend(f"| {line}" for line in visible_lines(view.text))
     out.append("--- message ends ---")
     return "\n".join(out) + "\n"
 
