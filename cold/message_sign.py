@@ -19,12 +19,14 @@ from psbtbridge import bip322, message
 from psbtbridge.errors import BridgeError, Refused
 from psbtbridge.hashes import hash160
 from psbtbridge.message import MessageFormat
+from psbtbridge.script import script_type_of
 from psbtbridge.sighash import SighashCache, SighashType
 from psbtbridge.wallet import DerivedScript, ScriptType, Wallet
 
 #: BIP-322 simple signatures exist for native segwit only (P2SH-P2WPKH needs a scriptSig:
 #: that is a "full" signature); P2WSH needs every cosigner, which one signer is not.
 BIP322_TYPES = (ScriptType.P2WPKH, ScriptType.P2TR)
+_P2SH_KINDS = {ScriptType.P2SH_P2WPKH, ScriptType.P2SH_P2WSH, ScriptType.P2SH}
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,10 @@ def find_owner(wallets: Iterable[Wallet], script_pubkey: bytes, window: int) -> 
     the two are meant to become one. Multisig wallets are searched too, to say why they
     cannot sign rather than "not ours".
     """
-    for wallet in wallets:
+    kind = script_type_of(script_pubkey)
+    # Only wallets that make this kind of script: a P2SH one may wrap any of three.
+    kinds = _P2SH_KINDS if kind is ScriptType.P2SH else {kind}
+    for wallet in (w for w in wallets if w.script_type in kinds):
         for chain in (0, 1):
             for index in range(window):
                 derived = wallet.derive(chain, index)

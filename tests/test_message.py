@@ -17,6 +17,7 @@ from embit.ec import PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cold.crypto import public_key
 from cold.keystore import single_sig_path
 from cold.message_sign import (
     MessageOwner,
@@ -441,3 +442,56 @@ def test_simple_signatures_are_prefixed_witness_stacks() -> None:
         bip322.encode_simple((b"\x01",))
         == "smp" + base64.b64encode(compact_size(1) + b"\x01\x01").decode()
     )
+
+
+def test_bip322_psbt_v2_as_sparrow_sends_it() -> None:
+    """PSBTv2 (BIP370): the transaction is in per-input and per-output fields."""
+    challenge = script_of_address(BASIC["simple"][0]["address"])
+    spend = bip322.to_spend(challenge, b"Hello World")
+    header = _map(
+        (b"\x02", (0).to_bytes(4, "little")),  # PSBT_GLOBAL_TX_VERSION
+        (b"\x04", compact_size(1)),  # PSBT_GLOBAL_INPUT_COUNT
+        (b"\x05", compact_size(1)),  # PSBT_GLOBAL_OUTPUT_COUNT
+        (b"\x09", b"Hello World"),  # PSBT_GLOBAL_GENERIC_SIGNED_MESSAGE
+        (b"\xfb", (2).to_bytes(4, "little")),  # PSBT_GLOBAL_VERSION
+    )
+    inp = _map(
+        (b"\x01", spend.outputs[0].serialize()),  # PSBT_IN_WITNESS_UTXO
+        (b"\x0e", spend.txid()),  # PSBT_IN_PREVIOUS_TXID
+        (b"\x0f", (0).to_bytes(4, "little")),  # PSBT_IN_OUTPUT_INDEX
+        (b"\x10", (0).to_bytes(4, "little")),  # PSBT_IN_SEQUENCE
+    )
+    out = _map((b"\x03", (0).to_bytes(8, "little")), (b"\x04", b"\x6a"))
+    proof = bip322.message_proof(Psbt.parse(b"psbt\xff" + header + inp + out))
+    assert proof is not None
+    assert proof.message == b"Hello World"
+    assert proof.message_challenge == challenge
+
+
+def test_electrum_uncompressed_headers_are_for_p2pkh_only() -> None:
+    """BIP137 27-30: an uncompressed key, whose only address we accept is P2PKH."""
+    from embit.util import secp256k1
+
+    from psbtbridge.hashes import hash160
+
+    secret = _secret(BASIC["simple"][0]["private_keys"][0])
+    raw = base64.b64decode(sign_electrum(secret, b"old style"))
+    point = secp256k1.ec_pubkey_create(secret)
+    uncompressed = bytes(secp256k1.ec_pubkey_serialize(point, secp256k1.EC_UNCOMPRESSED))
+    old = base64.b64encode(bytes([raw[0] - 4]) + raw[1:]).decode()
+    p2pkh = b"\x76\xa9\x14" + hash160(uncompressed) + b"\x88\xac"
+    assert verify_message(p2pkh, old, b"old style").format == "electrum"
+    with pytest.raises(Refused):
+        verify_message(b"\x00\x14" + hash160(uncompressed), old, b"old style")
+    with pytest.raises(Refused):  # the compressed key's P2PKH is another address
+        verify_message(
+            b"\x76\xa9\x14" + hash160(public_key(secret)) + b"\x88\xac", old, b"old style"
+        )
+
+
+def test_find_owner_looks_into_p2sh_wallets() -> None:
+    wallets = [_single(t) for t in (ScriptType.P2PKH, ScriptType.P2SH_P2WPKH, ScriptType.P2WPKH)]
+    target = wallets[1].derive(0, 17).script_pubkey
+    owner = find_owner(wallets, target, window=20)
+    assert (owner.wallet.script_type, owner.chain, owner.index) == (ScriptType.P2SH_P2WPKH, 0, 17)
+    assert owner.path == "m/49h/1h/0h/0/17"
