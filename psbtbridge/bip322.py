@@ -36,7 +36,7 @@ _NULL_PREVOUT: Final = OutPoint(bytes(32), 0xFFFFFFFF)
 #: standard spend (a 20-key P2WSH multisig is ~1.5 kB) and far below a memory problem.
 MAX_SIGNATURE_SIZE: Final = 64 * 1024
 _MAX_WITNESS_ITEMS: Final = 100
-_TIMELOCK_OPCODES: Final = frozenset({0xB1, 0xB2})  # OP_CHECKLOCKTIMEVERIFY, OP_CHECKSEQUENCEVERIFY
+OP_CHECKMULTISIG: Final = 0xAE
 
 
 class Variant(Enum):
@@ -127,7 +127,7 @@ def decode_witness(untrusted_stack: bytes) -> tuple[bytes, ...]:
 def verify_simple(message_challenge: bytes, witness: tuple[bytes, ...], message: bytes) -> None:
     """Return when the witness stack signs message for the script; raise Refused otherwise.
 
-    Supported: P2WPKH, P2TR key path, P2WSH (through python-bitcointx's interpreter).
+    Supported: P2WPKH, P2TR key path, P2WSH multisig (python-bitcointx's interpreter).
     Others are "inconclusive" (BIP-322): code message.inconclusive.
     """
     spend = to_spend(message_challenge, message)
@@ -164,7 +164,6 @@ def verify_full(message_challenge: bytes, untrusted_tx: bytes, message: bytes) -
 def _check_spend(spend: Tx, signed: Tx) -> None:
     """Input 0 of signed spends spend's output 0, with SIGHASH_ALL (or DEFAULT on taproot)."""
     from psbtbridge.verify import Verifier
-    from psbtbridge.verify_script import opcodes
 
     challenge = spend.outputs[0].script_pubkey
     txin = signed.inputs[0]
@@ -182,8 +181,8 @@ def _check_spend(spend: Tx, signed: Tx) -> None:
             verifier.check_schnorr_keypath(0, witness[0])
         elif is_p2pkh(challenge):
             pushes = _two_pushes(script_sig)
-            _expect(pushes is not None and not witness, "P2PKH needs <signature> <key>")
-            assert pushes is not None
+            if pushes is None or witness:
+                raise Refused("message.invalid", "P2PKH needs the scriptSig <signature> <key>")
             verifier.check_ecdsa(0, pushes[1], pushes[0])
         elif is_p2sh(challenge) and len(witness) == 2:
             redeem = b"\x00\x14" + hash160(witness[1])
@@ -192,14 +191,13 @@ def _check_spend(spend: Tx, signed: Tx) -> None:
         elif is_p2wsh(challenge):
             _expect(not script_sig and len(witness) >= 1, "P2WSH needs a witness")
             _expect(sha256(witness[-1]) == challenge[2:], "the witness script is not the P2WSH one")
-            if _TIMELOCK_OPCODES & opcodes(witness[-1]):
-                # python-bitcointx's interpreter cannot run them (psbtbridge/verify_script.py)
-                raise Refused("message.inconclusive", "time-locked scripts are not checked here")
+            if not _is_multisig(witness[-1]):
+                # Time locks, hash locks, miniscript: python-bitcointx cannot run CLTV/CSV
+                # (psbtbridge/verify_script.py), and only in multisig is every item a signature.
+                raise Refused("message.inconclusive", "only multisig P2WSH scripts are checked")
             # Every signature must be SIGHASH_ALL; an empty push is an absent signature.
             for item in witness[:-1]:
-                _expect(
-                    len(item) <= 1 or item[-1] == SIGHASH_ALL, "signatures must use SIGHASH_ALL"
-                )
+                _expect(not item or item[-1] == SIGHASH_ALL, "signatures must use SIGHASH_ALL")
             verifier.check_final_input(0)
         else:
             raise Refused("message.inconclusive", "this script type cannot be checked here")
@@ -207,6 +205,19 @@ def _check_spend(spend: Tx, signed: Tx) -> None:
         if error.code in {"message.inconclusive", "verify.unsupported"}:
             raise Refused("message.inconclusive", error.message) from error
         raise Refused("message.invalid", error.message) from error
+
+
+def _is_multisig(script: bytes) -> bool:
+    """`OP_m <33-byte key>... OP_n OP_CHECKMULTISIG` with 1 <= m <= n <= 16, exactly."""
+    if len(script) < 37 or not (0x51 <= script[0] <= 0x60) or script[-1] != OP_CHECKMULTISIG:
+        return False
+    threshold, count = script[0] - 0x50, script[-2] - 0x50
+    keys = script[1:-2]
+    return (
+        1 <= threshold <= count <= 16
+        and len(keys) == 34 * count
+        and all(keys[i] == 33 for i in range(0, len(keys), 34))
+    )
 
 
 def _expect(condition: bool, why: str) -> None:
