@@ -36,6 +36,7 @@ ELECTRUM_COMPRESSED: Final = 31
 #: Script types an Electrum-format signature can be made for.
 ELECTRUM_TYPES: Final = (ScriptType.P2PKH, ScriptType.P2SH_P2WPKH, ScriptType.P2WPKH)
 _MAX_ADDRESS_LENGTH: Final = 90  # bech32's own limit
+_BECH32_PREFIXES: Final = tuple(f"{net.params['bech32']}1" for net in Network)
 
 
 class MessageFormat(Enum):
@@ -104,7 +105,10 @@ def script_of_address(untrusted_address: str, network: Network | None = None) ->
     """
     if not 0 < len(untrusted_address) <= _MAX_ADDRESS_LENGTH or not untrusted_address.isascii():
         raise InvalidInput("message.bad_address", "not a bitcoin address")
-    address = untrusted_address.lower() if untrusted_address.isupper() else untrusted_address
+    address = untrusted_address
+    # BIP173: a bech32 address may be all upper case (QR codes); base58 is case-sensitive.
+    if address.isupper() and address.lower().startswith(_BECH32_PREFIXES):
+        address = address.lower()
     try:
         script = bytes(address_to_scriptpubkey(address).data)
     except (EmbitError, ValueError, TypeError, IndexError) as error:

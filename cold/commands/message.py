@@ -25,6 +25,7 @@ from psbtbridge.message import (
     script_of_address,
     verify_message,
 )
+from psbtbridge.script import address_of
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -115,6 +116,8 @@ def _sign(args: argparse.Namespace) -> int:
     home = data_home(os.environ)
     keystore = load_keystore(home)
     script = script_of_address(args.address, keystore.network)
+    # What is shown and logged is the address as a wallet writes it for this script.
+    address = address_of(script, keystore.network) or args.address
     wallets = registered_wallets(home, keystore)
     owner = find_owner(wallets, script, load_policy(home).change_index_window)
     chosen = check_format(
@@ -130,7 +133,7 @@ def _sign(args: argparse.Namespace) -> int:
 
     view = MessageView(
         text=data.decode("utf-8"),
-        address=args.address,
+        address=address,
         wallet=owner.wallet.name,
         path=owner.path,
         format=chosen.value,
@@ -148,11 +151,11 @@ def _sign(args: argparse.Namespace) -> int:
     try:
         decision.raise_if_declined()
     except Declined as error:
-        _audit(home, "declined", error.code, data, args.address, script)
+        _audit(home, "declined", error.code, data, address, script)
         raise
     seed = unlock(keystore, from_file if from_file is not None else decision.passphrase)
     signature = sign_message(seed, owner, data, chosen)
-    _audit(home, "signed", None, data, args.address, script)
+    _audit(home, "signed", None, data, address, script)
     sys.stdout.write(signature + "\n")
     sys.stdout.flush()
     return ExitStatus.OK
