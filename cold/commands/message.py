@@ -8,14 +8,11 @@ loads nothing beyond psbtbridge and runs in the hot qube as well.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
-from psbtbridge.errors import Declined, ExitStatus, InvalidInput, Refused
+from psbtbridge.errors import ExitStatus, InvalidInput, Refused
 from psbtbridge.files import read_input
 from psbtbridge.home import data_home
 from psbtbridge.message import (
@@ -25,12 +22,8 @@ from psbtbridge.message import (
     script_of_address,
     verify_message,
 )
-from psbtbridge.script import address_of
 
-if TYPE_CHECKING:
-    from pathlib import Path
-
-PASSPHRASE_FILE_VARIABLE = "PSBTBRIDGE_PASSPHRASE_FILE"  # as cold.pipeline names it
+#: cold.confirm.MODES, spelled out so that parsing `verify` imports no cold module.
 _MODES = ("tty", "gui", "policy")
 
 
@@ -58,7 +51,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     sign.add_argument(
         "--passphrase-file",
-        help=f"keystore passphrase from this file (default: ${PASSPHRASE_FILE_VARIABLE})",
+        help="keystore passphrase from this file (default: $PSBTBRIDGE_PASSPHRASE_FILE)",
     )
     verify = actions.add_parser(
         "verify",
@@ -102,83 +95,22 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _sign(args: argparse.Namespace) -> int:
-    if args.confirm == "policy":
+    # Cold modules only from here: `psbt message verify` must run where there is no keystore.
+    from cold.confirm import choose_mode
+    from cold.message_request import MessageRequest, sign_message_request
+    from cold.pipeline import PASSPHRASE_FILE_VARIABLE
+
+    request = MessageRequest(
+        home=data_home(os.environ),
+        confirm=choose_mode(args.confirm, os.environ),
+        format=MessageFormat(args.format) if args.format else None,
+        passphrase_file=args.passphrase_file or os.environ.get(PASSPHRASE_FILE_VARIABLE),
+    )
+    if request.confirm == "policy":  # refused before the message is even read
         raise Refused(
             "message.unattended", "a message is signed only after a person read it: use tty or gui"
         )
-    # Cold modules only from here: `psbt message verify` must run where there is no keystore.
-    from cold.keystore import load_keystore, read_secret_file, unlock
-    from cold.message_sign import check_format, default_format, find_owner, sign_message
-    from cold.policy_file import load_policy
-    from cold.wallets import registered_wallets
-
-    data = read_message(args.file)
-    home = data_home(os.environ)
-    keystore = load_keystore(home)
-    script = script_of_address(args.address, keystore.network)
-    # What is shown and logged is the address as a wallet writes it for this script.
-    address = address_of(script, keystore.network) or args.address
-    wallets = registered_wallets(home, keystore)
-    owner = find_owner(wallets, script, load_policy(home).change_index_window)
-    chosen = check_format(
-        owner.wallet.script_type,
-        MessageFormat(args.format) if args.format else default_format(owner.wallet.script_type),
-    )
-    passphrase_file = args.passphrase_file or os.environ.get(PASSPHRASE_FILE_VARIABLE)
-    from_file = (
-        read_secret_file(passphrase_file) if keystore.encrypted and passphrase_file else None
-    )
-    from cold.confirm import choose_mode
-    from cold.confirm.message import MessageView
-
-    view = MessageView(
-        text=data.decode("utf-8"),
-        address=address,
-        wallet=owner.wallet.name,
-        path=owner.path,
-        format=chosen.value,
-        caller="local",
-        needs_passphrase=keystore.encrypted and from_file is None,
-    )
-    if choose_mode(args.confirm, os.environ) == "gui":
-        from cold.confirm.message_gui import confirm_message_gui
-
-        decision = confirm_message_gui(view)
-    else:
-        from cold.confirm.message import confirm_message_terminal
-
-        decision = confirm_message_terminal(view)
-    try:
-        decision.raise_if_declined()
-    except Declined as error:
-        _audit(home, "declined", error.code, data, address, script)
-        raise
-    seed = unlock(keystore, from_file if from_file is not None else decision.passphrase)
-    signature = sign_message(seed, owner, data, chosen)
-    _audit(home, "signed", None, data, address, script)
+    signature = sign_message_request(read_message(args.file), args.address, request)
     sys.stdout.write(signature + "\n")
     sys.stdout.flush()
     return ExitStatus.OK
-
-
-def _audit(
-    home: Path, decision: str, reason: str | None, data: bytes, address: str, script: bytes
-) -> None:
-    """One audit record, in the log's existing schema: txid holds the message's SHA-256 and
-    the one "output" of kind message is the signing address (amount 0)."""
-    from cold import audit
-
-    audit.append_record(
-        home,
-        audit.AuditRecord(
-            decision="signed" if decision == "signed" else "declined",
-            reason=reason,
-            txid=hashlib.sha256(data).hexdigest(),
-            outputs=(audit.AuditOutput(address, script, 0, "message"),),
-            fee=None,
-            fee_rate=None,
-            caller="local",
-            sats_leaving=0,
-        ),
-        datetime.now(UTC),
-    )
