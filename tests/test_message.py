@@ -495,3 +495,10 @@ def test_find_owner_looks_into_p2sh_wallets() -> None:
     owner = find_owner(wallets, target, window=20)
     assert (owner.wallet.script_type, owner.chain, owner.index) == (ScriptType.P2SH_P2WPKH, 0, 17)
     assert owner.path == "m/49h/1h/0h/0/17"
+
+
+@given(st.text(max_size=300))
+def test_visible_lines_are_printable_ascii_and_keep_every_line(text: str) -> None:
+    lines = message.visible_lines(text)
+    assert all(line.isascii() and line.isprintable() for line in lines)
+    assert len(lines) == text.count("\n") + 1
