@@ -21,6 +21,7 @@ from psbtbridge.hashes import hash160
 from psbtbridge.message import MessageFormat
 from psbtbridge.script import script_type_of
 from psbtbridge.sighash import SighashCache, SighashType
+from psbtbridge.verify import verify_ecdsa
 from psbtbridge.wallet import DerivedScript, ScriptType, Wallet
 
 #: BIP-322 simple signatures exist for native segwit only (P2SH-P2WPKH needs a scriptSig:
@@ -121,10 +122,13 @@ def sign_electrum(secret: bytes, text: bytes) -> str:
 
     digest = message.signed_message_hash(text)
     der = sign_ecdsa(secret, digest)
+    pubkey = public_key(secret)
+    # The recovery check below runs on embit's library, which signed; Debian's checks too.
+    if not verify_ecdsa(pubkey, digest, der):
+        raise BridgeError("crypto.sign_failed", "a message signature failed the independent check")
     compact = bytes(
         secp256k1.ecdsa_signature_serialize_compact(secp256k1.ecdsa_signature_parse_der(der))
     )
-    pubkey = public_key(secret)
     # Electrum finds the recovery id the same way: the one that gives back our key.
     for recid in range(4):
         if message.recover_pubkey(compact, recid, digest, compressed=True) == pubkey:
