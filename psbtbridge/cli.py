@@ -46,6 +46,10 @@ COMMANDS: dict[str, Command] = {
     "serve": Command(
         "cold.commands.serve", "cold: the psbtbridge.Sign qrexec service body (stdin to stdout)"
     ),
+    "message": Command(
+        "cold.commands.message",
+        "`message verify` a signed message (both sides); cold: `message sign` one",
+    ),
     "audit": Command("cold.commands.audit", "cold: `audit verify` the hash-chained audit log"),
     "send": Command(
         "hot.commands.send", "hot: send a PSBT to the cold qube, check and finalize the answer"

@@ -367,6 +367,16 @@ CODES: Final[dict[str, str]] = {
     "finalize.script_mismatch": "a redeemScript or witnessScript is missing or does not match",
     "finalize.not_finalized": "extraction asked for a PSBT with an unfinalized input",
     "finalize.no_inputs": "a PSBT without inputs has no transaction to extract",
+    # message (psbtbridge/message.py, bip322.py, cold/message_sign.py, `psbt message`)
+    "message.bad_signature": "the signature is not base64, not 65 bytes, or not a witness stack or transaction",
+    "message.invalid": "the signature does not sign this message for this address",
+    "message.inconclusive": "BIP-322: a signature of a kind this verifier cannot check (proof of funds, script path, time locks)",
+    "message.too_long": "the message is over the 64 KiB cap",
+    "message.not_utf8": "the message is not UTF-8 text",
+    "message.not_ours": "the address is not one of the keystore's wallets (receive or change, within the window)",
+    "message.multisig": "the address belongs to a multisig wallet: one key cannot sign a message for it",
+    "message.unsupported_format": "the format cannot sign for this address type (bip322 needs p2wpkh/p2tr; electrum p2pkh/p2sh-p2wpkh/p2wpkh)",
+    "message.unattended": "--confirm policy: a message is never signed without a person reading it",
     # electrum (hot/electrum.py): the hot side's Electrum command line
     "electrum.bad_command": "PSBTBRIDGE_ELECTRUM is not a valid command line",
     "electrum.missing": "the Electrum command cannot be run (not installed, not on PATH)",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from cold.confirm.view import (
@@ -48,6 +49,15 @@ def confirm_gui(
     view: ConfirmationView, timeout_s: float = 300, sign_delay_s: float = 2.0
 ) -> Decision:
     """Show the dialog and wait for the user; see the module docstring for its rules."""
+    return run_dialog(
+        lambda root: _Dialog(root, view, timeout_s, sign_delay_s), timeout_s, sign_delay_s
+    )
+
+
+def run_dialog(
+    build: Callable[[tk.Tk], SignDialog], timeout_s: float, sign_delay_s: float
+) -> Decision:
+    """Open a Tk root on the display, build one SignDialog in it and wait for its answer."""
     if not (0 < timeout_s <= MAX_TIMEOUT_S) or not (0 <= sign_delay_s < timeout_s):
         raise ConfigError(
             "confirm.bad_timing",
@@ -69,7 +79,7 @@ def confirm_gui(
             "confirm.no_display", f"confirmation dialog: cannot open the X display ({e})"
         ) from e
     try:
-        dialog = _Dialog(root, view, timeout_s, sign_delay_s)
+        dialog = build(root)
     except tkinter.TclError as e:
         root.destroy()
         raise BridgeError("internal.bug", f"confirmation dialog could not be built ({e})") from e
@@ -81,29 +91,33 @@ def confirm_gui(
     return dialog.decision
 
 
-class _Dialog:
-    """The widgets and their state; `decision` stays declined unless Sign is really pressed."""
+class SignDialog:
+    """The rules every signing dialog keeps (module docstring); a subclass builds its body
+    into `self.frame` from row 0 and then calls `finish_layout`. `decision` stays declined
+    unless Sign is really pressed."""
 
     def __init__(
-        self, root: tk.Tk, view: ConfirmationView, timeout_s: float, sign_delay_s: float
+        self, root: tk.Tk, window_title: str, timeout_s: float, sign_delay_s: float
     ) -> None:
         from tkinter import font as tkfont
         from tkinter import ttk
 
         self.root = root
-        self.view = view
         self.decision = Decision.decline(DECLINED)
         self.failure: BaseException | None = None
         self._finished = False
         self._armed = False
         self._sign_delay_s = sign_delay_s
+        self._timeout_s = timeout_s
         self._sign_at = math.inf  # set when the window is first mapped
         self._deadline = time.monotonic() + timeout_s
         self._tick_id: str | None = None
+        self._timeout_id: str | None = None
+        self._passphrase: ttk.Entry | None = None
 
         # A bug in a callback must decline and surface, not leave a half-working dialog.
         root.report_callback_exception = self._on_callback_error
-        root.title(f"{title(view)} [{view.digest}]")
+        root.title(window_title)
         root.protocol("WM_DELETE_WINDOW", lambda: self._finish(Decision.decline(DECLINED)))
         root.bind("<Escape>", lambda _e: self._finish(Decision.decline(DECLINED)))
         # No <Return> binding anywhere: Enter must never sign, so it does nothing at all.
@@ -120,8 +134,8 @@ class _Dialog:
             sans.actual("family"),
             tkfont.nametofont("TkFixedFont").actual("family"),
         )
-        mono = tkfont.Font(root, family=mono_family, size=11)
-        mono_bold = tkfont.Font(root, family=mono_family, size=11, weight="bold")
+        self.mono = tkfont.Font(root, family=mono_family, size=11)
+        self.mono_bold = tkfont.Font(root, family=mono_family, size=11, weight="bold")
         bold = tkfont.Font(root, family=family, size=11, weight="bold")
         big = tkfont.Font(root, family=family, size=15, weight="bold")
         digest_font = tkfont.Font(root, family=mono_family, size=24, weight="bold")
@@ -129,60 +143,23 @@ class _Dialog:
         style.configure("Digest.TLabel", font=digest_font)
         style.configure("Title.TLabel", font=big)
         style.configure("Bold.TLabel", font=bold)
-        style.configure("Mono.TLabel", font=mono)
-        style.configure("MonoBold.TLabel", font=mono_bold)
+        style.configure("Mono.TLabel", font=self.mono)
+        style.configure("MonoBold.TLabel", font=self.mono_bold)
 
-        frame = ttk.Frame(root, padding=14)
-        frame.grid(sticky="nsew")
-        frame.columnconfigure(1, weight=1)
-        row = 0
+        self.frame = ttk.Frame(root, padding=14)
+        self.frame.grid(sticky="nsew")
+        self.frame.columnconfigure(1, weight=1)
 
-        ttk.Label(frame, text=f"Sign request from {view.caller}", style="Title.TLabel").grid(
-            row=row, column=0, columnspan=2, sticky="w"
-        )
-        row += 1
-        ttk.Label(frame, text="Request code", style="Bold.TLabel").grid(
-            row=row, column=0, sticky="w", padx=(0, 12)
-        )
-        ttk.Label(frame, text=view.digest, style="Digest.TLabel").grid(
-            row=row, column=1, sticky="w"
-        )
-        row += 1
-        ttk.Label(
-            frame,
-            text="The same code appears in dom0's prompt and on the sending side.",
-        ).grid(row=row, column=0, columnspan=2, sticky="w", pady=(0, 10))
-        row += 1
+    def finish_layout(self, row: int, needs_passphrase: bool) -> None:
+        """The passphrase field when needed, Decline and Sign, the timers; then show it."""
+        from tkinter import ttk
 
-        ttk.Label(frame, text=f"Outputs ({len(view.outputs)})", style="Bold.TLabel").grid(
-            row=row, column=0, columnspan=2, sticky="w"
-        )
-        row += 1
-        self._outputs_box(frame, mono, mono_bold).grid(
-            row=row, column=0, columnspan=2, sticky="nsew", pady=(2, 10)
-        )
-        row += 1
-
-        for label, value in summary_rows(view):
-            # One font family for label and value, so both sit on one baseline.
-            ttk.Label(frame, text=label, style="MonoBold.TLabel").grid(
-                row=row, column=0, sticky="w", padx=(0, 12)
-            )
-            ttk.Label(frame, text=value, style="Mono.TLabel").grid(row=row, column=1, sticky="w")
-            row += 1
-
-        for warning in view.warnings:
-            ttk.Label(
-                frame, text=f"WARNING: {warning}", style="Warning.TLabel", wraplength=760
-            ).grid(row=row, column=0, columnspan=2, sticky="w", pady=(6, 0))
-            row += 1
-
-        self._passphrase: ttk.Entry | None = None
-        if view.needs_passphrase:
+        frame = self.frame
+        if needs_passphrase:
             ttk.Label(frame, text="Keystore passphrase", style="Bold.TLabel").grid(
                 row=row, column=0, sticky="w", padx=(0, 12), pady=(12, 0)
             )
-            self._passphrase = ttk.Entry(frame, show="*", width=40, font=mono)
+            self._passphrase = ttk.Entry(frame, show="*", width=40, font=self.mono)
             self._passphrase.grid(row=row, column=1, sticky="w", pady=(12, 0))
             row += 1
 
@@ -199,23 +176,22 @@ class _Dialog:
         self._sign = ttk.Button(bottom, text="Sign", command=self._on_sign, state="disabled")
         self._sign.grid(row=0, column=2)
 
-        self._timeout_id = root.after(int(timeout_s * 1000), self._on_timeout)
+        self._timeout_id = self.root.after(int(self._timeout_s * 1000), self._on_timeout)
         self._tick()
         self._place_and_raise(self._passphrase if self._passphrase is not None else decline)
 
-    def _outputs_box(self, parent: tk.Misc, mono: tkfont.Font, bold: tkfont.Font) -> ttk.Frame:
-        """Read-only, selectable, scrolling text: every address in full, in groups of 4."""
+    def scrolling_text(self, parent: tk.Misc, height: int) -> tuple[ttk.Frame, tk.Text]:
+        """Read-only once filled (the caller disables it), selectable, with a scroll bar."""
         import tkinter as tk
         from tkinter import ttk
 
         box = ttk.Frame(parent)
         box.columnconfigure(0, weight=1)
-        lines_needed = 4 * len(self.view.outputs) - 1  # heading, target, amount, blank between
         text = tk.Text(
             box,
             width=_TEXT_COLUMNS,
-            height=min(lines_needed, _VISIBLE_OUTPUT_LINES),
-            font=mono,
+            height=height,
+            font=self.mono,
             wrap="word",
             relief="solid",
             borderwidth=1,
@@ -224,24 +200,12 @@ class _Dialog:
             takefocus=False,
             cursor="xterm",
         )
-        text.tag_configure("strong", font=bold)
-        for kind, colour in _KIND_COLOURS.items():
-            text.tag_configure(kind, foreground=colour)
-        for position, line in enumerate(self.view.outputs):
-            if position:
-                text.insert("end", "\n")
-            text.insert("end", output_heading(line) + "\n", ("strong", line.kind))
-            text.insert("end", f"    {output_target(line)}\n")
-            text.insert("end", f"    {format_btc(line.amount_sat)}\n", "strong")
-        text.delete("end-1c", "end")
-        # Disabled still lets the mouse select and copy, but nothing can edit what is shown.
-        text.configure(state="disabled")
         text.grid(row=0, column=0, sticky="nsew")
-        # Always there, so a long list (or a wrapped script) visibly has more below.
+        # Always there, so a long text visibly has more below.
         bar = ttk.Scrollbar(box, orient="vertical", command=text.yview, takefocus=False)
         bar.grid(row=0, column=1, sticky="ns")
         text.configure(yscrollcommand=bar.set)
-        return box
+        return box, text
 
     def _place_and_raise(self, focus: tk.Misc) -> None:
         root = self.root
@@ -318,3 +282,78 @@ class _Dialog:
     ) -> None:
         self.failure = error
         self._finish(Decision.decline(DECLINED))
+
+
+class _Dialog(SignDialog):
+    """The transaction confirmation: outputs, amounts, fee, warnings and the request code."""
+
+    def __init__(
+        self, root: tk.Tk, view: ConfirmationView, timeout_s: float, sign_delay_s: float
+    ) -> None:
+        from tkinter import ttk
+
+        super().__init__(root, f"{title(view)} [{view.digest}]", timeout_s, sign_delay_s)
+        self.view = view
+        frame = self.frame
+        mono, mono_bold = self.mono, self.mono_bold
+        row = 0
+
+        ttk.Label(frame, text=f"Sign request from {view.caller}", style="Title.TLabel").grid(
+            row=row, column=0, columnspan=2, sticky="w"
+        )
+        row += 1
+        ttk.Label(frame, text="Request code", style="Bold.TLabel").grid(
+            row=row, column=0, sticky="w", padx=(0, 12)
+        )
+        ttk.Label(frame, text=view.digest, style="Digest.TLabel").grid(
+            row=row, column=1, sticky="w"
+        )
+        row += 1
+        ttk.Label(
+            frame,
+            text="The same code appears in dom0's prompt and on the sending side.",
+        ).grid(row=row, column=0, columnspan=2, sticky="w", pady=(0, 10))
+        row += 1
+
+        ttk.Label(frame, text=f"Outputs ({len(view.outputs)})", style="Bold.TLabel").grid(
+            row=row, column=0, columnspan=2, sticky="w"
+        )
+        row += 1
+        self._outputs_box(frame, mono, mono_bold).grid(
+            row=row, column=0, columnspan=2, sticky="nsew", pady=(2, 10)
+        )
+        row += 1
+
+        for label, value in summary_rows(view):
+            # One font family for label and value, so both sit on one baseline.
+            ttk.Label(frame, text=label, style="MonoBold.TLabel").grid(
+                row=row, column=0, sticky="w", padx=(0, 12)
+            )
+            ttk.Label(frame, text=value, style="Mono.TLabel").grid(row=row, column=1, sticky="w")
+            row += 1
+
+        for warning in view.warnings:
+            ttk.Label(
+                frame, text=f"WARNING: {warning}", style="Warning.TLabel", wraplength=760
+            ).grid(row=row, column=0, columnspan=2, sticky="w", pady=(6, 0))
+            row += 1
+
+        self.finish_layout(row, view.needs_passphrase)
+
+    def _outputs_box(self, parent: tk.Misc, mono: tkfont.Font, bold: tkfont.Font) -> ttk.Frame:
+        """Every address in full, in groups of 4, in a read-only scrolling text."""
+        lines_needed = 4 * len(self.view.outputs) - 1  # heading, target, amount, blank between
+        box, text = self.scrolling_text(parent, min(lines_needed, _VISIBLE_OUTPUT_LINES))
+        text.tag_configure("strong", font=bold)
+        for kind, colour in _KIND_COLOURS.items():
+            text.tag_configure(kind, foreground=colour)
+        for position, line in enumerate(self.view.outputs):
+            if position:
+                text.insert("end", "\n")
+            text.insert("end", output_heading(line) + "\n", ("strong", line.kind))
+            text.insert("end", f"    {output_target(line)}\n")
+            text.insert("end", f"    {format_btc(line.amount_sat)}\n", "strong")
+        text.delete("end-1c", "end")
+        # Disabled still lets the mouse select and copy, but nothing can edit what is shown.
+        text.configure(state="disabled")
+        return box

@@ -137,6 +137,32 @@ def _could_derive(script_type: ScriptType, spk: bytes) -> bool:
             return is_p2sh(spk)
 
 
+@dataclass(frozen=True)
+class Location:
+    """Where a wallet derives a script."""
+
+    wallet: Wallet
+    chain: int
+    index: int
+
+
+def locate(script_pubkey: bytes, wallets: Iterable[Wallet], window: int) -> Location | None:
+    """The wallet, chain and index below window that derive script_pubkey, or None.
+
+    The one "is this ours" search: address verification, the ShowAddress service and
+    message signing all ask it. Only wallets whose type makes scripts of this form are
+    searched, so a miss costs one wallet's window, not all of them.
+    """
+    for wallet in wallets:
+        if not _could_derive(wallet.script_type, script_pubkey):
+            continue
+        for index in range(window):
+            for chain in (RECEIVE, CHANGE):
+                if wallet.derive(chain, index).script_pubkey == script_pubkey:
+                    return Location(wallet, chain, index)
+    return None
+
+
 def find_address(
     untrusted_address: str,
     wallets: Sequence[Wallet],
@@ -150,11 +176,7 @@ def find_address(
     `address.wrong_network`): that is a different answer from "a valid address, not ours".
     """
     _, spk = decode_address(untrusted_address, network)
-    for wallet in wallets:
-        if wallet.network is not network or not _could_derive(wallet.script_type, spk):
-            continue
-        for index in range(window):
-            for chain in (RECEIVE, CHANGE):
-                if wallet.derive(chain, index).script_pubkey == spk:
-                    return wallet_address(wallet, chain, index, fingerprint)
-    return None
+    found = locate(spk, (w for w in wallets if w.network is network), window)
+    if found is None:
+        return None
+    return wallet_address(found.wallet, found.chain, found.index, fingerprint)

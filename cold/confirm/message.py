@@ -1,0 +1,123 @@
+"""Confirming a message signature on the terminal: the whole message made visible, then `yes`.
+
+The message is untrusted text: every control and non-ASCII character is spelled out
+(psbtbridge.message.visible_lines), so a terminal escape cannot repaint the screen and a
+homoglyph cannot pass for the letter it imitates. Its length and SHA-256 let the user
+compare it with what the requester shows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import termios
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final, TextIO
+
+from cold.confirm.tty import PASSPHRASE_PROMPT, read_passphrase_from_tty
+from cold.confirm.view import DECLINED, Decision
+from psbtbridge.address import group_address
+from psbtbridge.errors import ConfigError
+from psbtbridge.message import visible_lines
+
+PROMPT: Final = "Type yes to sign this message: "
+_ANSWER_CAP: Final = 64
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """Everything the user must see before a message is signed."""
+
+    text: str
+    address: str
+    wallet: str
+    path: str
+    format: str
+    caller: str
+    needs_passphrase: bool
+
+
+def message_rows(view: MessageView) -> tuple[tuple[str, str], ...]:
+    """The label/value lines above the message, shared by the terminal and the dialog."""
+    data = view.text.encode("utf-8")
+    return (
+        ("Address", group_address(view.address)),
+        ("Wallet", f"{view.wallet}  {view.path}"),
+        ("Format", view.format),
+        (
+            "Message",
+            f"{len(data)} bytes, {len(view.text)} characters, {len(visible_lines(view.text))} lines",
+        ),
+        ("SHA-256", hashlib.sha256(data).hexdigest()),
+    )
+
+
+def escape_note(view: MessageView) -> str | None:
+    """Why the message looks the way it does, when anything in it was spelled out."""
+    escaped = sum(1 for c in view.text if not (" " <= c <= "~") or c == "\\")
+    if not escaped:
+        return None
+    return (
+        f"{escaped} control, non-ASCII or backslash characters are spelled out:"
+        " \\n \\t \\r \\u{hex NAME} \\\\"
+    )
+
+
+def title(view: MessageView) -> str:
+    return f"psbtbridge: sign a MESSAGE (not a transaction), request from {view.caller}"
+
+
+def render_message(view: MessageView) -> str:
+    out = [title(view)]
+    out.extend(f"{label + ':':<9} {value}" for label, value in message_rows(view))
+    note = escape_note(view)
+    if note is not None:
+        out.append(f"          {note}")
+    out.append("--- message begins ---")
+    out.extend(f"| {line}" for line in visible_lines(view.text))
+    out.append("--- message ends ---")
+    return "\n".join(out) + "\n"
+
+
+def confirm_message_tty(
+    view: MessageView,
+    stdin: TextIO,
+    stdout: TextIO,
+    read_passphrase: Callable[[str], str] | None = None,
+) -> Decision:
+    """Print the view; approve only on the line `yes`. EOF, Ctrl-C or anything else declines."""
+    stdout.write(render_message(view))
+    stdout.write(f"\n{PROMPT}")
+    stdout.flush()
+    try:
+        answer = stdin.readline(_ANSWER_CAP)
+    except KeyboardInterrupt:
+        answer = ""
+    if answer.removesuffix("\n") != "yes":
+        stdout.write("\nDeclined: nothing was signed.\n")
+        stdout.flush()
+        return Decision.decline(DECLINED)
+    passphrase = None
+    if view.needs_passphrase:
+        reader = read_passphrase if read_passphrase is not None else read_passphrase_from_tty
+        try:
+            passphrase = reader(PASSPHRASE_PROMPT)
+        except (EOFError, KeyboardInterrupt):
+            stdout.write("\nDeclined: no passphrase given, nothing was signed.\n")
+            stdout.flush()
+            return Decision.decline(DECLINED)
+    return Decision.approve(passphrase)
+
+
+def confirm_message_terminal(view: MessageView) -> Decision:
+    """confirm_message_tty on the controlling terminal (stdin may be the message itself)."""
+    try:
+        tty_in = open("/dev/tty", encoding="utf-8", errors="replace")  # noqa: SIM115
+    except OSError as e:
+        raise ConfigError(
+            "confirm.no_tty", f"terminal confirmation: cannot open /dev/tty ({e.strerror})"
+        ) from e
+    with tty_in, open("/dev/tty", "w", encoding="utf-8") as tty_out:
+        # A "yes" typed before the message was on screen is not an answer to it.
+        termios.tcflush(tty_in.fileno(), termios.TCIFLUSH)
+        return confirm_message_tty(view, tty_in, tty_out, read_passphrase_from_tty)

@@ -1,0 +1,299 @@
+"""BIP-322 generic signed messages: the virtual to_spend/to_sign transactions, "simple" and
+"full" signatures for single-key scripts (and P2WSH), and BIP-322 PSBTs recognised as messages.
+
+The two transactions can never be mined: to_spend's only input has the null prevout of a
+coinbase but a scriptSig starting with OP_0, which BIP34 forbids in any coinbase after
+height 0; to_sign spends to_spend. Signing them therefore moves no coins, provided the
+first input of to_sign really spends to_spend, which `message_proof` checks by hash.
+Verification goes through psbtbridge/verify.py (its own sighash layout, Debian's
+libsecp256k1), not through the sighash code the signer uses.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+from dataclasses import dataclass
+from enum import Enum
+from typing import Final
+
+from psbtbridge.compact import compact_size, read_compact_size, read_var_bytes, var_bytes
+from psbtbridge.errors import InvalidInput, Refused
+from psbtbridge.hashes import hash160, sha256, tagged_hash
+from psbtbridge.psbt import Psbt
+from psbtbridge.psbt_fields import InputType
+from psbtbridge.script import is_p2pkh, is_p2sh, is_p2tr, is_p2wpkh, is_p2wsh
+from psbtbridge.tx import OutPoint, Tx, TxIn, TxOut
+
+TAG: Final = "BIP0322-signed-message"
+#: BIP-322 PSBT_GLOBAL_GENERIC_SIGNED_MESSAGE: the UTF-8 message, no key data.
+PSBT_GLOBAL_GENERIC_SIGNED_MESSAGE: Final = 0x09
+OP_RETURN_SCRIPT: Final = b"\x6a"
+SIGHASH_ALL: Final = 0x01
+_NULL_PREVOUT: Final = OutPoint(bytes(32), 0xFFFFFFFF)
+#: A witness stack of a simple signature: BIP-322 sets no limit; this is far above any
+#: standard spend (a 20-key P2WSH multisig is ~1.5 kB) and far below a memory problem.
+MAX_SIGNATURE_SIZE: Final = 64 * 1024
+_MAX_WITNESS_ITEMS: Final = 100
+OP_CHECKMULTISIG: Final = 0xAE
+
+
+class Variant(Enum):
+    """BIP-322 (2.0.0) signature prefixes: simple, full and full proof of funds."""
+
+    SIMPLE = "smp"
+    FULL = "ful"
+    PROOF_OF_FUNDS = "pof"
+
+
+def message_hash(message: bytes) -> bytes:
+    """BIP-322 message_hash: the BIP340 tagged hash of the message as-is."""
+    return tagged_hash(TAG, message)
+
+
+def to_spend(message_challenge: bytes, message: bytes) -> Tx:
+    """The virtual transaction paying 0 to the script whose key signs (BIP-322 "Full")."""
+    script_sig = b"\x00\x20" + message_hash(message)  # OP_0 PUSH32[message_hash]
+    return Tx(
+        version=0,
+        inputs=(TxIn(_NULL_PREVOUT, script_sig, 0),),
+        outputs=(TxOut(0, message_challenge),),
+        locktime=0,
+    )
+
+
+def to_sign(spend: Tx, witness: tuple[bytes, ...] = (), script_sig: bytes = b"") -> Tx:
+    """The virtual transaction spending to_spend's output to one OP_RETURN, all defaults 0."""
+    return Tx(
+        version=0,
+        inputs=(TxIn(OutPoint(spend.txid(), 0), script_sig, 0, witness),),
+        outputs=(TxOut(0, OP_RETURN_SCRIPT),),
+        locktime=0,
+    )
+
+
+# --- encoding signatures ------------------------------------------------------------------
+
+
+def encode_simple(witness: tuple[bytes, ...]) -> str:
+    """`smp` + base64 of the consensus-encoded witness stack (BIP-322 2.0.0 prefixes it)."""
+    stack = compact_size(len(witness)) + b"".join(var_bytes(item) for item in witness)
+    return Variant.SIMPLE.value + base64.b64encode(stack).decode("ascii")
+
+
+def split_variant(untrusted_signature: str) -> tuple[Variant, bytes]:
+    """The variant and the base64-decoded body; no prefix means simple (BIP-322's fallback
+    for signatures made before the prefixes existed, as Sparrow makes them)."""
+    variant = Variant.SIMPLE
+    body = untrusted_signature
+    for candidate in Variant:
+        if untrusted_signature.startswith(candidate.value):
+            variant, body = candidate, untrusted_signature[len(candidate.value) :]
+            break
+    return variant, decode_base64(body)
+
+
+def decode_base64(untrusted_text: str) -> bytes:
+    """Strict base64 (no stray characters), bounded before decoding."""
+    if len(untrusted_text) > MAX_SIGNATURE_SIZE * 4 // 3 + 4:
+        raise InvalidInput("message.bad_signature", "the signature is longer than the cap")
+    try:
+        return base64.b64decode(untrusted_text.strip(), validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise InvalidInput("message.bad_signature", "the signature is not base64") from error
+
+
+def decode_witness(untrusted_stack: bytes) -> tuple[bytes, ...]:
+    """A consensus-encoded witness stack, exactly (no trailing bytes)."""
+    stream = io.BytesIO(untrusted_stack)
+    try:
+        count = read_compact_size(stream, "witness item count")
+        if count > _MAX_WITNESS_ITEMS:
+            raise InvalidInput("message.bad_signature", f"{count} witness items is over the cap")
+        items = tuple(read_var_bytes(stream, f"witness item {i}") for i in range(count))
+    except InvalidInput as error:
+        raise InvalidInput(
+            "message.bad_signature", f"not a witness stack: {error.message}"
+        ) from error
+    if stream.read(1):
+        raise InvalidInput("message.bad_signature", "bytes follow the witness stack")
+    return items
+
+
+# --- verification --------------------------------------------------------------------------
+
+
+def verify_simple(message_challenge: bytes, witness: tuple[bytes, ...], message: bytes) -> None:
+    """Return when the witness stack signs message for the script; raise Refused otherwise.
+
+    Supported: P2WPKH, P2TR key path, P2WSH multisig (python-bitcointx's interpreter).
+    Others are "inconclusive" (BIP-322): code message.inconclusive.
+    """
+    spend = to_spend(message_challenge, message)
+    _check_spend(spend, to_sign(spend, witness))
+
+
+def verify_full(message_challenge: bytes, untrusted_tx: bytes, message: bytes) -> None:
+    """Return when a full to_sign transaction signs message for the script; else raise.
+
+    BIP-322: to_sign has exactly one input (more is a proof of funds), spending to_spend:0,
+    and one output of 0 to OP_RETURN; its version is 0 or 2 (else inconclusive);
+    nLockTime and nSequence may be anything ("valid at time T and age S").
+    """
+    try:
+        signed = Tx.parse(untrusted_tx)
+    except InvalidInput as error:
+        raise InvalidInput(
+            "message.bad_signature", f"not a transaction: {error.message}"
+        ) from error
+    spend = to_spend(message_challenge, message)
+    if len(signed.inputs) != 1:
+        raise Refused(
+            "message.inconclusive", "a full signature with several inputs is a proof of funds"
+        )
+    if signed.inputs[0].prevout != OutPoint(spend.txid(), 0):
+        raise Refused("message.invalid", "to_sign does not spend to_spend for this message")
+    if signed.outputs != (TxOut(0, OP_RETURN_SCRIPT),):
+        raise Refused("message.invalid", "to_sign must have exactly one output: 0 to OP_RETURN")
+    if signed.version not in (0, 2):
+        raise Refused("message.inconclusive", f"to_sign version {signed.version} is not 0 or 2")
+    _check_spend(spend, signed)
+
+
+def _check_spend(spend: Tx, signed: Tx) -> None:
+    """Input 0 of signed spends spend's output 0, with SIGHASH_ALL (or DEFAULT on taproot)."""
+    from psbtbridge.verify import Verifier
+
+    challenge = spend.outputs[0].script_pubkey
+    txin = signed.inputs[0]
+    witness, script_sig = txin.witness, txin.script_sig
+    verifier = Verifier(signed, [spend.outputs[0]])
+    try:
+        if is_p2wpkh(challenge):
+            _expect(not script_sig and len(witness) == 2, "P2WPKH needs [signature, key]")
+            verifier.check_ecdsa(0, witness[1], witness[0])
+        elif is_p2tr(challenge):
+            if script_sig or len(witness) != 1:
+                raise Refused(
+                    "message.inconclusive", "only taproot key-path signatures are checked"
+                )
+            verifier.check_schnorr_keypath(0, witness[0])
+        elif is_p2pkh(challenge):
+            pushes = _two_pushes(script_sig)
+            if pushes is None or witness:
+                raise Refused("message.invalid", "P2PKH needs the scriptSig <signature> <key>")
+            verifier.check_ecdsa(0, pushes[1], pushes[0])
+        elif is_p2sh(challenge) and len(witness) == 2:
+            redeem = b"\x00\x14" + hash160(witness[1])
+            _expect(script_sig == var_bytes(redeem), "P2SH-P2WPKH scriptSig must push its script")
+            verifier.check_ecdsa(0, witness[1], witness[0], redeem_script=redeem)
+        elif is_p2wsh(challenge):
+            _expect(not script_sig and len(witness) >= 1, "P2WSH needs a witness")
+            _expect(sha256(witness[-1]) == challenge[2:], "the witness script is not the P2WSH one")
+            if not _is_multisig(witness[-1]):
+                # Time locks, hash locks, miniscript: python-bitcointx cannot run CLTV/CSV
+                # (psbtbridge/verify_script.py), and only in multisig is every item a signature.
+                raise Refused("message.inconclusive", "only multisig P2WSH scripts are checked")
+            # Every signature must be SIGHASH_ALL; an empty push is an absent signature.
+            for item in witness[:-1]:
+                _expect(not item or item[-1] == SIGHASH_ALL, "signatures must use SIGHASH_ALL")
+            verifier.check_final_input(0)
+        else:
+            raise Refused("message.inconclusive", "this script type cannot be checked here")
+    except Refused as error:
+        if error.code in {"message.inconclusive", "verify.unsupported"}:
+            raise Refused("message.inconclusive", error.message) from error
+        raise Refused("message.invalid", error.message) from error
+
+
+def _is_multisig(script: bytes) -> bool:
+    """`OP_m <33-byte key>... OP_n OP_CHECKMULTISIG` with 1 <= m <= n <= 16, exactly."""
+    if len(script) < 37 or not (0x51 <= script[0] <= 0x60) or script[-1] != OP_CHECKMULTISIG:
+        return False
+    threshold, count = script[0] - 0x50, script[-2] - 0x50
+    keys = script[1:-2]
+    return (
+        1 <= threshold <= count <= 16
+        and len(keys) == 34 * count
+        and all(keys[i] == 33 for i in range(0, len(keys), 34))
+    )
+
+
+def _expect(condition: bool, why: str) -> None:
+    if not condition:
+        raise Refused("message.invalid", why)
+
+
+def _two_pushes(script: bytes) -> tuple[bytes, bytes] | None:
+    """The two data pushes of a `<sig> <pubkey>` scriptSig (direct pushes of 1-75 bytes)."""
+    items = []
+    at = 0
+    while at < len(script):
+        size = script[at]
+        if not 1 <= size <= 75 or at + 1 + size > len(script):
+            return None
+        items.append(script[at + 1 : at + 1 + size])
+        at += 1 + size
+    return (items[0], items[1]) if len(items) == 2 else None
+
+
+# --- BIP-322 PSBTs -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MessageProof:
+    """A PSBT recognised as a BIP-322 message signature, to be shown as a message, not a payment.
+
+    message is None when the PSBT carries only to_spend (no GENERIC_SIGNED_MESSAGE field):
+    then only its hash is known. extra_inputs > 0 makes it a proof of funds (reserves).
+    """
+
+    message: bytes | None
+    message_hash: bytes
+    message_challenge: bytes  # the scriptPubKey whose key signs
+    extra_inputs: int
+
+
+def message_proof(psbt: Psbt) -> MessageProof | None:
+    """The message a BIP-322 PSBT signs, or None when it is an ordinary PSBT.
+
+    BIP-322 "PSBT signer": the message field is set, input 0 gives the challenge script,
+    spends output 0 of the to_spend we build from message and challenge, and the only
+    output pays 0 to OP_RETURN. Without the message field (older proof-of-reserves
+    tools), input 0's full previous transaction must itself be a to_spend.
+    """
+    tx = psbt.unsigned_tx()
+    if not tx.inputs or tx.outputs != (TxOut(0, OP_RETURN_SCRIPT),):
+        return None
+    first = psbt.inputs[0]
+    spent = first.spent_output
+    if spent is None or first.prevout.vout != 0:
+        return None
+    fields = [e.value for e in psbt.unknown if e.key_type == PSBT_GLOBAL_GENERIC_SIGNED_MESSAGE]
+    extra = len(tx.inputs) - 1
+    if fields:
+        message = fields[0]
+        if to_spend(spent.script_pubkey, message).txid() != first.prevout.txid:
+            return None
+        return MessageProof(message, message_hash(message), spent.script_pubkey, extra)
+    raw = next((e.value for e in first.entries if e.key_type == InputType.NON_WITNESS_UTXO), None)
+    if raw is None:
+        return None
+    previous = Tx.parse(raw)  # the PSBT parser checked it hashes to input 0's prevout
+    script_sig = previous.inputs[0].script_sig if len(previous.inputs) == 1 else b""
+    shaped = (
+        previous.version == 0
+        and previous.locktime == 0
+        and len(previous.inputs) == 1
+        and previous.inputs[0].prevout == _NULL_PREVOUT
+        and previous.inputs[0].sequence == 0
+        and len(script_sig) == 34
+        and script_sig[:2] == b"\x00\x20"
+        and len(previous.outputs) == 1
+        and previous.outputs[0].value == 0
+    )
+    if not shaped:
+        return None
+    challenge = previous.outputs[0].script_pubkey
+    return MessageProof(None, script_sig[2:], challenge, extra)
