@@ -1,4 +1,5 @@
-"""verify.py: bitcointx-based verification accepts the vectors' signatures and rejects tampering."""
+"""verify/: the independent verifier accepts the vectors' signatures and rejects tampering, and
+its sighash layout equals python-bitcointx's own functions."""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from hypothesis import strategies as st
 
 from psbtbridge.compact import var_bytes
 from psbtbridge.errors import InvalidInput, Refused
-from psbtbridge.secp256k1 import schnorr_verify
 from psbtbridge.sighash import SighashCache, SighashType
 from psbtbridge.tx import OutPoint, Tx, TxIn, TxOut
 from psbtbridge.verify import (
@@ -28,11 +28,16 @@ from psbtbridge.verify import (
     ANY_SCHNORR_HASH_TYPE,
     Verifier,
     verify_ecdsa,
-    verify_ecdsa_input,
     verify_final_tx,
+)
+from psbtbridge.verify.secp256k1 import schnorr_verify
+from tests.conftest import load_vectors
+from tests.support.verifying import (
+    spent_pairs,
+    verifier_for,
+    verify_ecdsa_input,
     verify_schnorr_keypath,
 )
-from tests.conftest import load_vectors
 
 BIP143 = load_vectors("psbt/bip143-segwit-v0-sighash.json")["examples"]
 BIP341 = load_vectors("psbt/bip341-wallet-test-vectors.json")["keyPathSpending"][0]
@@ -67,7 +72,7 @@ BIP143_SIGNED = [(n, None) for n in range(len(BIP143))] + [(3, 0)]
 
 
 #: (example, variant, input) whose signature follows an executed OP_CODESEPARATOR: bitcointx's
-#: interpreter gets that scriptCode wrong, so verify.py refuses them (test_sighash checks the
+#: interpreter gets that scriptCode wrong, so verify/ refuses them (test_sighash checks the
 #: sighash of these cases against the BIP).
 CODESEPARATOR_EXECUTED = {(2, None, 1), (3, None, 1), (3, 0, 0)}
 #: The "No FindAndDelete" examples sign with high S: consensus-valid, but the standard
@@ -78,7 +83,7 @@ HIGH_S = {5, 6}
 @pytest.mark.parametrize(("number", "variant"), BIP143_SIGNED)
 def test_bip143_signed_transactions_verify(number: int, variant: int | None) -> None:
     tx, spent = _bip143_signed(number, variant)
-    verifier = Verifier(tx, spent)
+    verifier = verifier_for(tx, spent)
     for index in range(len(tx.inputs)):
         if (number, variant, index) in CODESEPARATOR_EXECUTED:
             with pytest.raises(Refused) as caught:
@@ -109,7 +114,7 @@ def test_bip143_signed_transactions_fail_with_a_wrong_amount(
         changed = list(spent)
         changed[index] = TxOut(spent[index].value + 1, spent[index].script_pubkey)
         with pytest.raises(Refused) as caught:
-            Verifier(tx, changed).check_final_input(index)
+            verifier_for(tx, changed).check_final_input(index)
         assert caught.value.code == "verify.script_failed"
     assert checked
 
@@ -123,7 +128,7 @@ def test_p2wpkh_signature_checks() -> None:
     signature, pubkey = tx.inputs[1].witness
     unsigned = Tx.parse(bytes.fromhex(BIP143[0]["unsigned_tx"]))
     verify_ecdsa_input(unsigned, 1, spent, pubkey, signature)
-    verifier = Verifier(unsigned, spent)
+    verifier = verifier_for(unsigned, spent)
     cases = [
         # a flipped bit in S (the DER stays valid)
         ({"signature": _flip(signature, len(signature) - 3)}, "verify.bad_signature"),
@@ -178,7 +183,7 @@ def test_p2wsh_multisig_with_every_hash_type() -> None:
     witness = tx.inputs[0].witness
     redeem = tx.inputs[0].script_sig[1:]
     unsigned = Tx.parse(bytes.fromhex(BIP143[4]["unsigned_tx"]))
-    verifier = Verifier(unsigned, spent)
+    verifier = verifier_for(unsigned, spent)
     for record in BIP143[4]["signatures"]:
         signature = bytes.fromhex(record["signature"])
         assert signature in witness
@@ -218,7 +223,7 @@ def _bip341_signed() -> tuple[Tx, list[TxOut], list[int]]:
 
 def test_bip341_keypath_signatures_verify() -> None:
     tx, spent, signed = _bip341_signed()
-    verifier = Verifier(tx, spent)
+    verifier = verifier_for(tx, spent)
     for index in signed:
         verifier.check_final_input(index)
         signature = tx.inputs[index].witness[0]
@@ -243,19 +248,19 @@ def test_taproot_commits_to_every_amount() -> None:
     changed = list(spent)
     changed[other] = TxOut(spent[other].value + 1, spent[other].script_pubkey)
     with pytest.raises(Refused) as caught:
-        Verifier(tx, changed).check_final_input(index)
+        verifier_for(tx, changed).check_final_input(index)
     assert caught.value.code == "verify.bad_signature"
     unknown: list[TxOut | None] = list(spent)
     unknown[other] = None
     with pytest.raises(Refused) as caught:
-        Verifier(tx, unknown).check_final_input(index)
+        verifier_for(tx, unknown).check_final_input(index)
     assert caught.value.code == "verify.missing_utxo"
 
 
 def test_taproot_explicit_default_and_script_path_are_refused() -> None:
     tx, spent, signed = _bip341_signed()
     index = next(i for i in signed if len(tx.inputs[i].witness[0]) == 64)
-    verifier = Verifier(tx, spent)
+    verifier = verifier_for(tx, spent)
     with pytest.raises(Refused) as caught:
         verifier.check_schnorr_keypath(index, tx.inputs[index].witness[0] + b"\x00")
     assert caught.value.code == "verify.bad_encoding"
@@ -263,16 +268,16 @@ def test_taproot_explicit_default_and_script_path_are_refused() -> None:
     script_path = (b"\x51", b"\xc0" + bytes(32))  # a leaf script and a control block
     inputs[index] = TxIn(inputs[index].prevout, b"", inputs[index].sequence, script_path)
     with pytest.raises(Refused) as caught:
-        Verifier(Tx(tx.version, tuple(inputs), tx.outputs, tx.locktime), spent).check_final_input(
-            index
-        )
+        verifier_for(
+            Tx(tx.version, tuple(inputs), tx.outputs, tx.locktime), spent
+        ).check_final_input(index)
     assert caught.value.code == "verify.unsupported"
 
 
 def test_unsigned_inputs_fail_the_final_check() -> None:
     tx, spent, _ = _bip341_signed()  # inputs 2 (P2PKH) and 5 (P2WPKH) carry no signature
     with pytest.raises(Refused) as caught:
-        verify_final_tx(tx, spent)
+        verify_final_tx(tx.serialize(), spent_pairs(spent))
     assert caught.value.code == "verify.script_failed"
     assert "input 2" in caught.value.message
 
@@ -280,10 +285,10 @@ def test_unsigned_inputs_fail_the_final_check() -> None:
 def test_bad_arguments() -> None:
     tx, spent = _bip143_signed(0)
     with pytest.raises(InvalidInput) as caught:
-        Verifier(tx, spent[:1])
+        verifier_for(tx, spent[:1])
     assert caught.value.code == "verify.spent_outputs"
     with pytest.raises(InvalidInput) as caught:
-        Verifier(tx, spent).check_ecdsa(5, b"", b"")
+        verifier_for(tx, spent).check_ecdsa(5, b"", b"")
     assert caught.value.code == "verify.bad_index"
     assert not schnorr_verify(bytes(32), bytes(31), bytes(64))
     assert not verify_ecdsa(bytes(33), bytes(32), b"\x30")
@@ -320,13 +325,13 @@ ECDSA_TYPES = sorted(ANY_ECDSA_HASH_TYPE)
 @given(_transactions(), st.data())
 def test_sighash_layout_equals_bitcointx(case: tuple[Tx, list[TxOut]], data: st.DataObject) -> None:
     tx, spent = case
-    verifier = Verifier(tx, spent)
+    verifier = verifier_for(tx, spent)
     btx = CTransaction.deserialize(tx.serialize())
     index = data.draw(st.integers(0, len(tx.inputs) - 1))
     hash_type = data.draw(st.sampled_from(ECDSA_TYPES))
     script = data.draw(st.binary(max_size=30))
     amount = data.draw(st.integers(0, 10**15))
-    ours = verifier.witness_v0_sighash(index, script, amount, hash_type)
+    ours = verifier.layout.witness_v0(index, script, amount, hash_type)
     theirs = SignatureHash(
         CScript(script),
         btx,
@@ -345,7 +350,7 @@ def test_sighash_layout_equals_bitcointx(case: tuple[Tx, list[TxOut]], data: st.
         [CTxOut(o.value, CScript(o.script_pubkey)) for o in spent],
         hashtype=BtxSighash(taproot_type) if taproot_type else None,
     )
-    assert verifier.taproot_keypath_sighash(index, taproot_type) == expected
+    assert verifier.layout.taproot_keypath(index, taproot_type) == expected
 
 
 def test_locktime_above_2_31_where_bitcointx_fails() -> None:
@@ -356,4 +361,4 @@ def test_locktime_above_2_31_where_bitcointx_fails() -> None:
             CScript(b""), btx, 0, BtxSighash(1), amount=1, sigversion=SIGVERSION_WITNESS_V0
         )
     expected = SighashCache(tx).segwit_v0(0, b"", 1, SighashType.ALL)
-    assert Verifier(tx, [TxOut(1, b"")]).witness_v0_sighash(0, b"", 1, 1) == expected
+    assert Verifier(tx.serialize(), [(b"", 1)]).layout.witness_v0(0, b"", 1, 1) == expected
