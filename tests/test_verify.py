@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from bitcointx.core import CTransaction, CTxOut
 from bitcointx.core.script import (
+    SIGVERSION_BASE,
     SIGVERSION_WITNESS_V0,
     CScript,
+    RawBitcoinSignatureHash,
     SignatureHash,
     SignatureHashSchnorr,
 )
@@ -19,9 +21,10 @@ from bitcointx.core.script import SIGHASH_Type as BtxSighash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cold.crypto import public_key, sign_ecdsa
 from psbtbridge.compact import var_bytes
 from psbtbridge.errors import InvalidInput, Refused
-from psbtbridge.sighash import SighashCache, SighashType
+from psbtbridge.sighash import SighashCache, SighashType, legacy_sighash
 from psbtbridge.tx import OutPoint, Tx, TxIn, TxOut
 from psbtbridge.verify import (
     ANY_ECDSA_HASH_TYPE,
@@ -32,6 +35,7 @@ from psbtbridge.verify import (
 )
 from psbtbridge.verify.secp256k1 import schnorr_verify
 from tests.conftest import load_vectors
+from tests.support.legacy_tx import p2pkh, signed_p2pkh_spend
 from tests.support.verifying import (
     spent_pairs,
     verifier_for,
@@ -362,3 +366,111 @@ def test_locktime_above_2_31_where_bitcointx_fails() -> None:
         )
     expected = SighashCache(tx).segwit_v0(0, b"", 1, SighashType.ALL)
     assert Verifier(tx.serialize(), [(b"", 1)]).layout.witness_v0(0, b"", 1, 1) == expected
+
+
+#: Script bytes for the legacy layout test: opcodes without data, and a 20-byte push, so
+#: bitcointx's parser reads every script (no OP_CODESEPARATOR: the caller removes those).
+_SCRIPT_PIECES = [bytes([op]) for op in (0x00, 0x51, 0x60, 0x76, 0x87, 0x88, 0xA9, 0xAC, 0xAE)]
+_SCRIPT_PIECES.append(b"\x14" + bytes(range(20)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(_transactions(), st.data())
+def test_legacy_layout_equals_bitcointx(case: tuple[Tx, list[TxOut]], data: st.DataObject) -> None:
+    tx, spent = case
+    layout = verifier_for(tx, spent).layout
+    btx = CTransaction.deserialize(tx.serialize())
+    index = data.draw(st.integers(0, len(tx.inputs) - 1))
+    hash_type = data.draw(st.integers(0, 255))  # consensus hashes any byte (base = low 5 bits)
+    script = b"".join(data.draw(st.lists(st.sampled_from(_SCRIPT_PIECES), max_size=6)))
+    theirs, _error = RawBitcoinSignatureHash(
+        CScript(script), btx, index, hash_type, sigversion=SIGVERSION_BASE
+    )
+    assert layout.legacy(index, script, hash_type) == theirs
+    signer = (
+        legacy_sighash(tx, index, script, hash_type)
+        if hash_type in ANY_ECDSA_HASH_TYPE
+        and not (hash_type & 0x1F == 3 and index >= len(tx.outputs))
+        else theirs
+    )
+    assert signer == theirs
+
+
+def test_legacy_p2pkh_spend_verifies() -> None:
+    case = signed_p2pkh_spend(5, n_keys=2)
+    verifier = verifier_for(case.unsigned, case.spent)
+    for index in range(5):
+        verifier.check_ecdsa(index, case.pubkeys[index], case.signatures[index])
+    with pytest.raises(Refused) as caught:
+        verifier.check_ecdsa(1, case.pubkeys[1], _flip(case.signatures[1], 10))
+    assert caught.value.code == "verify.bad_signature"
+    with pytest.raises(Refused) as caught:
+        verifier.check_ecdsa(1, case.pubkeys[0], case.signatures[1])  # another key's coin
+    assert caught.value.code == "verify.wrong_key"
+    verify_final_tx(case.signed.serialize(), spent_pairs(case.spent))
+    swapped = list(case.signed.inputs)
+    swapped[0], swapped[2] = (
+        TxIn(swapped[0].prevout, swapped[2].script_sig, swapped[0].sequence),
+        TxIn(swapped[2].prevout, swapped[0].script_sig, swapped[2].sequence),
+    )
+    tampered = Tx(case.signed.version, tuple(swapped), case.signed.outputs, case.signed.locktime)
+    with pytest.raises(Refused) as caught:
+        verify_final_tx(tampered.serialize(), spent_pairs(case.spent))
+    assert caught.value.code == "verify.script_failed"
+    assert "input 0" in caught.value.message
+
+
+def test_a_thousand_legacy_inputs_finish() -> None:
+    """The cold-state review's finding 5: 1,000 P2PKH inputs took 475 s through bitcointx's
+    sighash; bench/legacy.py times it, this only checks every one is checked."""
+    case = signed_p2pkh_spend(1000)
+    verifier = verifier_for(case.unsigned, case.spent)
+    for index in range(1000):
+        verifier.check_ecdsa(index, case.pubkeys[index], case.signatures[index])
+    verify_final_tx(case.signed.serialize(), spent_pairs(case.spent))
+
+
+def _one_input_tx(n_outputs: int) -> Tx:
+    return Tx(
+        1,
+        (
+            TxIn(OutPoint(bytes(range(32)), 0), b"", 0xFFFFFFFF),
+            TxIn(OutPoint(bytes(range(32)), 1), b"", 0xFFFFFFFF),
+        ),
+        tuple(TxOut(1_000, b"\x51") for _ in range(n_outputs)),
+        0,
+    )
+
+
+def test_legacy_codeseparator_in_final_and_new_signatures() -> None:
+    """An executed OP_CODESEPARATOR is removed from a legacy scriptCode (the interpreter's
+    sighash goes through layout.py); a new signature on such a script is refused, since which
+    part it signs depends on execution."""
+    secret = hashlib.sha256(b"codeseparator").digest()
+    key = public_key(secret)
+    script = b"\xab" + bytes([len(key)]) + key + b"\xac"  # OP_CODESEPARATOR <key> OP_CHECKSIG
+    tx = _one_input_tx(2)
+    spent = [TxOut(5_000, script), TxOut(6_000, p2pkh(key))]
+    signature = sign_ecdsa(secret, legacy_sighash(tx, 0, script, SighashType.ALL)) + b"\x01"
+    with pytest.raises(Refused) as caught:
+        verifier_for(tx, spent).check_ecdsa(0, key, signature)
+    assert caught.value.code == "verify.unsupported"
+    script_sig = bytes([len(signature)]) + signature
+    inputs = (TxIn(tx.inputs[0].prevout, script_sig, 0xFFFFFFFF), tx.inputs[1])
+    verifier_for(Tx(1, inputs, tx.outputs, 0), spent).check_final_input(0)
+
+
+def test_legacy_sighash_single_without_its_output() -> None:
+    """Consensus takes a signature of the number one (Core's SIGHASH_SINGLE bug) and so does
+    the finished-transaction check; a new signature like that is refused."""
+    secret = hashlib.sha256(b"sighash single").digest()
+    key = public_key(secret)
+    tx = _one_input_tx(1)
+    spent = [TxOut(5_000, p2pkh(key)), TxOut(6_000, p2pkh(key))]
+    signature = sign_ecdsa(secret, b"\x01" + bytes(31)) + b"\x03"
+    with pytest.raises(Refused) as caught:
+        verifier_for(tx, spent).check_ecdsa(1, key, signature, hash_types=ANY_ECDSA_HASH_TYPE)
+    assert caught.value.code == "verify.bad_signature"
+    script_sig = bytes([len(signature)]) + signature + bytes([len(key)]) + key
+    inputs = (tx.inputs[0], TxIn(tx.inputs[1].prevout, script_sig, 0xFFFFFFFF))
+    verifier_for(Tx(1, inputs, tx.outputs, 0), spent).check_final_input(1)
