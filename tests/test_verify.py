@@ -18,7 +18,7 @@ from bitcointx.core.script import (
     SignatureHashSchnorr,
 )
 from bitcointx.core.script import SIGHASH_Type as BtxSighash
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from cold.crypto import public_key, sign_ecdsa
@@ -383,17 +383,17 @@ def test_legacy_layout_equals_bitcointx(case: tuple[Tx, list[TxOut]], data: st.D
     index = data.draw(st.integers(0, len(tx.inputs) - 1))
     hash_type = data.draw(st.integers(0, 255))  # consensus hashes any byte (base = low 5 bits)
     script = b"".join(data.draw(st.lists(st.sampled_from(_SCRIPT_PIECES), max_size=6)))
+    assume(not CScript(script).is_witness_scriptpubkey())  # bitcointx refuses those here
     theirs, _error = RawBitcoinSignatureHash(
         CScript(script), btx, index, hash_type, sigversion=SIGVERSION_BASE
     )
     assert layout.legacy(index, script, hash_type) == theirs
-    signer = (
-        legacy_sighash(tx, index, script, hash_type)
-        if hash_type in ANY_ECDSA_HASH_TYPE
-        and not (hash_type & 0x1F == 3 and index >= len(tx.outputs))
-        else theirs
-    )
-    assert signer == theirs
+    # The signer's own (psbtbridge/sighash.py) agrees where it signs at all: it refuses
+    # undefined hash types and SIGHASH_SINGLE without an output.
+    if hash_type in ANY_ECDSA_HASH_TYPE and not (
+        hash_type & 0x1F == 3 and index >= len(tx.outputs)
+    ):
+        assert legacy_sighash(tx, index, script, hash_type) == theirs
 
 
 def test_legacy_p2pkh_spend_verifies() -> None:
@@ -430,7 +430,7 @@ def test_a_thousand_legacy_inputs_finish() -> None:
     verify_final_tx(case.signed.serialize(), spent_pairs(case.spent))
 
 
-def _one_input_tx(n_outputs: int) -> Tx:
+def _two_input_tx(n_outputs: int) -> Tx:
     return Tx(
         1,
         (
@@ -449,7 +449,7 @@ def test_legacy_codeseparator_in_final_and_new_signatures() -> None:
     secret = hashlib.sha256(b"codeseparator").digest()
     key = public_key(secret)
     script = b"\xab" + bytes([len(key)]) + key + b"\xac"  # OP_CODESEPARATOR <key> OP_CHECKSIG
-    tx = _one_input_tx(2)
+    tx = _two_input_tx(2)
     spent = [TxOut(5_000, script), TxOut(6_000, p2pkh(key))]
     signature = sign_ecdsa(secret, legacy_sighash(tx, 0, script, SighashType.ALL)) + b"\x01"
     with pytest.raises(Refused) as caught:
@@ -465,7 +465,7 @@ def test_legacy_sighash_single_without_its_output() -> None:
     the finished-transaction check; a new signature like that is refused."""
     secret = hashlib.sha256(b"sighash single").digest()
     key = public_key(secret)
-    tx = _one_input_tx(1)
+    tx = _two_input_tx(1)
     spent = [TxOut(5_000, p2pkh(key)), TxOut(6_000, p2pkh(key))]
     signature = sign_ecdsa(secret, b"\x01" + bytes(31)) + b"\x03"
     with pytest.raises(Refused) as caught:
