@@ -6,7 +6,7 @@ hashPrevouts, hashSequence and hashOutputs rehashed for each input, here by buil
 SighashCache per input, so both sides run the same code and differ only in the caching.
 For context it also times the per-input costs of the rest of a P2WPKH signature: signing
 (cold/crypto.py, low-R grinding), the independent check of one signature
-(verify.py) and of a finished input (bitcointx's VerifyScript, what `psbt finalize` runs).
+(psbtbridge/verify/) and of a finished input (bitcointx's VerifyScript, what `psbt finalize` runs).
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def main() -> None:
     pubkeys = [public_key(s) for s in secrets]
 
     def check_all() -> None:
-        verifier = Verifier(tx, spent)
+        verifier = Verifier(tx.serialize(), [(out.script_pubkey, out.value) for out in spent])
         for i in range(n):
             verifier.check_ecdsa(i, pubkeys[i], signatures[i])
 
@@ -100,7 +100,8 @@ def main() -> None:
         tx.outputs,
         tx.locktime,
     )
-    t_final = _timed(lambda: verify_final_tx(signed, spent))
+    plain = [(out.script_pubkey, out.value) for out in spent]
+    t_final = _timed(lambda: verify_final_tx(signed.serialize(), plain))
     print(
         f"per input: sighash {t_cached / n * 1e6:.0f} us, sign {t_sign / n * 1e6:.0f} us,"
         f" independent check {t_check / n * 1e6:.0f} us,"

@@ -197,7 +197,7 @@ def _final_hex(signed_psbt: bytes) -> str:
     data, _ = decode(signed_psbt)
     psbt = finalize(Psbt.parse(data))
     tx = extract(psbt)
-    verify_final_tx(tx, spent_outputs(psbt))
+    verify_final_tx(tx.serialize(), [(out.script_pubkey, out.value) for out in spent_outputs(psbt)])
     return tx.serialize().hex()
 
 

@@ -8,7 +8,7 @@ embit's own `PrivateKey.sign` grinds until the DER encoding is at most 70 bytes 
 after 200 tries; Core grinds until R < 2^255 (a different rule: a high R with a short S is
 70 bytes too), so the grinding loop is ours, and our signatures equal Core's byte for byte.
 Schnorr signatures are verified before they are returned (BIP340's advice); ECDSA ones
-by the signer, with the independent implementation (psbtbridge/verify.py), before release.
+by the signer, with the independent implementation (psbtbridge/verify/), before release.
 """
 
 from __future__ import annotations

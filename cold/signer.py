@@ -32,7 +32,7 @@ def sign(
     """psbt with a signature added to every input analysis proved ours; nothing else changes."""
     spent = [TxOut(i.amount or 0, i.script_pubkey or b"") for i in analysis.inputs]
     cache = SighashCache(analysis.tx, spent)
-    verifier = Verifier(analysis.tx, spent)
+    verifier = Verifier(analysis.tx.serialize(), [(out.script_pubkey, out.value) for out in spent])
     keys = _KeyCache(seed)
     psbt = psbt.with_inputs(
         _sign_input(psbt.inputs[owned.index], owned, cache, verifier, keys, aux_rand=aux_rand)

@@ -24,8 +24,8 @@ from psbtbridge.psbt import Psbt
 from psbtbridge.psbt_fields import InputType
 from psbtbridge.script import is_p2tr
 from psbtbridge.summary import summarize
-from psbtbridge.tx import MAX_MONEY, Tx, TxOut
-from psbtbridge.verify import Verifier, verify_final_tx
+from psbtbridge.tx import MAX_MONEY, Tx
+from psbtbridge.verify import SpentOutput, Verifier, verify_final_tx
 
 SATS_PER_BTC: Final = 100_000_000
 EVERYTHING: Final = "!"  # Electrum's amount for "all the wallet's coins, no change"
@@ -196,7 +196,7 @@ def check_answer(sent: Psbt, untrusted_answer: bytes) -> SignedAnswer:
         raise InvalidInput(
             "send.tx_changed", "the signed PSBT is for a different transaction than the one sent"
         )
-    verifier = Verifier(tx, spent_by(sent))
+    verifier = Verifier(tx.serialize(), spent_by(sent))
     added = 0
     for before, after in zip(sent.inputs, answer.inputs, strict=True):
         known = {sig.pubkey for sig in before.partial_sigs}
@@ -219,15 +219,16 @@ def check_answer(sent: Psbt, untrusted_answer: bytes) -> SignedAnswer:
     return SignedAnswer(answer, added)
 
 
-def spent_by(sent: Psbt) -> list[TxOut | None]:
+def spent_by(sent: Psbt) -> list[SpentOutput | None]:
     """The outputs being spent as the PSBT *we* sent states them: the answer's own claims
     are never used, so a signer cannot move the amounts our checks are made against."""
-    return [inp.spent_output for inp in sent.inputs]
+    outs = [inp.spent_output for inp in sent.inputs]
+    return [None if out is None else SpentOutput(out.script_pubkey, out.value) for out in outs]
 
 
 def finalize_verified(sent: Psbt, answer: Psbt) -> Tx:
     """The final transaction, its every input run through python-bitcointx's VerifyScript
     against the outputs the sent PSBT spends."""
     tx = extract(finalize(answer))
-    verify_final_tx(tx, spent_by(sent))
+    verify_final_tx(tx.serialize(), spent_by(sent))
     return tx

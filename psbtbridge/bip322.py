@@ -168,7 +168,8 @@ def _check_spend(spend: Tx, signed: Tx) -> None:
     challenge = spend.outputs[0].script_pubkey
     txin = signed.inputs[0]
     witness, script_sig = txin.witness, txin.script_sig
-    verifier = Verifier(signed, [spend.outputs[0]])
+    paid = spend.outputs[0]
+    verifier = Verifier(signed.serialize(), [(paid.script_pubkey, paid.value)])
     try:
         if is_p2wpkh(challenge):
             _expect(not script_sig and len(witness) == 2, "P2WPKH needs [signature, key]")
@@ -193,7 +194,7 @@ def _check_spend(spend: Tx, signed: Tx) -> None:
             _expect(sha256(witness[-1]) == challenge[2:], "the witness script is not the P2WSH one")
             if not _is_multisig(witness[-1]):
                 # Time locks, hash locks, miniscript: python-bitcointx cannot run CLTV/CSV
-                # (psbtbridge/verify_script.py), and only in multisig is every item a signature.
+                # (psbtbridge/verify/interpreter.py), and only in multisig is every item a signature.
                 raise Refused("message.inconclusive", "only multisig P2WSH scripts are checked")
             # Every signature must be SIGHASH_ALL; an empty push is an absent signature.
             for item in witness[:-1]:

@@ -347,7 +347,7 @@ CODES: Final[dict[str, str]] = {
     "crypto.bad_key": "a private key is not a valid secp256k1 scalar",
     "crypto.bad_message": "a message, aux_rand or merkle root of the wrong length (a bug)",
     "crypto.sign_failed": "a fresh Schnorr signature failed its own check, or no low-R ECDSA one was found",
-    # verify (psbtbridge/verify.py): the independent check of every signature
+    # verify (psbtbridge/verify/): the independent check of every signature
     "verify.spent_outputs": "spent outputs not one per input",
     "verify.bad_tx": "the verifier's parsers (embit's, python-bitcointx's) cannot read the transaction",
     "verify.no_library": "Debian's libsecp256k1 (libsecp256k1.so.1) cannot be loaded",

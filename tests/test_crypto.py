@@ -20,9 +20,9 @@ from cold.crypto import (
 )
 from psbtbridge.errors import BridgeError, ConfigError
 from psbtbridge.psbt import Psbt, PsbtInput
-from psbtbridge.secp256k1 import schnorr_verify
 from psbtbridge.sighash import SighashCache, SighashType
 from psbtbridge.verify import verify_ecdsa
+from psbtbridge.verify.secp256k1 import schnorr_verify
 from tests.conftest import load_vectors
 
 BIP340 = load_vectors("psbt/bip340-schnorr.json")["vectors"]

@@ -46,6 +46,7 @@ from tests.support.electrum_harness import (
     vault_descriptor,
 )
 from tests.support.psbt_factory import PSBT as PSBT_COMMAND
+from tests.support.verifying import spent_pairs
 
 NAMES = ("p2wpkh", "p2sh-p2wpkh", "p2pkh", "vault")
 FUNDS = 50_000_000
@@ -191,7 +192,7 @@ def test_signed_psbt_is_complete_for_electrum_and_verifies_independently(
     # Electrum's own finalizer builds the very transaction `psbt finalize` built.
     assert bytes.fromhex(status["tx"]) == one.final
     bitcointx_verify(one.final, {Tx.parse(one.funding).txid_hex(): one.funding})
-    verify_final_tx(Tx.parse(one.final), _spent_outputs(one.final, one.funding))
+    verify_final_tx(one.final, spent_pairs(_spent_outputs(one.final, one.funding)))
 
 
 def test_multisig_needs_the_second_cosigner(
@@ -254,7 +255,9 @@ def test_a_bad_signature_is_refused_by_us_and_taken_by_electrum(
     assert b"[verify.script_failed]" in refused.stderr
     unverified = extract(finalize(Psbt.parse(base64.b64decode(tampered))))
     with pytest.raises(Refused) as caught:
-        verify_final_tx(unverified, _spent_outputs(unverified.serialize(), one.funding))
+        verify_final_tx(
+            unverified.serialize(), spent_pairs(_spent_outputs(unverified.serialize(), one.funding))
+        )
     assert caught.value.code == "verify.script_failed"
     with pytest.raises(ValidationError):
         bitcointx_verify(unverified.serialize(), {Tx.parse(one.funding).txid_hex(): one.funding})

@@ -29,6 +29,7 @@ from psbtbridge.sighash import SighashCache, SighashType
 from psbtbridge.tx import OutPoint, Tx, TxIn, TxOut
 from psbtbridge.verify import verify_final_tx
 from tests.conftest import load_vectors
+from tests.support.verifying import spent_pairs
 
 ROLES = load_vectors("psbt/bip174.json")["roles"]
 CORE = load_vectors("psbt/bitcoin-core-rpc_psbt.json")
@@ -48,7 +49,7 @@ def test_bip174_finalizer_and_extractor() -> None:
     assert finalized.serialize() == base64.b64decode(ROLES["finalizer"]["result"]["psbt"])
     tx = extract(finalized)
     assert tx.serialize().hex() == ROLES["extractor"]["result_tx_hex"]
-    verify_final_tx(tx, spent_outputs(finalized))
+    verify_final_tx(tx.serialize(), spent_pairs(spent_outputs(finalized)))
 
 
 def test_core_finalizer_and_extractor() -> None:
@@ -61,7 +62,7 @@ def test_core_finalizer_and_extractor() -> None:
 def test_core_combined_low_r_signatures_finalize_and_verify() -> None:
     """Core's combiner result carries its own low-R signature where the BIP's has a high-R one."""
     finalized = finalize(_b64(CORE["combiner"][0]["result"]))
-    verify_final_tx(extract(finalized), spent_outputs(finalized))
+    verify_final_tx(extract(finalized).serialize(), spent_pairs(spent_outputs(finalized)))
 
 
 def test_finalizing_twice_changes_nothing() -> None:
@@ -187,7 +188,7 @@ def test_every_script_type_finalizes_into_a_valid_transaction() -> None:
     spends = _spends()
     finalized = finalize(_signed(spends))
     tx = extract(finalized)
-    verify_final_tx(tx, spent_outputs(finalized))
+    verify_final_tx(tx.serialize(), spent_pairs(spent_outputs(finalized)))
     shapes = {
         s.name: (len(txin.script_sig) > 0, len(txin.witness))
         for s, txin in zip(spends, tx.inputs, strict=True)
@@ -213,7 +214,7 @@ def test_multisig_signatures_go_in_key_order_and_extra_ones_are_left_out() -> No
     all_three = finalize(_signed(spends, signers=3))
     witness = extract(all_three).inputs[0].witness
     assert witness[:3] == in_order.inputs[0].witness[:3]  # the first two keys' signatures
-    verify_final_tx(extract(all_three), spent_outputs(all_three))
+    verify_final_tx(extract(all_three).serialize(), spent_pairs(spent_outputs(all_three)))
 
 
 @pytest.mark.parametrize("name", ["pkh", "wpkh", "sh-wpkh", "wsh", "sh-wsh", "sh-multi", "tr"])

@@ -1,4 +1,4 @@
-"""secp256k1.py: our binding to Debian's libsecp256k1 is never laxer than Core's rules as
+"""verify/secp256k1.py: our binding to Debian's libsecp256k1 is never laxer than Core's rules as
 python-bitcointx ports them (strict DER, low S), and verifies what the signer makes."""
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cold.crypto import public_key, sign_ecdsa
-from psbtbridge import secp256k1
 from psbtbridge.errors import BridgeError
-from psbtbridge.verify import verify_ecdsa
+from psbtbridge.verify import secp256k1, verify_ecdsa
 
 ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 SECRET = hashlib.sha256(b"secp256k1 test key").digest()

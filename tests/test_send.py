@@ -51,6 +51,7 @@ from tests.support.qube_pair import (
     run_psbt,
     setup_watch_only,
 )
+from tests.support.verifying import spent_pairs
 
 FUNDS = 50_000_000
 PAY = "0.1"
@@ -133,7 +134,7 @@ def test_finalized_transaction_is_taken_by_electrum_and_verifies_independently(
     # Independent judges: bitcointx alone (its own sighash), and our verifier, which runs
     # bitcointx's VerifyScript interpreter on every input.
     bitcointx_verify(raw, world.previous())
-    verify_final_tx(final, [Tx.parse(world.funding).outputs[0]])
+    verify_final_tx(final.serialize(), spent_pairs([Tx.parse(world.funding).outputs[0]]))
     # Electrum takes it into the wallet's history and counts the spend.
     assert world.electrum.add_transaction(world.wallet, raw) == final.txid_hex()
     fee = FUNDS - sum(o.value for o in final.outputs)

@@ -48,6 +48,7 @@ from tests.support.qube_pair import (
     run_psbt,
     setup_watch_only,
 )
+from tests.support.verifying import spent_pairs
 
 COIN = 30_000_000
 FEERATE = "2"
@@ -131,7 +132,7 @@ def _judge(wallet: Wallet, raw: bytes) -> Tx:
         Tx.parse(wallet.previous()[i.prevout.txid[::-1].hex()]).outputs[i.prevout.vout]
         for i in tx.inputs
     ]
-    verify_final_tx(tx, spent)
+    verify_final_tx(tx.serialize(), spent_pairs(spent))
     return tx
 
 

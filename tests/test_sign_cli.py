@@ -538,11 +538,11 @@ def test_dialog_sign_button_signs(keys: KeySet, xdisplay: str) -> None:
     assert Psbt.parse(run.output.read_bytes()).inputs[0].partial_sigs
 
 
-@pytest.mark.parametrize("name", ["p2wpkh", "p2sh-p2wpkh", "p2tr"])
-def test_single_key_segwit_signing_never_loads_python_bitcointx(keys: KeySet, name: str) -> None:
+@pytest.mark.parametrize("name", ["p2pkh", "p2wpkh", "p2sh-p2wpkh", "p2tr"])
+def test_single_key_signing_never_loads_python_bitcointx(keys: KeySet, name: str) -> None:
     """Its import is ~50 ms of every start-up (it runs ldconfig to find libsecp256k1): new
     signatures of these types are checked with our own binding to Debian's library, and
-    only legacy, P2WSH and finished-transaction checks load it (bench/sign.py)."""
+    only P2WSH, bare-script and finished-transaction checks load it (bench/sign.py)."""
     folder = fresh_folder(keys)
     request, output = folder / "request.psbt", folder / "signed.psbt"
     request.write_bytes(honest(keys, name))

@@ -33,6 +33,7 @@ from tests.support.psbt_factory import (
     seed_of,
     sighash_entry,
 )
+from tests.support.verifying import spent_pairs
 
 ALL_WALLETS = ("p2pkh", "p2sh-p2wpkh", "p2wpkh", "p2tr", "wsh", "shwsh")
 
@@ -68,7 +69,9 @@ def test_every_type_signs_finalizes_and_verifies(keys: KeySet, name: str, versio
     signed, analysis = sign_all(keys, data)
     final = finalize(signed)
     tx = extract(final)
-    verify_final_tx(tx, spent_outputs(final))  # raises unless every input spends its output
+    verify_final_tx(
+        tx.serialize(), spent_pairs(spent_outputs(final))
+    )  # raises unless every input spends its output
     unsigned = [TxIn(txin.prevout, b"", txin.sequence) for txin in tx.inputs]
     assert replace(tx, inputs=tuple(unsigned)) == analysis.tx  # only scriptSigs and witnesses
     # The fee rate shown is from an estimate made before signing: never below the truth
@@ -132,7 +135,7 @@ def test_taproot_signs_default_unless_all_is_asked(keys: KeySet) -> None:
     assert long.inputs[0].tap_key_sig is not None and long.inputs[0].tap_key_sig[64:] == b"\x01"
     for signed in (short, long):
         final = finalize(signed)
-        verify_final_tx(extract(final), spent_outputs(final))
+        verify_final_tx(extract(final).serialize(), spent_pairs(spent_outputs(final)))
 
 
 @pytest.mark.parametrize("name", ["p2sh-p2wpkh", "wsh", "shwsh"])
@@ -144,7 +147,7 @@ def test_scripts_the_psbt_left_out_are_added_for_the_finalizer(keys: KeySet, nam
     assert signed.inputs[0].redeem_script == derived.redeem_script
     assert signed.inputs[0].witness_script == derived.witness_script
     final = finalize(signed)
-    verify_final_tx(extract(final), spent_outputs(final))
+    verify_final_tx(extract(final).serialize(), spent_pairs(spent_outputs(final)))
 
 
 def test_a_wallet_the_seed_does_not_derive_is_never_signed_for(keys: KeySet) -> None:

@@ -1,8 +1,8 @@
 """`psbt finalize [FILE|-] [-o OUT] [--psbt]`: a fully signed PSBT to a raw transaction (hex).
 
 Every input is finalized, the transaction extracted, and every input's scripts run through
-the independent verifier (python-bitcointx, verify.py) before a byte is written: a
-transaction that would not spend its outputs is refused, not written.
+the independent verifier (psbtbridge/verify/, python-bitcointx's interpreter) before a byte
+is written: a transaction that would not spend its outputs is refused, not written.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     untrusted_data, how = encoding.decode(read_input(args.file))
     psbt = finalize(Psbt.parse(untrusted_data))
     tx = extract(psbt)
-    verify_final_tx(tx, spent_outputs(psbt))
+    verify_final_tx(tx.serialize(), [(out.script_pubkey, out.value) for out in spent_outputs(psbt)])
     if args.psbt:
         data = encoding.encode(psbt.serialize(), how)
     else:
