@@ -70,6 +70,12 @@ class OurKey:
     chain_code: bytes = field(repr=False)
     seed: bytes | None = field(repr=False)
 
+    def account_xprv(self, network: Network) -> str:
+        """The account's extended private key, in the network's standard xprv version."""
+        public = base58.decode_check(self.account.xpub)
+        payload = public[4:13] + self.chain_code + b"\x00" + self.private_key
+        return str(base58.encode_check(network.params["xprv"] + payload))
+
 
 @dataclass(frozen=True)
 class MultisigPieces:
@@ -113,7 +119,9 @@ def decrypt_storage(untrusted_data: bytes, password: str) -> bytes:
     try:
         raw = base64.b64decode(untrusted_data.strip(), validate=True)
     except (binascii.Error, ValueError) as error:
-        raise InvalidInput("keys.electrum_bad_file", "the encrypted wallet is not base64") from error
+        raise InvalidInput(
+            "keys.electrum_bad_file", "the encrypted wallet is not base64"
+        ) from error
     if len(raw) < 4 + 33 + 16 + 32 or raw[:4] != b"BIE1" or (len(raw) - 69) % 16:
         raise InvalidInput("keys.electrum_bad_file", "the encrypted wallet is truncated")
     ephemeral, ciphertext, mac = raw[4:37], raw[37:-32], raw[-32:]
@@ -257,7 +265,9 @@ def read_wallet(untrusted_data: bytes, password: str | None, network: Network) -
     return parse_wallet(load_document(untrusted_text), password, network)
 
 
-def parse_wallet(untrusted: dict[str, Any], password: str | None, network: Network) -> ElectrumWallet:
+def parse_wallet(
+    untrusted: dict[str, Any], password: str | None, network: Network
+) -> ElectrumWallet:
     seed_version = untrusted.get("seed_version")
     if (
         not isinstance(seed_version, int)
@@ -364,7 +374,9 @@ def _refuse_keystore_type(entry: dict[str, Any], name: str) -> None:
             "keys.electrum_imported_keys",
             f"{name} holds imported single private keys, which psbtbridge does not support",
         )
-    raise Refused("keys.electrum_unsupported_wallet", f"{name} has keystore type {str(kind)[:20]!r}")
+    raise Refused(
+        "keys.electrum_unsupported_wallet", f"{name} has keystore type {str(kind)[:20]!r}"
+    )
 
 
 def _our_key(
@@ -501,4 +513,3 @@ def _parse_derivation(untrusted: str, name: str) -> tuple[int, ...]:
     if parts[0] != "m" or len(parts) > 256:
         raise InvalidInput("keys.electrum_bad_file", f"{name}: bad derivation")
     return tuple(parse_path_item(part, name) for part in parts[1:])
-
