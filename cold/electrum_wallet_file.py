@@ -197,7 +197,7 @@ def load_document(untrusted_text: str) -> dict[str, Any]:
                 raise InvalidInput("keys.electrum_bad_file", "the wallet file is not Electrum JSON")
             patch, end = decoder.raw_decode(text, end + 1 + _spaces(text, end + 1))
             patches.append(patch)
-    except ValueError as error:  # json.JSONDecodeError, and a truncated patch line
+    except (ValueError, RecursionError) as error:  # JSONDecodeError; absurd nesting
         raise InvalidInput(
             "keys.electrum_bad_file", "the wallet file is not Electrum's JSON (or truncated)"
         ) from error
