@@ -103,7 +103,7 @@ def main():
             ]
             wizard_wallet(config, out + f"/multisig_x{mine}.wallet", {"wallet_type": "2of3"}, keystores)
     finally:
-        stop_loop.set_result(1)
+        loop.call_soon_threadsafe(stop_loop.set_result, 1)
         loop_thread.join(timeout=1)
     seeds["ambiguous"] = ambiguous_phrase()
     seeds["bip39"] = BIP39
