@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from embit.psbt import PSBT as EmbitPsbt
 from embit.script import p2wpkh
 
+from cold.audit import read_records
 from cold.electrum_wallet_file import read_wallet
 from hot.electrum import Electrum
 from psbtbridge.tx import Tx
@@ -193,6 +195,43 @@ def test_electrum_accepts_what_the_imported_key_signed(
     assert (status["complete"], status["status"]) == (True, "Signed")
     final = bytes.fromhex(status["tx"])
     bitcointx_verify(final, {Tx.parse(one.funding).txid_hex(): one.funding})
+
+
+#: How the watch-only wallet names our key in its PSBTs: Electrum >= 4 finds the root
+#: fingerprint and path of a depth-0 or depth-1 master public key itself; deeper ones (a BIP39
+#: account) it names by the xpub's own fingerprint, with paths from the account (m/c/i).
+CLAIMED_PATH_DEPTH = {
+    "segwit_encrypted": 3,
+    "standard": 2,
+    "segwit_extension": 3,
+    "bip39": 2,
+    "xprv": 2,
+    "multisig_x1": 3,
+}
+
+
+@pytest.mark.parametrize("vector", list(IMPORTS))
+def test_both_origin_styles_sign_and_prove_change(
+    vector: str,
+    hot: dict[str, HotWallet],
+    homes: dict[tuple[str, str], Path],
+    signed: dict[tuple[str, str], str],
+) -> None:
+    """The audit record of each signing shows the change output proven ours."""
+    parsed = read_wallet((VECTORS / f"{vector}.wallet").read_bytes(), MADE["password"], NETWORK)
+    ours = parsed.ours.account
+    psbt = EmbitPsbt.from_base64(hot[vector].unsigned.decode())
+    claims = [
+        d for d in psbt.inputs[0].bip32_derivations.values()
+        if d.fingerprint in (ours.origin.fingerprint, ours.own_fingerprint)
+    ]  # fmt: skip
+    assert len(claims) == 1
+    assert len(claims[0].derivation) == CLAIMED_PATH_DEPTH[vector]
+    expected = ours.origin.fingerprint if len(claims[0].derivation) > 2 else ours.own_fingerprint
+    assert claims[0].fingerprint == expected
+    for how in IMPORTS[vector]:
+        (record,) = [r.record for r in read_records(homes[(vector, how)])][-1:]
+        assert sorted(o.kind for o in record.outputs) == ["change", "external"], (vector, how)
 
 
 def test_words_and_file_give_the_same_wallet(homes: dict[tuple[str, str], Path]) -> None:

@@ -23,9 +23,9 @@ def main():
     try:
         storage = WalletStorage(path)
         db = WalletDB("", manual_upgrades=False)
-        db.put("wallet_type", "%sof%d" % (threshold, len(xpubs)))
+        db.put("wallet_type", f"{threshold}of{len(xpubs)}")
         for i, xpub in enumerate(xpubs, 1):
-            db.put("x%d/" % i, keystore.from_master_key(xpub).dump())
+            db.put(f"x{i}/", keystore.from_master_key(xpub).dump())
         db.write(storage)
         wallet = Wallet(db, storage, config=config)
         wallet.synchronize()

@@ -47,7 +47,7 @@ def wizard_wallet(config, path, data, keystores, password=None):
         db.put("keystore", keystores[0].dump())
     else:
         for i, k in enumerate(keystores):
-            db.put("x%d/" % (i + 1), k.dump())
+            db.put(f"x{i + 1}/", k.dump())
     db.write(storage)
     wallet = Wallet(db, storage, config=config)
     wallet.synchronize()
@@ -79,21 +79,30 @@ def main():
     try:
         # `electrum restore SEED -W PASSWORD` (the file is encrypted by default)
         restore_wallet_from_text(
-            seeds["segwit_encrypted"], path=out + "/segwit_encrypted.wallet", config=config,
-            password=PASSWORD, encrypt_file=True,
+            seeds["segwit_encrypted"],
+            path=out + "/segwit_encrypted.wallet",
+            config=config,
+            password=PASSWORD,
+            encrypt_file=True,
         )
         restore_wallet_from_text(seeds["standard"], path=out + "/standard.wallet", config=config)
         # `electrum restore SEED --passphrase EXT -W PASSWORD --encrypt_file false`
         restore_wallet_from_text(
-            seeds["segwit_extension"], path=out + "/segwit_extension.wallet", config=config,
-            passphrase=EXTENSION, password=PASSWORD, encrypt_file=False,
+            seeds["segwit_extension"],
+            path=out + "/segwit_extension.wallet",
+            config=config,
+            passphrase=EXTENSION,
+            password=PASSWORD,
+            encrypt_file=False,
         )
         # `electrum restore VPRV`: a master (depth 0) key of the BIP39 root, native segwit
         root = keystore.BIP32Node.from_rootseed(bip39_to_seed(BIP39, ""), xtype="p2wpkh")
         restore_wallet_from_text(root.to_xprv(), path=out + "/xprv.wallet", config=config)
         # GUI: restore, BIP39 seed, native segwit at m/84'/1'/0'
         k = keystore.from_bip43_rootseed(bip39_to_seed(BIP39, ""), BIP39_DERIVATION, "p2wpkh")
-        wizard_wallet(config, out + "/bip39.wallet", {"wallet_type": "standard", "seed_type": "bip39"}, [k])
+        wizard_wallet(
+            config, out + "/bip39.wallet", {"wallet_type": "standard", "seed_type": "bip39"}, [k]
+        )
         # GUI: multisig 2-of-3, x1 from an Electrum seed (p2wsh at m/1'), x2 and x3 as Vpubs
         cosigners = [keystore.from_seed(seeds[f"multisig_x{i}"], "", True) for i in (1, 2, 3)]
         for mine in (1, 2):
@@ -101,7 +110,9 @@ def main():
                 c if i == mine else keystore.from_master_key(c.xpub)
                 for i, c in enumerate(cosigners, 1)
             ]
-            wizard_wallet(config, out + f"/multisig_x{mine}.wallet", {"wallet_type": "2of3"}, keystores)
+            wizard_wallet(
+                config, out + f"/multisig_x{mine}.wallet", {"wallet_type": "2of3"}, keystores
+            )
     finally:
         loop.call_soon_threadsafe(stop_loop.set_result, 1)
         loop_thread.join(timeout=1)
