@@ -1,6 +1,6 @@
-"""Regenerate the Electrum wallet files in this folder with Debian's Electrum (4.3.4), regtest.
+"""Regenerate the Electrum wallet files of tests/vectors/electrum with Debian's Electrum (4.3.4), regtest.
 
-Run: /usr/bin/python3 tests/vectors/electrum/make_wallets.py OUT_DIR   (Electrum's interpreter)
+Run: /usr/bin/python3 tests/support/electrum_make_vectors.py OUT_DIR   (Electrum's interpreter)
 The tests read the committed files and never run this. Seeds are new each run: commit the
 wallets and seeds.json together. The single-sig seed wallets are made as `electrum
 restore` makes them (restore_wallet_from_text); the BIP39 and multisig ones as the GUI
