@@ -177,9 +177,7 @@ def electrum_seed(untrusted_phrase: str, extension: str, *, multisig: bool = Fal
     seed_type = ElectrumSeedType(kind)
     data = seed_bytes(untrusted_phrase, extension)
     if seed_type is ElectrumSeedType.STANDARD:
-        return ElectrumSeed(
-            seed_type, data, ScriptType.P2SH if multisig else ScriptType.P2PKH, ()
-        )
+        return ElectrumSeed(seed_type, data, ScriptType.P2SH if multisig else ScriptType.P2PKH, ())
     if multisig:
         return ElectrumSeed(seed_type, data, ScriptType.P2WSH, (1 + HARDENED,))
     return ElectrumSeed(seed_type, data, ScriptType.P2WPKH, (0 + HARDENED,))
