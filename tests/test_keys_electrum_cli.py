@@ -341,3 +341,12 @@ def test_electrum_itself_reads_the_fake_hardware_file_the_same_way(tmp_path: Pat
     wallet = tmp_path / "hardware.wallet"
     wallet.write_text(json.dumps(document))
     assert electrum_run(electrum, "getmpk", "-w", str(wallet)) == document["keystore"]["xpub"]
+
+
+def test_neither_bip39_nor_electrum(tmp_path: Path) -> None:
+    words = _secret_file(tmp_path, "w.txt", "cram swing cover prefer miss modify ritual silly")
+    _refused(tmp_path, ["keys", "init", "--mnemonic-file", words], "keystore.bad_mnemonic", 3)
+    electrum = tmp_path / "electrum"
+    electrum.mkdir()
+    args = ["keys", "init", "--mnemonic-file", words, "--seed-type", "electrum"]
+    _refused(electrum, args, "keys.not_electrum_seed", 3)

@@ -37,7 +37,7 @@ from cold.keystore import (
     write_new_keystore,
 )
 from cold.wallets import add_wallet, check_new, export_document, load_registry, registered_wallets
-from psbtbridge.errors import ConfigError, Declined, ExitStatus, UsageError
+from psbtbridge.errors import ConfigError, Declined, ExitStatus, InvalidInput, UsageError
 from psbtbridge.files import read_bounded
 from psbtbridge.home import data_home
 from psbtbridge.network import Network
@@ -142,11 +142,24 @@ def _init(args: argparse.Namespace) -> int:
     data: bytes | None = None
     if args.mnemonic_file is not None:
         untrusted_phrase = read_secret_file(args.mnemonic_file)
-        if detect_format(untrusted_phrase, SeedFormat(args.seed_type)) is SeedFormat.ELECTRUM:
+        requested = SeedFormat(args.seed_type)
+        if detect_format(untrusted_phrase, requested) is SeedFormat.ELECTRUM:
             data = _electrum_seed_keystore(args, untrusted_phrase, seed_passphrase, network)
             mnemonic = ""
         else:
-            mnemonic = normalize_mnemonic(untrusted_phrase)
+            try:
+                mnemonic = normalize_mnemonic(untrusted_phrase)
+            except InvalidInput as error:
+                if requested is not SeedFormat.AUTO:
+                    raise
+                # the same code, but say the phrase was not an Electrum seed either
+                raise InvalidInput(
+                    error.code, f"{error.message} (nor is it an Electrum 2.0+ seed)"
+                ) from error
+    elif args.seed_type == SeedFormat.ELECTRUM.value:
+        raise UsageError(
+            "cli.usage", "--seed-type electrum needs --mnemonic-file: new seeds are BIP39"
+        )
     else:
         mnemonic = entropy_to_mnemonic(secrets.token_bytes(32))
     if data is None:
