@@ -193,6 +193,8 @@ def load_document(untrusted_text: str) -> dict[str, Any]:
         document, end = decoder.raw_decode(text)
         patches: list[Any] = []
         while end < len(text):
+            if text[end:] == ",":
+                break  # an append cut after its separator: Electrum drops it too
             if not text.startswith(",", end) or len(patches) >= _MAX_PATCHES:
                 raise InvalidInput("keys.electrum_bad_file", "the wallet file is not Electrum JSON")
             patch, end = decoder.raw_decode(text, end + 1 + _spaces(text, end + 1))

@@ -134,6 +134,8 @@ def test_electrum_45_layout_with_patches_and_renamed_keystores() -> None:
     wallet = read_wallet(_patched_45(document, patches), None, NETWORK)
     assert wallet.multisig == _read("multisig_x1").multisig
     assert load_document(_patched_45(document, patches).decode())["labels"]["a/b"]
+    # an append cut after its separator (a crash mid-write): Electrum drops it, so do we
+    assert read_wallet(_patched_45(document, patches) + b",\n", None, NETWORK) == wallet
 
 
 def test_a_seed_version_beyond_45_is_refused() -> None:
