@@ -41,7 +41,7 @@ from tests.support.electrum_harness import (
     root_key,
     sign_with_electrum,
 )
-from tests.support.psbt_cli import PSBT, environment, run_psbt
+from tests.support.psbt_cli import PSBT, environment, run_psbt, run_psbt_on_tty
 
 VECTORS = Path(__file__).parent / "vectors" / "electrum"
 MADE: dict[str, Any] = json.loads((VECTORS / "seeds.json").read_text())
@@ -350,3 +350,29 @@ def test_neither_bip39_nor_electrum(tmp_path: Path) -> None:
     electrum.mkdir()
     args = ["keys", "init", "--mnemonic-file", words, "--seed-type", "electrum"]
     _refused(electrum, args, "keys.not_electrum_seed", 3)
+
+
+def test_password_and_multisig_are_asked_on_the_terminal(tmp_path: Path) -> None:
+    """No --password-file, no --yes: the password, the cosigners' check and the new
+    keystore passphrase are all asked on the terminal; a "no" writes nothing."""
+    wallet = str(VECTORS / "multisig_x1.wallet")
+    args = ["keys", "import-electrum", wallet, "--network", NETWORK.value, "--no-encryption"]
+    declined = tmp_path / "declined"
+    declined.mkdir()
+    run = run_psbt_on_tty(declined, [("Type yes", "no")], *args)
+    assert run.status == 1 and "[wallet.declined]" in run.screen
+    assert list(declined.iterdir()) == []
+    encrypted = tmp_path / "encrypted"
+    encrypted.mkdir()
+    shutil.copy(VECTORS / "segwit_encrypted.wallet", encrypted.parent / "s.wallet")
+    dialogue = [
+        ("Password of", MADE["password"]),
+        ("New keystore passphrase", "p"),
+        ("Repeat", "p"),
+    ]
+    run = run_psbt_on_tty(
+        encrypted, dialogue, "keys", "import-electrum", str(encrypted.parent / "s.wallet"),
+        "--network", NETWORK.value,
+    )  # fmt: skip
+    assert run.status == 0, run.screen
+    assert json.loads((encrypted / "keystore.json").read_text())["kind"] == "electrum_seed"
