@@ -748,7 +748,8 @@ def unlock(keystore_file: KeystoreFile, passphrase: str | None) -> Seed:
         seed = _unseal_bip39(keystore_file, plaintext)
     else:
         seed = _unseal_imported(keystore_file, plaintext)
-    # Parsing recomputed every path and script type; only the xpubs can disagree.
+    # Parsing recomputed every BIP39 path and script type (an imported key's path is read
+    # from the header, which the AEAD covers); only the xpubs can disagree.
     stored = [w.keys[0] for w in keystore_file.wallets]
     stored += [c.key for c in keystore_file.cosigner_keys]
     if seed.fingerprint != keystore_file.master_fingerprint or any(
