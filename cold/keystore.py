@@ -1,9 +1,17 @@
-"""The keystore: one BIP39 seed, encrypted at rest, with its public account keys readable without it.
+"""The keystore: one seed or account key, encrypted at rest, with its public account keys readable without it.
 
 File `keystore.json` in the data home, mode 0600, written once and atomically. Its public
 header (network, master fingerprint, account xpubs, KDF and cipher parameters) is the
 AEAD's associated data, so altering any of it makes unlocking fail; after decryption the
 header is also re-derived from the seed and compared, which covers unencrypted files.
+
+What is sealed is said by the header's "kind" (absent in keystores written before it, which
+all hold BIP39 words): `bip39` (a mnemonic: BIP44/49/84/86 and BIP48 accounts), or one key
+imported from Electrum: `electrum_seed` (the 64-byte BIP32 seed of an Electrum seed phrase)
+or `account_xprv` (an account xprv and its origin, all a BIP39-restored or xprv Electrum
+wallet keeps). Those hold exactly one key: one single-sig account, or one multisig
+cosigner key whose wallet is in the registry; its path is read from the header, not
+recomputed, and the xpub is re-derived from the secret on unlock.
 """
 
 from __future__ import annotations
@@ -20,21 +28,26 @@ from pathlib import Path
 from typing import Any, ClassVar, Final, NamedTuple
 
 from embit import bip39
+from embit.base import EmbitError
 from embit.bip32 import HDKey
 from embit.wordlists.bip39 import WORDLIST
 
-from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, UsageError
+from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, Refused, UsageError
 from psbtbridge.files import read_bounded, read_stored, write_new
 from psbtbridge.network import Network
 from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.script import ScriptType
 from psbtbridge.wallet import AccountKey, Wallet
+from psbtbridge.wallet.wallet import parse_path_item
 
 KEYSTORE_NAME: Final = "keystore.json"
 FORMAT: Final = "psbtbridge-keystore/1"
 MAX_KEYSTORE_SIZE: Final = 64 * 1024
 MAX_SECRET_FILE_SIZE: Final = 4096
 CIPHER: Final = "chacha20poly1305"
+KIND_BIP39: Final = "bip39"
+KIND_ELECTRUM_SEED: Final = "electrum_seed"
+KIND_ACCOUNT_XPRV: Final = "account_xprv"
 _WORDS: Final = frozenset(WORDLIST)
 
 #: BIP44/49/84/86 purpose of each single-sig script type, in export order.
@@ -197,6 +210,7 @@ class KeystoreFile:
     encryption: Encryption | None
     secret: bytes = field(repr=False)
     header: bytes = field(repr=False)  # canonical public part: the AEAD associated data
+    kind: str = KIND_BIP39
 
     @property
     def encrypted(self) -> bool:
@@ -205,21 +219,33 @@ class KeystoreFile:
 
 @dataclass(frozen=True)
 class Seed:
-    """The unlocked BIP32 root. Private: it never leaves `cold/`."""
+    """The unlocked BIP32 root, or an account key at `base` below a root we do not hold
+    (then `origin_fingerprint` is that root's). Private: it never leaves `cold/`."""
 
     network: Network
     root: HDKey = field(repr=False)
+    base: tuple[int, ...] = ()
+    origin_fingerprint: bytes | None = None
 
     @property
     def fingerprint(self) -> bytes:
+        if self.origin_fingerprint is not None:
+            return self.origin_fingerprint
         return bytes(self.root.my_fingerprint)
 
     def derive(self, path: tuple[int, ...]) -> HDKey:
-        """The extended private key at path (BIP32 CKDpriv, embit's)."""
-        return self.root.derive(list(path))
+        """The extended private key at path (BIP32 CKDpriv, embit's), below this seed's base."""
+        base = self.base
+        if path[: len(base)] != base:
+            raise Refused(
+                "keystore.outside_account",
+                "this keystore holds one account key; the path is not below it",
+            )
+        return self.root.derive(list(path[len(base) :]))
 
     def xpub(self, path: tuple[int, ...]) -> str:
         """The extended public key at path, in our network's standard version."""
+        # at the base, the account key itself: embit keeps the xprv's parent fingerprint
         key = self.derive(path).to_public()
         return str(key.to_base58(version=self.network.params["xpub"]))
 
@@ -277,8 +303,9 @@ def _header(
     wallets: tuple[Wallet, ...],
     cosigners: tuple[CosignerKey, ...],
     encryption: Encryption | None,
+    kind: str = KIND_BIP39,
 ) -> dict[str, Any]:
-    return {
+    header = {
         "format": FORMAT,
         "network": network.value,
         "master_fingerprint": fingerprint.hex(),
@@ -302,6 +329,9 @@ def _header(
         ],
         "encryption": None if encryption is None else encryption.to_json(),
     }
+    if kind != KIND_BIP39:  # BIP39 keystores keep the header (the AEAD data) they always had
+        header["kind"] = kind
+    return header
 
 
 def _canonical(header: dict[str, Any]) -> bytes:
@@ -335,18 +365,109 @@ def build_keystore(
     mnemonic = normalize_mnemonic(mnemonic)
     seed = _seed_from(mnemonic, bip39_passphrase, network)
     wallets, cosigners = _public_metadata(seed, account)
+    plaintext = json.dumps({"mnemonic": mnemonic, "bip39_passphrase": bip39_passphrase}).encode()
+    return _seal(
+        seed, account, wallets, cosigners, KIND_BIP39, plaintext, passphrase, random_bytes, kdf
+    )
+
+
+class ImportedSecret(NamedTuple):
+    """What a non-BIP39 keystore seals: KIND_ELECTRUM_SEED with the BIP32 seed in hex, or
+    KIND_ACCOUNT_XPRV with the account xprv (standard version) at `base` below the root
+    of fingerprint `origin_fingerprint` (those two live in the header, not the secret)."""
+
+    kind: str
+    value: str
+    base: tuple[int, ...] = ()
+    origin_fingerprint: bytes | None = None
+
+    def sealed(self) -> bytes:
+        name = "seed" if self.kind == KIND_ELECTRUM_SEED else "xprv"
+        return json.dumps({"kind": self.kind, name: self.value}).encode()
+
+
+def seed_from_secret(secret: ImportedSecret, network: Network) -> Seed:
+    """The Seed an imported secret stands for; a malformed one is an InvalidInput."""
+    try:
+        if secret.kind == KIND_ELECTRUM_SEED:
+            data = bytes.fromhex(secret.value)
+            if len(data) != 64:
+                raise ValueError("an Electrum BIP32 seed is 64 bytes")
+            return Seed(network, HDKey.from_seed(data, version=network.params["xprv"]))
+        root = HDKey.from_string(secret.value)
+    except (ValueError, EmbitError) as error:
+        raise InvalidInput("keystore.bad_secret", "the imported secret is malformed") from error
+    if (
+        secret.kind != KIND_ACCOUNT_XPRV
+        or not root.is_private
+        or bytes(root.version) != network.params["xprv"]
+        or root.depth != len(secret.base)
+        or secret.origin_fingerprint is None
+    ):
+        raise InvalidInput(
+            "keystore.bad_secret", "the imported account key does not fit its origin"
+        )
+    return Seed(network, root, secret.base, secret.origin_fingerprint)
+
+
+def build_key_keystore(
+    secret: ImportedSecret,
+    *,
+    network: Network,
+    script_type: ScriptType,
+    path: tuple[int, ...],
+    multisig: bool,
+    passphrase: str | None,
+    random_bytes: bytes,
+    kdf: Kdf | None = None,
+) -> bytes:
+    """The bytes of a keystore holding one imported key (an Electrum seed or an account
+    xprv, as `seed` holds it): a single-sig account, or our key of a multisig wallet."""
+    if len(random_bytes) != 28:
+        raise BridgeError("internal.bug", "build_key_keystore needs 28 random bytes")
+    if passphrase == "":
+        raise UsageError(
+            "keystore.empty_passphrase",
+            "the keystore passphrase is empty: give one, or choose --no-encryption",
+        )
+    seed = seed_from_secret(secret, network)
+    key = seed.account_key(path)
+    wallets: tuple[Wallet, ...] = ()
+    cosigners: tuple[CosignerKey, ...] = ()
+    if multisig:
+        cosigners = (CosignerKey(script_type, key),)
+    else:
+        wallets = (
+            Wallet(wallet_name(script_type, 0), script_type, 1, (key,), False, seed.network),
+        )
+    return _seal(
+        seed, 0, wallets, cosigners, secret.kind, secret.sealed(), passphrase, random_bytes, kdf
+    )
+
+
+def _seal(
+    seed: Seed,
+    account: int,
+    wallets: tuple[Wallet, ...],
+    cosigners: tuple[CosignerKey, ...],
+    kind: str,
+    plaintext: bytes,
+    passphrase: str | None,
+    random_bytes: bytes,
+    kdf: Kdf | None,
+) -> bytes:
     encryption = None
     if passphrase is not None:
         encryption = Encryption(kdf or default_kdf(random_bytes[:16]), random_bytes[16:])
     header = _header(
-        network=network,
+        network=seed.network,
         fingerprint=seed.fingerprint,
         account=account,
         wallets=wallets,
         cosigners=cosigners,
         encryption=encryption,
+        kind=kind,
     )
-    plaintext = json.dumps({"mnemonic": mnemonic, "bip39_passphrase": bip39_passphrase}).encode()
     if encryption is not None and passphrase is not None:
         from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
@@ -408,6 +529,11 @@ def parse_keystore(untrusted_data: bytes, path: Path) -> KeystoreFile:
         "encryption",
         "secret",
     }
+    kind = untrusted.get("kind", KIND_BIP39)
+    if "kind" in untrusted:
+        expected.add("kind")
+        if kind not in (KIND_ELECTRUM_SEED, KIND_ACCOUNT_XPRV):
+            raise _corrupt(path, "unknown kind of secret")
     if set(untrusted) != expected:
         raise _corrupt(path, "its fields are not the expected ones")
     try:
@@ -421,30 +547,14 @@ def parse_keystore(untrusted_data: bytes, path: Path) -> KeystoreFile:
     encryption = _parse_encryption(untrusted["encryption"], path)
     secret = _unb64(_field(untrusted, "secret", str, path), path)
     try:
-        wallets = tuple(
-            Wallet(wallet_name(script_type, account), script_type, 1, (key,), False, network)
-            for script_type, key in _parse_accounts(
-                untrusted["accounts"],
-                SINGLE_SIG_PURPOSES,
-                path_of=single_sig_path,
-                network=network,
-                fingerprint=fingerprint,
-                account=account,
-                path=path,
+        if kind != KIND_BIP39:
+            if account != 0:
+                raise _corrupt(path, "an imported key has no account number")
+            wallets, cosigners = _parse_imported_key(untrusted, network, fingerprint, path)
+        else:
+            wallets, cosigners = _parse_bip39_accounts(
+                untrusted, network, fingerprint, account, path
             )
-        )
-        cosigners = tuple(
-            CosignerKey(script_type, key)
-            for script_type, key in _parse_accounts(
-                untrusted["cosigner_keys"],
-                COSIGNER_SCRIPTS,
-                path_of=cosigner_path,
-                network=network,
-                fingerprint=fingerprint,
-                account=account,
-                path=path,
-            )
-        )
     except InvalidInput as error:
         raise _corrupt(path, error.message) from error
     header = _header(
@@ -454,6 +564,7 @@ def parse_keystore(untrusted_data: bytes, path: Path) -> KeystoreFile:
         wallets=wallets,
         cosigners=cosigners,
         encryption=encryption,
+        kind=kind,
     )
     if _canonical(header) != _canonical({k: v for k, v in untrusted.items() if k != "secret"}):
         raise _corrupt(path, "its public metadata is not in canonical form")
@@ -467,7 +578,70 @@ def parse_keystore(untrusted_data: bytes, path: Path) -> KeystoreFile:
         encryption,
         secret,
         _canonical(header),
+        kind,
     )
+
+
+def _parse_imported_key(
+    untrusted: dict[str, Any], network: Network, fingerprint: bytes, path: Path
+) -> tuple[tuple[Wallet, ...], tuple[CosignerKey, ...]]:
+    """One key, as one single-sig account or as one multisig cosigner key; path as stored."""
+    untrusted_accounts, untrusted_cosigners = untrusted["accounts"], untrusted["cosigner_keys"]
+    if (
+        not isinstance(untrusted_accounts, list)
+        or not isinstance(untrusted_cosigners, list)
+        or len(untrusted_accounts) + len(untrusted_cosigners) != 1
+    ):
+        raise _corrupt(path, "an imported keystore holds exactly one key")
+    multisig = bool(untrusted_cosigners)
+    (untrusted_entry,) = untrusted_cosigners or untrusted_accounts
+    if not isinstance(untrusted_entry, dict):
+        raise _corrupt(path, "an account entry is not an object")
+    try:
+        script_type = ScriptType(_field(untrusted_entry, "script_type", str, path))
+    except ValueError as error:
+        raise _corrupt(path, "unknown script type") from error
+    if script_type.is_multisig != multisig or script_type is ScriptType.P2TR:
+        raise _corrupt(path, "the key's script type does not fit its place")
+    untrusted_derivation = _field(untrusted_entry, "derivation", str, path)
+    steps = untrusted_derivation.split("/")
+    if steps[0] != "m" or len(steps) > 256:
+        raise _corrupt(path, "bad derivation")
+    key_path = tuple(parse_path_item(step, "keystore derivation") for step in steps[1:])
+    key = AccountKey(KeyOrigin(fingerprint, key_path), _field(untrusted_entry, "xpub", str, path))
+    if multisig:
+        return (), (CosignerKey(script_type, key),)
+    return (Wallet(wallet_name(script_type, 0), script_type, 1, (key,), False, network),), ()
+
+
+def _parse_bip39_accounts(
+    untrusted: dict[str, Any], network: Network, fingerprint: bytes, account: int, path: Path
+) -> tuple[tuple[Wallet, ...], tuple[CosignerKey, ...]]:
+    wallets = tuple(
+        Wallet(wallet_name(script_type, account), script_type, 1, (key,), False, network)
+        for script_type, key in _parse_accounts(
+            untrusted["accounts"],
+            SINGLE_SIG_PURPOSES,
+            path_of=single_sig_path,
+            network=network,
+            fingerprint=fingerprint,
+            account=account,
+            path=path,
+        )
+    )
+    cosigners = tuple(
+        CosignerKey(script_type, key)
+        for script_type, key in _parse_accounts(
+            untrusted["cosigner_keys"],
+            COSIGNER_SCRIPTS,
+            path_of=cosigner_path,
+            network=network,
+            fingerprint=fingerprint,
+            account=account,
+            path=path,
+        )
+    )
+    return wallets, cosigners
 
 
 def _parse_accounts(
@@ -556,6 +730,50 @@ def unlock(keystore_file: KeystoreFile, passphrase: str | None) -> Seed:
                 "keystore.bad_passphrase",
                 f"wrong passphrase for {keystore_file.path} (or the file was altered)",
             ) from error
+    if keystore_file.kind == KIND_BIP39:
+        seed = _unseal_bip39(keystore_file, plaintext)
+    else:
+        seed = _unseal_imported(keystore_file, plaintext)
+    # Parsing recomputed every BIP39 path and script type (an imported key's path is read
+    # from the header, which the AEAD covers); only the xpubs can disagree.
+    stored = [w.keys[0] for w in keystore_file.wallets]
+    stored += [c.key for c in keystore_file.cosigner_keys]
+    if seed.fingerprint != keystore_file.master_fingerprint or any(
+        seed.xpub(key.origin.path) != key.xpub for key in stored
+    ):
+        raise _corrupt(keystore_file.path, "its public keys do not belong to its seed")
+    return seed
+
+
+def _unseal_imported(keystore_file: KeystoreFile, plaintext: bytes) -> Seed:
+    (key,) = [w.keys[0] for w in keystore_file.wallets] + [
+        c.key for c in keystore_file.cosigner_keys
+    ]
+    try:
+        untrusted_secret = json.loads(plaintext)
+        name = "seed" if keystore_file.kind == KIND_ELECTRUM_SEED else "xprv"
+        if (
+            not isinstance(untrusted_secret, dict)
+            or set(untrusted_secret) != {"kind", name}
+            or untrusted_secret["kind"] != keystore_file.kind
+            or not isinstance(untrusted_secret[name], str)
+        ):
+            raise _corrupt(keystore_file.path, "the sealed part has unexpected fields")
+        if keystore_file.kind == KIND_ELECTRUM_SEED:
+            secret = ImportedSecret(keystore_file.kind, untrusted_secret[name])
+        else:
+            secret = ImportedSecret(
+                keystore_file.kind,
+                untrusted_secret[name],
+                key.origin.path,
+                keystore_file.master_fingerprint,
+            )
+        return seed_from_secret(secret, keystore_file.network)
+    except (UnicodeDecodeError, ValueError, InvalidInput) as error:
+        raise _corrupt(keystore_file.path, "the sealed part is not a valid key") from error
+
+
+def _unseal_bip39(keystore_file: KeystoreFile, plaintext: bytes) -> Seed:
     try:
         untrusted_secret = json.loads(plaintext)
         mnemonic = normalize_mnemonic(untrusted_secret["mnemonic"])
@@ -566,15 +784,7 @@ def unlock(keystore_file: KeystoreFile, passphrase: str | None) -> Seed:
             raise _corrupt(keystore_file.path, "the sealed part has unexpected fields")
     except (UnicodeDecodeError, ValueError, TypeError, KeyError, InvalidInput) as error:
         raise _corrupt(keystore_file.path, "the sealed part is not a valid seed") from error
-    seed = _seed_from(mnemonic, bip39_passphrase, keystore_file.network)
-    # Parsing recomputed every path and script type; only the xpubs can disagree.
-    stored = [w.keys[0] for w in keystore_file.wallets]
-    stored += [c.key for c in keystore_file.cosigner_keys]
-    if seed.fingerprint != keystore_file.master_fingerprint or any(
-        seed.xpub(key.origin.path) != key.xpub for key in stored
-    ):
-        raise _corrupt(keystore_file.path, "its public keys do not belong to its seed")
-    return seed
+    return _seed_from(mnemonic, bip39_passphrase, keystore_file.network)
 
 
 def _seed_from(mnemonic: str, bip39_passphrase: str, network: Network) -> Seed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -13,9 +14,13 @@ import pytest
 from embit.bip32 import HDKey
 
 from cold.keystore import (
+    KIND_ACCOUNT_XPRV,
+    KIND_ELECTRUM_SEED,
     Argon2idKdf,
+    ImportedSecret,
     ScryptKdf,
     Seed,
+    build_key_keystore,
     build_keystore,
     entropy_to_mnemonic,
     keystore_path,
@@ -347,3 +352,95 @@ def test_secret_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as unreadable:
         read_secret_file(str(tmp_path / "absent"))
     assert unreadable.value.code == "keystore.unreadable"
+
+
+# --- one imported key: an Electrum seed's BIP32 seed, or an account xprv with its origin ------
+
+ELECTRUM_SEED = bytes(range(64))
+
+
+def _imported(secret: ImportedSecret, path: tuple[int, ...], multisig: bool = False) -> bytes:
+    return build_key_keystore(
+        secret,
+        network=Network.REGTEST,
+        script_type=ScriptType.P2WSH if multisig else ScriptType.P2WPKH,
+        path=path,
+        multisig=multisig,
+        passphrase=None,
+        random_bytes=RANDOM,
+    )
+
+
+def test_electrum_seed_keystore(tmp_path: Path) -> None:
+    root = HDKey.from_seed(ELECTRUM_SEED, version=Network.REGTEST.params["xprv"])
+    data = _imported(ImportedSecret(KIND_ELECTRUM_SEED, ELECTRUM_SEED.hex()), (H,))
+    keystore = parse_keystore(data, tmp_path / "k")
+    assert keystore.kind == KIND_ELECTRUM_SEED
+    assert json.loads(data)["kind"] == KIND_ELECTRUM_SEED
+    (wallet,) = keystore.wallets
+    assert (wallet.name, wallet.keys[0].origin.derivation) == ("p2wpkh", "m/0h")
+    assert wallet.keys[0].xpub == root.derive([H]).to_public().to_base58()
+    assert keystore.cosigner_keys == ()
+    seed = unlock(keystore, None)
+    assert seed.fingerprint == root.my_fingerprint
+    assert seed.derive((H, 1, 5)).key.secret == root.derive([H, 1, 5]).key.secret
+
+
+def test_account_xprv_keystore_signs_only_below_its_account(tmp_path: Path) -> None:
+    root = HDKey.from_seed(mnemonic_to_seed(ABANDON, ""), version=Network.REGTEST.params["xprv"])
+    path = (84 + H, 1 + H, H)
+    account = root.derive(list(path))
+    secret = ImportedSecret(KIND_ACCOUNT_XPRV, account.to_base58(), path, root.my_fingerprint)
+    keystore = parse_keystore(_imported(secret, path), tmp_path / "k")
+    assert keystore.master_fingerprint == root.my_fingerprint
+    assert keystore.wallets[0].keys[0].xpub == account.to_public().to_base58()
+    seed = unlock(keystore, None)
+    assert seed.xpub(path) == account.to_public().to_base58()
+    assert seed.derive((*path, 0, 7)).key.secret == root.derive([*path, 0, 7]).key.secret
+    with pytest.raises(BridgeError) as caught:
+        seed.derive((84 + H, 1 + H, 1 + H, 0, 7))
+    assert caught.value.code == "keystore.outside_account"
+
+
+def test_imported_multisig_key_is_a_cosigner_key(tmp_path: Path) -> None:
+    data = _imported(ImportedSecret(KIND_ELECTRUM_SEED, ELECTRUM_SEED.hex()), (1 + H,), True)
+    keystore = parse_keystore(data, tmp_path / "k")
+    assert keystore.wallets == ()
+    ((script_type, key),) = keystore.cosigner_keys
+    assert (script_type, key.origin.derivation) == (ScriptType.P2WSH, "m/1h")
+    unlock(keystore, None)
+
+
+def test_bip39_keystores_have_no_kind_field(clear: bytes, tmp_path: Path) -> None:
+    """The header is the AEAD's associated data: keystores written before `kind` must keep it."""
+    assert "kind" not in json.loads(clear)
+    assert parse_keystore(clear, tmp_path / "k").kind == "bip39"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"kind": "bip39"},  # the default is never written
+        {"kind": "something"},
+        {"account": 1},
+        {"cosigner_keys": "extra"},
+    ],
+)
+def test_imported_keystore_header_is_strict(change: dict[str, Any], tmp_path: Path) -> None:
+    document = json.loads(_imported(ImportedSecret(KIND_ELECTRUM_SEED, ELECTRUM_SEED.hex()), (H,)))
+    if change.get("cosigner_keys") == "extra":
+        change = {"cosigner_keys": [dict(document["accounts"][0], script_type="p2wsh")]}
+    document.update(change)
+    with pytest.raises(ConfigError) as caught:
+        parse_keystore(json.dumps(document).encode(), tmp_path / "k")
+    assert caught.value.code == "keystore.corrupt"
+
+
+def test_imported_secret_must_match_the_stored_key(tmp_path: Path) -> None:
+    document = json.loads(_imported(ImportedSecret(KIND_ELECTRUM_SEED, ELECTRUM_SEED.hex()), (H,)))
+    other = ImportedSecret(KIND_ELECTRUM_SEED, bytes(64).hex()).sealed()
+    document["secret"] = base64.b64encode(other).decode()
+    keystore = parse_keystore(json.dumps(document).encode(), tmp_path / "k")
+    with pytest.raises(ConfigError) as caught:
+        unlock(keystore, None)
+    assert caught.value.code == "keystore.corrupt"

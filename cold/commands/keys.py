@@ -1,4 +1,5 @@
-"""`psbt keys init` creates or imports the seed; `psbt keys export` prints watch-only material.
+"""`psbt keys init` creates or imports the seed; `psbt keys import-electrum` takes the key of
+an Electrum wallet file; `psbt keys export` prints watch-only material.
 
 A generated mnemonic is shown once, on the controlling terminal when there is one (else
 on stderr), never on stdout: stdout may be a pipe or a file, and the words must only
@@ -14,9 +15,17 @@ import secrets
 import sys
 from typing import Any, TextIO
 
+from cold.commands.wallet import confirm_on_tty, wallet_summary
+from cold.electrum_seed import SeedFormat, detect_format, electrum_seed
+from cold.electrum_wallet_file import MAX_WALLET_FILE_SIZE, read_wallet
 from cold.keystore import (
     CIPHER,
+    KIND_ACCOUNT_XPRV,
+    KIND_BIP39,
+    KIND_ELECTRUM_SEED,
+    ImportedSecret,
     ask_passphrase,
+    build_key_keystore,
     build_keystore,
     entropy_to_mnemonic,
     keystore_path,
@@ -26,12 +35,13 @@ from cold.keystore import (
     read_secret_file,
     write_new_keystore,
 )
-from cold.wallets import registered_wallets
+from cold.wallets import add_wallet, check_new, load_registry, registered_wallets
 from psbtbridge.address import group_address
-from psbtbridge.errors import ConfigError, ExitStatus
+from psbtbridge.errors import ConfigError, Declined, ExitStatus, InvalidInput, UsageError
+from psbtbridge.files import read_bounded
 from psbtbridge.home import data_home
 from psbtbridge.network import Network
-from psbtbridge.wallet import electrum_xpub
+from psbtbridge.wallet import Wallet, electrum_xpub
 from psbtbridge.wallet.export import export_document
 
 NO_ENCRYPTION_WARNING = (
@@ -52,9 +62,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--generate", action="store_true", help="new mnemonic from OS entropy (the default)"
     )
-    source.add_argument("--mnemonic-file", metavar="F", help="import the BIP39 words in F")
+    source.add_argument(
+        "--mnemonic-file", metavar="F", help="import the words in F (BIP39 or Electrum seed)"
+    )
     init.add_argument(
-        "--bip39-passphrase-file", metavar="F", help="BIP39 passphrase ('25th word') from F"
+        "--seed-type",
+        choices=[f.value for f in SeedFormat],
+        default=SeedFormat.AUTO.value,
+        help="how to read --mnemonic-file (auto: by its format; a phrase valid as both is refused)",
+    )
+    init.add_argument(
+        "--seed-passphrase-file",
+        "--bip39-passphrase-file",
+        dest="seed_passphrase_file",
+        metavar="F",
+        help="BIP39 passphrase ('25th word') or Electrum seed extension from F",
     )
     init.add_argument("--network", choices=Network.names(), default=Network.MAIN.value)
     init.add_argument(
@@ -67,6 +89,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
     secrecy.add_argument(
         "--no-encryption", action="store_true", help="store the seed in clear (tests only)"
     )
+    electrum = actions.add_parser(
+        "import-electrum",
+        help="import the key of an Electrum wallet file (the file is only read)",
+        description="Import the secret of an Electrum wallet file (standard, BIP39-restored,"
+        " xprv or multisig with one seed), re-encrypted under a keystore passphrase. For a"
+        " multisig wallet, the wallet is registered after you confirm its cosigners.",
+    )
+    electrum.add_argument("wallet_file", metavar="WALLET_FILE")
+    electrum.add_argument(
+        "--password-file", metavar="F", help="the Electrum wallet's password from F (else asked)"
+    )
+    electrum.add_argument("--network", choices=Network.names(), default=Network.MAIN.value)
+    electrum.add_argument(
+        "--name", default="electrum", help="name of a multisig wallet to register (electrum)"
+    )
+    electrum.add_argument("--yes", action="store_true", help="register a multisig without asking")
+    secrecy = electrum.add_mutually_exclusive_group()
+    secrecy.add_argument(
+        "--passphrase-file", metavar="F", help="keystore passphrase from F (else asked twice)"
+    )
+    secrecy.add_argument(
+        "--no-encryption", action="store_true", help="store the key in clear (tests only)"
+    )
     export = actions.add_parser(
         "export",
         help="print watch-only descriptors and xpubs (no passphrase needed)",
@@ -78,6 +123,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.action == "init":
         return _init(args)
+    if args.action == "import-electrum":
+        return _import_electrum(args)
     return _export(args)
 
 
@@ -89,27 +136,42 @@ def _init(args: argparse.Namespace) -> int:
             "keystore.exists",
             f"a keystore already exists at {path}; move it away first (it may hold funds)",
         )
+    seed_passphrase = ""
+    if args.seed_passphrase_file is not None:
+        seed_passphrase = read_secret_file(args.seed_passphrase_file)
+    network = Network(args.network)
+    data: bytes | None = None
     if args.mnemonic_file is not None:
-        mnemonic = normalize_mnemonic(read_secret_file(args.mnemonic_file))
+        untrusted_phrase = read_secret_file(args.mnemonic_file)
+        requested = SeedFormat(args.seed_type)
+        if detect_format(untrusted_phrase, requested) is SeedFormat.ELECTRUM:
+            data = _electrum_seed_keystore(args, untrusted_phrase, seed_passphrase, network)
+            mnemonic = ""
+        else:
+            try:
+                mnemonic = normalize_mnemonic(untrusted_phrase)
+            except InvalidInput as error:
+                if requested is not SeedFormat.AUTO:
+                    raise
+                # the same code, but say the phrase was not an Electrum seed either
+                raise InvalidInput(
+                    error.code, f"{error.message} (nor is it an Electrum 2.0+ seed)"
+                ) from error
+    elif args.seed_type == SeedFormat.ELECTRUM.value:
+        raise UsageError(
+            "cli.usage", "--seed-type electrum needs --mnemonic-file: new seeds are BIP39"
+        )
     else:
         mnemonic = entropy_to_mnemonic(secrets.token_bytes(32))
-    bip39_passphrase = ""
-    if args.bip39_passphrase_file is not None:
-        bip39_passphrase = read_secret_file(args.bip39_passphrase_file)
-    if args.no_encryption:
-        passphrase = None
-    elif args.passphrase_file is not None:
-        passphrase = read_secret_file(args.passphrase_file)
-    else:
-        passphrase = ask_passphrase("New keystore passphrase: ", confirm=True)
-    data = build_keystore(
-        mnemonic,
-        bip39_passphrase=bip39_passphrase,
-        network=Network(args.network),
-        account=args.account,
-        passphrase=passphrase,
-        random_bytes=random_for_keystore(),
-    )
+    if data is None:
+        data = build_keystore(
+            mnemonic,
+            bip39_passphrase=seed_passphrase,
+            network=network,
+            account=args.account,
+            passphrase=_new_passphrase(args),
+            random_bytes=random_for_keystore(),
+        )
     write_new_keystore(home, data)
     keystore = load_keystore(home)  # read back what is on disk
     if args.mnemonic_file is None:
@@ -125,6 +187,108 @@ def _init(args: argparse.Namespace) -> int:
     )
     if args.mnemonic_file is not None:
         sys.stderr.write(f"The mnemonic is imported: destroy {args.mnemonic_file} securely.\n")
+    return ExitStatus.OK
+
+
+def _new_passphrase(args: argparse.Namespace) -> str | None:
+    if args.no_encryption:
+        return None
+    if args.passphrase_file is not None:
+        return read_secret_file(args.passphrase_file)
+    return ask_passphrase("New keystore passphrase: ", confirm=True)
+
+
+def _electrum_seed_keystore(
+    args: argparse.Namespace, untrusted_phrase: str, extension: str, network: Network
+) -> bytes:
+    """An Electrum seed: its one account (p2pkh at m/ or p2wpkh at m/0h), as Electrum uses it."""
+    if args.account != 0:
+        raise UsageError(
+            "keys.account_not_applicable",
+            "an Electrum seed has one account (Electrum's own path): drop --account",
+        )
+    seed = electrum_seed(untrusted_phrase, extension)
+    return build_key_keystore(
+        ImportedSecret(KIND_ELECTRUM_SEED, seed.seed_bytes.hex()),
+        network=network,
+        script_type=seed.script_type,
+        path=seed.derivation,
+        multisig=False,
+        passphrase=_new_passphrase(args),
+        random_bytes=random_for_keystore(),
+    )
+
+
+def _import_electrum(args: argparse.Namespace) -> int:
+    """Every check (file, password, cosigners, the user's yes) before anything is written."""
+    home = data_home(os.environ)
+    path = keystore_path(home)
+    if path.exists():
+        raise ConfigError(
+            "keystore.exists",
+            f"a keystore already exists at {path}; move it away first (it may hold funds)",
+        )
+    network = Network(args.network)
+    try:
+        with open(args.wallet_file, "rb") as stream:
+            untrusted_data = read_bounded(stream, MAX_WALLET_FILE_SIZE)
+    except OSError as error:
+        raise ConfigError(
+            "keys.electrum_unreadable", f"cannot read {args.wallet_file}: {error.strerror}"
+        ) from error
+    password = None
+    if args.password_file is not None:
+        password = read_secret_file(args.password_file)
+    try:
+        wallet = read_wallet(untrusted_data, password, network)
+    except ConfigError as error:
+        if error.code != "keys.password_required" or password is not None:
+            raise
+        password = ask_passphrase(f"Password of {args.wallet_file}: ", confirm=False)
+        wallet = read_wallet(untrusted_data, password, network)
+    ours = wallet.ours
+    if ours.seed is not None:
+        secret = ImportedSecret(KIND_ELECTRUM_SEED, ours.seed.hex())
+    else:
+        origin = ours.account.origin
+        secret = ImportedSecret(
+            KIND_ACCOUNT_XPRV, ours.account_xprv(network), origin.path, origin.fingerprint
+        )
+    multisig = None
+    if wallet.multisig is not None:
+        pieces = wallet.multisig
+        multisig = Wallet(
+            args.name, pieces.script_type, pieces.threshold, pieces.keys, True, network
+        )
+        check_new(multisig, load_registry(home, network))
+        sys.stderr.write(wallet_summary(multisig, ours.account))
+        if not args.yes and not confirm_on_tty(
+            "Import this key and register this wallet? Type yes: "
+        ):
+            raise Declined("wallet.declined", f"wallet {multisig.name} was not registered")
+    data = build_key_keystore(
+        secret,
+        network=network,
+        script_type=ours.script_type,
+        path=ours.account.origin.path,
+        multisig=multisig is not None,
+        passphrase=_new_passphrase(args),
+        random_bytes=random_for_keystore(),
+    )
+    write_new_keystore(home, data)
+    keystore = load_keystore(home)
+    if multisig is not None:
+        add_wallet(home, keystore, multisig)
+    if keystore.encryption is None:
+        sys.stderr.write(NO_ENCRYPTION_WARNING.format(path=path))
+    kind = "Electrum seed" if ours.seed is not None else "account xprv"
+    sys.stderr.write(
+        f"Keystore written to {path}: the {kind} of {args.wallet_file} (left unchanged),"
+        f" {ours.script_type.value} key [{ours.account.origin.descriptor_form()}], network"
+        f" {network.value}.\nYour Electrum watch-only wallet has this master public key:"
+        f" {ours.electrum_xpub}\n"
+        + (f"Registered multisig wallet {multisig.name}.\n" if multisig is not None else "")
+    )
     return ExitStatus.OK
 
 
@@ -167,7 +331,10 @@ def _export(args: argparse.Namespace) -> int:
     ]
     for wallet in document["wallets"]:
         lines += ["", *_describe(wallet)]
-    lines += ["", "Cosigner keys to give a multisig coordinator (BIP48):"]
+    if keystore.kind == KIND_BIP39:
+        lines += ["", "Cosigner keys to give a multisig coordinator (BIP48):"]
+    elif keystore.cosigner_keys:
+        lines += ["", "This keystore's key in its multisig wallet (as Electrum shows it):"]
     for cosigner in keystore.cosigner_keys:
         key, script_type = cosigner.key, cosigner.script_type
         lines += [

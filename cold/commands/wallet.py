@@ -55,15 +55,15 @@ def _add(args: argparse.Namespace) -> int:
     check_new(wallet, registered_wallets(home, keystore))  # before asking for the passphrase
     seed = unlock(keystore, passphrase_for(keystore, args.passphrase_file))
     ours = find_our_key(wallet, seed)
-    sys.stderr.write(_summary(wallet, ours))
-    if not args.yes and not _confirm("Register this wallet? Type yes to confirm: "):
+    sys.stderr.write(wallet_summary(wallet, ours))
+    if not args.yes and not confirm_on_tty("Register this wallet? Type yes to confirm: "):
         raise Declined("wallet.declined", f"wallet {wallet.name} was not registered")
     add_wallet(home, keystore, wallet)
     sys.stderr.write(f"Registered wallet {wallet.name}.\n")
     return ExitStatus.OK
 
 
-def _summary(wallet: Wallet, ours: AccountKey) -> str:
+def wallet_summary(wallet: Wallet, ours: AccountKey) -> str:
     order = "sortedmulti (BIP67)" if wallet.sorted else "multi (keys in this order)"
     lines = [
         f"Wallet {wallet.name}: {wallet.threshold}-of-{len(wallet.keys)}"
@@ -85,7 +85,7 @@ def _summary(wallet: Wallet, ours: AccountKey) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _confirm(question: str) -> bool:
+def confirm_on_tty(question: str) -> bool:
     """Ask on the controlling terminal; stdin may be a pipe that a script fills."""
     try:
         # unbuffered: a buffered "r+" stream would need a seekable file
