@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from hot.electrum import ENV_VAR
-from tests.support.electrum_harness import ELECTRUM, NETWORK, export_document, root_key
+from tests.support.electrum_harness import (
+    ELECTRUM,
+    NETWORK,
+    export_document,
+    read_wallet_file,
+    root_key,
+)
 
 PSBT = str(Path(sys.executable).parent / "psbt")
 EXPORT = export_document()
@@ -47,7 +53,7 @@ def test_creates_the_default_p2wpkh_wallet_and_never_overwrites(
     result = _psbt(tmp_path, "--from", str(export_file), "--wallet", str(wallet))
     assert result.returncode == 0, result.stderr
     assert FIRST_P2WPKH in result.stdout
-    keystore = json.loads(wallet.read_text())["keystore"]
+    keystore = read_wallet_file(wallet)["keystore"]
     assert keystore["root_fingerprint"] == EXPORT["master_fingerprint"]
     assert keystore["derivation"] == "m/84'/1'/0'"
     before = wallet.read_bytes()
@@ -68,7 +74,7 @@ def test_multisig_from_stdin_with_json_output(tmp_path: Path) -> None:
     assert answer["script_type"] == "p2wsh"
     assert answer["network"] == NETWORK.value
     assert answer["first_address"].startswith("bcrt1q")
-    assert json.loads(wallet.read_text())["wallet_type"] == "2of3"
+    assert read_wallet_file(wallet)["wallet_type"] == "2of3"
 
 
 def test_taproot_is_refused(tmp_path: Path, export_file: Path) -> None:

@@ -1,4 +1,5 @@
-"""hot/electrum.py against the real Electrum (Debian's 4.3.4, regtest, offline), no mocks."""
+"""hot/electrum.py against the real Electrum (Debian 12's 4.3.4 or Debian 13's 4.5.8, see
+tests/support/electrum_harness.py; regtest, offline), no mocks."""
 
 from __future__ import annotations
 
@@ -21,8 +22,10 @@ from psbtbridge.errors import BridgeError, ConfigError, ExitStatus, UsageError
 from psbtbridge.tx import Tx
 from tests.support.electrum_harness import (
     COSIGNER_MNEMONICS,
+    ELECTRUM_ARGV,
     NETWORK,
     create_seed_wallet,
+    electrum_version,
     export_document,
     funding_tx,
     make_wallet,
@@ -162,7 +165,7 @@ def test_through_a_daemon_started_offline(made: dict[str, Made], folder: Path) -
     shutil.copy(source, wallet)
     funding = funding_tx(made["p2pkh"].wallet.first_address, FUNDS)
     with offline_daemon(folder / "daemon", wallet) as client:
-        assert client.version() == "4.3.4"
+        assert client.version() == electrum_version()
         assert PSBT.parse(client.payto(wallet, [(EXTERNAL, PAY)], FEERATE)).inputs
         assert client.get_transaction(wallet, Tx.parse(funding).txid_hex()) == funding
         with pytest.raises(BridgeError) as caught:
@@ -257,7 +260,7 @@ def test_create_watch_only_never_overwrites(made: dict[str, Made], export: bytes
 def test_wrong_network_leaves_no_file(
     folder: Path, export: bytes, flags: tuple[str, ...], code: str
 ) -> None:
-    electrum = Electrum(("/usr/bin/electrum", *flags, "--offline", "-D", str(folder / "other-net")))
+    electrum = Electrum((*ELECTRUM_ARGV, *flags, "--offline", "-D", str(folder / "other-net")))
     path = folder / f"wrong-net{len(flags)}.wallet"
     with pytest.raises(BridgeError) as caught:
         electrum.create_watch_only(path, spec_from_export(export, "vault"))
