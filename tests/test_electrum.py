@@ -176,6 +176,32 @@ def test_through_a_daemon_started_offline(made: dict[str, Made], folder: Path) -
         assert caught_config.value.code == "electrum.wallet_not_loaded"
 
 
+def test_errors_through_the_daemon_are_one_line(folder: Path) -> None:
+    """A file that is not a wallet, opened through a running Electrum: 4.5 answers with a
+    traceback and a generic last line; the error is the exception's one line."""
+    garbage = folder / "garbage.wallet"
+    garbage.write_text("this is not a wallet\n")
+    configured = regtest_electrum(folder / "daemon-errors")  # --offline: loaded for the command
+    with offline_daemon(folder / "daemon-errors"), pytest.raises(BridgeError) as caught:
+        configured.get_balance(garbage)
+    assert caught.value.code == "electrum.failed"
+    message = caught.value.message
+    assert "\n" not in message and "internal error" not in message, message
+    assert message.endswith("WalletFileException: Cannot read wallet file. (parsing failed)")
+
+
+def test_lockfile_is_where_electrum_puts_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DIR/NETWORK/daemon (simple_config.electrum_path and daemon.get_lockfile, 4.3 and 4.5)."""
+    assert Electrum(("electrum", "--regtest", "-D", "/x")).lockfile() == Path("/x/regtest/daemon")
+    assert Electrum(("e", "--dir=/y", "--testnet")).lockfile() == Path("/y/testnet/daemon")
+    assert Electrum(("e", "--signet", "--dir", "/y")).lockfile() == Path("/y/signet/daemon")
+    monkeypatch.setenv("ELECTRUMDIR", "/z")
+    assert Electrum(("electrum", "--offline")).lockfile() == Path("/z/daemon")
+    monkeypatch.delenv("ELECTRUMDIR")
+    monkeypatch.setenv("HOME", "/home/user")
+    assert Electrum(("electrum",)).lockfile() == Path("/home/user/.electrum/daemon")
+
+
 def test_no_daemon_says_what_to_start(made: dict[str, Made], folder: Path) -> None:
     client = regtest_electrum(folder / "nobody-home", offline=False)
     with pytest.raises(ConfigError) as caught:
