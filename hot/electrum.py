@@ -2,14 +2,19 @@
 
 The command comes from PSBTBRIDGE_ELECTRUM (split like a shell would, never run through
 one), else `electrum` from PATH. It talks to the running Electrum (GUI or `electrum daemon
--d`) unless the command line says `--offline`. Nothing here ever sees a private key:
-Electrum holds a watch-only wallet and is asked for unsigned PSBTs only.
+-d`) unless the command line says `--offline`; even then a running Electrum is used when
+one runs, because Electrum 4.5 refuses every offline command while its daemon's lockfile
+exists (and 4.3 would write a wallet file the running Electrum holds open). Debian 12's
+4.3.4 and Debian 13's 4.5.8 both work. Nothing here ever sees a private key: Electrum holds
+a watch-only wallet and is asked for unsigned PSBTs only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import re
 import shlex
 import subprocess
@@ -44,6 +49,18 @@ _TXID_RE: Final = re.compile(r"[0-9a-f]{64}")
 _HEX_RE: Final = re.compile(r"(?:[0-9a-f]{2})+")
 _VERSION_RE: Final = re.compile(r"[0-9]+\.[0-9]+(\.[0-9]+)?[A-Za-z0-9.+-]{0,20}")
 _SATS: Final = Decimal(100_000_000)
+OFFLINE: Final = "--offline"
+#: Electrum's network options and the data-folder subdirectory each one selects
+#: (simple_config.electrum_path, 4.3 and 4.5); mainnet uses the folder itself.
+_NETWORK_DIRS: Final = {
+    "--testnet": "testnet",
+    "--testnet4": "testnet4",
+    "--regtest": "regtest",
+    "--simnet": "simnet",
+    "--signet": "signet",
+}
+#: Lines Electrum prints around the error that say nothing about it.
+_NOISE: Final = ("internal error while executing RPC", "Traceback (most recent call last):")
 _BALANCE_KEYS: Final = ("confirmed", "unconfirmed", "unmatured")  # getbalance omits zeros
 
 
@@ -99,8 +116,8 @@ class Electrum:
     ) -> bytes:
         """An unsigned PSBT paying each (address, BTC amount) from the wallet, at feerate sat/vB.
 
-        The fee rate is required: without one Electrum silently picks its own (a fixed 180
-        sat/vB on regtest, a static 150 sat/vB fallback when it has no fee estimates).
+        The fee rate is required: without one Electrum silently picks its own (on regtest a
+        fixed 180 sat/vB in 4.3, 150 in 4.5; a static fallback when it has no fee estimates).
         """
         if not 1 <= len(outputs) <= MAX_OUTPUTS:
             raise UsageError("electrum.bad_output_count", f"pay 1 to {MAX_OUTPUTS} outputs")
@@ -158,8 +175,7 @@ class Electrum:
 
     def list_addresses(self, wallet: Path | None, offline: bool = False) -> tuple[str, ...]:
         """The wallet's receive addresses in index order."""
-        args = ["listaddresses", "--receiving", *(["--offline"] if offline else [])]
-        text = self._run(args, wallet)
+        text = self._run(["listaddresses", "--receiving"], wallet, offline=offline)
         try:
             untrusted = json.loads(text)
         except ValueError as error:
@@ -183,9 +199,11 @@ class Electrum:
     def create_watch_only(self, path: Path, wallet: Wallet) -> WatchOnlyWallet:
         """Write a new watch-only wallet file, then have Electrum open it and agree on it.
 
-        Never replaces an existing file. Electrum opens the file offline (a running daemon
-        is not involved) and must list as first receive address the one derived here;
-        otherwise the file is removed again and nothing is left behind.
+        Never replaces an existing file. Electrum opens the file offline, or, while an
+        Electrum runs, in that one (loaded for the check, closed again), and must list as
+        first receive address the one derived here; otherwise the file is removed again and
+        nothing is left behind. Electrum 4.5 upgrades the file on that first open (seed
+        version 50 to 59), after which 4.3 can no longer read it.
         """
         path = path.absolute()
         _create_new(path, wallet_file(wallet))
@@ -208,15 +226,76 @@ class Electrum:
             path, wallet.name, wallet.network.value, wallet.script_type.value, expected
         )
 
-    def _run(self, args: list[str], wallet: Path | None = None, stdin: bytes = b"") -> str:
-        """Run one command (args[0]); its stdout, stripped, or the BridgeError its output maps to.
+    def _run(
+        self, args: list[str], wallet: Path | None = None, stdin: bytes = b"", offline: bool = False
+    ) -> str:
+        """Run one command (args[0]), offline if asked or configured, unless an Electrum runs.
+
+        A running Electrum is found by its lockfile, DIR/NETWORK/daemon as Electrum names it.
+        If that lockfile outlived its daemon (a crash), the command runs offline: 4.3 goes
+        ahead, 4.5 refuses (electrum.stale_lockfile).
+        """
+        if not offline and OFFLINE not in self.argv:
+            return self._call(self.argv, args, wallet, stdin)
+        if self.lockfile().exists():
+            online = tuple(a for a in self.argv if a != OFFLINE)
+            try:
+                return self._through_daemon(online, args, wallet, stdin)
+            except ConfigError as error:
+                if error.code != "electrum.not_running":
+                    raise
+        offline_argv = self.argv if OFFLINE in self.argv else (*self.argv, OFFLINE)
+        return self._call(offline_argv, args, wallet, stdin)
+
+    def lockfile(self) -> Path:
+        """The running Electrum's lockfile for this command line: DIR/NETWORK/daemon.
+
+        DIR is -D/--dir, else $ELECTRUMDIR, else ~/.electrum (Electrum's util.user_dir on
+        Linux); NETWORK the subfolder of the network option given, none for mainnet.
+        """
+        folder: str | None = None
+        network = ""
+        for index, arg in enumerate(self.argv):
+            if arg in ("-D", "--dir") and index + 1 < len(self.argv):
+                folder = self.argv[index + 1]
+            elif arg.startswith("--dir="):
+                folder = arg.removeprefix("--dir=")
+            elif arg in _NETWORK_DIRS:
+                network = _NETWORK_DIRS[arg]
+        if folder is None:
+            folder = os.environ.get("ELECTRUMDIR") or str(Path.home() / ".electrum")
+        return Path(folder, network, "daemon")
+
+    def _through_daemon(
+        self, online: tuple[str, ...], args: list[str], wallet: Path | None, stdin: bytes
+    ) -> str:
+        """The command through the running Electrum; a wallet it has not open is loaded for
+        this one command and closed again (one it had open stays open)."""
+        try:
+            return self._call(online, args, wallet, stdin)
+        except ConfigError as error:
+            if wallet is None or error.code != "electrum.wallet_not_loaded":
+                raise
+        self._call(online, ["load_wallet"], wallet, b"")  # 4.5 prints nothing, 4.3 "true"
+        try:
+            return self._call(online, args, wallet, stdin)
+        finally:
+            # Left open, the wallet is merely shown by the running Electrum: not worth
+            # hiding the command's own result or error for.
+            with contextlib.suppress(BridgeError):
+                self._call(online, ["close_wallet"], wallet, b"")
+
+    def _call(
+        self, electrum: Sequence[str], args: list[str], wallet: Path | None, stdin: bytes
+    ) -> str:
+        """Run electrum with args; its stdout, stripped, or the BridgeError its output maps to.
 
         A payload goes through stdin (Electrum reads the argument "-" from there): argv has a
         per-argument size limit and is visible to every process. A new session means no
         controlling terminal, so Electrum can never stop at a password prompt.
         """
         name = args[0]
-        argv = [*self.argv, *args, *(["-w", str(wallet.absolute())] if wallet else [])]
+        argv = [*electrum, *args, *(["-w", str(wallet.absolute())] if wallet else [])]
         try:
             result = subprocess.run(
                 argv,
@@ -233,7 +312,7 @@ class Electrum:
         except OSError as error:
             raise ConfigError(
                 "electrum.missing",
-                f"cannot run {self.argv[0]!r} ({error.strerror}): install Electrum"
+                f"cannot run {electrum[0]!r} ({error.strerror}): install Electrum"
                 f" (Debian: apt install electrum) or set {ENV_VAR} to its command line",
             ) from error
         if len(result.stdout) > DEFAULT_MAX_INPUT:
@@ -247,6 +326,13 @@ class Electrum:
 def _failure(name: str, untrusted_text: str) -> BridgeError:
     """Turn Electrum's complaint (on stdout or stderr, by case) into one of our errors."""
     text = untrusted_text.strip()
+    if "Run this command without --offline" in text:
+        return ConfigError(
+            "electrum.stale_lockfile",
+            "Electrum 4.5 runs no command offline while its daemon's lockfile exists, and"
+            " no running Electrum answered: if none runs, `electrum stop` (with the options"
+            f" of {ENV_VAR}) removes the lockfile a crash left",
+        )
     if "Daemon not running" in text:
         return ConfigError("electrum.not_running", f"Electrum is not running: {START_HINT}")
     if "wallet not loaded" in text:
@@ -275,9 +361,16 @@ def _failure(name: str, untrusted_text: str) -> BridgeError:
         return BridgeError(
             "electrum.unrelated_tx", "the transaction neither pays to nor spends from the wallet"
         )
-    last = text.splitlines()[-1] if text else "no message"
     code = "electrum.broadcast_failed" if name == "broadcast" else "electrum.failed"
-    return BridgeError(code, f"electrum {name} failed: {_excerpt(last)}")
+    return BridgeError(code, f"electrum {name} failed: {_excerpt(_last_line(text))}")
+
+
+def _last_line(untrusted_text: str) -> str:
+    """The line that says what went wrong: Electrum 4.5 prints a traceback (through its
+    daemon followed by a generic line), whose last line names the exception."""
+    lines = [line for line in untrusted_text.splitlines() if line.strip()]
+    meaningful = [line for line in lines if line.strip() not in _NOISE]
+    return meaningful[-1].strip() if meaningful else "no message"
 
 
 def _bad_output(name: str, untrusted_text: str) -> BridgeError:

@@ -422,6 +422,7 @@ CODES: Final[dict[str, str]] = {
     "electrum.bad_tx": "bytes to add or broadcast are not a serialized transaction",
     "electrum.wallet_exists": "the wallet file exists already; it is never overwritten",
     "electrum.address_mismatch": "Electrum and psbtbridge derive different addresses for a new wallet",
+    "electrum.stale_lockfile": "Electrum 4.5 refuses to run offline: its daemon lockfile exists but no Electrum answers",
     # watch_only (hot/watch_only.py): a cold export turned into an Electrum wallet file
     "watch_only.bad_export": "the key export is not valid psbtbridge-export/1 JSON",
     "watch_only.no_wallet": "the export has no wallet of the name asked for",

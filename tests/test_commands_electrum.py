@@ -12,7 +12,16 @@ from pathlib import Path
 import pytest
 
 from hot.electrum import ENV_VAR
-from tests.support.electrum_harness import ELECTRUM, NETWORK, export_document, root_key
+from tests.support.electrum_harness import (
+    ELECTRUM,
+    NETWORK,
+    electrum_run,
+    electrum_version,
+    export_document,
+    offline_daemon,
+    read_wallet_file,
+    root_key,
+)
 
 PSBT = str(Path(sys.executable).parent / "psbt")
 EXPORT = export_document()
@@ -47,7 +56,7 @@ def test_creates_the_default_p2wpkh_wallet_and_never_overwrites(
     result = _psbt(tmp_path, "--from", str(export_file), "--wallet", str(wallet))
     assert result.returncode == 0, result.stderr
     assert FIRST_P2WPKH in result.stdout
-    keystore = json.loads(wallet.read_text())["keystore"]
+    keystore = read_wallet_file(wallet)["keystore"]
     assert keystore["root_fingerprint"] == EXPORT["master_fingerprint"]
     assert keystore["derivation"] == "m/84'/1'/0'"
     before = wallet.read_bytes()
@@ -68,7 +77,7 @@ def test_multisig_from_stdin_with_json_output(tmp_path: Path) -> None:
     assert answer["script_type"] == "p2wsh"
     assert answer["network"] == NETWORK.value
     assert answer["first_address"].startswith("bcrt1q")
-    assert json.loads(wallet.read_text())["wallet_type"] == "2of3"
+    assert read_wallet_file(wallet)["wallet_type"] == "2of3"
 
 
 def test_taproot_is_refused(tmp_path: Path, export_file: Path) -> None:
@@ -98,3 +107,35 @@ def test_missing_electrum_is_reported_as_json(tmp_path: Path, export_file: Path)
     assert result.returncode == 4
     assert json.loads(result.stdout)["code"] == "electrum.missing"
     assert not wallet.exists()
+
+
+def test_while_electrum_runs_the_check_goes_through_it(tmp_path: Path, export_file: Path) -> None:
+    """PSBTBRIDGE_ELECTRUM says --offline, but an Electrum runs on that folder (Electrum 4.5
+    then refuses every offline command): the new wallet is loaded in the running one for
+    the check and closed again."""
+    wallet = tmp_path / "hot.wallet"
+    with offline_daemon(tmp_path / "electrum") as running:
+        result = _psbt(tmp_path, "--from", str(export_file), "--wallet", str(wallet))
+        assert result.returncode == 0, result.stderr
+        assert FIRST_P2WPKH in result.stdout
+        assert json.loads(electrum_run(running, "list_wallets")) == []
+    keystore = read_wallet_file(wallet)["keystore"]
+    assert keystore["root_fingerprint"] == EXPORT["master_fingerprint"]
+
+
+def test_a_lockfile_a_crash_left(tmp_path: Path, export_file: Path) -> None:
+    """A lockfile naming a socket nobody listens on: 4.3 works offline regardless, 4.5
+    refuses, and the message says how to remove the lockfile; no wallet file is left."""
+    lockfile = tmp_path / "electrum" / "regtest" / "daemon"
+    lockfile.parent.mkdir(parents=True)
+    lockfile.write_text(f"('unix', {str(tmp_path / 'gone.sock')!r}, 0)")
+    wallet = tmp_path / "hot.wallet"
+    result = _psbt(tmp_path, "--from", str(export_file), "--wallet", str(wallet))
+    if electrum_version().startswith("4.3."):
+        assert result.returncode == 0, result.stderr
+        assert FIRST_P2WPKH in result.stdout
+    else:
+        assert result.returncode == 4, result.stderr
+        assert result.stderr.rstrip().endswith("[electrum.stale_lockfile]")
+        assert "electrum stop" in result.stderr
+        assert not wallet.exists()

@@ -1,4 +1,5 @@
-"""hot/electrum.py against the real Electrum (Debian's 4.3.4, regtest, offline), no mocks."""
+"""hot/electrum.py against the real Electrum (Debian 12's 4.3.4 or Debian 13's 4.5.8, see
+tests/support/electrum_harness.py; regtest, offline), no mocks."""
 
 from __future__ import annotations
 
@@ -23,8 +24,10 @@ from psbtbridge.wallet import electrum_xpub
 from psbtbridge.wallet.export import first_address
 from tests.support.electrum_harness import (
     COSIGNER_MNEMONICS,
+    ELECTRUM_ARGV,
     NETWORK,
     create_seed_wallet,
+    electrum_version,
     export_document,
     funding_tx,
     make_wallet,
@@ -164,7 +167,7 @@ def test_through_a_daemon_started_offline(made: dict[str, Made], folder: Path) -
     shutil.copy(source, wallet)
     funding = funding_tx(made["p2pkh"].wallet.first_address, FUNDS)
     with offline_daemon(folder / "daemon", wallet) as client:
-        assert client.version() == "4.3.4"
+        assert client.version() == electrum_version()
         assert PSBT.parse(client.payto(wallet, [(EXTERNAL, PAY)], FEERATE)).inputs
         assert client.get_transaction(wallet, Tx.parse(funding).txid_hex()) == funding
         with pytest.raises(BridgeError) as caught:
@@ -173,6 +176,32 @@ def test_through_a_daemon_started_offline(made: dict[str, Made], folder: Path) -
         with pytest.raises(ConfigError) as caught_config:
             client.get_balance(source)
         assert caught_config.value.code == "electrum.wallet_not_loaded"
+
+
+def test_errors_through_the_daemon_are_one_line(folder: Path) -> None:
+    """A file that is not a wallet, opened through a running Electrum: 4.5 answers with a
+    traceback and a generic last line; the error is the exception's one line."""
+    garbage = folder / "garbage.wallet"
+    garbage.write_text("this is not a wallet\n")
+    configured = regtest_electrum(folder / "daemon-errors")  # --offline: loaded for the command
+    with offline_daemon(folder / "daemon-errors"), pytest.raises(BridgeError) as caught:
+        configured.get_balance(garbage)
+    assert caught.value.code == "electrum.failed"
+    message = caught.value.message
+    assert "\n" not in message and "internal error" not in message, message
+    assert message.endswith("WalletFileException: Cannot read wallet file. (parsing failed)")
+
+
+def test_lockfile_is_where_electrum_puts_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DIR/NETWORK/daemon (simple_config.electrum_path and daemon.get_lockfile, 4.3 and 4.5)."""
+    assert Electrum(("electrum", "--regtest", "-D", "/x")).lockfile() == Path("/x/regtest/daemon")
+    assert Electrum(("e", "--dir=/y", "--testnet")).lockfile() == Path("/y/testnet/daemon")
+    assert Electrum(("e", "--signet", "--dir", "/y")).lockfile() == Path("/y/signet/daemon")
+    monkeypatch.setenv("ELECTRUMDIR", "/z")
+    assert Electrum(("electrum", "--offline")).lockfile() == Path("/z/daemon")
+    monkeypatch.delenv("ELECTRUMDIR")
+    monkeypatch.setenv("HOME", "/home/user")
+    assert Electrum(("electrum",)).lockfile() == Path("/home/user/.electrum/daemon")
 
 
 def test_no_daemon_says_what_to_start(made: dict[str, Made], folder: Path) -> None:
@@ -259,7 +288,7 @@ def test_create_watch_only_never_overwrites(made: dict[str, Made], export: bytes
 def test_wrong_network_leaves_no_file(
     folder: Path, export: bytes, flags: tuple[str, ...], code: str
 ) -> None:
-    electrum = Electrum(("/usr/bin/electrum", *flags, "--offline", "-D", str(folder / "other-net")))
+    electrum = Electrum((*ELECTRUM_ARGV, *flags, "--offline", "-D", str(folder / "other-net")))
     path = folder / f"wrong-net{len(flags)}.wallet"
     with pytest.raises(BridgeError) as caught:
         electrum.create_watch_only(path, watchable_from_export(export, "vault"))

@@ -1,4 +1,4 @@
-"""The cold signer end to end against the real Electrum (Debian's 4.3.4, regtest, offline).
+"""The cold signer end to end against the real Electrum (Debian's 4.3.4 or 4.5.8, regtest, offline).
 
 Electrum watch-only wallets are made from `psbt keys export --json` by `psbt electrum
 setup-watch-only`; Electrum's unsigned PSBTs are signed by `psbt sign --confirm policy`

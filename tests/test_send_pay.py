@@ -52,7 +52,7 @@ from tests.support.verifying import spent_pairs
 
 COIN = 30_000_000
 FEERATE = "2"
-WALLETS = ("pay", "all", "broadcast", "enrich")
+WALLETS = ("pay", "all", "broadcast", "enrich", "running")
 MAINNET_ADDRESS = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"  # BIP173's example
 
 
@@ -196,6 +196,32 @@ def test_broadcast_failing_keeps_the_signed_transaction(world: World) -> None:
     )
     assert added == tx.txid_hex()
     assert _history(wallet, tx.txid_hex())["incoming"] is False
+
+
+def test_pay_and_broadcast_while_electrum_runs(world: World) -> None:
+    """PSBTBRIDGE_ELECTRUM says --offline, but an Electrum runs on that folder (4.5 refuses
+    offline commands then): payto and the broadcast go through it, the wallet loaded for
+    each command and closed again. The running Electrum has no network here, so the
+    broadcast fails as in test_broadcast_failing_keeps_the_signed_transaction."""
+    wallet = world.wallets["running"]
+    assert "--offline" in wallet.electrum.argv
+    datadir = Path(wallet.electrum.argv[wallet.electrum.argv.index("-D") + 1])
+    before = len(world.cold.decisions())
+    with offline_daemon(datadir) as running:
+        result = _pay(world, wallet, "--pay", EXTERNAL, "0.1", "--broadcast")
+        stderr = result.stderr.decode()
+        assert result.returncode == ExitStatus.INTERNAL, stderr
+        assert stderr.rstrip().endswith("[send.broadcast_failed]"), stderr
+        assert "needs the network" in stderr  # the running Electrum's answer, not a refusal
+        assert json.loads(electrum_run(running, "list_wallets")) == []
+    assert world.cold.decisions()[before:] == [("signed", None, "electrum-hot")]
+    match = re.search(r"is saved in (\S+\.txn)", stderr)
+    assert match, stderr
+    raw = bytes.fromhex(Path(match[1]).read_text())
+    tx = _judge(wallet, raw)
+    assert 10_000_000 in [o.value for o in tx.outputs]
+    # Once it stopped, the same command line works offline again.
+    assert wallet.electrum.add_transaction(wallet.path, raw) == tx.txid_hex()
 
 
 def _strip_previous_txs(psbt_b64: bytes) -> bytes:

@@ -23,7 +23,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         description=(
             "Write a new Electrum wallet file that watches one wallet of the export and knows"
             " its keys' master fingerprint and derivation, so its PSBTs carry full paths."
-            " Electrum opens it once to check it derives the same first address."
+            " Electrum opens it once to check it derives the same first address: offline,"
+            " or, while an Electrum runs (which 4.5 requires), in that one, loaded for the"
+            " check and closed again."
             " The command line of Electrum comes from PSBTBRIDGE_ELECTRUM (default: electrum)."
         ),
     )

@@ -4,12 +4,18 @@ Private keys live here only (the test mnemonics, the benchmark's seed wallet), n
 hot/. Every Electrum step goes through the real `/usr/bin/electrum` command: the hot
 adapter (`hot.electrum.Electrum`) where it has a method, a bare subprocess where the hot
 side must never go (signing).
+
+Which Electrum: the host's (Debian 12: 4.3.4), or, with PSBTBRIDGE_TEST_ELECTRUM_ROOT set
+to a Debian root made by `.ci/debian-root` (Debian 13: 4.5.8), that root's Electrum and
+Python, run through tests/support/in-debian-root with the test folders at their own paths.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shlex
 import subprocess
 import time
 from collections.abc import Iterator, Mapping
@@ -30,8 +36,20 @@ from hot.watch_only import watchable_from_export
 from psbtbridge.errors import BridgeError
 from psbtbridge.network import Network
 
-INPROCESS = Path(__file__).with_name("electrum_inprocess.py")  # runs on /usr/bin/python3
-ELECTRUM = "/usr/bin/electrum"
+INPROCESS = Path(__file__).with_name("electrum_inprocess.py")  # runs on Electrum's Python
+ROOT_VAR = "PSBTBRIDGE_TEST_ELECTRUM_ROOT"
+ELECTRUM_ROOT: str | None = os.environ.get(ROOT_VAR) or None
+IN_ROOT = Path(__file__).with_name("in-debian-root")
+
+
+def _installed(program: str) -> tuple[str, ...]:
+    """The command line running program as installed in ELECTRUM_ROOT (else on this host)."""
+    return (str(IN_ROOT), ELECTRUM_ROOT, program) if ELECTRUM_ROOT else (program,)
+
+
+ELECTRUM_ARGV = _installed("/usr/bin/electrum")
+PYTHON_ARGV = _installed("/usr/bin/python3")  # Electrum's interpreter, with its modules
+ELECTRUM = shlex.join(ELECTRUM_ARGV)  # as a PSBTBRIDGE_ELECTRUM value
 NETWORK = Network.REGTEST
 #: BIP39 test vectors; the first is "ours" (master fingerprint 73c5da0a), the others cosign.
 MNEMONIC = " ".join(["abandon"] * 11 + ["about"])
@@ -129,11 +147,53 @@ def export_document(mnemonic: str = MNEMONIC) -> dict[str, Any]:
     }
 
 
+def electrum_version() -> str:
+    """The packaged Electrum's upstream version, from dpkg (not from Electrum itself)."""
+    admindir = Path(ELECTRUM_ROOT or "/", "var/lib/dpkg")
+    result = subprocess.run(
+        ["dpkg-query", f"--admindir={admindir}", "-W", "-f=${Version}", "electrum"],
+        capture_output=True, text=True, timeout=10, check=True,
+    )  # fmt: skip
+    return result.stdout.split("+")[0].split("-")[0]  # "4.5.8+ds-6" -> "4.5.8"
+
+
 def regtest_electrum(datadir: Path, offline: bool = True) -> Electrum:
     """The real Electrum on regtest with its own data folder (never the user's ~/.electrum)."""
     return Electrum(
-        (ELECTRUM, "--regtest", *(["--offline"] if offline else []), "-D", str(datadir))
+        (*ELECTRUM_ARGV, "--regtest", *(["--offline"] if offline else []), "-D", str(datadir))
     )
+
+
+def read_wallet_file(path: Path) -> dict[str, Any]:
+    """An unencrypted Electrum wallet file as Electrum reads it (json_db.load_data).
+
+    4.3 writes one JSON object. 4.5 appends changes as JSON Patch (RFC 6902) operations,
+    each after ",\n", so the file is a JSON list's contents: the document, then patches.
+    """
+    document, *patches = json.loads("[" + path.read_text() + "]")
+    for patch in patches:
+        _apply_patch(document, patch)
+    assert isinstance(document, dict)
+    return document
+
+
+def _apply_patch(document: dict[str, Any], patch: dict[str, Any]) -> None:
+    """One RFC 6902 operation of the kinds Electrum's json_db writes: add, replace, remove."""
+    *parents, last = [
+        part.replace("~1", "/").replace("~0", "~") for part in patch["path"].split("/")[1:]
+    ]
+    target: Any = document
+    for part in parents:
+        target = target[int(part)] if isinstance(target, list) else target[part]
+    key: Any = int(last) if isinstance(target, list) and last != "-" else last
+    if patch["op"] == "remove":
+        del target[key]
+    elif patch["op"] == "add" and isinstance(target, list):
+        target.insert(len(target) if key == "-" else key, patch["value"])
+    elif patch["op"] in ("add", "replace"):
+        target[key] = patch["value"]
+    else:
+        raise AssertionError(f"unexpected JSON Patch operation {patch['op']!r}")
 
 
 def funding_tx(address: str, sats: int, salt: int = 0) -> bytes:
@@ -200,8 +260,20 @@ def create_seed_wallet(
 
 
 def sign_with_electrum(electrum: Electrum, seed_wallet: Path, psbt_base64: str) -> str:
-    """`electrum signtransaction - -w WALLET`: hex of the final tx when complete, else a PSBT."""
-    return electrum_run(electrum, "signtransaction", "-", "-w", str(seed_wallet), stdin=psbt_base64)
+    """`electrum signtransaction - -w WALLET`: hex of the final tx when complete, else a PSBT.
+
+    The empty password: offline, 4.5 asks for one even when the wallet has none.
+    """
+    return electrum_run(
+        electrum,
+        "signtransaction",
+        "-",
+        "-w",
+        str(seed_wallet),
+        "--password",
+        "",
+        stdin=psbt_base64,
+    )
 
 
 @contextmanager
@@ -245,7 +317,7 @@ def electrum_status(electrum: Electrum, wallet: Path, psbt_or_tx: bytes) -> dict
     """What Electrum's "Load transaction" makes of it (tests/support/electrum_inprocess.py status)."""
     datadir = electrum.argv[electrum.argv.index("-D") + 1]
     result = subprocess.run(
-        ["/usr/bin/python3", str(INPROCESS), "status", datadir, str(wallet)],
+        [*PYTHON_ARGV, str(INPROCESS), "status", datadir, str(wallet)],
         input=psbt_or_tx, capture_output=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr.decode()

@@ -1,6 +1,7 @@
 """Electrum's own code where its command line has no command; run by Electrum's interpreter.
 
-Usage: /usr/bin/python3 tests/support/electrum_inprocess.py ACTION DATADIR WALLET (regtest, offline)
+Usage: PYTHON tests/support/electrum_inprocess.py ACTION DATADIR WALLET (regtest, offline)
+PYTHON: Electrum's own interpreter (electrum_harness.PYTHON_ARGV); Electrum 4.3 or 4.5.
   status  a PSBT or transaction on stdin: what Electrum's transaction dialog makes of it
           after "Load transaction" (add the wallet's info, then is_complete / get_tx_info),
           as JSON {"complete", "status", "tx"}; "tx" is Electrum's own finalized
@@ -11,6 +12,7 @@ Usage: /usr/bin/python3 tests/support/electrum_inprocess.py ACTION DATADIR WALLE
 Loads the wallet the way `electrum --offline` does (run_electrum: run_offline_command).
 """
 
+import inspect
 import json
 import sys
 
@@ -27,7 +29,12 @@ def load(datadir, path):
     constants.set_regtest()
     config = SimpleConfig({"regtest": True, "offline": True, "electrum_path": datadir})
     storage = WalletStorage(path)
-    return Wallet(WalletDB(storage.read(), manual_upgrades=False), storage, config=config)
+    # The same load in the two APIs: 4.3 WalletDB(data, manual_upgrades=False) and
+    # Wallet(db, storage, config=...); 4.5 WalletDB(data, storage=..., upgrade=True) and
+    # Wallet(db, config=...) (the db knows its storage).
+    if "manual_upgrades" in inspect.signature(WalletDB).parameters:
+        return Wallet(WalletDB(storage.read(), manual_upgrades=False), storage, config=config)
+    return Wallet(WalletDB(storage.read(), storage=storage, upgrade=True), config=config)
 
 
 def status(wallet, text):
