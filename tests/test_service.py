@@ -7,7 +7,7 @@ import io
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -166,7 +166,9 @@ class Handler:
         self.calls: list[tuple[bytes, str, str]] = []
         self.umask: int | None = None
 
-    def __call__(self, request: bytes, digest: str, caller: str) -> bytes:
+    def __call__(
+        self, request: bytes, digest: str, caller: str, caller_gone: Callable[[], bool]
+    ) -> bytes:
         self.calls.append((request, digest, caller))
         self.umask = os.umask(0o077)
         if isinstance(self.outcome, BaseException):

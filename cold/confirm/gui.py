@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from cold.confirm.view import (
@@ -36,18 +37,32 @@ if TYPE_CHECKING:
     from tkinter import ttk
 
 MAX_TIMEOUT_S: Final = 3600.0
+CALLER_GONE: Final = "service.caller_gone"
 _VISIBLE_OUTPUT_LINES: Final = 15  # beyond this the output list scrolls
 _TEXT_COLUMNS: Final = 86  # a 64-character regtest taproot address, grouped, plus indent
 _RED: Final = "#b00020"
 _GREEN: Final = "#1b5e20"
 _AMBER: Final = "#8a5a00"
-_KIND_COLOURS: Final = {"change": _GREEN, "self": _GREEN, "op_return": _AMBER, "unknown": _AMBER}
+_KIND_COLOURS: Final = {
+    "change": _GREEN,
+    "self": _GREEN,
+    "transfer": _AMBER,
+    "op_return": _AMBER,
+    "unknown": _AMBER,
+}
 
 
 def confirm_gui(
-    view: ConfirmationView, timeout_s: float = 300, sign_delay_s: float = 2.0
+    view: ConfirmationView,
+    timeout_s: float = 300,
+    sign_delay_s: float = 2.0,
+    caller_gone: Callable[[], bool] = lambda: False,
 ) -> Decision:
-    """Show the dialog and wait for the user; see the module docstring for its rules."""
+    """Show the dialog and wait for the user; see the module docstring for its rules.
+
+    caller_gone is asked at every timer tick: when the caller has hung up, the dialog
+    closes as declined (service.caller_gone), so nobody confirms a signature nobody gets.
+    """
     if not (0 < timeout_s <= MAX_TIMEOUT_S) or not (0 <= sign_delay_s < timeout_s):
         raise ConfigError(
             "confirm.bad_timing",
@@ -69,7 +84,7 @@ def confirm_gui(
             "confirm.no_display", f"confirmation dialog: cannot open the X display ({e})"
         ) from e
     try:
-        dialog = _Dialog(root, view, timeout_s, sign_delay_s)
+        dialog = _Dialog(root, view, timeout_s, sign_delay_s, caller_gone)
     except tkinter.TclError as e:
         root.destroy()
         raise BridgeError("internal.bug", f"confirmation dialog could not be built ({e})") from e
@@ -85,7 +100,12 @@ class _Dialog:
     """The widgets and their state; `decision` stays declined unless Sign is really pressed."""
 
     def __init__(
-        self, root: tk.Tk, view: ConfirmationView, timeout_s: float, sign_delay_s: float
+        self,
+        root: tk.Tk,
+        view: ConfirmationView,
+        timeout_s: float,
+        sign_delay_s: float,
+        caller_gone: Callable[[], bool],
     ) -> None:
         from tkinter import font as tkfont
         from tkinter import ttk
@@ -100,6 +120,7 @@ class _Dialog:
         self._sign_at = math.inf  # set when the window is first mapped
         self._deadline = time.monotonic() + timeout_s
         self._tick_id: str | None = None
+        self._caller_gone = caller_gone
 
         # A bug in a callback must decline and surface, not leave a half-working dialog.
         root.report_callback_exception = self._on_callback_error
@@ -270,6 +291,9 @@ class _Dialog:
 
     def _tick(self) -> None:
         if self._finished:
+            return
+        if self._caller_gone():
+            self._finish(Decision.decline(CALLER_GONE))
             return
         now = time.monotonic()
         if not self._armed and now >= self._sign_at:
