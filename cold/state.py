@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from cold import audit, ledger
 from cold.audit import AuditEntry, AuditRecord
@@ -60,6 +60,9 @@ _TABLES: Final = (
     "CREATE TABLE used (wallet TEXT NOT NULL, chain INTEGER NOT NULL, idx INTEGER NOT NULL,"
     " PRIMARY KEY (wallet, chain)) WITHOUT ROWID",
 )
+
+
+_NAMES: Final = frozenset({"meta", "amounts", "spends", "leaving", "leaving_by_time", "used"})
 
 
 def checkpoint(step: str) -> None:
@@ -91,20 +94,16 @@ class State:
         """The remembered amount of each of these outpoints that has one."""
         found: dict[OutPointKey, Remembered] = {}
         for outpoint in outpoints:
-            row = self._db.execute(
-                "SELECT sats, proven FROM amounts WHERE outpoint = ?", (outpoint,)
-            ).fetchone()
-            if row is not None:
-                found[outpoint] = Remembered(int(row[0]), bool(row[1]))
+            rows = self._rows("SELECT sats, proven FROM amounts WHERE outpoint = ?", (outpoint,))
+            for sats, proven in rows:
+                found[outpoint] = Remembered(int(sats), bool(proven))
         return found
 
     def signed_into(self, outpoints: Iterable[OutPointKey]) -> dict[OutPointKey, set[str]]:
         """For each outpoint, every txid we signed spending it."""
         found: dict[OutPointKey, set[str]] = {}
         for outpoint in outpoints:
-            rows = self._db.execute(
-                "SELECT txid FROM spends WHERE outpoint = ?", (outpoint,)
-            ).fetchall()
+            rows = self._rows("SELECT txid FROM spends WHERE outpoint = ?", (outpoint,))
             if rows:
                 found[outpoint] = {str(row[0]) for row in rows}
         return found
@@ -112,15 +111,25 @@ class State:
     def left_since(self, start: datetime) -> int:
         """Sat that left in signed records dated after start: records dated in the future
         count too, so setting the clock back does not reopen the daily limit."""
-        row = self._db.execute(
+        rows = self._rows(
             "SELECT COALESCE(SUM(sats), 0) FROM leaving WHERE time > ?", (start.timestamp(),)
-        ).fetchone()
-        return int(row[0])
+        )
+        return int(rows[0][0])
 
     def known_indexes(self) -> dict[tuple[str, int], int]:
         """(wallet name, chain) -> the highest index signed, proven or declared used."""
-        rows = self._db.execute("SELECT wallet, chain, idx FROM used").fetchall()
+        rows = self._rows("SELECT wallet, chain, idx FROM used", ())
         return {(str(w), int(c)): int(i) for w, c, i in rows}
+
+    def _rows(self, query: str, parameters: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        try:
+            return self._db.execute(query, parameters).fetchall()
+        except sqlite3.Error as error:
+            raise ConfigError(
+                "state.unusable",
+                f"the state index {self.home / STATE_NAME} cannot be read ({error}); it is"
+                " rebuilt from the audit log when deleted",
+            ) from error
 
     def record(self, record: AuditRecord, now: datetime) -> AuditEntry:
         """Append record to the audit log, then apply it to the index in one transaction.
@@ -233,6 +242,9 @@ def _read_stamp(db: sqlite3.Connection) -> tuple[str, int, int] | None:
     head, size, lines = rows.get("head"), rows.get("size"), rows.get("lines")
     if rows.get("schema") != SCHEMA or not isinstance(head, str):
         return None
+    names = {str(row[0]) for row in db.execute("SELECT name FROM sqlite_master")}
+    if names != _NAMES:
+        return None  # a table or index dropped or added: not what this module built
     if type(size) is not int or type(lines) is not int or size < 0 or lines < 0:
         return None
     return head, size, lines
