@@ -182,62 +182,59 @@ def _silence(stdout: BinaryIO) -> None:
 
 
 class _Watch:
-    """Whether the caller hung up while the handler ran (set by the watcher thread)."""
-
-    def __init__(self) -> None:
-        self._gone = threading.Event()
-
-    def gone(self) -> bool:
-        return self._gone.is_set()
-
-
-@contextmanager
-def _watch_caller(stdout: BinaryIO, stderr: TextIO, deadline_s: float) -> Iterator[_Watch]:
-    """Watch for the caller hanging up, and hold the handler to its processing deadline.
+    """Whether the caller has hung up, asked at the moment it matters.
 
     After the request is read, stdin is already at EOF, so only stdout can tell: when the
     qrexec connection goes away, the reading end of our stdout closes and poll() reports
-    POLLHUP (socket) or POLLERR (pipe) on it. A thread waits for that and only sets a flag:
-    the handler asks `gone()` at defined points (the dialog's timer, once before signing),
-    so a hang-up never interrupts it between two steps that belong together.
-
-    The deadline is the one exception: past it the process ends (one reason line, exit 4)
-    wherever the handler is. That is safe because the cold state survives a kill at any
-    point (cold/state.py), and it bounds what a hostile request can cost.
+    POLLHUP (socket) or POLLERR (pipe) on it. `gone()` polls without waiting, so the answer
+    is exact at each of the defined points the handler asks it (the dialog's timer, once
+    before signing); nothing interrupts the handler between two steps that belong together.
     """
-    watch = _Watch()
-    stdout_fd = _stream_fd(stdout)
+
+    def __init__(self, stdout_fd: int | None) -> None:
+        self._fd = stdout_fd
+        self._gone = False
+
+    def gone(self) -> bool:
+        if self._fd is None or self._gone:
+            return self._gone
+        poller = select.poll()
+        poller.register(self._fd, 0)  # 0: report only POLLHUP / POLLERR / POLLNVAL
+        self._gone = bool(poller.poll(0))
+        return self._gone
+
+
+@contextmanager
+def _deadline(stderr: TextIO, deadline_s: float) -> Iterator[None]:
+    """End the process (one reason line, exit 4) if the block runs past deadline_s.
+
+    The one place where a request is cut off wherever it is: safe because the cold state
+    survives a kill at any point (cold/state.py), and needed because a hostile request must
+    not keep the signer busy for ever.
+    """
     wake_read, wake_write = os.pipe()
 
     def wait() -> None:
         poller = select.poll()
         poller.register(wake_read, select.POLLIN)
-        if stdout_fd is not None:
-            poller.register(stdout_fd, 0)  # 0: report only POLLHUP / POLLERR / POLLNVAL
         end = time.monotonic() + deadline_s
-        while True:
-            left = end - time.monotonic()
-            if left <= 0:
-                _report(
-                    stderr,
-                    Reason(
-                        ReasonKind.ERROR,
-                        f"no answer within the {deadline_s:g}-second processing deadline",
-                        "service.deadline",
-                    ),
-                )
-                os._exit(ExitStatus.INTERNAL)
-            events = dict(poller.poll(max(1, math.ceil(left * 1000))))
-            if wake_read in events:
+        while (left := end - time.monotonic()) > 0:
+            if poller.poll(max(1, math.ceil(left * 1000))):
                 return
-            if stdout_fd is not None and stdout_fd in events:
-                watch._gone.set()
-                poller.unregister(stdout_fd)  # it stays hung up: keep only the deadline
+        _report(
+            stderr,
+            Reason(
+                ReasonKind.ERROR,
+                f"no answer within the {deadline_s:g}-second processing deadline",
+                "service.deadline",
+            ),
+        )
+        os._exit(ExitStatus.INTERNAL)
 
-    watcher = threading.Thread(target=wait, name="psbtbridge-caller", daemon=True)
+    watcher = threading.Thread(target=wait, name="psbtbridge-deadline", daemon=True)
     watcher.start()
     try:
-        yield watch
+        yield
     finally:
         os.write(wake_write, b"x")
         watcher.join()
@@ -270,7 +267,8 @@ def run_service(
         request = read_request(stdin_fd, cap, read_deadline_s)
         if not request:
             raise InvalidInput("encoding.empty", "the request on stdin is empty")
-        with _watch_caller(stdout, stderr, deadline_s) as watch:
+        watch = _Watch(_stream_fd(stdout))
+        with _deadline(stderr, deadline_s):
             try:
                 answer = handle(request, digest, caller, watch.gone)
             except Exception:

@@ -507,3 +507,19 @@ def test_profile_output_lands_in_front_of_the_answer(tmp_path: Path) -> None:
     outcome = harness.call(cold, DIGEST, b"a psbt", command=harness.driver("echo"))
     assert outcome.status == 0
     assert outcome.stdout == b"Welcome to the cold qube\nsigned:a psbt"
+
+
+def test_processing_deadline_ends_a_request_that_takes_too_long(cold: harness.Install) -> None:
+    """A handler still busy at the deadline (a hostile request that is slow to check, or a
+    dialog nobody answers) is ended: one reason line, exit 4, no answer."""
+    started = time.monotonic()
+    outcome = harness.call(
+        cold,
+        DIGEST,
+        b"a psbt",
+        command=harness.driver("block", "--processing-deadline", "1"),
+        timeout=20,
+    )
+    assert (outcome.status, outcome.stdout) == (4, b"")
+    _one_line(outcome.stderr, "error", "service.deadline")
+    assert time.monotonic() - started < 10  # the handler alone would take 30 s

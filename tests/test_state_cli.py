@@ -119,9 +119,12 @@ def snapshot(home: Path) -> tuple[object, ...]:
 
 
 def assert_consistent(keys: KeySet) -> None:
-    """The log verifies, and the index is exactly what a build from the log gives."""
+    """The log verifies, and the index, once opened as the next signing opens it, is exactly
+    what a build from the log alone gives."""
     verify = run_psbt(keys.home, "audit", "verify")
     assert verify.returncode == 0, verify.stderr
+    with state.locked(keys.home):
+        pass
     live = snapshot(keys.home)
     copy = keys.home.parent / "rebuilt"
     shutil.copytree(keys.home, copy)
@@ -156,9 +159,7 @@ def test_concurrent_signings_stay_within_the_daily_limit(keys: KeySet) -> None:
     assert_consistent(keys)
 
 
-def test_concurrent_service_calls_stay_within_the_daily_limit(
-    keys: KeySet, tmp_path: Path
-) -> None:
+def test_concurrent_service_calls_stay_within_the_daily_limit(keys: KeySet, tmp_path: Path) -> None:
     cold = harness.install(tmp_path / "qube")
     env = {"PSBTBRIDGE_HOME": str(keys.home)}
     running = []
@@ -185,9 +186,7 @@ def test_one_coin_is_signed_into_one_transaction_however_many_ask(keys: KeySet) 
     spends = [payment(keys, 5, pay=50_000 + i, salt=99) for i in range(10)]
     outcomes = [finish(p) for p in [start_sign(keys, data) for data in spends]]
     assert sorted(status for status, _ in outcomes) == [0] + [1] * 9, outcomes
-    assert {code_of(err) for status, err in outcomes if status} == {
-        "policy.input_signed_elsewhere"
-    }
+    assert {code_of(err) for status, err in outcomes if status} == {"policy.input_signed_elsewhere"}
     # and one at a time, later, as well
     status, err = finish(start_sign(keys, payment(keys, 5, pay=70_000, salt=99)))
     assert (status, code_of(err)) == (1, "policy.input_signed_elsewhere")
@@ -238,9 +237,7 @@ def test_dust_far_out_does_not_move_the_change_window(keys: KeySet) -> None:
 def test_a_payment_to_another_of_our_wallets_is_a_transfer(keys: KeySet) -> None:
     """From single-sig into our 2-of-3: not change, so not exempt from unattended rules."""
     source, vault = keys.wallets["p2wpkh"], keys.wallets["wsh"]
-    data = build_psbt(
-        [Spend(source, 0, 3, 900_000)], [change_to(vault, 1, 0, 899_000)]
-    )
+    data = build_psbt([Spend(source, 0, 3, 900_000)], [change_to(vault, 1, 0, 899_000)])
     status, err = finish(start_sign(keys, data))
     assert (status, code_of(err)) == (1, "policy.destination_not_allowed")
     record = audit.read_records(keys.home)[-1].record
