@@ -133,6 +133,7 @@ def sign_psbt(
             with state.locked(request.home) as held:
                 analysis, shown = _judge(ctx, held)
             passphrase = _ask(ctx, analysis, shown, mode, caller_gone)
+            state.checkpoint("confirmed")
             with state.locked(request.home) as held:
                 state.checkpoint("locked")
                 analysis, verdict = _judge(ctx, held)

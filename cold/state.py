@@ -46,6 +46,8 @@ SCHEMA: Final = 1
 #: with SIGSTOP, so a test can kill it there or hang up on it. qrexec gives the caller no
 #: way to set the service's environment.
 STOP_VARIABLE: Final = "PSBTBRIDGE_TEST_STOP_AT"
+#: The steps of an unattended signing, in order; an attended one also has "confirmed"
+#: (the person said yes, the lock is not yet taken again).
 STEPS: Final = ("locked", "decided", "signed", "logged", "indexed")
 
 _TABLES: Final = (

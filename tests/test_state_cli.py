@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
 import shutil
 import signal
 import sqlite3
@@ -336,6 +338,53 @@ def test_the_caller_gets_the_code_and_the_log_gets_the_figures(
     record = audit.read_records(keys.home)[-1].record
     assert record.reason == "policy.over_daily_limit"
     assert record.sentence is not None and "150000" in record.sentence
+
+
+# --- the dialog runs outside the lock; what it approved is judged again -------------------
+
+
+def test_what_changed_while_the_person_decided_is_refused(keys: KeySet) -> None:
+    """A person approves spending a coin; before the signature, another request signs that
+    coin into another transaction. The approval no longer fits: refused and logged."""
+    (keys.home / "policy.toml").write_text(policy(refuse_on_warning=False))
+    approved = request_file(keys, payment(keys, 5, pay=50_000, salt=99))
+    env = {**environment(keys.home), state.STOP_VARIABLE: "confirmed"}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: becomes psbt, never returns
+        os.execve(PSBT, [PSBT, "sign", str(approved), "-o", os.devnull, "--confirm", "tty"], env)
+    screen = _read_until(fd, b"Type yes to sign: ")
+    os.write(fd, b"yes\n")
+    wait_stopped(pid)
+    status, err = finish(start_sign(keys, payment(keys, 5, pay=60_000, salt=99)))
+    assert status == 0, err
+    os.kill(pid, signal.SIGCONT)
+    screen += _read_until(fd, None)
+    os.close(fd)
+    _, raw = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(raw) == 1, screen
+    assert b"[state.changed]" in screen
+    assert decisions(keys) == [("signed", None), ("refused", "state.changed")]
+    assert_consistent(keys)
+
+
+def _read_until(fd: int, marker: bytes | None, timeout: float = 60) -> bytes:
+    """What the terminal shows until marker (None: until the program closes it)."""
+    screen = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if marker is not None and marker in screen:
+            return screen
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the program closed the terminal
+            return screen
+        if not chunk:
+            return screen
+        screen += chunk
+    raise AssertionError(f"the terminal never showed {marker!r}: {screen[-500:]!r}")
 
 
 # --- a kill -9, or a hang-up, at each step of a signing ----------------------------------
