@@ -104,18 +104,24 @@ def write_history(home: Path, count: int, now: datetime) -> None:
 
 def measure(home: Path, request: Path) -> tuple[float, int]:
     """(seconds, peak KiB) of one `psbt sign --confirm policy`; it must sign."""
+    return run(home, "sign", str(request), "--confirm", "policy", "-o", os.devnull)
+
+
+def run(home: Path, *args: str) -> tuple[float, int]:
+    """(seconds, peak KiB) of one `psbt ARGS`; it must succeed."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PSBTBRIDGE_")}
     env["PSBTBRIDGE_HOME"] = str(home)
     with tempfile.NamedTemporaryFile() as rss:
         started = time.perf_counter()
         result = subprocess.run(
-            [sys.executable, "-I", "-c", _MEASURE, rss.name, PSBT, "sign", str(request),
-             "--confirm", "policy", "-o", os.devnull],
-            env=env, capture_output=True, check=False,
-        )  # fmt: skip
+            [sys.executable, "-I", "-c", _MEASURE, rss.name, PSBT, *args],
+            env=env,
+            capture_output=True,
+            check=False,
+        )
         elapsed = time.perf_counter() - started
         if result.returncode != 0:
-            raise SystemExit(f"signing failed in {home}: {result.stderr.decode()}")
+            raise SystemExit(f"psbt {args[0]} failed in {home}: {result.stderr.decode()}")
         return elapsed, int(Path(rss.name).read_text())
 
 
@@ -182,6 +188,12 @@ def main() -> None:
             f"target (each size within {TIME_TARGET}x the time and {MEMORY_TARGET}x the peak"
             f" memory of {sizes[0]} records): {'met' if ok else 'NOT met'}"
         )
+        # `psbt audit verify` reads every line: linear in time, flat in memory.
+        print(f"\n{'records':>8}  {'verify s':>8}  {'us/rec':>7}  {'peak MiB':>9}")
+        for size in sizes:
+            seconds, peak = run(homes[size], "audit", "verify")
+            per_record = 1e6 * seconds / size if size else 0.0
+            print(f"{size:>8}  {seconds:>8.2f}  {per_record:>7.1f}  {peak / 1024:>9.1f}")
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
