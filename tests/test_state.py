@@ -192,3 +192,33 @@ def test_only_signed_records_teach_the_index(home: Path) -> None:
 
 def test_the_index_is_private(busy: Path) -> None:
     assert (busy / state.STATE_NAME).stat().st_mode & 0o777 == 0o600
+
+
+def test_version_1_records_still_verify_and_count(home: Path) -> None:
+    """A 0.1 log: its signed records count towards the daily limit with payments plus fee."""
+    prev = audit.GENESIS
+    lines = []
+    for sats, decision in ((40_000, "signed"), (7, "refused")):
+        record = {
+            "version": 1,
+            "time": "2030-01-01T11:00:00Z",
+            "decision": decision,
+            "reason": None if decision == "signed" else "policy.fee_too_high",
+            "txid": TXID,
+            "outputs": [{"address": None, "script": "6a00", "amount": 0, "kind": "op_return"}],
+            "fee": 500,
+            "fee_rate": 2.5,
+            "caller": "local",
+            "sats_leaving": sats,
+            "prev": prev,
+        }
+        line = json.dumps(record, separators=(",", ":")).encode()
+        prev = audit.line_digest(line)
+        lines.append(line + b"\n")
+    (home / audit.LOG_NAME).write_bytes(b"".join(lines))
+    assert audit.verify_chain(home / audit.LOG_NAME).intact
+    with state.locked(home) as held:
+        assert held.left_since(T0 - timedelta(hours=24)) == 40_500
+        held.record(signed(), T0)  # a version 2 record chains onto them
+    entries = audit.read_records(home)
+    assert [e.version for e in entries] == [1, 1, 2]
