@@ -19,6 +19,7 @@ from typing import Final
 
 from psbtbridge.errors import ConfigError
 from psbtbridge.files import read_stored
+from psbtbridge.sighash import SighashType
 from psbtbridge.tx import MAX_MONEY  # no amount or fee limit above it means anything
 
 FILE_NAME: Final = "policy.toml"
@@ -33,16 +34,8 @@ MAX_DOTS_PER_LINE: Final = 32
 MAX_CHANGE_INDEX_WINDOW: Final = 1_000_000
 MAX_ADDRESS_LENGTH: Final = 100
 
-#: PSBT_IN_SIGHASH_TYPE values by name (BIP174; DEFAULT is BIP341's 0x00, taproot only).
-SIGHASH_TYPES: Final[Mapping[str, int]] = {
-    "DEFAULT": 0x00,
-    "ALL": 0x01,
-    "NONE": 0x02,
-    "SINGLE": 0x03,
-    "ALL|ANYONECANPAY": 0x81,
-    "NONE|ANYONECANPAY": 0x82,
-    "SINGLE|ANYONECANPAY": 0x83,
-}
+#: PSBT_IN_SIGHASH_TYPE values by the names policy.toml uses (ALL, ..., "ALL|ANYONECANPAY").
+SIGHASH_TYPES: Final[Mapping[str, SighashType]] = {t.name.replace("_", "|"): t for t in SighashType}
 #: The signer commits to every input and every output, always: a policy file cannot widen
 #: this, so naming another type there is refused rather than accepted and then ignored.
 SIGNABLE_SIGHASH: Final = frozenset({"ALL", "DEFAULT"})

@@ -1,10 +1,11 @@
-"""The psbtbridge.Sign qrexec service edge: validate what qrexec hands us, read, answer, exit.
+"""The qrexec service edge (psbtbridge.Sign, psbtbridge.ShowAddress): validate what qrexec
+hands us, read, answer, exit.
 
 Everything here distrusts the calling qube: its stdin is an unbounded stream it controls
 (size and pace), and the service argument is its text after dom0 replaced characters
 outside [A-Za-z0-9._+-] with `_`. Only QREXEC_REMOTE_DOMAIN comes from dom0. No PSBT logic:
 `run_service` hands the bytes, the digest argument and the caller's name to a handler
-(the cold pipeline) and maps its outcome to stdout, one line on stderr and an exit status.
+(the cold pipeline, or the address check) and maps its outcome to stdout, one line on stderr and an exit status.
 stderr reaches the caller and the cold qube's journal, so it never carries request bytes.
 """
 
@@ -47,17 +48,17 @@ class CallerGone(Exception):
     """The calling qube went away before the answer was written."""
 
 
-def validate_digest_arg(untrusted_arg: str | None) -> str:
-    """The service argument: exactly 8 lower-case hex characters (the PSBT's digest)."""
+def validate_digest_arg(untrusted_arg: str | None, service: str = SERVICE_NAME) -> str:
+    """The service argument: exactly 8 lower-case hex characters (the request's digest)."""
     if not untrusted_arg:  # dom0 appends "+" to a call without one: set and empty
         raise InvalidInput(
             "service.missing_argument",
-            f"{SERVICE_NAME} needs the PSBT's 8-hex digest as its argument ({SERVICE_NAME}+DIGEST)",
+            f"{service} needs the request's 8-hex digest as its argument ({service}+DIGEST)",
         )
     if not is_digest(untrusted_arg):
         raise InvalidInput(
             "service.bad_argument",
-            f"the {SERVICE_NAME} argument is not an 8-character lower-case hex digest",
+            f"the {service} argument is not an 8-character lower-case hex digest",
         )
     digest = untrusted_arg  # 8 characters of [0-9a-f]: safe to log, show and compare
     return digest
@@ -83,19 +84,20 @@ def validate_caller(untrusted_name: str | None) -> str:
     return caller
 
 
-def validate_service_name(untrusted_full_name: str | None, untrusted_arg: str | None) -> None:
-    """QREXEC_SERVICE_FULL_NAME must be psbtbridge.Sign with the argument we were given.
+def validate_service_name(
+    untrusted_full_name: str | None, untrusted_arg: str | None, service: str = SERVICE_NAME
+) -> None:
+    """QREXEC_SERVICE_FULL_NAME must be `service` (psbtbridge.Sign, ...) with the argument
+    we were given.
 
-    dom0's policy was reviewed for psbtbridge.Sign only: a copy installed under another
-    service name (with a laxer policy) refuses to run.
+    dom0's policy was reviewed for each service name: a copy installed under another name
+    (with a laxer policy) refuses to run.
     """
-    accepted = (
-        {f"{SERVICE_NAME}+{untrusted_arg}"} if untrusted_arg else {SERVICE_NAME, f"{SERVICE_NAME}+"}
-    )
+    accepted = {f"{service}+{untrusted_arg}"} if untrusted_arg else {service, f"{service}+"}
     if untrusted_full_name not in accepted:
         raise ConfigError(
             "service.wrong_name",
-            f"this service runs only as {SERVICE_NAME}+DIGEST under qrexec"
+            f"this service runs only as {service}+DIGEST under qrexec"
             " (QREXEC_SERVICE_FULL_NAME is unset or names another service)",
         )
 
@@ -252,8 +254,10 @@ def run_service(
     cap: int = DEFAULT_MAX_INPUT,
     read_deadline_s: float = DEFAULT_READ_DEADLINE_S,
     deadline_s: float = DEFAULT_DEADLINE_S,
+    service: str = SERVICE_NAME,
 ) -> int:
-    """Serve one psbtbridge.Sign call: the answer on stdout and exit 0, or one line on stderr.
+    """Serve one call of `service` (psbtbridge.Sign unless told): the answer on stdout and
+    exit 0, or one line on stderr.
 
     Exit statuses (DESIGN.md): 0 signed, 1 declined or refused, 3 invalid input, 4 internal
     error or a caller that went away; qrexec keeps 125-127 for itself.
@@ -262,8 +266,8 @@ def run_service(
     try:
         caller = validate_caller(environ.get("QREXEC_REMOTE_DOMAIN"))
         untrusted_arg = environ.get("QREXEC_SERVICE_ARGUMENT")
-        validate_service_name(environ.get("QREXEC_SERVICE_FULL_NAME"), untrusted_arg)
-        digest = validate_digest_arg(untrusted_arg)
+        validate_service_name(environ.get("QREXEC_SERVICE_FULL_NAME"), untrusted_arg, service)
+        digest = validate_digest_arg(untrusted_arg, service)
         request = read_request(stdin_fd, cap, read_deadline_s)
         if not request:
             raise InvalidInput("encoding.empty", "the request on stdin is empty")

@@ -1,4 +1,5 @@
-"""The hot side's qrexec edge: call psbtbridge.Sign in the cold qube and map how it ended.
+"""The hot side's qrexec edge: call psbtbridge.Sign (or ShowAddress) in the cold qube and map
+how it ended.
 
 `qrexec-client-vm QUBE psbtbridge.Sign+DIGEST` carries the PSBT on stdin and the answer on
 stdout; its exit status is the service's (0 signed, 1 declined or refused, 3 invalid input,
@@ -52,7 +53,9 @@ def client_command(environ: Mapping[str, str]) -> list[str]:
         ) from error
 
 
-def status_error(status: int, untrusted_stderr: str, qube: str) -> BridgeError:
+def status_error(
+    status: int, untrusted_stderr: str, qube: str, service: str = SERVICE_NAME
+) -> BridgeError:
     """The error for a qrexec-client-vm exit status other than 0 (Popen's: < 0 is a signal)."""
     reason = parse_reason(untrusted_stderr)
     tail = one_line(untrusted_stderr.strip().splitlines()[-1]) if untrusted_stderr.strip() else ""
@@ -72,7 +75,7 @@ def status_error(status: int, untrusted_stderr: str, qube: str) -> BridgeError:
     if status == 126:
         return Refused(
             "send.qrexec_denied",
-            f"dom0 refused the call to {SERVICE_NAME} in {qube}: its qrexec policy denies it or"
+            f"dom0 refused the call to {service} in {qube}: its qrexec policy denies it or"
             " the prompt was declined (see qrexec/INSTALL.md)",
         )
     if status == 125:
@@ -80,7 +83,7 @@ def status_error(status: int, untrusted_stderr: str, qube: str) -> BridgeError:
     if status == 127:
         return BridgeError(
             "send.service_missing",
-            f"{qube} has no {SERVICE_NAME} service: install it in its template (qrexec/INSTALL.md)",
+            f"{qube} has no {service} service: install it in its template (qrexec/INSTALL.md)",
         )
     if status > 128:
         return BridgeError(
@@ -120,13 +123,15 @@ def call_signer(
     client_cmd: list[str] | None = None,
     *,
     cap: int = DEFAULT_ANSWER_CAP,
+    service: str = SERVICE_NAME,
 ) -> bytes:
-    """Send psbt to psbtbridge.Sign+DIGEST in qube; return the answer, or raise why not."""
+    """Send psbt (or another service's request) to SERVICE+DIGEST in qube (psbtbridge.Sign
+    unless told); return the answer, or raise why not."""
     if not is_qube_name(qube):
         raise UsageError("send.bad_qube", f"{qube!r} is not a valid qube name")
     if not is_digest(digest):
         raise BridgeError("send.bad_digest", f"{digest!r} is not an 8-character hex digest")
-    command = [*(client_cmd or client_command(os.environ)), qube, f"{SERVICE_NAME}+{digest}"]
+    command = [*(client_cmd or client_command(os.environ)), qube, f"{service}+{digest}"]
     try:
         process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -157,7 +162,7 @@ def call_signer(
         process.stdout.close()
         process.stderr.close()
     if status != 0:
-        raise status_error(status, b"".join(errors).decode("utf-8", "replace"), qube)
+        raise status_error(status, b"".join(errors).decode("utf-8", "replace"), qube, service)
     if not answer:
         raise InvalidInput("send.empty_answer", f"{qube} reported success but sent no PSBT")
     return answer

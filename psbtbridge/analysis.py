@@ -20,6 +20,7 @@ from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt, PsbtInput, PsbtOutput
 from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.script import (
+    ScriptType,
     address_of,
     has_address,
     is_op_return,
@@ -33,7 +34,7 @@ from psbtbridge.script import (
 from psbtbridge.sighash import SighashType
 from psbtbridge.size import InputShape, estimate_vsize
 from psbtbridge.tx import MAX_MONEY, OutPoint, Tx, TxOut
-from psbtbridge.wallet import DerivedScript, ScriptType, Wallet
+from psbtbridge.wallet import DerivedScript, Wallet
 
 DEFAULT_CHANGE_WINDOW = 1000
 #: Electrum's gap limit for receiving addresses: a wallet scans this far past the last used.

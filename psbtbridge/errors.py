@@ -136,6 +136,13 @@ CODES: Final[dict[str, str]] = {
     "descriptor.mixed_paths": "some descriptor keys use /<0;1>/* and others /0/*",
     "descriptor.private_key": "a descriptor holds a private key (xprv/tprv) where an xpub belongs",
     "descriptor.slip132_mismatch": "a SLIP-132 xpub (zpub, Ypub, ...) is for another script type",
+    # addresses (psbtbridge/address.py, wallet_addresses.py, show_address.py, `psbt address`)
+    "address.bad_address": "the text is not a bitcoin address (bad characters, length or checksum)",
+    "address.wrong_network": "the address belongs to another network than the wallets'",
+    "address.unknown_wallet": "`address show --wallet NAME` names no wallet the signer knows",
+    "address.bad_range": "`address show` asks for a chain other than 0/1, a count out of range or an index of 2^31 or more",
+    "address.not_ours": "no wallet derives the address on its receive or change chain within the window",
+    "address.bad_answer": "the cold qube's psbtbridge.ShowAddress answer is not `ours WALLET PATH` or `not-ours`",
     # keystore (cold/keystore.py)
     "keystore.exists": "`keys init` refuses to replace an existing keystore",
     "keystore.missing": "there is no keystore: run `psbt keys init`",
@@ -270,7 +277,7 @@ CODES: Final[dict[str, str]] = {
     "policy.input_beyond_known": "unattended: an input of ours lies far past the indexes known used",
     "policy.warning_unattended": "unattended: refused because of a warning (refuse_on_warning)",
     # pipeline and signer (cold/pipeline.py, cold/signer.py)
-    "service.digest_mismatch": "the announced digest does not name the transaction received",
+    "service.digest_mismatch": "the announced digest does not name the transaction (or address) received",
     "sign.key_mismatch": "the seed does not derive a registered key it should sign with",
     # psbt (psbtbridge/psbt.py, keymap.py, psbt_fields.py, keyencoding.py, taproot.py)
     "psbt.too_large": "the PSBT is larger than the size cap (checked before parsing)",

@@ -17,6 +17,7 @@ class Service(StrEnum):
     """The qrexec services the cold qube offers (files in /etc/qubes-rpc, lines in dom0's policy)."""
 
     SIGN = "psbtbridge.Sign"
+    SHOW_ADDRESS = "psbtbridge.ShowAddress"
 
 
 #: A request's name: 8 lower-case hex characters, shown by dom0's prompt, the cold dialog

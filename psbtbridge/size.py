@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from psbtbridge.compact import compact_size
+from psbtbridge.script import ScriptType, push_size
 from psbtbridge.tx import Tx
-from psbtbridge.wallet import ScriptType
 
 #: Bitcoin Core's MAX_STANDARD_TX_WEIGHT: a heavier transaction does not relay, and checking
 #: one costs time in proportion to it (legacy sighashes hash the whole transaction per input).
@@ -29,11 +29,6 @@ class InputShape(NamedTuple):
     witness_script_len: int = 0
 
 
-def _push(n: int) -> int:
-    """Bytes of a minimal push of n bytes inside a script."""
-    return n + (1 if n < 0x4C else 2 if n <= 0xFF else 3)
-
-
 def _witness(items: Sequence[int]) -> int:
     return len(compact_size(len(items))) + sum(len(compact_size(n)) + n for n in items)
 
@@ -47,17 +42,17 @@ def _finished(shape: InputShape) -> tuple[int, int]:
         case ScriptType.P2WPKH:
             return 0, _witness([ECDSA_SIG, PUBKEY])
         case ScriptType.P2SH_P2WPKH:
-            return _push(22), _witness([ECDSA_SIG, PUBKEY])
+            return push_size(22), _witness([ECDSA_SIG, PUBKEY])
         case ScriptType.P2TR:
             return 0, _witness([SCHNORR_SIG])
         case ScriptType.P2WSH:
             return 0, _witness([0, *sigs, shape.witness_script_len])
         case ScriptType.P2SH_P2WSH:
-            return _push(34), _witness([0, *sigs, shape.witness_script_len])
+            return push_size(34), _witness([0, *sigs, shape.witness_script_len])
         case ScriptType.P2SH:
-            return 1 + sum(_push(s) for s in sigs) + _push(shape.redeem_script_len), 0
+            return 1 + sum(push_size(s) for s in sigs) + push_size(shape.redeem_script_len), 0
         case ScriptType.P2PKH:
-            return _push(ECDSA_SIG) + _push(PUBKEY), 0
+            return push_size(ECDSA_SIG) + push_size(PUBKEY), 0
         case _:
             return 0, 0
 

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal
 
+from psbtbridge.address import group_address
 from psbtbridge.errors import BridgeError, Declined
 from psbtbridge.network import Network
 
@@ -155,11 +156,6 @@ class Decision:
         if not self.approved:
             sentence = _DECLINE_SENTENCES.get(self.reason_code, "the signature was not confirmed")
             raise Declined(self.reason_code, sentence)
-
-
-def group_address(address: str) -> str:
-    """Split into groups of 4 characters, so two addresses can be compared group by group."""
-    return " ".join(address[i : i + 4] for i in range(0, len(address), 4))
 
 
 def format_btc(sats: int) -> str:
