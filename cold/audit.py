@@ -660,6 +660,8 @@ def read_head(path: Path) -> Head:
         if size == 0:
             return Head(GENESIS, 0)
         tail = _read_tail(fd, size)
+    except OSError as error:
+        raise ConfigError("audit.unreadable", f"cannot read {path}: {error.strerror}") from error
     finally:
         os.close(fd)
     if not tail.endswith(b"\n"):
@@ -684,6 +686,8 @@ def digest_before(path: Path, offset: int) -> str | None:
         if os.fstat(fd).st_size < offset:
             return None
         tail = _read_tail(fd, offset)
+    except OSError:
+        return None
     finally:
         os.close(fd)
     if not tail.endswith(b"\n"):

@@ -258,6 +258,27 @@ def test_unattended_transaction_limit(keys: KeySet) -> None:
     assert refused(keys, taproot_payment(keys, pay=500_001)) == "policy.over_transaction_limit"
 
 
+def test_a_logging_failure_never_masks_a_refusal(keys: KeySet) -> None:
+    """Issue 11, finding 7: the log breaks between the decision and its record; the caller
+    is still told the refusal (exit 1, its own code), not the logging error."""
+    calls = 0
+
+    def breaking_clock() -> datetime:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # the refusal's record is being written: its log's end is cut off
+            with open(keys.home / audit.LOG_NAME, "ab") as log:
+                log.write(b'{"version":2')
+        return T0
+
+    sign(keys, taproot_payment(keys))  # a log to cut off
+    request = SignRequest(keys.home, "policy")
+    with pytest.raises(Refused) as error:
+        sign_psbt(taproot_payment(keys, pay=500_001), request, breaking_clock)
+    assert error.value.code == "policy.over_transaction_limit"
+    assert "could not be logged" in error.value.message
+
+
 # --- requests that name themselves, and bytes that are not a PSBT
 
 
