@@ -20,6 +20,7 @@ from typing import Final
 
 from cold.confirm.address_window import AddressView, show_address_window
 from cold.keystore import load_keystore
+from cold.service import CallerGone
 from cold.wallets import registered_wallets
 from psbtbridge.address import decode_address
 from psbtbridge.errors import ConfigError, Refused
@@ -73,12 +74,18 @@ def check_address(
     return Answer(False) if found is None else Answer(True, found.wallet, found.path)
 
 
-def _window(view: AddressView) -> None:
-    show_address_window(view, WINDOW_TIMEOUT_S)
-
-
-def handle(untrusted_request: bytes, digest: str, caller: str) -> bytes:
-    """run_service's handler: the answer line, the window shown when there is a display."""
+def handle(
+    untrusted_request: bytes, digest: str, caller: str, caller_gone: Callable[[], bool]
+) -> bytes:
+    """run_service's handler: the answer line, the window shown when there is a display
+    (closed at its next tick when the caller hangs up)."""
     environ: Mapping[str, str] = os.environ
-    show = _window if environ.get("DISPLAY") else None
-    return check_address(untrusted_request, digest, caller, data_home(environ), show).encode()
+
+    def window(view: AddressView) -> None:
+        show_address_window(view, WINDOW_TIMEOUT_S, caller_gone)
+
+    show = window if environ.get("DISPLAY") else None
+    answer = check_address(untrusted_request, digest, caller, data_home(environ), show)
+    if caller_gone():
+        raise CallerGone  # nobody to answer: say why, not a broken pipe
+    return answer.encode()

@@ -1,39 +1,38 @@
-"""The ledger: input amounts seen and outpoints signed for, remembered across signings.
+"""The ledger: input amounts proven and outpoints signed for, remembered across signings.
 
 A segwit v0 input may carry only a `witness_utxo`, whose amount the PSBT merely claims
 (the fee attack: two PSBTs that each understate one input make two "small fee" signatures
-that together pay a large fee). Remembering the first amount seen for every outpoint turns
-a later, different claim into a refusal (`proof.amount_changed`). Remembering which
-transaction we signed each outpoint into lets the signer warn when another transaction
-spends it again (a fee bump, or a replay of an old request).
+that together pay a large fee). Remembering every amount once *proven* (by a full previous
+transaction) turns a later, different claim into a refusal (`proof.amount_changed`). Only
+proven amounts are remembered: a claim never is, so a lie cannot freeze a coin (issue 11,
+finding 3: a taproot amount claim, signed because BIP341 makes such a signature invalid,
+used to be remembered and then refused every honest spend). Remembering every transaction
+we signed each outpoint into lets the signer warn when another one spends it again (a fee
+bump), and unattended signing refuse it.
 
-Outpoints are keys of the form "TXID:VOUT" (`OutPointKey`): TXID in display order (as
-block explorers and Bitcoin Core show it, the reverse of the internal byte order), lowercase
-hex, VOUT in decimal. Stored in PSBTBRIDGE_HOME/ledger.json:
+The remembered values live in the state index (cold/state.py), derived from the audit log.
+This module holds the pure checks and the outpoint keys ("TXID:VOUT": TXID in display order,
+lowercase hex, VOUT in decimal), and reads psbtbridge 0.1's ledger.json, which is no longer
+written:
 
     {"version": 1, "amounts": {"TXID:VOUT": sat, ...}, "spent": {"TXID:VOUT": "TXID", ...}}
-
-where `spent` maps an outpoint to the txid of the last transaction we signed spending it.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Final, NamedTuple, NewType
 
-from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, Refused
-from psbtbridge.files import read_stored, write_atomic
+from psbtbridge.errors import ConfigError, InvalidInput
+from psbtbridge.files import read_stored
 from psbtbridge.tx import MAX_MONEY
 
 LEDGER_NAME: Final = "ledger.json"
-LOCK_NAME: Final = "ledger.lock"  # a separate lock file: ledger.json itself is replaced on save
 VERSION: Final = 1
 MAX_LEDGER_SIZE: Final = 256 * 1024 * 1024  # bytes; about two million outpoints
 
@@ -87,95 +86,57 @@ class AmountConflict(NamedTuple):
         )
 
 
-def check_amounts(ledger: Ledger, claims: Mapping[OutPointKey, int]) -> list[AmountConflict]:
-    """Every claimed amount that differs from the one remembered for its outpoint."""
-    return [
-        AmountConflict(outpoint, ledger.amounts[outpoint], amount)
-        for outpoint, amount in claims.items()
-        if outpoint in ledger.amounts and ledger.amounts[outpoint] != amount
-    ]
+class Remembered(NamedTuple):
+    """The amount the state holds for an outpoint."""
+
+    sats: int
+    proven: bool  # False: a claim 0.1 remembered (ledger.json), which a proof replaces
+
+
+class Stated(NamedTuple):
+    """The amount a request states for an input, and whether it is proven."""
+
+    sats: int
+    proven: bool
+
+
+def check_amounts(
+    remembered: Mapping[OutPointKey, Remembered], stated: Mapping[OutPointKey, Stated]
+) -> list[AmountConflict]:
+    """Every stated amount that contradicts the one remembered for its outpoint.
+
+    A proof never contradicts a remembered claim: it replaces it (a claim is what a hostile
+    host may have invented). Two proofs cannot differ: the txid commits to the amount.
+    """
+    conflicts = []
+    for outpoint, now in stated.items():
+        known = remembered.get(outpoint)
+        if known is None or known.sats == now.sats or (now.proven and not known.proven):
+            continue
+        conflicts.append(AmountConflict(outpoint, known.sats, now.sats))
+    return conflicts
 
 
 def previous_spends(
-    ledger: Ledger, outpoints: Iterable[OutPointKey], txid: str
+    signed_into: Mapping[OutPointKey, Iterable[str]], txid: str
 ) -> list[tuple[OutPointKey, str]]:
     """(outpoint, earlier txid) for each outpoint we already signed into another transaction."""
     return [
-        (outpoint, ledger.spent[outpoint])
-        for outpoint in outpoints
-        if outpoint in ledger.spent and ledger.spent[outpoint] != txid.lower()
+        (outpoint, other)
+        for outpoint, txids in sorted(signed_into.items())
+        for other in sorted(txids)
+        if other != txid.lower()
     ]
-
-
-def record(
-    ledger: Ledger, amounts: Mapping[OutPointKey, int], spent: Iterable[OutPointKey], txid: str
-) -> Ledger:
-    """A new ledger that also remembers these amounts and these outpoints signed into txid.
-
-    Refuses (rather than overwrites) an amount that conflicts with a remembered one: the
-    caller should have checked, and the first amount seen is the one to keep.
-    """
-    conflicts = check_amounts(ledger, amounts)
-    if conflicts:
-        raise Refused("proof.amount_changed", conflicts[0].sentence())
-    signed_txid = txid.lower()
-    if not _TXID_TEXT.fullmatch(signed_txid):
-        raise InvalidInput("ledger.bad_outpoint", f"not a txid: {txid[:80]!r}")
-    return Ledger(
-        amounts=MappingProxyType({**ledger.amounts, **amounts}),
-        spent=MappingProxyType({**ledger.spent, **dict.fromkeys(spent, signed_txid)}),
-    )
 
 
 # --- storage -----------------------------------------------------------------------------
 
 
 def load(home: Path) -> Ledger:
-    """The ledger in home, or an empty one if there is none yet; a bad file is left as it is."""
+    """0.1's ledger.json in home, or an empty ledger; a bad file is refused and left as it is."""
     path = home / LEDGER_NAME
     untrusted_data = read_stored(path, MAX_LEDGER_SIZE, "ledger.unreadable", "ledger.unreadable")
     return Ledger() if untrusted_data is None else _parse(untrusted_data, path)
-
-
-def save(home: Path, ledger: Ledger) -> None:
-    """Replace the stored ledger atomically, under the ledger lock."""
-    with _locked(home):
-        write_atomic(home / LEDGER_NAME, _serialize(ledger))
-
-
-def update(
-    home: Path, amounts: Mapping[OutPointKey, int], spent: Iterable[OutPointKey], txid: str
-) -> Ledger:
-    """Load, `record` and save under one lock, so concurrent signings lose no entries."""
-    with _locked(home):
-        ledger = record(load(home), amounts, spent, txid)
-        write_atomic(home / LEDGER_NAME, _serialize(ledger))
-    return ledger
-
-
-@contextmanager
-def _locked(home: Path) -> Iterator[None]:
-    path = home / LOCK_NAME
-    try:
-        home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        lock = open(path, "ab")  # noqa: SIM115 (closed by the with below, after the lock)
-    except OSError as error:
-        raise BridgeError("io.write_failed", f"cannot lock {path}: {error.strerror}") from error
-    with lock:
-        try:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released when the file closes
-        except OSError as error:
-            raise BridgeError("io.write_failed", f"cannot lock {path}: {error.strerror}") from error
-        yield
-
-
-def _serialize(ledger: Ledger) -> bytes:
-    data = {
-        "version": VERSION,
-        "amounts": dict(sorted(ledger.amounts.items())),
-        "spent": dict(sorted(ledger.spent.items())),
-    }
-    return (json.dumps(data, indent=1) + "\n").encode("ascii")
 
 
 def _parse(untrusted_data: bytes, path: Path) -> Ledger:

@@ -2,37 +2,58 @@
 
 `psbt sign` and the qrexec service (`psbt serve`) both come here, so a PSBT is treated the
 same way however it arrives. Every decision after parsing lands in the audit log.
+
+What decides happens under the state lock (cold/state.py): the ledger and budget are read,
+the request judged, signed, logged and indexed before another request may read them.
+Unattended, all of that is one locked section. With a person deciding, the dialog runs
+outside the lock (a person may take minutes), and everything is judged again under the
+lock before signing: a request that no longer fits is refused and logged as such.
+Cancellation is checked at defined points only: the dialog's timer, and once under the
+lock before signing; a caller gone by then is logged as declined and nothing is signed.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
-from cold import audit, ledger
-from cold.audit import AuditOutput, AuditRecord
+from cold import audit, state
+from cold.audit import AuditInput, AuditRecord, UsedIndex, bounded_output
 from cold.keystore import KeystoreFile, load_keystore, read_secret_file, unlock
-from cold.policy import Policy, load_policy, sum_last_24h
+from cold.ledger import (
+    OutPointKey,
+    Stated,
+    check_amounts,
+    outpoint_key_from_internal,
+    previous_spends,
+)
+from cold.policy import Policy, load_policy
 from cold.signer import sign
 from cold.verdict import Verdict, evaluate, evaluate_unattended
 from cold.wallets import registered_wallets
 from psbtbridge.analysis import Analysis, analyse
 from psbtbridge.encoding import decode, encode
-from psbtbridge.errors import ConfigError, Declined, Finding, Refused
+from psbtbridge.errors import BridgeError, ConfigError, Declined, Finding, Refused
 from psbtbridge.home import data_home
 from psbtbridge.psbt import Psbt
+from psbtbridge.size import MAX_SCRIPT_SIZE, MAX_STANDARD_WEIGHT, unsigned_weight
+from psbtbridge.tx import Tx
+from psbtbridge.wallet import Wallet
 
 if TYPE_CHECKING:
     from cold.confirm.view import Decision
 
 Clock = Callable[[], datetime]
+#: True once the caller has hung up (the service's watcher sets it; `psbt sign`: never).
+CallerGone = Callable[[], bool]
 #: Where unattended signing finds the keystore passphrase when no --passphrase-file is given.
 #: Set by the cold qube's own configuration; qrexec passes the caller no way to set it.
 PASSPHRASE_FILE_VARIABLE = "PSBTBRIDGE_PASSPHRASE_FILE"
+DAY: Final = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -53,7 +74,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def sign_request(untrusted_data: bytes, digest: str, caller: str) -> bytes:
+def never_gone() -> bool:
+    return False
+
+
+def sign_request(untrusted_data: bytes, digest: str, caller: str, caller_gone: CallerGone) -> bytes:
     """The qrexec service's handler: digest and caller are already validated by cold.service."""
     request = SignRequest(
         home=data_home(os.environ),
@@ -62,86 +87,181 @@ def sign_request(untrusted_data: bytes, digest: str, caller: str) -> bytes:
         passphrase_file=os.environ.get(PASSPHRASE_FILE_VARIABLE),
         expected_digest=digest,
     )
-    return sign_psbt(untrusted_data, request)
+    return sign_psbt(untrusted_data, request, caller_gone=caller_gone)
 
 
-def sign_psbt(untrusted_data: bytes, request: SignRequest, now: Clock = utc_now) -> bytes:
+@dataclass
+class _Context:
+    """One request as far as it got: what its audit record is made from."""
+
+    request: SignRequest
+    tx: Tx
+    txid: str
+    psbt: Psbt
+    wallets: tuple[Wallet, ...]
+    keystore: KeystoreFile
+    policy: Policy
+    analysis: Analysis | None = None
+
+
+def sign_psbt(
+    untrusted_data: bytes,
+    request: SignRequest,
+    now: Clock = utc_now,
+    caller_gone: CallerGone = never_gone,
+) -> bytes:
     """The signed PSBT in the input's encoding, or a BridgeError saying why not."""
     data, encoding = decode(untrusted_data)
     psbt = Psbt.parse(data)
     keystore = load_keystore(request.home)
     policy = load_policy(request.home)
-    wallets = registered_wallets(request.home, keystore)
+    wallets = tuple(registered_wallets(request.home, keystore))
     unsigned = psbt.unsigned_tx()
-    txid = unsigned.txid_hex()
-    analysis: Analysis | None = None
+    ctx = _Context(request, unsigned, unsigned.txid_hex(), psbt, wallets, keystore, policy)
+    mode = request.confirm or ("policy" if policy.unattended.enabled else "gui")
     try:
-        if request.expected_digest is not None and unsigned.digest() != request.expected_digest:
-            raise Refused(
-                "service.digest_mismatch",
-                f"the request was announced as {request.expected_digest} but the transaction"
-                f" is {unsigned.digest()}",
-            )
-        analysis = analyse(psbt, wallets, keystore.network, policy.change_index_window)
-        known = ledger.load(request.home)
-        amounts = _remembered_amounts(analysis)
-        conflicts = ledger.check_amounts(known, _stated_amounts(analysis))
-        if conflicts:
-            raise Refused("proof.amount_changed", conflicts[0].sentence())
-        earlier = ledger.previous_spends(known, _owned_outpoints(analysis), txid)
-        reused = tuple(
-            Finding(
-                "warning.input_already_signed",
-                f"input {outpoint}",
-                f"was already signed into another transaction {other}",
-            )
-            for outpoint, other in earlier
-        )
-        verdict = evaluate(analysis, policy, reused)
-        verdict.raise_if_refused()
-        passphrase = _confirm(analysis, verdict, policy, keystore, request, now)
-        seed = unlock(keystore, passphrase)
-        signed = sign(psbt, analysis, seed)
-        # Record under the ledger lock before releasing anything: a request that checked
-        # its amounts while another one (with other amounts) was being confirmed is refused
-        # here, and logged as refused, rather than signed on a stale check.
-        ledger.update(request.home, amounts, _owned_outpoints(analysis), txid)
+        _check_bounds(ctx)
+        if mode == "policy":
+            passphrase = _unattended_passphrase(keystore, request)
+            with state.locked(request.home) as held:
+                state.checkpoint("locked")
+                analysis, verdict = _judge(ctx, held)
+                sent = held.left_since(now() - DAY)
+                evaluate_unattended(analysis, policy, verdict, sent).raise_if_refused()
+                signed = _sign_and_record(ctx, held, analysis, passphrase, now, caller_gone)
+        else:
+            with state.locked(request.home) as held:
+                analysis, shown = _judge(ctx, held)
+            passphrase = _ask(ctx, analysis, shown, mode, caller_gone)
+            state.checkpoint("confirmed")
+            with state.locked(request.home) as held:
+                state.checkpoint("locked")
+                analysis, verdict = _judge(ctx, held)
+                _still_as_shown(shown, verdict)
+                signed = _sign_and_record(ctx, held, analysis, passphrase, now, caller_gone)
     except (Refused, Declined) as error:
-        decision: audit.Decision = "declined" if isinstance(error, Declined) else "refused"
-        _log(request, now, decision, error.code, txid, analysis)
-        raise
-    _log(request, now, "signed", None, txid, analysis)
+        raise _logged(ctx, error, now) from None
     return encode(signed.serialize(), encoding)
 
 
-def _confirm(
+def _check_bounds(ctx: _Context) -> None:
+    """What no request may exceed, checked before any work that grows with it."""
+    digest = ctx.tx.digest()
+    if ctx.request.expected_digest is not None and digest != ctx.request.expected_digest:
+        raise Refused(
+            "service.digest_mismatch",
+            f"the request was announced as {ctx.request.expected_digest} but the transaction"
+            f" is {digest}",
+        )
+    for index, out in enumerate(ctx.tx.outputs):
+        if len(out.script_pubkey) > MAX_SCRIPT_SIZE:
+            raise Refused(
+                "proof.script_too_large",
+                f"output {index}: its script is {len(out.script_pubkey)} bytes, over the"
+                f" {MAX_SCRIPT_SIZE}-byte limit of any spendable script",
+            )
+    weight = unsigned_weight(ctx.tx)
+    if weight > MAX_STANDARD_WEIGHT:
+        raise Refused(
+            "proof.tx_too_heavy",
+            f"the transaction weighs at least {weight} WU before signing, over the standard"
+            f" {MAX_STANDARD_WEIGHT} WU: no node would relay it",
+        )
+
+
+def _judge(ctx: _Context, held: state.State) -> tuple[Analysis, Verdict]:
+    """Prove the request and judge it against the policy and the state; raise if refused."""
+    analysis = analyse(
+        ctx.psbt,
+        ctx.wallets,
+        ctx.keystore.network,
+        ctx.policy.change_index_window,
+        held.known_indexes(),
+    )
+    ctx.analysis = analysis
+    if analysis.vsize * 4 > MAX_STANDARD_WEIGHT:
+        raise Refused(
+            "proof.tx_too_heavy",
+            f"the signed transaction would weigh about {analysis.vsize * 4} WU, over the"
+            f" standard {MAX_STANDARD_WEIGHT} WU: no node would relay it",
+        )
+    stated = {
+        _key(i.prevout.txid, i.prevout.vout): Stated(i.amount, i.amount_proven)
+        for i in analysis.inputs
+        if i.amount is not None
+    }
+    conflicts = check_amounts(held.amounts(stated), stated)
+    if conflicts:
+        raise Refused(
+            "proof.amount_changed",
+            f"{conflicts[0].sentence()}; the full previous transaction proves the real amount",
+        )
+    owned = [_key(i.prevout.txid, i.prevout.vout) for i in analysis.owned_inputs]
+    reused = tuple(
+        Finding(
+            "warning.input_already_signed",
+            f"input {outpoint}",
+            f"was already signed into another transaction {other}",
+        )
+        for outpoint, other in previous_spends(held.signed_into(owned), ctx.txid)
+    )
+    verdict = evaluate(analysis, ctx.policy, reused)
+    verdict.raise_if_refused()
+    return analysis, verdict
+
+
+def _still_as_shown(shown: Verdict, now: Verdict) -> None:
+    """After the dialog: refuse if the state changed what the user should have been shown."""
+    new = [w for w in now.warnings if w not in shown.warnings]
+    if new:
+        raise Refused(
+            "state.changed",
+            f"while the request was being confirmed, another signing changed it: {new[0].text};"
+            " nothing was signed, send the request again to see it",
+        )
+
+
+def _sign_and_record(
+    ctx: _Context,
+    held: state.State,
     analysis: Analysis,
-    verdict: Verdict,
-    policy: Policy,
-    keystore: KeystoreFile,
-    request: SignRequest,
+    passphrase: str | None,
     now: Clock,
+    caller_gone: CallerGone,
+) -> Psbt:
+    state.checkpoint("decided")
+    if caller_gone():
+        raise Declined(
+            "service.caller_gone", "the caller went away before signing: nothing was signed"
+        )
+    signed = sign(ctx.psbt, analysis, unlock(ctx.keystore, passphrase))
+    state.checkpoint("signed")
+    held.record(_record(ctx, "signed", None), now())
+    state.checkpoint("indexed")
+    return signed
+
+
+def _unattended_passphrase(keystore: KeystoreFile, request: SignRequest) -> str | None:
+    if not keystore.encrypted:
+        return None
+    if request.passphrase_file is None:
+        raise ConfigError(
+            "keystore.passphrase_required",
+            "unattended signing with an encrypted keystore needs --passphrase-file",
+        )
+    return read_secret_file(request.passphrase_file)
+
+
+def _ask(
+    ctx: _Context, analysis: Analysis, verdict: Verdict, mode: str, caller_gone: CallerGone
 ) -> str | None:
-    """Ask the user (or the unattended rules); return the keystore passphrase to unlock with."""
-    mode = request.confirm or ("policy" if policy.unattended.enabled else "gui")
+    """Ask the user; return the keystore passphrase to unlock with."""
+    request, keystore = ctx.request, ctx.keystore
     from_file = (
         read_secret_file(request.passphrase_file)
         if keystore.encrypted and request.passphrase_file is not None
         else None
     )
-    if mode == "policy":
-        if keystore.encrypted and from_file is None:
-            raise ConfigError(
-                "keystore.passphrase_required",
-                "unattended signing with an encrypted keystore needs --passphrase-file",
-            )
-        records, moment = audit.read_records(request.home), now()
-        # payments and fees: both left the wallet
-        sent = sum_last_24h(audit.signed_spends(records), moment) + sum_last_24h(
-            _signed_fees(records), moment
-        )
-        evaluate_unattended(analysis, policy, verdict, sent).raise_if_refused()
-        return from_file
     # Loaded only when a person is asked: unattended signing starts faster without them.
     from cold.confirm.view import confirmation_view
 
@@ -152,7 +272,7 @@ def _confirm(
     if mode == "gui":
         from cold.confirm.gui import confirm_gui
 
-        decision = confirm_gui(view, timeout_s=request.dialog_timeout_s)
+        decision = confirm_gui(view, timeout_s=request.dialog_timeout_s, caller_gone=caller_gone)
     else:
         from cold.confirm.tty import confirm_terminal
 
@@ -161,63 +281,75 @@ def _confirm(
     return from_file if from_file is not None else decision.passphrase
 
 
-def _stated_amounts(analysis: Analysis) -> dict[ledger.OutPointKey, int]:
-    """Every input amount the PSBT states, proven or only claimed: each must agree with the
-    amount remembered for its coin (a foreign coin proven earlier, then claimed otherwise,
-    would make the fee shown a lie)."""
-    return {
-        ledger.outpoint_key_from_internal(i.prevout.txid, i.prevout.vout): i.amount
-        for i in analysis.inputs
-        if i.amount is not None
-    }
+# --- the audit record --------------------------------------------------------------------
 
 
-def _remembered_amounts(analysis: Analysis) -> dict[ledger.OutPointKey, int]:
-    """Amounts worth remembering: proven ones, and taproot ones our signature commits to."""
-    return {
-        ledger.outpoint_key_from_internal(i.prevout.txid, i.prevout.vout): i.amount
-        for i in analysis.inputs
-        if i.amount is not None and (i.amount_proven or i.owner is not None)
-    }
+def _key(txid: bytes, vout: int) -> OutPointKey:
+    return outpoint_key_from_internal(txid, vout)
 
 
-def _signed_fees(entries: list[audit.AuditEntry]) -> list[tuple[datetime, int]]:
-    """(time, fee) of every signed record: fees count towards the unattended daily limit."""
-    return [(e.time, e.record.fee or 0) for e in entries if e.record.decision == "signed"]
-
-
-def _owned_outpoints(analysis: Analysis) -> list[ledger.OutPointKey]:
-    return [
-        ledger.outpoint_key_from_internal(i.prevout.txid, i.prevout.vout)
-        for i in analysis.owned_inputs
-    ]
-
-
-def _log(
-    request: SignRequest,
-    now: Clock,
-    decision: audit.Decision,
-    reason: str | None,
-    txid: str,
-    analysis: Analysis | None,
-) -> None:
-    outputs: tuple[AuditOutput, ...] = ()
-    if analysis is not None:
+def _record(ctx: _Context, decision: audit.Decision, error: BridgeError | None) -> AuditRecord:
+    """The audit record of this request: in full after analysis, else what the bytes say."""
+    analysis = ctx.analysis
+    reason = None if error is None else error.code
+    sentence = None if error is None else error.message
+    if analysis is None:
         outputs = tuple(
-            AuditOutput(o.address, o.script_pubkey, o.amount, o.kind.value)
-            for o in analysis.outputs
+            bounded_output(None, o.script_pubkey, o.value, "unanalysed") for o in ctx.tx.outputs
         )
-    audit.append_record(
-        request.home,
-        AuditRecord(
-            decision=decision,
-            reason=reason,
-            txid=txid,
-            outputs=outputs,
-            fee=analysis.fee if analysis else None,
-            fee_rate=round(analysis.fee_rate, 3) if analysis else None,
-            caller=request.caller,
-            sats_leaving=analysis.sending if analysis else 0,
+        return AuditRecord(
+            decision, reason, ctx.txid, outputs, None, None, ctx.request.caller, 0, sentence
+        )
+    return AuditRecord(
+        decision=decision,
+        reason=reason,
+        txid=ctx.txid,
+        outputs=tuple(
+            bounded_output(o.address, o.script_pubkey, o.amount, o.kind.value)
+            for o in analysis.outputs
         ),
-        now(),
+        fee=analysis.fee,
+        fee_rate=round(analysis.fee_rate, 3),
+        caller=ctx.request.caller,
+        sats_leaving=analysis.sending,
+        sentence=sentence,
+        inputs=tuple(
+            AuditInput(
+                _key(i.prevout.txid, i.prevout.vout), i.amount, i.amount_proven, i.owner is not None
+            )
+            for i in analysis.inputs
+        ),
+        used=_used(analysis),
     )
+
+
+def _used(analysis: Analysis) -> tuple[UsedIndex, ...]:
+    """The highest index of each wallet and chain this transaction proves ours."""
+    highest: dict[tuple[str, int], int] = {}
+    owners = [i.owner for i in analysis.inputs] + [o.owner for o in analysis.outputs]
+    for owner in owners:
+        if owner is not None:
+            key = (owner.wallet.name, owner.chain)
+            highest[key] = max(highest.get(key, 0), owner.index)
+    return tuple(UsedIndex(w, c, i) for (w, c), i in sorted(highest.items()))
+
+
+def _logged(ctx: _Context, error: Refused | Declined, now: Clock) -> BridgeError:
+    """Log a refusal or decline; return the error to raise. A logging failure never takes
+    the refusal's place (issue 11, finding 7): the caller is still told it was refused."""
+    decision: audit.Decision = "declined" if isinstance(error, Declined) else "refused"
+    try:
+        with state.locked(ctx.request.home) as held:
+            try:
+                held.record(_record(ctx, decision, error), now())
+            except ConfigError as bad:
+                if bad.code != "audit.bad_record":
+                    raise
+                # The full record could not be written: the decision alone still can.
+                ctx.analysis = None
+                held.record(replace(_record(ctx, decision, error), outputs=()), now())
+    except BridgeError as failure:
+        return type(error)(
+            error.code, f"{error.message} (this could not be logged: {failure.message})"
+        )
+    return error

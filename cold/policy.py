@@ -66,7 +66,9 @@ class Policy:
     allowed_sighash: tuple[str, ...] = ("ALL", "DEFAULT")
     allow_foreign_inputs: bool = False
     allow_op_return: bool = True
-    change_index_window: int = 1000
+    #: How far past the highest change index this signer knows used (cold/state.py) change
+    #: may lie: Electrum's gap limit for change. Receive addresses get 20 (analysis).
+    change_index_window: int = 10
     unattended: UnattendedPolicy = UnattendedPolicy()
 
     def allows_sighash(self, sighash_type: int) -> bool:

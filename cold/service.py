@@ -11,15 +11,14 @@ stderr reaches the caller and the cold qube's journal, so it never carries reque
 
 from __future__ import annotations
 
+import math
 import os
 import select
-import signal
 import stat
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from types import FrameType
 from typing import BinaryIO, Final, TextIO
 
 from psbtbridge.errors import CODES, BridgeError, ConfigError, ExitStatus, InvalidInput
@@ -36,18 +35,17 @@ from psbtbridge.qrexec import (
 
 SERVICE_NAME: Final = Service.SIGN
 DEFAULT_READ_DEADLINE_S: Final = 60.0  # a PSBT arrives in well under a second over qrexec
+#: From the request read to the answer written; above the dialog's 300 s timeout.
+DEFAULT_DEADLINE_S: Final = 600.0
 _CHUNK: Final = 64 * 1024
 
-#: The cold pipeline: (request bytes, validated digest, validated caller) -> answer bytes.
-Handler = Callable[[bytes, str, str], bytes]
+#: The cold pipeline: (request bytes, validated digest, validated caller, has the caller
+#: hung up?) -> answer bytes.
+Handler = Callable[[bytes, str, str, Callable[[], bool]], bytes]
 
 
-class CallerGone(BaseException):
-    """The calling qube went away before the answer was written.
-
-    A BaseException so that a handler's `except Exception` cannot swallow it and go on to
-    sign for nobody.
-    """
+class CallerGone(Exception):
+    """The calling qube went away before the answer was written."""
 
 
 def validate_digest_arg(untrusted_arg: str | None, service: str = SERVICE_NAME) -> str:
@@ -186,57 +184,62 @@ def _silence(stdout: BinaryIO) -> None:
 
 
 class _Watch:
-    """Whether the caller hung up while the handler ran (set by the watcher thread)."""
-
-    gone = False
-
-
-@contextmanager
-def _watch_caller(stdout: BinaryIO) -> Iterator[_Watch]:
-    """Raise CallerGone in the main thread if the caller hangs up while the handler runs.
+    """Whether the caller has hung up, asked at the moment it matters.
 
     After the request is read, stdin is already at EOF, so only stdout can tell: when the
     qrexec connection goes away, the reading end of our stdout closes and poll() reports
-    POLLHUP (socket) or POLLERR (pipe) on it. A thread waits for that and sends SIGUSR1 to
-    the main thread, whose handler raises CallerGone at the next Python instruction: it
-    interrupts blocking system calls, and the Tk dialog at its next timer tick (at most a
-    second; the dialog turns the exception into a decline and closes), so the user is not
-    left confirming a signature nobody will receive. Only for a pipe or socket stdout,
-    and only in the main thread (signals are delivered there).
+    POLLHUP (socket) or POLLERR (pipe) on it. `gone()` polls without waiting, so the answer
+    is exact at each of the defined points the handler asks it (the dialog's timer, once
+    before signing); nothing interrupts the handler between two steps that belong together.
     """
-    watch = _Watch()
-    stdout_fd = _stream_fd(stdout)
-    if threading.current_thread() is not threading.main_thread() or stdout_fd is None:
-        yield watch
-        return
-    armed = True
-    main_id = threading.main_thread().ident
-    assert main_id is not None
+
+    def __init__(self, stdout_fd: int | None) -> None:
+        self._fd = stdout_fd
+        self._gone = False
+
+    def gone(self) -> bool:
+        if self._fd is None or self._gone:
+            return self._gone
+        poller = select.poll()
+        poller.register(self._fd, 0)  # 0: report only POLLHUP / POLLERR / POLLNVAL
+        self._gone = bool(poller.poll(0))
+        return self._gone
+
+
+@contextmanager
+def _deadline(stderr: TextIO, deadline_s: float) -> Iterator[None]:
+    """End the process (one reason line, exit 4) if the block runs past deadline_s.
+
+    The one place where a request is cut off wherever it is: safe because the cold state
+    survives a kill at any point (cold/state.py), and needed because a hostile request must
+    not keep the signer busy for ever.
+    """
     wake_read, wake_write = os.pipe()
 
-    def on_signal(_signum: int, _frame: FrameType | None) -> None:
-        if armed:
-            raise CallerGone
-
-    def wait_for_hangup() -> None:
+    def wait() -> None:
         poller = select.poll()
-        poller.register(stdout_fd, 0)  # 0: report only POLLHUP / POLLERR / POLLNVAL
         poller.register(wake_read, select.POLLIN)
-        events = dict(poller.poll())
-        if wake_read not in events and events:
-            watch.gone = True
-            signal.pthread_kill(main_id, signal.SIGUSR1)
+        end = time.monotonic() + deadline_s
+        while (left := end - time.monotonic()) > 0:
+            if poller.poll(max(1, math.ceil(left * 1000))):
+                return
+        _report(
+            stderr,
+            Reason(
+                ReasonKind.ERROR,
+                f"no answer within the {deadline_s:g}-second processing deadline",
+                "service.deadline",
+            ),
+        )
+        os._exit(ExitStatus.INTERNAL)
 
-    previous = signal.signal(signal.SIGUSR1, on_signal)
-    watcher = threading.Thread(target=wait_for_hangup, name="psbtbridge-caller", daemon=True)
+    watcher = threading.Thread(target=wait, name="psbtbridge-deadline", daemon=True)
     watcher.start()
     try:
-        yield watch
+        yield
     finally:
-        armed = False  # a signal still in flight now does nothing
         os.write(wake_write, b"x")
         watcher.join()
-        signal.signal(signal.SIGUSR1, previous)
         os.close(wake_read)
         os.close(wake_write)
 
@@ -250,6 +253,7 @@ def run_service(
     *,
     cap: int = DEFAULT_MAX_INPUT,
     read_deadline_s: float = DEFAULT_READ_DEADLINE_S,
+    deadline_s: float = DEFAULT_DEADLINE_S,
     service: str = SERVICE_NAME,
 ) -> int:
     """Serve one call of `service` (psbtbridge.Sign unless told): the answer on stdout and
@@ -267,13 +271,14 @@ def run_service(
         request = read_request(stdin_fd, cap, read_deadline_s)
         if not request:
             raise InvalidInput("encoding.empty", "the request on stdin is empty")
-        with _watch_caller(stdout) as watch:
+        watch = _Watch(_stream_fd(stdout))
+        with _deadline(stderr, deadline_s):
             try:
-                answer = handle(request, digest, caller)
-            except BaseException:
-                # The handler may have wrapped CallerGone (the Tk dialog reports a callback's
-                # exception as its own failure): after a hang-up, that is the reason.
-                if watch.gone:
+                answer = handle(request, digest, caller, watch.gone)
+            except Exception:
+                # Whatever the handler made of it (a decline, logged as such): after a
+                # hang-up, that is the reason the caller's side reports.
+                if watch.gone():
                     raise CallerGone from None
                 raise
         stdout.write(answer)

@@ -144,4 +144,18 @@ def evaluate_unattended(
                 "policy.warning_unattended", "", f"refused on a warning: {verdict.warnings[0].text}"
             )
         )
+    # Refused whatever refuse_on_warning says: nobody is there to judge them.
+    for warning in verdict.warnings:
+        rule = _ALWAYS_REFUSED.get(warning.code)
+        if rule is not None:
+            found.append(Finding(rule, warning.place, f"unattended: {warning.message}"))
     return Verdict(tuple(found), verdict.warnings)
+
+
+#: Warnings that unattended signing always refuses, with the refusal's code. A coin signed
+#: into another transaction is a fee bump a person may approve, or a replay that spends the
+#: coin twice; an input far past the indexes known may be planted to move the change window.
+_ALWAYS_REFUSED = {
+    "warning.input_already_signed": "policy.input_signed_elsewhere",
+    "warning.input_beyond_known": "policy.input_beyond_known",
+}

@@ -10,7 +10,7 @@ input's amount and script (BIP341), so there the claimed outputs are enough.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -37,6 +37,10 @@ from psbtbridge.tx import MAX_MONEY, OutPoint, Tx, TxOut
 from psbtbridge.wallet import DerivedScript, Wallet
 
 DEFAULT_CHANGE_WINDOW = 1000
+#: Electrum's gap limit for receiving addresses: a wallet scans this far past the last used.
+DEFAULT_RECEIVE_WINDOW = 20
+#: (wallet name, chain) -> the highest index the signer's own state knows as used.
+KnownIndexes = Mapping[tuple[str, int], int]
 #: Outputs below this are dust to Bitcoin Core's relay policy for every standard type.
 DUST_LIMIT = 546
 _PURPOSES = {44, 45, 48, 49, 84, 86}  # BIP44-style paths: purpose'/coin_type'/account'/...
@@ -47,6 +51,7 @@ class OutputKind(Enum):
     EXTERNAL = "external"
     CHANGE = "change"  # ours, on the change chain, proven by re-derivation
     SELF = "self"  # ours, on the receive chain: a transfer to ourselves
+    TRANSFER = "transfer"  # another of our wallets than the inputs': counted as leaving
     OP_RETURN = "op_return"
     UNKNOWN = "unknown"  # a script we cannot show as an address
 
@@ -143,8 +148,18 @@ def analyse(
     wallets: Sequence[Wallet],
     network: Network,
     change_window: int = DEFAULT_CHANGE_WINDOW,
+    known: KnownIndexes | None = None,
+    receive_window: int = DEFAULT_RECEIVE_WINDOW,
 ) -> Analysis:
-    """Prove what psbt does for wallets on network, or raise Refused naming the first reason."""
+    """Prove what psbt does for wallets on network, or raise Refused naming the first reason.
+
+    known: the indexes the signer's own state has seen used (cold/state.py). Given, the index
+    windows are anchored there, per wallet and chain (change_window on the change chain,
+    receive_window on the receive chain), and an input of ours past them is a warning:
+    anchored on the PSBT's own inputs, a hostile host could pay dust to index 900,000 and
+    spend it beside a real coin to make change there acceptable (issue 11, finding 4).
+    Without it (no state at hand) the window counts from the highest input index.
+    """
     tx = psbt.unsigned_tx()
     facts = check_facts(psbt)
     _raise_first(f for f in facts.refusals if f.code not in _LATE_REFUSALS)
@@ -155,10 +170,9 @@ def analyse(
     if not any(i.owner for i in inputs):
         raise Refused("proof.nothing_to_sign", "no input re-derives from a registered wallet")
     _raise_first(f for f in facts.refusals if f.code == "proof.unknown_amount")
-    highest = _highest_index(inputs)
+    windows = _Windows(inputs, known, change_window, receive_window)
     outputs = tuple(
-        _analyse_output(out, finder, claimers, network, highest, change_window)
-        for out in psbt.outputs
+        _analyse_output(out, finder, claimers, network, windows) for out in psbt.outputs
     )
     _raise_first(facts.refusals)
     assert facts.total_in is not None and facts.fee is not None  # else refused just above
@@ -167,6 +181,17 @@ def analyse(
     warnings = [
         f for f in facts.warnings if f.code != "warning.amount_claimed" or _index(f) in foreign
     ]
+    warnings += windows.inputs_beyond(inputs)
+    for out in outputs:
+        if out.kind is OutputKind.TRANSFER and out.owner is not None:
+            warnings.append(
+                Finding(
+                    "warning.transfer",
+                    f"output {out.index}",
+                    f"pays {out.owner.wallet.name}, another of our wallets than the one(s)"
+                    " spent from: a transfer between wallets, counted as leaving",
+                )
+            )
     if any(o.kind is OutputKind.SELF for o in outputs):
         warnings.append(
             Finding(
@@ -443,13 +468,59 @@ def _check_sighash(inp: PsbtInput, owner: Ownership, where: str) -> None:
         )
 
 
-def _highest_index(inputs: Iterable[InputAnalysis]) -> dict[str, int]:
-    highest: dict[str, int] = {}
-    for i in inputs:
-        if i.owner is not None:
-            name = i.owner.wallet.name
-            highest[name] = max(highest.get(name, 0), i.owner.index)
-    return highest
+class _Windows:
+    """How far past the known indexes of each wallet and chain a proven output may lie."""
+
+    def __init__(
+        self,
+        inputs: Sequence[InputAnalysis],
+        known: KnownIndexes | None,
+        change_window: int,
+        receive_window: int,
+    ) -> None:
+        self.known = known
+        self.spent_from = {i.owner.wallet.name for i in inputs if i.owner is not None}
+        self._windows = {0: receive_window, 1: change_window}
+        self._change_window = change_window
+        self._highest: dict[str, int] = {}
+        for i in inputs:
+            if i.owner is not None:
+                name = i.owner.wallet.name
+                self._highest[name] = max(self._highest.get(name, 0), i.owner.index)
+
+    def limit(self, owner: Ownership) -> tuple[int, str]:
+        """The highest index accepted for owner's wallet and chain, and where it comes from."""
+        name = owner.wallet.name
+        if self.known is None:
+            anchor = self._highest.get(name, 0)
+            return anchor + self._change_window, f"highest input index + {self._change_window}"
+        window = self._windows[owner.chain]
+        anchor = self.known.get((name, owner.chain), -1)
+        chain = "change" if owner.chain == 1 else "receive"
+        used = "none used yet" if anchor < 0 else f"used up to {anchor}"
+        return anchor + window, f"this signer knows {name} {chain} {used}, + {window}"
+
+    def inputs_beyond(self, inputs: Iterable[InputAnalysis]) -> list[Finding]:
+        """An input of ours far past what the state knows: a wallet scanning its gap limit
+        would not have found the coin, so a hostile host may have planted it there."""
+        if self.known is None:
+            return []
+        found = []
+        for i in inputs:
+            if i.owner is None:
+                continue
+            limit, why = self.limit(i.owner)
+            if i.owner.index > limit:
+                found.append(
+                    Finding(
+                        "warning.input_beyond_known",
+                        f"input {i.index}",
+                        f"ours at {i.owner.path}, beyond index {limit} ({why}); if the wallet"
+                        f" really used it, record that with `psbt audit used {i.owner.wallet.name}"
+                        f" --{'change' if i.owner.chain == 1 else 'receive'} {i.owner.index}`",
+                    )
+                )
+        return found
 
 
 def _input_shape(inp: PsbtInput, analysed: InputAnalysis) -> InputShape | None:
@@ -508,8 +579,7 @@ def _analyse_output(
     finder: _Finder,
     claimers: frozenset[bytes],
     network: Network,
-    highest: dict[str, int],
-    window: int,
+    windows: _Windows,
 ) -> OutputAnalysis:
     where = f"output {out.index}"
     spk = out.script_pubkey
@@ -523,14 +593,20 @@ def _analyse_output(
     owner = finder.find(spk, claims)
     if owner is None:
         raise _fake_change(out, claims, finder, where)
-    limit = highest.get(owner.wallet.name, 0) + window
+    limit, why = windows.limit(owner)
     if owner.index > limit:
+        chain = "change" if owner.chain == 1 else "receive"
         raise Refused(
             "proof.change_beyond_window",
-            f"{where}: ours at index {owner.index}, beyond the window (highest input index"
-            f" + {window} = {limit}); a wallet would never find it",
+            f"{where}: ours at {owner.path}, beyond index {limit} ({why}); a wallet scanning"
+            " its gap limit would never find it. If this wallet has really used its"
+            f" {chain} addresses that far (a wallet moved here with its history), record it"
+            f" with `psbt audit used {owner.wallet.name} --{chain} {owner.index}` and sign again",
         )
-    kind = OutputKind.CHANGE if owner.chain == 1 else OutputKind.SELF
+    if windows.known is not None and owner.wallet.name not in windows.spent_from:
+        kind = OutputKind.TRANSFER
+    else:
+        kind = OutputKind.CHANGE if owner.chain == 1 else OutputKind.SELF
     return OutputAnalysis(out.index, out.amount, spk, address, kind, owner)
 
 

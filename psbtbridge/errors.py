@@ -237,6 +237,11 @@ CODES: Final[dict[str, str]] = {
     "audit.bad_record": "a record to log is invalid (a bug): nothing was logged",
     "audit.unreadable": "the audit log cannot be opened or read",
     "audit.write_failed": "a record could not be appended to the audit log durably",
+    "audit.nothing_declared": "`psbt audit used` was given neither --receive nor --change",
+    "audit.unknown_wallet": "`psbt audit used` names a wallet that is not registered here",
+    # state (cold/state.py): the lock and the index derived from the audit log
+    "state.unusable": "the state lock or index in the data folder cannot be opened or written",
+    "state.changed": "another signing changed the state while this one was being confirmed",
     # ledger (cold/ledger.py)
     "ledger.corrupt": "ledger.json is damaged; it was left untouched",
     "ledger.unreadable": "ledger.json cannot be read or is too large",
@@ -252,6 +257,8 @@ CODES: Final[dict[str, str]] = {
     "warning.self_transfer": "an output pays one of our own receive addresses",
     "warning.foreign_inputs": "some inputs are not ours: a joint transaction, only ours are signed",
     "warning.input_already_signed": "an input of ours was already signed into another transaction",
+    "warning.input_beyond_known": "an input of ours lies far past the indexes this signer knows used",
+    "warning.transfer": "an output pays another of our wallets: a transfer, counted as leaving",
     "proof.amount_changed": "an input's amount differs from the amount seen for it earlier",
     # analysis (psbtbridge/analysis.py): a claim of the PSBT that cannot be proven
     "proof.empty_tx": "the transaction has no inputs or no outputs",
@@ -259,6 +266,8 @@ CODES: Final[dict[str, str]] = {
     "proof.nothing_to_sign": "no input re-derives from a registered wallet",
     "proof.unknown_amount": "an input carries no UTXO at all, so the fee cannot be known",
     "proof.bad_amount": "an input or output amount is negative or above 21 million BTC",
+    "proof.script_too_large": "an output script is longer than 10,000 bytes (consensus MAX_SCRIPT_SIZE)",
+    "proof.tx_too_heavy": "the transaction weighs more than the standard 400,000 WU",
     "proof.negative_fee": "the outputs add up to more than the inputs",
     "proof.missing_non_witness_utxo": "an input of ours (not taproot) lacks the full previous transaction proving its amount",
     "proof.redeem_script_mismatch": "PSBT_IN_REDEEM_SCRIPT does not hash to the P2SH output it spends",
@@ -286,6 +295,8 @@ CODES: Final[dict[str, str]] = {
     "policy.destination_not_allowed": "unattended: an output pays outside allowed_destinations",
     "policy.over_transaction_limit": "unattended: more would leave the wallet than max_per_transaction",
     "policy.over_daily_limit": "unattended: the last 24 h plus this would pass max_per_24h",
+    "policy.input_signed_elsewhere": "unattended: a coin of ours was already signed into another transaction",
+    "policy.input_beyond_known": "unattended: an input of ours lies far past the indexes known used",
     "policy.warning_unattended": "unattended: refused because of a warning (refuse_on_warning)",
     # pipeline and signer (cold/pipeline.py, cold/signer.py)
     "service.digest_mismatch": "the announced digest does not name the transaction (or address) received",
@@ -331,6 +342,7 @@ CODES: Final[dict[str, str]] = {
     "service.wrong_name": "the service was started under a name other than psbtbridge.Sign",
     "service.read_timeout": "the request did not fully arrive within the read deadline",
     "service.caller_gone": "the calling qube went away before the answer was delivered",
+    "service.deadline": "the request was not answered within the service's processing deadline",
     # qrexec client (hot/qrexec_client.py): how a call to the cold qube ended
     "send.bad_client": "PSBTBRIDGE_QREXEC_CLIENT is not a valid command line",
     "send.no_client": "qrexec-client-vm (or PSBTBRIDGE_QREXEC_CLIENT) cannot be run",

@@ -9,6 +9,12 @@ from psbtbridge.compact import compact_size
 from psbtbridge.script import ScriptType, push_size
 from psbtbridge.tx import Tx
 
+#: Bitcoin Core's MAX_STANDARD_TX_WEIGHT: a heavier transaction does not relay, and checking
+#: one costs time in proportion to it (legacy sighashes hash the whole transaction per input).
+MAX_STANDARD_WEIGHT = 400_000
+#: Consensus MAX_SCRIPT_SIZE: a longer output script can never be spent, and logging one
+#: whole (a 4 MB OP_RETURN) would flood the audit log.
+MAX_SCRIPT_SIZE = 10_000
 ECDSA_SIG = 72  # DER with a high R is at most 72 bytes with its sighash byte
 SCHNORR_SIG = 65  # 64, plus a sighash byte when it is not DEFAULT
 PUBKEY = 33
@@ -49,6 +55,12 @@ def _finished(shape: InputShape) -> tuple[int, int]:
             return push_size(ECDSA_SIG) + push_size(PUBKEY), 0
         case _:
             return 0, 0
+
+
+def unsigned_weight(tx: Tx) -> int:
+    """The weight of tx before any input is finished: a lower bound of the final weight,
+    cheap enough to check before anything else is done with a request."""
+    return len(tx.serialize_legacy()) * 4
 
 
 def estimate_vsize(tx: Tx, shapes: Sequence[InputShape]) -> int:

@@ -378,6 +378,30 @@ def test_change_to_another_wallet_of_ours_counts_from_zero(keys: KeySet) -> None
             assert refusal(keys, data) == "proof.change_beyond_window"
 
 
+def test_with_the_signers_state_the_window_is_anchored_there(keys: KeySet) -> None:
+    """Issue 11, finding 4: dust at receive index 900,000 must not move the change window;
+    the input itself is a warning (unattended signing refuses it)."""
+    wallet = keys.wallets["p2wpkh"]
+    dust, real = Spend(wallet, 0, 900_000, 600), Spend(wallet, 0, 2, 4_900_000)
+    psbt = Psbt.parse(build_psbt([dust, real], [change_to(wallet, 1, 900_999, 4_899_000)]))
+    with pytest.raises(Refused) as caught:
+        analyse(psbt, keys.all, Network.REGTEST, 10, {})
+    assert caught.value.code == "proof.change_beyond_window"
+    assert "psbt audit used p2wpkh --change 900999" in caught.value.message
+    known = {("p2wpkh", 1): 900_990}
+    analysis = analyse(psbt, keys.all, Network.REGTEST, 10, known)
+    assert analysis.outputs[0].kind is OutputKind.CHANGE
+    assert [w.code for w in analysis.warnings] == ["warning.input_beyond_known"]
+
+
+def test_with_the_signers_state_another_wallet_of_ours_is_a_transfer(keys: KeySet) -> None:
+    data = build_psbt([spend(keys)], [external(1, 1), change_to(keys.wallets["p2tr"], 1, 0, 1)])
+    analysis = analyse(Psbt.parse(data), keys.all, Network.REGTEST, 10, {})
+    assert analysis.outputs[1].kind is OutputKind.TRANSFER
+    assert analysis.sending == 2  # a transfer leaves the wallet spent from
+    assert "warning.transfer" in [w.code for w in analysis.warnings]
+
+
 def claimed_change(keys: KeySet, script_pubkey: bytes, claims: list[bytes]) -> bytes:
     return build_psbt([spend(keys)], [external(1, 50_000), Pay(script_pubkey, 49_000, claims)])
 

@@ -44,9 +44,10 @@ SIGNED = AuditRecord(
             bytes.fromhex("0014e8df018c7e326cc253faac7e46cdc51e68542c42"),
             150_000,
             "external",
+            22,
         ),
-        AuditOutput(None, bytes.fromhex("6a0568656c6c6f"), 0, "op_return"),
-        AuditOutput("bc1qchange", bytes.fromhex("0014" + "11" * 20), 49_000, "change"),
+        AuditOutput(None, bytes.fromhex("6a0568656c6c6f"), 0, "op_return", 7),
+        AuditOutput("bc1qchange", bytes.fromhex("0014" + "11" * 20), 49_000, "change", 22),
     ),
     fee=1_000,
     fee_rate=7.25,
@@ -97,18 +98,26 @@ def test_records_round_trip_and_chain(home: Path) -> None:
         "time",
         "decision",
         "reason",
+        "sentence",
         "txid",
+        "inputs",
         "outputs",
+        "omitted",
         "fee",
         "fee_rate",
         "caller",
         "sats_leaving",
+        "leaving",
+        "used",
         "prev",
     ]
+    assert first["version"] == 2 and first["leaving"] == 151_000
     assert first["time"] == "2024-05-01T12:00:00Z"
     assert first["outputs"][1] == {
         "address": None,
         "script": "6a0568656c6c6f",
+        "script_size": 7,
+        "script_sha256": None,
         "amount": 0,
         "kind": "op_return",
     }
@@ -218,7 +227,12 @@ def test_reordered_records_are_named(home: Path) -> None:
     [
         (lambda obj: obj.pop("fee"), 2),
         (lambda obj: obj.update(extra=1), 2),
-        (lambda obj: obj.update(version=2), 2),
+        (lambda obj: obj.update(version=3), 2),
+        (lambda obj: obj.update(version=1), 2),  # a version 2 record's fields are not v1's
+        (lambda obj: obj.update(leaving=5), 2),
+        (lambda obj: obj.update(sentence="x" * 1001), 2),
+        (lambda obj: obj.update(inputs=[{"outpoint": "ab:0"}]), 2),
+        (lambda obj: obj.update(used=[{"wallet": "w", "chain": 2, "index": 0}]), 2),
         (lambda obj: obj.update(version=True), 2),
         (lambda obj: obj.update(decision="maybe"), 2),
         (lambda obj: obj.update(time="2024-13-01T00:00:00Z"), 2),
@@ -363,7 +377,7 @@ def test_signed_spends_feed_the_24h_limit(home: Path) -> None:
     append_record(home, replace(REFUSED, sats_leaving=50_000), T0 - timedelta(hours=1))
     spends = signed_spends(read_records(home))
     assert len(spends) == 2
-    assert sum_last_24h(spends, T0) == 2_000
+    assert sum_last_24h(spends, T0) == 2_000 + 1_000  # what left counts the fee
 
 
 def test_cli_verify_and_show(home: Path) -> None:

@@ -1,9 +1,12 @@
-"""cold/ledger.py: amounts seen and outpoints signed, checked purely, stored atomically."""
+"""cold/ledger.py: amounts and spends checked purely; 0.1's ledger.json read, never written.
+
+What the ledger remembers lives in the state index (tests/test_state.py); signing against
+it, through the real command line, in tests/test_sign_cli.py and tests/test_state_cli.py.
+"""
 
 from __future__ import annotations
 
 import json
-import multiprocessing
 from pathlib import Path
 
 import pytest
@@ -12,16 +15,15 @@ from cold.ledger import (
     LEDGER_NAME,
     AmountConflict,
     Ledger,
+    Remembered,
+    Stated,
     check_amounts,
     load,
     outpoint_key,
     outpoint_key_from_internal,
     previous_spends,
-    record,
-    save,
-    update,
 )
-from psbtbridge.errors import ConfigError, InvalidInput, Refused
+from psbtbridge.errors import ConfigError, InvalidInput
 
 TX_A = "ab" * 32
 TX_B = "cd" * 32
@@ -30,6 +32,11 @@ SIGNING_2 = "22" * 32
 A0 = outpoint_key(TX_A, 0)
 A1 = outpoint_key(TX_A, 1)
 B7 = outpoint_key(TX_B, 7)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path
 
 
 def test_outpoint_keys() -> None:
@@ -44,80 +51,38 @@ def test_outpoint_keys() -> None:
 
 
 def test_check_amounts() -> None:
-    ledger = record(Ledger(), {A0: 5_000, B7: 9_000}, [], SIGNING_1)
-    assert check_amounts(ledger, {A0: 5_000, A1: 1, B7: 9_000}) == []
-    assert check_amounts(ledger, {A0: 4_000, B7: 9_000}) == [AmountConflict(A0, 5_000, 4_000)]
-    assert check_amounts(Ledger(), {A0: 1}) == []
+    remembered = {A0: Remembered(5_000, True), B7: Remembered(9_000, False)}
+    assert check_amounts(remembered, {A0: Stated(5_000, False), A1: Stated(1, False)}) == []
+    assert check_amounts(remembered, {A0: Stated(4_000, False)}) == [
+        AmountConflict(A0, 5_000, 4_000)
+    ]
+    assert check_amounts({}, {A0: Stated(1, False)}) == []
+
+
+def test_a_proof_replaces_a_remembered_claim_but_a_claim_does_not() -> None:
+    """0.1 remembered claimed (taproot) amounts: a full previous transaction overrules one,
+    another claim does not (issue 11, finding 3)."""
+    claimed = {B7: Remembered(100_000, False)}
+    assert check_amounts(claimed, {B7: Stated(1_000_000, True)}) == []
+    assert check_amounts(claimed, {B7: Stated(90_000, False)}) == [
+        AmountConflict(B7, 100_000, 90_000)
+    ]
 
 
 def test_previous_spends() -> None:
-    ledger = record(Ledger(), {}, [A0, A1], SIGNING_1)
-    assert previous_spends(ledger, [A0, B7], SIGNING_1) == []  # the same tx again: no warning
-    assert previous_spends(ledger, [A0, B7], SIGNING_1.upper()) == []
-    assert previous_spends(ledger, [A0, B7], SIGNING_2) == [(A0, SIGNING_1)]
+    signed = {A0: {SIGNING_1}, A1: {SIGNING_1, SIGNING_2}}
+    assert previous_spends({A0: {SIGNING_1}}, SIGNING_1) == []  # the same tx: no warning
+    assert previous_spends({A0: {SIGNING_1}}, SIGNING_1.upper()) == []
+    assert previous_spends(signed, SIGNING_2) == [(A0, SIGNING_1), (A1, SIGNING_1)]
 
 
-def test_record_returns_a_new_value() -> None:
-    empty = Ledger()
-    first = record(empty, {A0: 5_000}, [A0], SIGNING_1)
-    assert empty == Ledger() and dict(empty.amounts) == {}
-    second = record(first, {B7: 1}, [A0, B7], SIGNING_2.upper())
-    assert dict(first.spent) == {A0: SIGNING_1}
-    assert dict(second.amounts) == {A0: 5_000, B7: 1}
-    assert dict(second.spent) == {A0: SIGNING_2, B7: SIGNING_2}
-    with pytest.raises(TypeError):
-        second.amounts[A1] = 3  # type: ignore[index]
-
-
-def test_record_refuses_a_changed_amount() -> None:
-    ledger = record(Ledger(), {A0: 5_000}, [], SIGNING_1)
-    with pytest.raises(Refused) as caught:
-        record(ledger, {A0: 4_999}, [A0], SIGNING_2)
-    assert caught.value.code == "proof.amount_changed"
-    with pytest.raises(InvalidInput):
-        record(ledger, {}, [A0], "not a txid")
-
-
-def test_save_load_round_trip(home: Path) -> None:
+def test_legacy_ledger_is_read(home: Path) -> None:
     assert load(home) == Ledger()
-    ledger = record(Ledger(), {A0: 5_000, B7: 0}, [A0], SIGNING_1)
-    save(home, ledger)
-    assert load(home) == ledger
-    stored = json.loads((home / LEDGER_NAME).read_text())
-    assert stored == {
-        "version": 1,
-        "amounts": {A0: 5_000, B7: 0},
-        "spent": {A0: SIGNING_1},
-    }
-    assert (home / LEDGER_NAME).stat().st_mode & 0o777 == 0o600
-
-
-def test_update_merges_with_what_is_stored(home: Path) -> None:
-    update(home, {A0: 5_000}, [A0], SIGNING_1)
-    update(home, {B7: 10}, [B7], SIGNING_2)
+    stored = {"version": 1, "amounts": {A0: 5_000, B7: 0}, "spent": {A0: SIGNING_1}}
+    (home / LEDGER_NAME).write_text(json.dumps(stored))
     ledger = load(home)
-    assert dict(ledger.amounts) == {A0: 5_000, B7: 10}
-    assert dict(ledger.spent) == {A0: SIGNING_1, B7: SIGNING_2}
-    before = (home / LEDGER_NAME).read_bytes()
-    with pytest.raises(Refused):
-        update(home, {A0: 1}, [A0], SIGNING_2)
-    assert (home / LEDGER_NAME).read_bytes() == before
-
-
-def _update_many(home: str, worker: int) -> None:
-    for i in range(10):
-        update(Path(home), {outpoint_key(TX_A, worker * 100 + i): i}, [], SIGNING_1)
-
-
-def test_concurrent_updates_lose_nothing(home: Path) -> None:
-    context = multiprocessing.get_context("fork")
-    workers = [context.Process(target=_update_many, args=(str(home), w)) for w in range(4)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=60)
-        assert worker.exitcode == 0
-    assert len(load(home).amounts) == 40
+    assert dict(ledger.amounts) == {A0: 5_000, B7: 0}
+    assert dict(ledger.spent) == {A0: SIGNING_1}
 
 
 @pytest.mark.parametrize(
@@ -151,8 +116,6 @@ def test_corrupt_ledger_is_refused_and_untouched(home: Path, content: bytes) -> 
     with pytest.raises(ConfigError) as caught:
         load(home)
     assert caught.value.code == "ledger.corrupt"
-    with pytest.raises(ConfigError):
-        update(home, {A0: 1}, [A0], SIGNING_1)
     assert path.read_bytes() == content
 
 

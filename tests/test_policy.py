@@ -67,7 +67,7 @@ def test_defaults() -> None:
     assert p.max_fee_rate == 100 and p.max_fee == 100_000 and p.max_fee_percent == 10
     assert p.allowed_sighash == ("ALL", "DEFAULT")
     assert p.allow_foreign_inputs is False and p.allow_op_return is True
-    assert p.change_index_window == 1000
+    assert p.change_index_window == 10
     assert p.unattended == UnattendedPolicy(False, (), 0, 0, True)
 
 

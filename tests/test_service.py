@@ -7,7 +7,7 @@ import io
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -166,7 +166,9 @@ class Handler:
         self.calls: list[tuple[bytes, str, str]] = []
         self.umask: int | None = None
 
-    def __call__(self, request: bytes, digest: str, caller: str) -> bytes:
+    def __call__(
+        self, request: bytes, digest: str, caller: str, caller_gone: Callable[[], bool]
+    ) -> bytes:
         self.calls.append((request, digest, caller))
         self.umask = os.umask(0o077)
         if isinstance(self.outcome, BaseException):
@@ -505,3 +507,19 @@ def test_profile_output_lands_in_front_of_the_answer(tmp_path: Path) -> None:
     outcome = harness.call(cold, DIGEST, b"a psbt", command=harness.driver("echo"))
     assert outcome.status == 0
     assert outcome.stdout == b"Welcome to the cold qube\nsigned:a psbt"
+
+
+def test_processing_deadline_ends_a_request_that_takes_too_long(cold: harness.Install) -> None:
+    """A handler still busy at the deadline (a hostile request that is slow to check, or a
+    dialog nobody answers) is ended: one reason line, exit 4, no answer."""
+    started = time.monotonic()
+    outcome = harness.call(
+        cold,
+        DIGEST,
+        b"a psbt",
+        command=harness.driver("block", "--processing-deadline", "1"),
+        timeout=20,
+    )
+    assert (outcome.status, outcome.stdout) == (4, b"")
+    _one_line(outcome.stderr, "error", "service.deadline")
+    assert time.monotonic() - started < 10  # the handler alone would take 30 s

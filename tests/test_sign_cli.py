@@ -171,9 +171,10 @@ def test_segwit_input_without_its_previous_transaction(keys: KeySet) -> None:
 
 
 def test_two_requests_claiming_different_amounts_for_one_coin(keys: KeySet) -> None:
-    """Amounts are remembered when we sign (here a taproot coin, whose amount is only
-    claimed); a later request claiming another amount for that coin is refused."""
-    first = honest(keys, "p2tr", full_tx=False)
+    """Proven amounts are remembered when we sign (here a taproot coin, whose amount could
+    have been only claimed); a later request claiming another amount for it is refused.
+    (A claim alone is never remembered: tests/test_state_cli.py, issue 11 finding 3.)"""
+    first = honest(keys, "p2tr", full_tx=True)
     assert sign_cli(keys, first, "--confirm", "policy").status == 0
     assert_refused(
         keys, honest(keys, "p2tr", full_tx=False, claimed_amount=IN - 1_000), "proof.amount_changed"

@@ -218,13 +218,25 @@ def test_unattended_limits_stop_a_drain_by_fees(keys: KeySet) -> None:
 
 def test_unattended_refuses_on_any_warning_unless_told_otherwise(keys: KeySet) -> None:
     analysis = payment(keys, 2_000)
-    before = Finding("warning.input_already_signed", "input x", "was signed before")
-    warned = evaluate(analysis, unattended(), (before,))
+    dust = Finding("warning.dust", "output 1", "is dust")
+    warned = evaluate(analysis, unattended(), (dust,))
     assert codes(evaluate_unattended(analysis, unattended(), warned, 0)) == [
         "policy.warning_unattended"
     ]
     relaxed = unattended(refuse_on_warning=False)
     assert codes(evaluate_unattended(analysis, relaxed, warned, 0)) == []
+
+
+def test_unattended_always_refuses_a_coin_signed_elsewhere_or_far_out(keys: KeySet) -> None:
+    """Whatever refuse_on_warning says (issue 11: one coin, one transaction, unattended)."""
+    analysis = payment(keys, 2_000)
+    relaxed = unattended(refuse_on_warning=False)
+    for warning, rule in (
+        ("warning.input_already_signed", "policy.input_signed_elsewhere"),
+        ("warning.input_beyond_known", "policy.input_beyond_known"),
+    ):
+        warned = evaluate(analysis, relaxed, (Finding(warning, "input 0", "x"),))
+        assert codes(evaluate_unattended(analysis, relaxed, warned, 0)) == [rule]
 
 
 def test_unattended_keeps_the_attended_violations_first(keys: KeySet) -> None:
@@ -237,5 +249,5 @@ def test_every_violation_code_is_documented() -> None:
     """tests/test_errors.py finds codes raised as errors; these are raised as Violations."""
     source = (Path(__file__).resolve().parent.parent / "cold" / "verdict.py").read_text()
     found = set(re.findall(r'"(policy\.[a-z_]+)"', source))
-    assert len(found) == 11
+    assert len(found) == 13
     assert found <= set(CODES)

@@ -1,4 +1,5 @@
-"""`psbt audit verify` checks the hash-chained audit log; `psbt audit show` lists its records."""
+"""`psbt audit verify` checks the hash-chained audit log; `psbt audit show` lists its records;
+`psbt audit used` records how far a wallet has been used (a wallet moved here with history)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,30 @@ import os
 import sys
 from pathlib import Path
 
-from cold.audit import LOG_NAME, AuditEntry, entry_json, read_records, verify_chain
-from psbtbridge.errors import ConfigError, ExitStatus
+from cold.audit import (
+    LOG_NAME,
+    AuditEntry,
+    AuditRecord,
+    UsedIndex,
+    entry_json,
+    read_records,
+    verify_chain,
+)
+from psbtbridge.errors import ConfigError, ExitStatus, UsageError
 from psbtbridge.home import data_home
+
+MAX_INDEX = 2**31 - 1
 
 
 def _count(untrusted_text: str) -> int:
     if not untrusted_text.isdigit() or not 1 <= int(untrusted_text) <= 10**9:
         raise argparse.ArgumentTypeError("must be a whole number from 1")
+    return int(untrusted_text)  # digits only and in range: safe
+
+
+def _index(untrusted_text: str) -> int:
+    if not untrusted_text.isdigit() or not 0 <= int(untrusted_text) <= MAX_INDEX:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {MAX_INDEX}")
     return int(untrusted_text)  # digits only and in range: safe
 
 
@@ -28,13 +45,53 @@ def configure(parser: argparse.ArgumentParser) -> None:
     show = actions.add_parser("show", help="list the records (after checking the chain)")
     show.add_argument("--json", action="store_true", help="print the records as JSON")
     show.add_argument("--last", type=_count, metavar="N", help="only the last N records")
+    used = actions.add_parser(
+        "used",
+        help="record that a wallet has used its addresses up to these indexes (e.g. a wallet"
+        " moved here with its history), so its change is accepted that far",
+    )
+    used.add_argument("wallet", help="the wallet's name (see `psbt wallet list`)")
+    used.add_argument("--receive", type=_index, metavar="N", help="receive chain used up to N")
+    used.add_argument("--change", type=_index, metavar="N", help="change chain used up to N")
 
 
 def run(args: argparse.Namespace) -> int:
     home = data_home(os.environ)
     if args.action == "verify":
         return _verify(home / LOG_NAME, args.json)
+    if args.action == "used":
+        return _declare_used(home, args.wallet, args.receive, args.change)
     return _show(read_records(home), args.json, args.last)
+
+
+def _declare_used(home: Path, untrusted_name: str, receive: int | None, change: int | None) -> int:
+    """A `declared` audit record: the index then counts as used (cold/state.py), as if the
+    signer had seen it, so the change window and the input check start from there."""
+    from cold import state
+    from cold.keystore import load_keystore
+    from cold.pipeline import utc_now
+    from cold.wallets import registered_wallets
+
+    if receive is None and change is None:
+        raise UsageError("audit.nothing_declared", "give --receive N, --change N or both")
+    names = {w.name for w in registered_wallets(home, load_keystore(home))}
+    if untrusted_name not in names:
+        raise ConfigError(
+            "audit.unknown_wallet",
+            f"no wallet of that name here; known: {', '.join(sorted(names)) or 'none'}",
+        )
+    name = untrusted_name  # one of our own wallets' names: safe to log
+    used = tuple(
+        UsedIndex(name, chain, index)
+        for chain, index in ((0, receive), (1, change))
+        if index is not None
+    )
+    record = AuditRecord("declared", None, None, (), None, None, "local", 0, used=used)
+    with state.locked(home) as held:
+        entry = held.record(record, utc_now())
+    chains = ", ".join(f"{'change' if u.chain else 'receive'} up to {u.index}" for u in used)
+    sys.stderr.write(f"recorded in the audit log (line {entry.line}): {name} used {chains}\n")
+    return ExitStatus.OK
 
 
 def _verify(path: Path, as_json: bool) -> int:
@@ -71,6 +128,11 @@ def _line(entry: AuditEntry) -> str:
     record = entry.record
     time = entry.time.strftime("%Y-%m-%d %H:%M:%SZ")
     outcome = record.decision if record.reason is None else f"{record.decision} ({record.reason})"
+    if record.decision == "declared":
+        used = ", ".join(
+            f"{u.wallet} {'change' if u.chain else 'receive'} {u.index}" for u in record.used
+        )
+        return f"{entry.line:>6}  {time}  declared used: {used}  caller {record.caller}"
     fee = "fee ?" if record.fee is None else f"fee {record.fee} sat"
     return (
         f"{entry.line:>6}  {time}  {outcome}  txid {record.txid or '?'}"

@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 
-from cold.service import DEFAULT_READ_DEADLINE_S, run_service
+from cold.service import DEFAULT_DEADLINE_S, DEFAULT_READ_DEADLINE_S, run_service
 from psbtbridge.files import DEFAULT_MAX_INPUT
 
 
@@ -20,7 +21,7 @@ def _seconds(text: str) -> float:
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from error
     if not 0 < value <= 3600:
-        raise argparse.ArgumentTypeError("the read timeout must be between 0 and 3600 seconds")
+        raise argparse.ArgumentTypeError("a time limit must be between 0 and 3600 seconds")
     return value
 
 
@@ -33,14 +34,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=f"give up on a request that has not fully arrived after this long"
         f" (default {DEFAULT_READ_DEADLINE_S:g})",
     )
+    parser.add_argument(
+        "--deadline",
+        type=_seconds,
+        default=DEFAULT_DEADLINE_S,
+        metavar="SECONDS",
+        help="end the request (exit 4, nothing released) if it is not answered this long after"
+        f" it arrived, the dialog included (default {DEFAULT_DEADLINE_S:g})",
+    )
 
 
-def _sign(untrusted_request: bytes, digest: str, caller: str) -> bytes:
+def _sign(
+    untrusted_request: bytes, digest: str, caller: str, caller_gone: Callable[[], bool]
+) -> bytes:
     # Imported inside run_service's guard: if the pipeline cannot even load (a missing
     # library in the venv), the caller still gets one line and exit 4, not a traceback.
     from cold.pipeline import sign_request
 
-    return sign_request(untrusted_request, digest, caller)
+    return sign_request(untrusted_request, digest, caller, caller_gone)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,4 +63,5 @@ def run(args: argparse.Namespace) -> int:
         _sign,
         cap=DEFAULT_MAX_INPUT,
         read_deadline_s=args.read_timeout,
+        deadline_s=args.deadline,
     )

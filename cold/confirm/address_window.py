@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -55,8 +56,13 @@ def answer_lines(view: AddressView) -> tuple[str, ...]:
     )
 
 
-def show_address_window(view: AddressView, timeout_s: float = 120.0) -> None:
-    """Show the window until the user closes it or timeout_s passes; ConfigError without X."""
+def show_address_window(
+    view: AddressView,
+    timeout_s: float = 120.0,
+    caller_gone: Callable[[], bool] = lambda: False,
+) -> None:
+    """Show the window until the user closes it, timeout_s passes or (asked at each tick)
+    the caller hangs up; ConfigError without X."""
     if not 0 < timeout_s <= MAX_TIMEOUT_S:
         raise ConfigError(
             "confirm.bad_timing", f"address window: timeout {timeout_s} s is out of range"
@@ -76,21 +82,21 @@ def show_address_window(view: AddressView, timeout_s: float = 120.0) -> None:
             "confirm.no_display", f"address window: cannot open the X display ({e})"
         ) from e
     try:
-        window = _Window(root, view, timeout_s)
+        window = _Window(root, view, timeout_s, caller_gone)
     except tkinter.TclError as e:
         root.destroy()
         raise BridgeError("internal.bug", f"address window could not be built ({e})") from e
     root.mainloop()
     if window.failure is not None:
-        if not isinstance(window.failure, Exception):
-            raise window.failure  # the service's CallerGone: the caller hung up
         raise BridgeError(
             "internal.bug", f"address window failed: {window.failure!r}"
         ) from window.failure
 
 
 class _Window:
-    def __init__(self, root: tk.Tk, view: AddressView, timeout_s: float) -> None:
+    def __init__(
+        self, root: tk.Tk, view: AddressView, timeout_s: float, caller_gone: Callable[[], bool]
+    ) -> None:
         from tkinter import font as tkfont
         from tkinter import ttk
 
@@ -98,6 +104,7 @@ class _Window:
         self.failure: BaseException | None = None
         self._finished = False
         self._deadline = time.monotonic() + timeout_s
+        self._caller_gone = caller_gone
         root.report_callback_exception = self._on_callback_error
         root.title(f"psbtbridge: address check [{view.digest}]")
         for event in ("<Escape>", "<Return>", "<KP_Enter>"):
@@ -164,7 +171,7 @@ class _Window:
         if self._finished:
             return
         left = self._deadline - time.monotonic()
-        if left <= 0:
+        if left <= 0 or self._caller_gone():
             self._finish()
             return
         self._status.configure(text=f"Closes by itself in {int(left) + 1} s.")

@@ -37,20 +37,36 @@ if TYPE_CHECKING:
     from tkinter import ttk
 
 MAX_TIMEOUT_S: Final = 3600.0
+CALLER_GONE: Final = "service.caller_gone"
 _VISIBLE_OUTPUT_LINES: Final = 15  # beyond this the output list scrolls
 _TEXT_COLUMNS: Final = 86  # a 64-character regtest taproot address, grouped, plus indent
 _RED: Final = "#b00020"
 _GREEN: Final = "#1b5e20"
 _AMBER: Final = "#8a5a00"
-_KIND_COLOURS: Final = {"change": _GREEN, "self": _GREEN, "op_return": _AMBER, "unknown": _AMBER}
+_KIND_COLOURS: Final = {
+    "change": _GREEN,
+    "self": _GREEN,
+    "transfer": _AMBER,
+    "op_return": _AMBER,
+    "unknown": _AMBER,
+}
 
 
 def confirm_gui(
-    view: ConfirmationView, timeout_s: float = 300, sign_delay_s: float = 2.0
+    view: ConfirmationView,
+    timeout_s: float = 300,
+    sign_delay_s: float = 2.0,
+    caller_gone: Callable[[], bool] = lambda: False,
 ) -> Decision:
-    """Show the dialog and wait for the user; see the module docstring for its rules."""
+    """Show the dialog and wait for the user; see the module docstring for its rules.
+
+    caller_gone is asked at every timer tick: when the caller has hung up, the dialog
+    closes as declined (service.caller_gone), so nobody confirms a signature nobody gets.
+    """
     return run_dialog(
-        lambda root: _Dialog(root, view, timeout_s, sign_delay_s), timeout_s, sign_delay_s
+        lambda root: _Dialog(root, view, timeout_s, sign_delay_s, caller_gone),
+        timeout_s,
+        sign_delay_s,
     )
 
 
@@ -97,7 +113,12 @@ class SignDialog:
     unless Sign is really pressed."""
 
     def __init__(
-        self, root: tk.Tk, window_title: str, timeout_s: float, sign_delay_s: float
+        self,
+        root: tk.Tk,
+        window_title: str,
+        timeout_s: float,
+        sign_delay_s: float,
+        caller_gone: Callable[[], bool] = lambda: False,
     ) -> None:
         from tkinter import font as tkfont
         from tkinter import ttk
@@ -114,6 +135,7 @@ class SignDialog:
         self._tick_id: str | None = None
         self._timeout_id: str | None = None
         self._passphrase: ttk.Entry | None = None
+        self._caller_gone = caller_gone
 
         # A bug in a callback must decline and surface, not leave a half-working dialog.
         root.report_callback_exception = self._on_callback_error
@@ -235,6 +257,9 @@ class SignDialog:
     def _tick(self) -> None:
         if self._finished:
             return
+        if self._caller_gone():
+            self._finish(Decision.decline(CALLER_GONE))
+            return
         now = time.monotonic()
         if not self._armed and now >= self._sign_at:
             self._armed = True
@@ -288,11 +313,18 @@ class _Dialog(SignDialog):
     """The transaction confirmation: outputs, amounts, fee, warnings and the request code."""
 
     def __init__(
-        self, root: tk.Tk, view: ConfirmationView, timeout_s: float, sign_delay_s: float
+        self,
+        root: tk.Tk,
+        view: ConfirmationView,
+        timeout_s: float,
+        sign_delay_s: float,
+        caller_gone: Callable[[], bool],
     ) -> None:
         from tkinter import ttk
 
-        super().__init__(root, f"{title(view)} [{view.digest}]", timeout_s, sign_delay_s)
+        super().__init__(
+            root, f"{title(view)} [{view.digest}]", timeout_s, sign_delay_s, caller_gone
+        )
         self.view = view
         frame = self.frame
         mono, mono_bold = self.mono, self.mono_bold

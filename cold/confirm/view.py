@@ -18,9 +18,9 @@ from psbtbridge.network import Network
 
 if TYPE_CHECKING:
     from cold.verdict import Verdict
-    from psbtbridge.analysis import Analysis
+    from psbtbridge.analysis import Analysis, OutputAnalysis
 
-OutputKind = Literal["external", "change", "self", "op_return", "unknown"]
+OutputKind = Literal["external", "change", "self", "transfer", "op_return", "unknown"]
 
 SATS_PER_BTC: Final = 100_000_000
 
@@ -29,10 +29,11 @@ KIND_LABELS: Final[dict[str, str]] = {
     "external": "PAY TO",
     "change": "CHANGE back to this wallet",
     "self": "SELF-TRANSFER to this wallet",
+    "transfer": "TRANSFER to our other wallet",  # followed by its name and path
     "op_return": "OP_RETURN data (unspendable)",
     "unknown": "UNKNOWN script (no address)",
 }
-_OURS: Final = frozenset({"change", "self"})
+_OURS: Final = frozenset({"change", "self", "transfer"})
 
 _DIGEST = re.compile(r"[0-9a-f]{8}")
 _HEX = re.compile(r"(?:[0-9a-f]{2})*")
@@ -224,6 +225,15 @@ def render_text(view: ConfirmationView) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _proof(output: OutputAnalysis) -> str | None:
+    """Where an output of ours re-derives; a transfer names the wallet it goes to."""
+    if output.owner is None:
+        return None
+    if output.kind.value == "transfer":
+        return f"{output.owner.wallet.name} {output.owner.path}"
+    return output.owner.path
+
+
 def confirmation_view(
     analysis: Analysis, verdict: Verdict, caller: str, needs_passphrase: bool
 ) -> ConfirmationView:
@@ -235,7 +245,7 @@ def confirmation_view(
             script_hex=o.script_pubkey.hex(),
             amount_sat=o.amount,
             kind=o.kind.value,
-            path=o.owner.path if o.owner is not None else None,
+            path=_proof(o),
         )
         for o in analysis.outputs
     )

@@ -12,9 +12,10 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from cold.service import DEFAULT_READ_DEADLINE_S, run_service
+from cold.service import DEFAULT_DEADLINE_S, DEFAULT_READ_DEADLINE_S, run_service
 from psbtbridge.errors import Declined, InvalidInput
 from psbtbridge.files import DEFAULT_MAX_INPUT
 
@@ -25,37 +26,46 @@ def _record(request: bytes, digest: str, caller: str) -> None:
         Path(path).write_text(f"{len(request)} {digest} {caller}\n")
 
 
-def echo(request: bytes, digest: str, caller: str) -> bytes:
+def echo(request: bytes, digest: str, caller: str, caller_gone: Callable[[], bool]) -> bytes:
     _record(request, digest, caller)
     return b"signed:" + request
 
 
-def invalid(request: bytes, digest: str, caller: str) -> bytes:
+def invalid(request: bytes, digest: str, caller: str, caller_gone: Callable[[], bool]) -> bytes:
     _record(request, digest, caller)
     raise InvalidInput("encoding.unknown", "input is neither binary PSBT, base64 nor hex")
 
 
-def block(request: bytes, digest: str, caller: str) -> bytes:
-    """Stands in for a confirmation dialog nobody answers."""
+def block(request: bytes, digest: str, caller: str, caller_gone: Callable[[], bool]) -> bytes:
+    """Stands in for a confirmation dialog nobody answers: it asks caller_gone at each tick."""
     _record(request, digest, caller)
-    time.sleep(30)
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
+        if caller_gone():
+            raise Declined("service.caller_gone", "the caller went away")
+        time.sleep(0.1)
     return b"too late"
 
 
-def dialog(request: bytes, digest: str, caller: str) -> bytes:
+def dialog(request: bytes, digest: str, caller: str, caller_gone: Callable[[], bool]) -> bytes:
     """The real Tk confirmation dialog (needs DISPLAY), showing a sample transaction."""
     from confirm_samples import sample_view
 
     from cold.confirm.gui import confirm_gui
 
     _record(request, digest, caller)
-    decision = confirm_gui(sample_view(needs_passphrase=False), timeout_s=60, sign_delay_s=0.5)
+    decision = confirm_gui(
+        sample_view(needs_passphrase=False),
+        timeout_s=60,
+        sign_delay_s=0.5,
+        caller_gone=caller_gone,
+    )
     if not decision.approved:
         raise Declined(decision.reason_code, "the user declined")
     return b"approved"
 
 
-def crash(request: bytes, digest: str, caller: str) -> bytes:
+def crash(request: bytes, digest: str, caller: str, caller_gone: Callable[[], bool]) -> bytes:
     _record(request, digest, caller)
     raise RuntimeError("a bug with a secret in its message")
 
@@ -67,6 +77,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cap", type=lambda text: int(float(text)), default=DEFAULT_MAX_INPUT)
     parser.add_argument("--deadline", type=float, default=DEFAULT_READ_DEADLINE_S)
+    parser.add_argument("--processing-deadline", type=float, default=DEFAULT_DEADLINE_S)
     parser.add_argument("handler", choices=sorted(HANDLERS))
     # qrexec's login shell passes the service argument as $1 too; like the real service, ignore it
     args, _ = parser.parse_known_args()
@@ -78,6 +89,7 @@ def main() -> int:
         HANDLERS[args.handler],
         cap=args.cap,
         read_deadline_s=args.deadline,
+        deadline_s=args.processing_deadline,
     )
 
 
