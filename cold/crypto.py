@@ -19,10 +19,9 @@ from collections.abc import Sequence
 from functools import cache
 from types import ModuleType
 
-from psbtbridge.bip32 import child_tweak
+from psbtbridge.bip32 import HARDENED, child_tweak
 from psbtbridge.errors import BridgeError, ConfigError
 from psbtbridge.hashes import tagged_hash
-from psbtbridge.psbt_fields import HARDENED
 
 #: Core stops nowhere; a signature needs two tries on average, so 256 never fails in practice.
 _MAX_GRIND = 256

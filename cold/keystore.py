@@ -24,11 +24,10 @@ from embit.bip32 import HDKey
 from embit.wordlists.bip39 import WORDLIST
 
 from cold.crypto import private_descendant, public_key
-from psbtbridge.bip32 import encode_xpub
+from psbtbridge.bip32 import HARDENED, KeyOrigin, encode_xpub
 from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, UsageError
 from psbtbridge.files import read_bounded, read_stored, write_new
 from psbtbridge.network import Network
-from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.wallet import AccountKey, ScriptType, Wallet
 
 KEYSTORE_NAME: Final = "keystore.json"

@@ -12,7 +12,7 @@ from psbtbridge.analysis import Analysis, InputAnalysis
 from psbtbridge.errors import BridgeError
 from psbtbridge.hashes import hash160
 from psbtbridge.psbt import Psbt, PsbtInput
-from psbtbridge.psbt_fields import GlobalType, InputType
+from psbtbridge.psbt.fields import GlobalType, InputType
 from psbtbridge.sighash import SighashCache, SighashType
 from psbtbridge.tx import TxOut
 from psbtbridge.verify import Verifier

@@ -20,10 +20,10 @@ from embit.script import address_to_scriptpubkey
 from hot.electrum import Electrum
 from psbtbridge.encoding import decode
 from psbtbridge.errors import BridgeError, InvalidInput, UsageError
-from psbtbridge.finalize import extract, finalize
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt
-from psbtbridge.psbt_fields import InputType
+from psbtbridge.psbt.fields import InputType
+from psbtbridge.psbt.finalize import extract, finalize
 from psbtbridge.script import address_of, is_p2tr
 from psbtbridge.summary import summarize
 from psbtbridge.tx import MAX_MONEY, Tx, TxOut

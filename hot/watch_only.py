@@ -17,9 +17,9 @@ from typing import Any, Final
 
 from embit import base58, bip32, ec, script
 
+from psbtbridge.bip32 import HARDENED
 from psbtbridge.errors import InvalidInput, UsageError
 from psbtbridge.network import Network
-from psbtbridge.psbt_fields import HARDENED
 
 EXPORT_FORMAT: Final = "psbtbridge-export/1"
 MAX_EXPORT_SIZE: Final = 1024 * 1024

@@ -16,12 +16,11 @@ from embit.base import EmbitError
 from embit.bip32 import HDKey
 from embit.ec import PublicKey
 
-from psbtbridge.bip32 import public_child
+from psbtbridge.bip32 import HARDENED, KeyOrigin, public_child
 from psbtbridge.errors import InvalidInput
 from psbtbridge.hashes import hash160, sha256
 from psbtbridge.keyencoding import check_xpub
 from psbtbridge.network import Network
-from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 
 MAX_DESCRIPTOR_LENGTH = 10_000  # characters: 20 keys with long origins fit many times over
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")

@@ -26,9 +26,9 @@ from cold.wallets import (
     registered_wallets,
     registry_path,
 )
+from psbtbridge.bip32 import HARDENED, KeyOrigin
 from psbtbridge.errors import ConfigError, Refused
 from psbtbridge.network import Network
-from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.wallet import AccountKey, Wallet, parse_descriptor
 
 ABANDON = " ".join(["abandon"] * 11 + ["about"])

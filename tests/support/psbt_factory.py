@@ -18,10 +18,10 @@ from embit.ec import PublicKey
 
 from cold.crypto import public_key
 from cold.keystore import Seed, load_keystore, mnemonic_to_seed
+from psbtbridge.bip32 import HARDENED, KeyOrigin
 from psbtbridge.compact import compact_size, var_bytes
 from psbtbridge.hashes import hash160
 from psbtbridge.network import Network
-from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.taproot import TAPSCRIPT_LEAF_VERSION, leaf_hash
 from psbtbridge.tx import OutPoint, Tx, TxIn, TxOut
 from psbtbridge.wallet import AccountKey, DerivedScript, ScriptType, Wallet
