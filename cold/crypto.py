@@ -13,13 +13,10 @@ by the signer, with the independent implementation (psbtbridge/verify.py), befor
 
 from __future__ import annotations
 
-import hmac
 import os
-from collections.abc import Sequence
 from functools import cache
 from types import ModuleType
 
-from psbtbridge.bip32 import HARDENED, child_tweak
 from psbtbridge.errors import BridgeError, ConfigError
 from psbtbridge.hashes import tagged_hash
 
@@ -136,44 +133,3 @@ def sign_taproot_keypath(
     The caller appends the hash-type byte when it is not DEFAULT (BIP341).
     """
     return sign_schnorr(taproot_tweak_secret(secret, merkle_root), sighash, aux_rand)
-
-
-def private_child(
-    secret: bytes, pubkey: bytes, chain_code: bytes, index: int
-) -> tuple[bytes, bytes]:
-    """(secret, compressed public key) of non-hardened child index of an extended private key
-    (secret, its public key, chain code): BIP32 CKDpriv, k_i = IL + k mod n."""
-    tweak, _ = child_tweak(chain_code, pubkey, index)
-    child = _add_tweak(secret, tweak, index)
-    return child, public_key(child)
-
-
-def private_descendant(
-    secret: bytes, chain_code: bytes, path: Sequence[int]
-) -> tuple[bytes, bytes, bytes | None]:
-    """(secret, chain code, the parent's compressed public key, None at the root) at path
-    below an extended private key: BIP32 CKDpriv, an HMAC and a scalar addition per step.
-
-    A public key is computed only where a step or the parent's fingerprint needs it
-    (embit's HDKey also base58-encodes every key it makes).
-    """
-    parent = None
-    for position, index in enumerate(path):
-        if index < HARDENED:
-            parent = public_key(secret)
-            tweak, chain_code = child_tweak(chain_code, parent, index)
-        else:
-            parent = public_key(secret) if position == len(path) - 1 else None
-            data = b"\x00" + secret + index.to_bytes(4, "big")
-            digest = hmac.digest(chain_code, data, "sha512")
-            tweak, chain_code = digest[:32], digest[32:]
-        secret = _add_tweak(secret, tweak, index)
-    return secret, chain_code, parent
-
-
-def _add_tweak(secret: bytes, tweak: bytes, index: int) -> bytes:
-    """k_i = IL + k mod n; BIP32: IL >= n or a zero key makes the index invalid."""
-    try:
-        return bytes(_library().ec_privkey_add(secret, tweak))
-    except ValueError as error:
-        raise BridgeError("bip32.invalid_child", f"child {index} is invalid; skip it") from error

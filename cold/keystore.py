@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import getpass
-import hashlib
 import json
 import os
 import unicodedata
@@ -20,22 +19,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Final, NamedTuple
 
+from embit import bip39
 from embit.bip32 import HDKey
 from embit.wordlists.bip39 import WORDLIST
 
-from cold.crypto import private_descendant, public_key
-from psbtbridge.bip32 import HARDENED, KeyOrigin, encode_xpub
+from psbtbridge.bip32 import HARDENED, KeyOrigin
 from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, UsageError
 from psbtbridge.files import read_bounded, read_stored, write_new
 from psbtbridge.network import Network
-from psbtbridge.wallet import AccountKey, ScriptType, Wallet
+from psbtbridge.script import ScriptType
+from psbtbridge.wallet import AccountKey, Wallet
 
 KEYSTORE_NAME: Final = "keystore.json"
 FORMAT: Final = "psbtbridge-keystore/1"
 MAX_KEYSTORE_SIZE: Final = 64 * 1024
 MAX_SECRET_FILE_SIZE: Final = 4096
 CIPHER: Final = "chacha20poly1305"
-_WORD_INDEX: Final = {word: i for i, word in enumerate(WORDLIST)}
+_WORDS: Final = frozenset(WORDLIST)
 
 #: BIP44/49/84/86 purpose of each single-sig script type, in export order.
 SINGLE_SIG_PURPOSES: Final = {
@@ -58,50 +58,39 @@ def nfkd(text: str) -> bytes:
 
 def entropy_to_mnemonic(entropy: bytes) -> str:
     """BIP39 words for 16..32 bytes of entropy (a multiple of 4)."""
-    if len(entropy) not in (16, 20, 24, 28, 32):
-        raise BridgeError("internal.bug", "BIP39 entropy is 16 to 32 bytes in steps of 4")
-    bits = len(entropy) * 8
-    checksum_bits = bits // 32
-    number = int.from_bytes(entropy, "big") << checksum_bits
-    number |= hashlib.sha256(entropy).digest()[0] >> (8 - checksum_bits)
-    count = (bits + checksum_bits) // 11
-    return " ".join(WORDLIST[(number >> (11 * (count - 1 - i))) & 0x7FF] for i in range(count))
+    return str(bip39.mnemonic_from_bytes(entropy))
 
 
 def normalize_mnemonic(untrusted_text: str) -> str:
-    """Validate words and checksum (BIP39, English list); return NFKD, single-spaced, lower case."""
+    """Validate words and checksum (BIP39, English list); return NFKD, single-spaced, lower case.
+
+    The word count and each word are checked here only to name what is wrong (by position:
+    the words are the secret); embit checks the checksum.
+    """
     words = unicodedata.normalize("NFKD", untrusted_text).lower().split()
     if len(words) not in (12, 15, 18, 21, 24):
         raise InvalidInput(
             "keystore.bad_mnemonic",
             f"a BIP39 mnemonic has 12, 15, 18, 21 or 24 words, not {len(words)}",
         )
-    number = 0
     for position, word in enumerate(words, 1):
-        index = _WORD_INDEX.get(word)
-        if index is None:
-            # name the position only: the words are the secret
+        if word not in _WORDS:
             raise InvalidInput(
                 "keystore.bad_mnemonic", f"word {position} is not in the BIP39 English wordlist"
             )
-        number = (number << 11) | index
-    checksum_bits = len(words) * 11 // 33
-    entropy = (number >> checksum_bits).to_bytes(checksum_bits * 4, "big")
-    if number & ((1 << checksum_bits) - 1) != hashlib.sha256(entropy).digest()[0] >> (
-        8 - checksum_bits
-    ):
+    mnemonic = " ".join(words)
+    if not bip39.mnemonic_is_valid(mnemonic):
         raise InvalidInput(
             "keystore.bad_mnemonic_checksum",
             "the mnemonic's checksum is wrong: a word is mistyped or missing",
         )
-    return " ".join(words)
+    return mnemonic
 
 
 def mnemonic_to_seed(mnemonic: str, bip39_passphrase: str) -> bytes:
-    """BIP39: PBKDF2-HMAC-SHA512, 2048 rounds, salt "mnemonic" + passphrase, both NFKD."""
-    return hashlib.pbkdf2_hmac(
-        "sha512", nfkd(mnemonic), b"mnemonic" + nfkd(bip39_passphrase), 2048, 64
-    )
+    """BIP39's seed; both texts NFKD-normalised first, as BIP39 says (embit does not)."""
+    normal = unicodedata.normalize("NFKD", mnemonic)
+    return bytes(bip39.mnemonic_to_seed(normal, unicodedata.normalize("NFKD", bip39_passphrase)))
 
 
 # --- key derivation functions ------------------------------------------------------------
@@ -225,16 +214,14 @@ class Seed:
     def fingerprint(self) -> bytes:
         return bytes(self.root.my_fingerprint)
 
-    def derive(self, path: tuple[int, ...]) -> tuple[bytes, bytes, bytes | None]:
-        """(secret, chain code, parent's public key) of the private extended key at path."""
-        root = self.root
-        return private_descendant(bytes(root.key.secret), bytes(root.chain_code), path)
+    def derive(self, path: tuple[int, ...]) -> HDKey:
+        """The extended private key at path (BIP32 CKDpriv, embit's)."""
+        return self.root.derive(list(path))
 
     def xpub(self, path: tuple[int, ...]) -> str:
         """The extended public key at path, in our network's standard version."""
-        secret, chain_code, parent = self.derive(path)
-        version = self.network.params["xpub"]
-        return encode_xpub(version, path, parent, chain_code, public_key(secret))
+        key = self.derive(path).to_public()
+        return str(key.to_base58(version=self.network.params["xpub"]))
 
     def account_key(self, path: tuple[int, ...]) -> AccountKey:
         """The public AccountKey (standard version for our network) at path."""

@@ -16,16 +16,15 @@ from typing import TYPE_CHECKING
 from cold import audit, ledger
 from cold.audit import AuditOutput, AuditRecord
 from cold.keystore import KeystoreFile, load_keystore, read_secret_file, unlock
-from cold.policy_file import load_policy
+from cold.policy import Policy, load_policy, sum_last_24h
 from cold.signer import sign
+from cold.verdict import Verdict, evaluate, evaluate_unattended
 from cold.wallets import registered_wallets
 from psbtbridge.analysis import Analysis, analyse
 from psbtbridge.encoding import decode, encode
-from psbtbridge.errors import ConfigError, Declined, Refused
+from psbtbridge.errors import ConfigError, Declined, Finding, Refused
 from psbtbridge.home import data_home
-from psbtbridge.policy import Policy, sum_last_24h
 from psbtbridge.psbt import Psbt
-from psbtbridge.verdict import Verdict, evaluate, evaluate_unattended
 
 if TYPE_CHECKING:
     from cold.confirm.view import Decision
@@ -91,7 +90,11 @@ def sign_psbt(untrusted_data: bytes, request: SignRequest, now: Clock = utc_now)
             raise Refused("proof.amount_changed", conflicts[0].sentence())
         earlier = ledger.previous_spends(known, _owned_outpoints(analysis), txid)
         reused = tuple(
-            f"input {outpoint} was already signed into another transaction {other}"
+            Finding(
+                "warning.input_already_signed",
+                f"input {outpoint}",
+                f"was already signed into another transaction {other}",
+            )
             for outpoint, other in earlier
         )
         verdict = evaluate(analysis, policy, reused)

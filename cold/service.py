@@ -1,17 +1,17 @@
-"""The psbtbridge.Sign qrexec service edge: validate what qrexec hands us, read, answer, exit.
+"""The qrexec service edge (psbtbridge.Sign, psbtbridge.ShowAddress): validate what qrexec
+hands us, read, answer, exit.
 
 Everything here distrusts the calling qube: its stdin is an unbounded stream it controls
 (size and pace), and the service argument is its text after dom0 replaced characters
 outside [A-Za-z0-9._+-] with `_`. Only QREXEC_REMOTE_DOMAIN comes from dom0. No PSBT logic:
 `run_service` hands the bytes, the digest argument and the caller's name to a handler
-(the cold pipeline) and maps its outcome to stdout, one line on stderr and an exit status.
+(the cold pipeline, or the address check) and maps its outcome to stdout, one line on stderr and an exit status.
 stderr reaches the caller and the cold qube's journal, so it never carries request bytes.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import select
 import signal
 import stat
@@ -22,15 +22,21 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import BinaryIO, Final, TextIO
 
-from psbtbridge.errors import BridgeError, ConfigError, Declined, ExitStatus, InvalidInput, Refused
+from psbtbridge.errors import CODES, BridgeError, ConfigError, ExitStatus, InvalidInput
 from psbtbridge.files import DEFAULT_MAX_INPUT
-from psbtbridge.qrexec_policy import is_qube_name
+from psbtbridge.qrexec import (
+    Reason,
+    ReasonKind,
+    Service,
+    format_reason,
+    is_digest,
+    is_qube_name,
+    kind_of,
+)
 
-SERVICE_NAME: Final = "psbtbridge.Sign"
+SERVICE_NAME: Final = Service.SIGN
 DEFAULT_READ_DEADLINE_S: Final = 60.0  # a PSBT arrives in well under a second over qrexec
-_DIGEST: Final = re.compile(r"[0-9a-f]{8}")
 _CHUNK: Final = 64 * 1024
-_MAX_REASON: Final = 400  # characters of one stderr line; a sentence, never a dump
 
 #: The cold pipeline: (request bytes, validated digest, validated caller) -> answer bytes.
 Handler = Callable[[bytes, str, str], bytes]
@@ -44,17 +50,17 @@ class CallerGone(BaseException):
     """
 
 
-def validate_digest_arg(untrusted_arg: str | None) -> str:
-    """The service argument: exactly 8 lower-case hex characters (the PSBT's digest)."""
-    if not untrusted_arg:  # qrexec leaves the variable unset for an empty argument
+def validate_digest_arg(untrusted_arg: str | None, service: str = SERVICE_NAME) -> str:
+    """The service argument: exactly 8 lower-case hex characters (the request's digest)."""
+    if not untrusted_arg:  # dom0 appends "+" to a call without one: set and empty
         raise InvalidInput(
             "service.missing_argument",
-            f"{SERVICE_NAME} needs the PSBT's 8-hex digest as its argument ({SERVICE_NAME}+DIGEST)",
+            f"{service} needs the request's 8-hex digest as its argument ({service}+DIGEST)",
         )
-    if _DIGEST.fullmatch(untrusted_arg) is None:
+    if not is_digest(untrusted_arg):
         raise InvalidInput(
             "service.bad_argument",
-            f"the {SERVICE_NAME} argument is not an 8-character lower-case hex digest",
+            f"the {service} argument is not an 8-character lower-case hex digest",
         )
     digest = untrusted_arg  # 8 characters of [0-9a-f]: safe to log, show and compare
     return digest
@@ -80,19 +86,20 @@ def validate_caller(untrusted_name: str | None) -> str:
     return caller
 
 
-def validate_service_name(untrusted_full_name: str | None, untrusted_arg: str | None) -> None:
-    """QREXEC_SERVICE_FULL_NAME must be psbtbridge.Sign with the argument we were given.
+def validate_service_name(
+    untrusted_full_name: str | None, untrusted_arg: str | None, service: str = SERVICE_NAME
+) -> None:
+    """QREXEC_SERVICE_FULL_NAME must be `service` (psbtbridge.Sign, ...) with the argument
+    we were given.
 
-    dom0's policy was reviewed for psbtbridge.Sign only: a copy installed under another
-    service name (with a laxer policy) refuses to run.
+    dom0's policy was reviewed for each service name: a copy installed under another name
+    (with a laxer policy) refuses to run.
     """
-    accepted = (
-        {f"{SERVICE_NAME}+{untrusted_arg}"} if untrusted_arg else {SERVICE_NAME, f"{SERVICE_NAME}+"}
-    )
+    accepted = {f"{service}+{untrusted_arg}"} if untrusted_arg else {service, f"{service}+"}
     if untrusted_full_name not in accepted:
         raise ConfigError(
             "service.wrong_name",
-            f"this service runs only as {SERVICE_NAME}+DIGEST under qrexec"
+            f"this service runs only as {service}+DIGEST under qrexec"
             " (QREXEC_SERVICE_FULL_NAME is unset or names another service)",
         )
 
@@ -136,26 +143,23 @@ def read_request(untrusted_fd: int, cap: int, deadline_s: float) -> bytes:
     return b"".join(chunks)
 
 
-def one_line(text: str) -> str:
-    """A sentence fit for one stderr line: control characters become `.`, bounded length."""
-    clean = "".join(ch if ch.isprintable() else "." for ch in text)
-    return clean if len(clean) <= _MAX_REASON else clean[: _MAX_REASON - 3] + "..."
+def caller_reason(error: BridgeError) -> Reason:
+    """What the calling qube is told: the kind, the code and a sentence that gives nothing away.
+
+    The caller may be compromised (DESIGN: trust model), so a refusal reaches it as its
+    code's fixed meaning, never the full sentence with policy limits, the budget left or
+    our wallets' paths: those go to the cold screen and the audit log. Only an invalid-input
+    sentence, which describes the caller's own bytes, is passed on whole.
+    """
+    kind = kind_of(error)
+    message = error.message if kind is ReasonKind.INVALID else CODES.get(error.code, error.code)
+    return Reason(kind, message, error.code)
 
 
-def _kind(error: BridgeError) -> str:
-    if isinstance(error, Declined):
-        return "declined"
-    if isinstance(error, Refused):
-        return "refused"
-    if isinstance(error, InvalidInput):
-        return "invalid"
-    return "error"
-
-
-def _report(stderr: TextIO, kind: str, message: str, code: str) -> None:
-    """`psbtbridge: KIND: SENTENCE [CODE]`; the hot side parses this line."""
+def _report(stderr: TextIO, reason: Reason) -> None:
+    """One reason line on stderr; the hot side parses it (psbtbridge.qrexec.parse_reason)."""
     try:
-        stderr.write(f"psbtbridge: {kind}: {one_line(message)} [{code}]\n")
+        stderr.write(format_reason(reason))
         stderr.flush()
     except (OSError, ValueError):  # the caller's stderr is gone too; the status still counts
         pass
@@ -246,8 +250,10 @@ def run_service(
     *,
     cap: int = DEFAULT_MAX_INPUT,
     read_deadline_s: float = DEFAULT_READ_DEADLINE_S,
+    service: str = SERVICE_NAME,
 ) -> int:
-    """Serve one psbtbridge.Sign call: the answer on stdout and exit 0, or one line on stderr.
+    """Serve one call of `service` (psbtbridge.Sign unless told): the answer on stdout and
+    exit 0, or one line on stderr.
 
     Exit statuses (DESIGN.md): 0 signed, 1 declined or refused, 3 invalid input, 4 internal
     error or a caller that went away; qrexec keeps 125-127 for itself.
@@ -256,8 +262,8 @@ def run_service(
     try:
         caller = validate_caller(environ.get("QREXEC_REMOTE_DOMAIN"))
         untrusted_arg = environ.get("QREXEC_SERVICE_ARGUMENT")
-        validate_service_name(environ.get("QREXEC_SERVICE_FULL_NAME"), untrusted_arg)
-        digest = validate_digest_arg(untrusted_arg)
+        validate_service_name(environ.get("QREXEC_SERVICE_FULL_NAME"), untrusted_arg, service)
+        digest = validate_digest_arg(untrusted_arg, service)
         request = read_request(stdin_fd, cap, read_deadline_s)
         if not request:
             raise InvalidInput("encoding.empty", "the request on stdin is empty")
@@ -276,20 +282,24 @@ def run_service(
         _silence(stdout)
         _report(
             stderr,
-            "error",
-            "the caller went away before the answer was delivered",
-            "service.caller_gone",
+            Reason(
+                ReasonKind.ERROR,
+                "the caller went away before the answer was delivered",
+                "service.caller_gone",
+            ),
         )
         return ExitStatus.INTERNAL
     except BridgeError as error:
-        _report(stderr, _kind(error), error.message, error.code)
+        _report(stderr, caller_reason(error))
         return error.exit_status
     except Exception as error:  # noqa: BLE001 - last guard: no traceback to the caller
         _report(
             stderr,
-            "error",
-            f"internal error ({type(error).__name__}); nothing was signed",
-            "internal.bug",
+            Reason(
+                ReasonKind.ERROR,
+                f"internal error ({type(error).__name__}); nothing was signed",
+                "internal.bug",
+            ),
         )
         return ExitStatus.INTERNAL
     return ExitStatus.OK

@@ -5,21 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cold.crypto import private_child, public_key, sign_ecdsa, sign_taproot_keypath
+from embit.bip32 import HDKey
+
+from cold.crypto import sign_ecdsa, sign_taproot_keypath
 from cold.keystore import Seed
 from cold.wallets import find_our_key
 from psbtbridge.analysis import Analysis, InputAnalysis
 from psbtbridge.errors import BridgeError
-from psbtbridge.hashes import hash160
 from psbtbridge.psbt import Psbt, PsbtInput
 from psbtbridge.psbt.fields import GlobalType, InputType
+from psbtbridge.script import ScriptType, p2pkh
 from psbtbridge.sighash import SighashCache, SighashType
 from psbtbridge.tx import TxOut
 from psbtbridge.verify import Verifier
-from psbtbridge.wallet import AccountKey, DerivedScript, ScriptType, Wallet
+from psbtbridge.wallet import AccountKey, DerivedScript, Wallet
 
 _INPUTS_OUTPUTS_MODIFIABLE = 0b011  # BIP370 PSBT_GLOBAL_TX_MODIFIABLE bits 0 and 1
-_SEGWIT_V0 = (ScriptType.P2WPKH, ScriptType.P2SH_P2WPKH, ScriptType.P2WSH, ScriptType.P2SH_P2WSH)
 
 
 def sign(
@@ -71,10 +72,10 @@ def _sign_input(
         verifier.check_schnorr_keypath(index, signature)
         return inp.with_tap_key_sig(signature)
     if wallet.script_type in (ScriptType.P2WPKH, ScriptType.P2SH_P2WPKH, ScriptType.P2PKH):
-        script_code = b"\x76\xa9\x14" + hash160(pubkey) + b"\x88\xac"
+        script_code = p2pkh(pubkey)  # BIP143: P2WPKH signs with the P2PKH script
     else:
         script_code = derived.witness_script or derived.redeem_script or b""
-    if wallet.script_type in _SEGWIT_V0:
+    if wallet.script_type.is_segwit_v0:
         sighash = cache.segwit_v0(index, script_code, owned.amount or 0, SighashType.ALL)
     else:
         sighash = cache.legacy(index, script_code, SighashType.ALL)
@@ -100,7 +101,7 @@ class _KeyCache:
     def __init__(self, seed: Seed) -> None:
         self.seed = seed
         self._accounts: dict[str, AccountKey] = {}
-        self._chains: dict[tuple[tuple[int, ...], int], tuple[bytes, bytes, bytes]] = {}
+        self._chains: dict[tuple[tuple[int, ...], int], HDKey] = {}
 
     def our_account(self, wallet: Wallet) -> AccountKey:
         if wallet.name not in self._accounts:
@@ -119,9 +120,9 @@ class _KeyCache:
         """
         key = (account.origin.path, chain)
         if key not in self._chains:
-            secret, chain_code, _ = self.seed.derive((*account.origin.path, chain))
-            self._chains[key] = (secret, public_key(secret), chain_code)
-        secret, pubkey = private_child(*self._chains[key], index)
+            self._chains[key] = self.seed.derive((*account.origin.path, chain))
+        child = self._chains[key].child(index)
+        secret, pubkey = bytes(child.key.secret), bytes(child.key.get_public_key().sec())
         ours = account.origin.child(chain, index)
         registered = next((pk for pk, origin in derived.pubkeys if origin == ours), None)
         # BIP371: a taproot derivation names the 32-byte x-only key.

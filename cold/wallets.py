@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from cold.keystore import KeystoreFile, Seed
 from psbtbridge.errors import ConfigError, InvalidInput, Refused
 from psbtbridge.files import read_stored, write_atomic
 from psbtbridge.network import Network
-from psbtbridge.wallet import AccountKey, Wallet, electrum_xpub, parse_descriptor
+from psbtbridge.wallet import AccountKey, Wallet, descriptor_of, parse_descriptor
 
 REGISTRY_NAME: Final = "wallets.json"
 FORMAT: Final = "psbtbridge-wallets/1"
-EXPORT_FORMAT: Final = "psbtbridge-export/1"
 MAX_REGISTRY_SIZE: Final = 1024 * 1024
 
 
@@ -134,56 +133,11 @@ def add_wallet(home: Path, keystore_file: KeystoreFile, wallet: Wallet) -> None:
         )
     check_new(wallet, registered_wallets(home, keystore_file))
     entries = [
-        {"name": w.name, "descriptor": w.descriptor()}
+        {"name": w.name, "descriptor": descriptor_of(w)}
         for w in (*load_registry(home, keystore_file.network), wallet)
     ]
     document = {"format": FORMAT, "network": keystore_file.network.value, "wallets": entries}
     write_atomic(registry_path(home), (json.dumps(document, indent=2) + "\n").encode(), mode=0o600)
-
-
-def export_document(keystore_file: KeystoreFile, wallets: tuple[Wallet, ...]) -> dict[str, Any]:
-    """Watch-only material for electrum-hot (format psbtbridge-export/1): no secrets."""
-    return {
-        "format": EXPORT_FORMAT,
-        "network": keystore_file.network.value,
-        "master_fingerprint": keystore_file.master_fingerprint.hex(),
-        "wallets": [_export_wallet(w) for w in wallets],
-    }
-
-
-def _export_wallet(wallet: Wallet) -> dict[str, Any]:
-    descriptors = {
-        "descriptor": wallet.descriptor(),
-        "descriptors": {"receive": wallet.descriptor(0), "change": wallet.descriptor(1)},
-    }
-    if not wallet.is_multisig:
-        key = wallet.keys[0]
-        return {
-            "name": wallet.name,
-            "kind": "single",
-            "script_type": wallet.script_type.value,
-            "derivation": key.origin.derivation,
-            "xpub": key.xpub,
-            "electrum_xpub": electrum_xpub(key.xpub, wallet.script_type, wallet.network),
-            **descriptors,
-        }
-    return {
-        "name": wallet.name,
-        "kind": "multisig",
-        "script_type": wallet.script_type.value,
-        "threshold": wallet.threshold,
-        "sorted": wallet.sorted,
-        "cosigners": [
-            {
-                "fingerprint": k.origin.fingerprint.hex(),
-                "derivation": k.origin.derivation,
-                "xpub": k.xpub,
-                "electrum_xpub": electrum_xpub(k.xpub, wallet.script_type, wallet.network),
-            }
-            for k in wallet.keys
-        ],
-        **descriptors,
-    }
 
 
 def _corrupt(path: Path, why: str) -> ConfigError:

@@ -19,11 +19,13 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Final
 
-from hot.watch_only import WatchOnlySpec
+from hot.watch_only import wallet_file
 from psbtbridge.encoding import Encoding, decode
 from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, UsageError
 from psbtbridge.files import DEFAULT_MAX_INPUT, write_new
 from psbtbridge.tx import Tx
+from psbtbridge.wallet import Wallet
+from psbtbridge.wallet.export import first_address
 
 ENV_VAR: Final = "PSBTBRIDGE_ELECTRUM"
 DEFAULT_TIMEOUT: Final = 60.0  # seconds; Electrum's own client waits 60 s for its daemon
@@ -178,16 +180,16 @@ class Electrum:
             raise _bad_output("getbalance", text)
         return Balance(*(_sats(untrusted.get(k, "0"), text) for k in _BALANCE_KEYS))
 
-    def create_watch_only(self, path: Path, spec: WatchOnlySpec) -> WatchOnlyWallet:
-        """Write a new watch-only wallet file for spec, then have Electrum open it and agree on it.
+    def create_watch_only(self, path: Path, wallet: Wallet) -> WatchOnlyWallet:
+        """Write a new watch-only wallet file, then have Electrum open it and agree on it.
 
         Never replaces an existing file. Electrum opens the file offline (a running daemon
         is not involved) and must list as first receive address the one derived here;
         otherwise the file is removed again and nothing is left behind.
         """
         path = path.absolute()
-        _create_new(path, spec.wallet_file())
-        expected = spec.address(0)
+        _create_new(path, wallet_file(wallet))
+        expected = first_address(wallet)
         try:
             addresses = self.list_addresses(path, offline=True)
             if not addresses or addresses[0] != expected:
@@ -195,13 +197,15 @@ class Electrum:
                     "electrum.address_mismatch",
                     f"Electrum derives {addresses[0] if addresses else 'no address'} where"
                     f" psbtbridge derives {expected}; is {ENV_VAR} set for the export's"
-                    f" network ({spec.network.value})? {path} was removed",
+                    f" network ({wallet.network.value})? {path} was removed",
                 )
-        except BridgeError:
+        except BaseException:
+            # whatever stopped the check (a refusal, a bug, Ctrl-C), an unverified file
+            # must not stay behind
             path.unlink(missing_ok=True)
             raise
         return WatchOnlyWallet(
-            path, spec.name, spec.network.value, spec.script_type.value, expected
+            path, wallet.name, wallet.network.value, wallet.script_type.value, expected
         )
 
     def _run(self, args: list[str], wallet: Path | None = None, stdin: bytes = b"") -> str:

@@ -1,4 +1,5 @@
-"""The hot side's qrexec edge: call psbtbridge.Sign in the cold qube and map how it ended.
+"""The hot side's qrexec edge: call psbtbridge.Sign (or ShowAddress) in the cold qube and map
+how it ended.
 
 `qrexec-client-vm QUBE psbtbridge.Sign+DIGEST` carries the PSBT on stdin and the answer on
 stdout; its exit status is the service's (0 signed, 1 declined or refused, 3 invalid input,
@@ -13,15 +14,14 @@ the send flow, not here.
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import subprocess
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import IO, Final
 
 from psbtbridge.errors import (
+    CODES,
     BridgeError,
     ConfigError,
     Declined,
@@ -30,28 +30,14 @@ from psbtbridge.errors import (
     UsageError,
 )
 from psbtbridge.files import DEFAULT_MAX_INPUT, read_bounded
-from psbtbridge.qrexec_policy import is_qube_name
+from psbtbridge.qrexec import ReasonKind, Service, is_digest, is_qube_name, one_line, parse_reason
 
-SERVICE_NAME: Final = "psbtbridge.Sign"
+SERVICE_NAME: Final = Service.SIGN
 CLIENT_ENV: Final = "PSBTBRIDGE_QREXEC_CLIENT"  # a command line standing in for qrexec-client-vm
 DEFAULT_CLIENT: Final = ("qrexec-client-vm",)
 # The answer is the request plus signatures, possibly re-encoded as base64 (4/3 larger).
 DEFAULT_ANSWER_CAP: Final = 4 * DEFAULT_MAX_INPUT
 _STDERR_CAP: Final = 64 * 1024
-_DIGEST: Final = re.compile(r"[0-9a-f]{8}")
-_REASON: Final = re.compile(
-    r"psbtbridge: (declined|refused|invalid|error): (.*) \[([a-z0-9_]+\.[a-z0-9_.]+)\]"
-)
-_MAX_SHOWN: Final = 400  # characters of the other side's text repeated in our message
-
-
-@dataclass(frozen=True)
-class SignerReason:
-    """The cold service's one-line explanation of a non-zero exit."""
-
-    kind: str  # declined, refused, invalid or error
-    message: str
-    code: str
 
 
 def client_command(environ: Mapping[str, str]) -> list[str]:
@@ -67,39 +53,29 @@ def client_command(environ: Mapping[str, str]) -> list[str]:
         ) from error
 
 
-def _shown(untrusted_text: str) -> str:
-    """Text from the other side made safe for one terminal line: no escapes, bounded."""
-    clean = "".join(ch if ch.isprintable() else "." for ch in untrusted_text.strip())
-    return clean if len(clean) <= _MAX_SHOWN else clean[: _MAX_SHOWN - 3] + "..."
-
-
-def parse_reason(untrusted_stderr: str) -> SignerReason | None:
-    """The last `psbtbridge: ...` line of the client's stderr, if the service wrote one."""
-    for line in reversed(untrusted_stderr.splitlines()):
-        match = _REASON.fullmatch(line.strip())
-        if match:
-            return SignerReason(match[1], _shown(match[2]), match[3])
-    return None
-
-
-def status_error(status: int, untrusted_stderr: str, qube: str) -> BridgeError:
+def status_error(
+    status: int, untrusted_stderr: str, qube: str, service: str = SERVICE_NAME
+) -> BridgeError:
     """The error for a qrexec-client-vm exit status other than 0 (Popen's: < 0 is a signal)."""
     reason = parse_reason(untrusted_stderr)
-    tail = _shown(untrusted_stderr.strip().splitlines()[-1]) if untrusted_stderr.strip() else ""
-    said = f"{reason.message} [{reason.code}]" if reason else tail or "no reason given"
+    tail = one_line(untrusted_stderr.strip().splitlines()[-1]) if untrusted_stderr.strip() else ""
+    said = f"{reason.message}" if reason else tail or "no reason given"
     detail = f": {tail}" if tail else ""
-    if status == 1 and reason and reason.kind == "declined":
-        return Declined("send.declined", f"{qube} declined to sign: {said}")
+    # The cold side's own code travels on (it says what was refused); ours stands in only
+    # when the service gave no reason line, or one whose code we do not know.
+    code = reason.code if reason and reason.code in CODES else None
+    if status == 1 and reason and reason.kind is ReasonKind.DECLINED:
+        return Declined(code or "send.declined", f"{qube} declined to sign: {said}")
     if status == 1 and reason:
-        return Refused("send.declined", f"{qube} refused to sign: {said}")
+        return Refused(code or "send.declined", f"{qube} refused to sign: {said}")
     if status == 3:
-        return InvalidInput("send.invalid", f"{qube} rejected the PSBT as invalid: {said}")
+        return InvalidInput(code or "send.invalid", f"{qube} rejected the PSBT as invalid: {said}")
     if status == 4:
-        return BridgeError("send.signer_error", f"the signer in {qube} failed: {said}")
+        return BridgeError(code or "send.signer_error", f"the signer in {qube} failed: {said}")
     if status == 126:
         return Refused(
             "send.qrexec_denied",
-            f"dom0 refused the call to {SERVICE_NAME} in {qube}: its qrexec policy denies it or"
+            f"dom0 refused the call to {service} in {qube}: its qrexec policy denies it or"
             " the prompt was declined (see qrexec/INSTALL.md)",
         )
     if status == 125:
@@ -107,7 +83,7 @@ def status_error(status: int, untrusted_stderr: str, qube: str) -> BridgeError:
     if status == 127:
         return BridgeError(
             "send.service_missing",
-            f"{qube} has no {SERVICE_NAME} service: install it in its template (qrexec/INSTALL.md)",
+            f"{qube} has no {service} service: install it in its template (qrexec/INSTALL.md)",
         )
     if status > 128:
         return BridgeError(
@@ -147,13 +123,15 @@ def call_signer(
     client_cmd: list[str] | None = None,
     *,
     cap: int = DEFAULT_ANSWER_CAP,
+    service: str = SERVICE_NAME,
 ) -> bytes:
-    """Send psbt to psbtbridge.Sign+DIGEST in qube; return the answer, or raise why not."""
+    """Send psbt (or another service's request) to SERVICE+DIGEST in qube (psbtbridge.Sign
+    unless told); return the answer, or raise why not."""
     if not is_qube_name(qube):
         raise UsageError("send.bad_qube", f"{qube!r} is not a valid qube name")
-    if _DIGEST.fullmatch(digest) is None:
+    if not is_digest(digest):
         raise BridgeError("send.bad_digest", f"{digest!r} is not an 8-character hex digest")
-    command = [*(client_cmd or client_command(os.environ)), qube, f"{SERVICE_NAME}+{digest}"]
+    command = [*(client_cmd or client_command(os.environ)), qube, f"{service}+{digest}"]
     try:
         process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -184,7 +162,7 @@ def call_signer(
         process.stdout.close()
         process.stderr.close()
     if status != 0:
-        raise status_error(status, b"".join(errors).decode("utf-8", "replace"), qube)
+        raise status_error(status, b"".join(errors).decode("utf-8", "replace"), qube, service)
     if not answer:
         raise InvalidInput("send.empty_answer", f"{qube} reported success but sent no PSBT")
     return answer

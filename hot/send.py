@@ -14,17 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from embit.base import EmbitError
-from embit.script import address_to_scriptpubkey
-
 from hot.electrum import Electrum
+from psbtbridge.address import decode_address
 from psbtbridge.encoding import decode
 from psbtbridge.errors import BridgeError, InvalidInput, UsageError
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt
 from psbtbridge.psbt.fields import InputType
 from psbtbridge.psbt.finalize import extract, finalize
-from psbtbridge.script import address_of, is_p2tr
+from psbtbridge.script import is_p2tr
 from psbtbridge.summary import summarize
 from psbtbridge.tx import MAX_MONEY, Tx, TxOut
 from psbtbridge.verify import Verifier, verify_final_tx
@@ -33,7 +31,6 @@ SATS_PER_BTC: Final = 100_000_000
 EVERYTHING: Final = "!"  # Electrum's amount for "all the wallet's coins, no change"
 #: ASCII digits only (`\d` would take "١"), no sign, exponent or leading zeros, 8 decimals.
 _AMOUNT_RE: Final = re.compile(r"(0|[1-9][0-9]{0,7})(\.[0-9]{1,8})?")
-_MAX_ADDRESS: Final = 90  # BIP173's limit for a bech32 string; base58 addresses are shorter
 
 
 @dataclass(frozen=True)
@@ -73,31 +70,12 @@ def address_script(untrusted_address: str, network: Network) -> tuple[str, bytes
     """(canonical address, scriptPubKey) of an address of `network`, or a UsageError saying
     which network it belongs to: a regtest address given without --network regtest would
     otherwise look like a payment missing from Electrum's transaction."""
-    candidates = [untrusted_address]
-    if untrusted_address.isupper():
-        candidates.append(untrusted_address.lower())  # BIP173: all-uppercase bech32 is valid
-    for candidate in candidates:
-        script = None
-        if len(candidate) <= _MAX_ADDRESS:
-            try:
-                script = address_to_scriptpubkey(candidate)
-            except EmbitError:
-                script = None  # not base58 with a known prefix, not valid bech32/bech32m
-        if script is None:  # embit returns None for an unknown base58 prefix
-            continue
-        spk: bytes = script.data
-        if address_of(spk, network) == candidate:
-            return candidate, spk  # it re-encodes to itself: an address of this network
-        others = [n.value for n in Network if address_of(spk, n) == candidate]
-        if others:
-            raise UsageError(
-                "send.wrong_network",
-                f"{candidate} is a {'/'.join(others)} address, not {network.value}:"
-                f" give --network {others[0]}",
-            )
-    raise UsageError(
-        "send.bad_address", f"{untrusted_address[:_MAX_ADDRESS]!r} is not a bitcoin address"
-    )
+    try:
+        return decode_address(untrusted_address, network)
+    except InvalidInput as error:
+        code = "send.wrong_network" if error.code == "address.wrong_network" else "send.bad_address"
+        hint = ": give --network for it" if code == "send.wrong_network" else ""
+        raise UsageError(code, error.message + hint) from error
 
 
 def parse_payment(untrusted_address: str, untrusted_amount: str, network: Network) -> Payment:
@@ -196,7 +174,8 @@ def summary_lines(psbt: Psbt, name: str, qube: str, network: Network) -> list[st
             f"  from {len(summary.inputs)} input(s) of {summary.input_total:,} sat;"
             f" fee {summary.fee:,} sat{rate}"
         )
-    lines += [f"  warning: {w.message}" for w in summary.warnings]
+    lines += [f"  refused: {f.text}" for f in summary.refusals]
+    lines += [f"  warning: {w.text}" for w in summary.warnings]
     lines.append(f"dom0's prompt and {qube}'s dialog name this request {name}")
     return lines
 

@@ -15,24 +15,30 @@ from dataclasses import dataclass
 from enum import Enum
 
 from psbtbridge.bip32 import HARDENED, KeyOrigin
-from psbtbridge.errors import Refused
+from psbtbridge.errors import Finding, Refused
 from psbtbridge.hashes import hash160, sha256
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt, PsbtInput, PsbtOutput
 from psbtbridge.script import (
+    ScriptType,
     address_of,
+    has_address,
     is_op_return,
     is_p2sh,
     is_p2wsh,
     is_witness_program,
+    last_push,
+    multisig_threshold,
     script_type_of,
 )
 from psbtbridge.sighash import SighashType
 from psbtbridge.size import InputShape, estimate_vsize
 from psbtbridge.tx import MAX_MONEY, OutPoint, Tx, TxOut
-from psbtbridge.wallet import DerivedScript, ScriptType, Wallet
+from psbtbridge.wallet import DerivedScript, Wallet
 
 DEFAULT_CHANGE_WINDOW = 1000
+#: Outputs below this are dust to Bitcoin Core's relay policy for every standard type.
+DUST_LIMIT = 546
 _PURPOSES = {44, 45, 48, 49, 84, 86}  # BIP44-style paths: purpose'/coin_type'/account'/...
 _ZERO_FINGERPRINT = bytes(4)
 
@@ -91,7 +97,7 @@ class Analysis:
     total_out: int
     fee: int
     vsize: int
-    warnings: tuple[str, ...]
+    warnings: tuple[Finding, ...]
 
     @property
     def txid_hex(self) -> str:
@@ -121,9 +127,15 @@ class Analysis:
 
     @property
     def sending(self) -> int:
-        """Satoshis leaving our wallets: every output that is not proven ours."""
+        """Satoshis paid to others: every output that is not proven ours."""
         ours = (OutputKind.CHANGE, OutputKind.SELF)
         return sum(o.amount for o in self.outputs if o.kind not in ours)
+
+    @property
+    def leaving(self) -> int:
+        """Satoshis that leave our wallets: payments and the fee. The fee counts: left out,
+        requests paying a little with a fee near the limits would pass any spending limit."""
+        return self.sending + self.fee
 
 
 def analyse(
@@ -134,60 +146,232 @@ def analyse(
 ) -> Analysis:
     """Prove what psbt does for wallets on network, or raise Refused naming the first reason."""
     tx = psbt.unsigned_tx()
-    if not tx.inputs or not tx.outputs:
-        raise Refused("proof.empty_tx", "the transaction has no inputs or no outputs")
-    _check_unique_inputs(tx)
+    facts = check_facts(psbt)
+    _raise_first(f for f in facts.refusals if f.code not in _LATE_REFUSALS)
     claimers = _claim_fingerprints(wallets)
     _check_network(psbt, wallets, network, claimers)
     finder = _Finder(wallets)
     inputs = tuple(_analyse_input(inp, finder) for inp in psbt.inputs)
     if not any(i.owner for i in inputs):
         raise Refused("proof.nothing_to_sign", "no input re-derives from a registered wallet")
-    warnings: list[str] = []
-    unknown = [i.index for i in inputs if i.amount is None]
-    if unknown:
-        raise Refused(
-            "proof.unknown_amount",
-            f"input {unknown[0]}: no UTXO is given, so the fee cannot be known",
-        )
-    for i in inputs:
-        if i.owner is None and not i.amount_proven:
-            warnings.append(
-                f"input {i.index} (not ours): its amount is only claimed; the fee shown relies on it"
-            )
+    _raise_first(f for f in facts.refusals if f.code == "proof.unknown_amount")
     highest = _highest_index(inputs)
     outputs = tuple(
         _analyse_output(out, finder, claimers, network, highest, change_window)
         for out in psbt.outputs
     )
-    total_in = sum(i.amount or 0 for i in inputs)
-    total_out = sum(o.amount for o in outputs)
-    fee = total_in - total_out
-    if fee < 0:
-        raise Refused(
-            "proof.negative_fee",
-            f"outputs ({total_out} sat) exceed inputs ({total_in} sat): the fee would be {fee} sat",
-        )
-    vsize = estimate_vsize(tx, [_input_shape(psbt.inputs[i.index], i) for i in inputs])
+    _raise_first(facts.refusals)
+    assert facts.total_in is not None and facts.fee is not None  # else refused just above
+    # A claimed amount matters only where no signature of ours commits to it.
+    foreign = {i.index for i in inputs if i.owner is None}
+    warnings = [
+        f for f in facts.warnings if f.code != "warning.amount_claimed" or _index(f) in foreign
+    ]
     if any(o.kind is OutputKind.SELF for o in outputs):
-        warnings.append("an output pays one of our own receive addresses (a transfer to self)")
-    if any(o.kind is OutputKind.UNKNOWN for o in outputs):
-        warnings.append("an output has a script that is not a standard address")
-    return Analysis(network, tx, inputs, outputs, total_in, total_out, fee, vsize, tuple(warnings))
+        warnings.append(
+            Finding(
+                "warning.self_transfer",
+                "",
+                "an output pays one of our own receive addresses (a transfer to self)",
+            )
+        )
+    shapes = [_input_shape(psbt.inputs[i.index], i) for i in inputs]
+    unknown = [i for i, shape in enumerate(shapes) if shape is None]
+    if unknown:
+        warnings.append(size_finding(unknown))
+    return Analysis(
+        network,
+        tx,
+        inputs,
+        outputs,
+        facts.total_in,
+        facts.total_out,
+        facts.fee,
+        estimate_vsize(tx, [shape or InputShape(None) for shape in shapes]),
+        tuple(warnings),
+    )
 
 
-# --- inputs
+# --- what the bytes alone say: the checks `psbt inspect` shows and `analyse` enforces
+
+#: Refusals `analyse` raises only after it has looked for inputs of ours, so that a PSBT
+#: with none is named as such first.
+_LATE_REFUSALS = frozenset({"proof.unknown_amount", "proof.negative_fee"})
 
 
-def _check_unique_inputs(tx: Tx) -> None:
+@dataclass(frozen=True)
+class Facts:
+    """Totals and findings from the PSBT alone, before anything is proven ours."""
+
+    total_in: int | None  # None when an input's amount is not given at all
+    total_out: int
+    fee: int | None
+    refusals: tuple[Finding, ...]  # each stops the signer; inspect shows them
+    warnings: tuple[Finding, ...]
+
+
+def check_facts(psbt: Psbt) -> Facts:
+    """Every check that needs no wallet: shapes, amounts, totals, fee, fields nobody knows."""
+    tx = psbt.unsigned_tx()
+    refusals: list[Finding] = []
+    warnings: list[Finding] = []
+    if not tx.inputs or not tx.outputs:
+        refusals.append(
+            Finding("proof.empty_tx", "", "the transaction has no inputs or no outputs")
+        )
     seen: dict[OutPoint, int] = {}
     for i, txin in enumerate(tx.inputs):
         if txin.prevout in seen:
-            raise Refused(
-                "proof.duplicate_input",
-                f"inputs {seen[txin.prevout]} and {i} spend the same outpoint {txin.prevout}",
+            refusals.append(
+                Finding(
+                    "proof.duplicate_input",
+                    f"input {i}",
+                    f"spends {txin.prevout}, as input {seen[txin.prevout]} does",
+                )
             )
-        seen[txin.prevout] = i
+        seen.setdefault(txin.prevout, i)
+    amounts = [_input_amount(inp, refusals, warnings) for inp in psbt.inputs]
+    for out in psbt.outputs:
+        _check_output_amount(out, refusals, warnings)
+    total_out = sum(o.amount for o in psbt.outputs)
+    known = [a for a in amounts if a is not None]
+    total_in = sum(known) if len(known) == len(amounts) else None
+    for what, total in (("inputs", total_in), ("outputs", total_out)):
+        if total is not None and total > MAX_MONEY:
+            refusals.append(
+                Finding(
+                    "proof.bad_amount",
+                    "",
+                    f"the {what} add up to {total} sat, more than 21 million BTC",
+                )
+            )
+    fee = None if total_in is None else total_in - total_out
+    if fee is not None and fee < 0:
+        refusals.append(
+            Finding(
+                "proof.negative_fee",
+                "",
+                f"outputs ({total_out} sat) exceed inputs ({total_in} sat): the fee would be"
+                f" {fee} sat",
+            )
+        )
+    warnings += _field_warnings(psbt)
+    return Facts(total_in, total_out, fee, tuple(refusals), tuple(warnings))
+
+
+def _input_amount(inp: PsbtInput, refusals: list[Finding], warnings: list[Finding]) -> int | None:
+    place = f"input {inp.index}"
+    spent = inp.spent_output
+    if spent is None:
+        refusals.append(
+            Finding("proof.unknown_amount", place, "no UTXO is given, so the fee cannot be known")
+        )
+        return None
+    if not 0 <= spent.value <= MAX_MONEY:
+        refusals.append(
+            Finding("proof.bad_amount", place, f"amount {spent.value} sat is out of range")
+        )
+    if not inp.amount_proven:
+        warnings.append(
+            Finding(
+                "warning.amount_claimed",
+                place,
+                "its amount is only claimed (PSBT_IN_WITNESS_UTXO), not proven by the previous"
+                " transaction; the fee shown relies on it",
+            )
+        )
+    if inp.sighash_type is not None and inp.sighash_type not in (
+        SighashType.DEFAULT,
+        SighashType.ALL,
+    ):
+        warnings.append(
+            Finding(
+                "warning.sighash_not_all",
+                place,
+                f"requests sighash {sighash_name(inp.sighash_type)}, not ALL",
+            )
+        )
+    for sig in inp.partial_sigs:
+        if sig.sighash_type != SighashType.ALL:
+            warnings.append(
+                Finding(
+                    "warning.sighash_not_all",
+                    place,
+                    f"a partial signature uses sighash {sighash_name(sig.sighash_type)}",
+                )
+            )
+    return spent.value
+
+
+def _check_output_amount(out: PsbtOutput, refusals: list[Finding], warnings: list[Finding]) -> None:
+    place = f"output {out.index}"
+    if not 0 <= out.amount <= MAX_MONEY:
+        refusals.append(
+            Finding("proof.bad_amount", place, f"amount {out.amount} sat is out of range")
+        )
+    if is_op_return(out.script_pubkey):
+        if out.amount:
+            refusals.append(
+                Finding(
+                    "proof.op_return_value",
+                    place,
+                    f"an OP_RETURN output carries {out.amount} sat, which would be burned",
+                )
+            )
+        return
+    if not has_address(out.script_pubkey):
+        warnings.append(
+            Finding("warning.unknown_script", place, "a script that is not a standard address")
+        )
+    elif 0 <= out.amount < DUST_LIMIT:
+        warnings.append(Finding("warning.dust", place, f"{out.amount} sat is below the dust limit"))
+
+
+def _field_warnings(psbt: Psbt) -> list[Finding]:
+    """Unknown fields are kept, but nobody here can say what they mean: point them out."""
+    maps: list[tuple[str, int, int]] = [("global map", len(psbt.unknown), len(psbt.proprietary))]
+    maps += [(f"input {i.index}", len(i.unknown), len(i.proprietary)) for i in psbt.inputs]
+    maps += [(f"output {o.index}", len(o.unknown), len(o.proprietary)) for o in psbt.outputs]
+    found = []
+    for place, unknown, proprietary in maps:
+        if unknown:
+            found.append(
+                Finding("warning.unknown_fields", place, f"{unknown} field(s) of unknown type")
+            )
+        if proprietary:
+            found.append(
+                Finding("warning.proprietary_fields", place, f"{proprietary} proprietary field(s)")
+            )
+    return found
+
+
+def size_finding(indexes: list[int]) -> Finding:
+    """The warning for inputs sized at their smallest: the fee rate shown is the most it can be."""
+    return Finding(
+        "warning.size_unknown",
+        f"input(s) {', '.join(str(i) for i in indexes)}",
+        "unknown script or spend path: sized at the smallest an input can be, so the fee rate"
+        " shown is an upper bound",
+    )
+
+
+def sighash_name(value: int) -> str:
+    try:
+        return SighashType(value).name
+    except ValueError:
+        return f"0x{value:08x}"
+
+
+def _raise_first(findings: Iterable[Finding]) -> None:
+    for finding in findings:
+        raise finding.refusal()
+
+
+def _index(finding: Finding) -> int:
+    return int(finding.place.rsplit(" ", 1)[-1])
+
+
+# --- inputs
 
 
 def _analyse_input(inp: PsbtInput, finder: _Finder) -> InputAnalysis:
@@ -196,8 +380,6 @@ def _analyse_input(inp: PsbtInput, finder: _Finder) -> InputAnalysis:
     _check_signer_rules(inp, spent, where)
     owner = None
     if spent is not None:
-        if not 0 <= spent.value <= MAX_MONEY:
-            raise Refused("proof.bad_amount", f"{where}: amount {spent.value} sat is out of range")
         owner = finder.find(spent.script_pubkey, _hints(inp))
     if owner is not None:
         if not inp.amount_proven and owner.wallet.script_type is not ScriptType.P2TR:
@@ -270,8 +452,8 @@ def _highest_index(inputs: Iterable[InputAnalysis]) -> dict[str, int]:
     return highest
 
 
-def _input_shape(inp: PsbtInput, analysed: InputAnalysis) -> InputShape:
-    """What the finished input will look like, for the size estimate."""
+def _input_shape(inp: PsbtInput, analysed: InputAnalysis) -> InputShape | None:
+    """What the finished input will look like, for the size estimate; None when unknown."""
     if analysed.owner is not None:
         derived = analysed.owner.derived
         return InputShape(
@@ -280,12 +462,42 @@ def _input_shape(inp: PsbtInput, analysed: InputAnalysis) -> InputShape:
             len(derived.redeem_script or b""),
             len(derived.witness_script or b""),
         )
-    return InputShape(
-        script_type_of(analysed.script_pubkey or b"", inp.redeem_script, inp.witness_script),
-        1,
-        len(inp.redeem_script or b""),
-        len(inp.witness_script or b""),
-    )
+    return claimed_shape(inp)
+
+
+def input_type(inp: PsbtInput) -> ScriptType | None:
+    """The spent output's type, looking into P2SH/P2WSH with the scripts the PSBT gives; a
+    finalized input has dropped those fields, so take them from its final scriptSig/witness."""
+    spent = inp.spent_output
+    if spent is None:
+        return None
+    redeem, witness = inp.redeem_script, inp.witness_script
+    if redeem is None and inp.final_scriptsig:
+        redeem = last_push(inp.final_scriptsig)
+    if witness is None and inp.final_scriptwitness:
+        witness = inp.final_scriptwitness[-1]
+    return script_type_of(spent.script_pubkey, redeem, witness)
+
+
+def claimed_shape(inp: PsbtInput) -> InputShape | None:
+    """What the finished input will look like by the PSBT's own scripts, or None when its size
+    cannot be known (an unknown script, a multisig without its script, a script path)."""
+    kind = input_type(inp)
+    if kind is None:
+        return None
+    script = inp.witness_script if kind in (ScriptType.P2WSH, ScriptType.P2SH_P2WSH) else None
+    if kind is ScriptType.P2SH:
+        script = inp.redeem_script
+    if kind.is_multisig:
+        threshold = multisig_threshold(script)
+        if threshold is None:
+            return None
+        return InputShape(
+            kind, threshold, len(inp.redeem_script or b""), len(inp.witness_script or b"")
+        )
+    if kind is ScriptType.P2TR and inp.tap_key_sig is None and inp.tap_leaf_scripts:
+        return None  # a script-path spend: its witness depends on the leaf
+    return InputShape(kind)
 
 
 # --- outputs
@@ -301,14 +513,7 @@ def _analyse_output(
 ) -> OutputAnalysis:
     where = f"output {out.index}"
     spk = out.script_pubkey
-    if not 0 <= out.amount <= MAX_MONEY:
-        raise Refused("proof.bad_amount", f"{where}: amount {out.amount} sat is out of range")
-    if is_op_return(spk):
-        if out.amount:
-            raise Refused(
-                "proof.op_return_value",
-                f"{where}: an OP_RETURN output carries {out.amount} sat, which would be burned",
-            )
+    if is_op_return(spk):  # its amount is 0: check_facts refuses any other
         return OutputAnalysis(out.index, 0, spk, None, OutputKind.OP_RETURN, None)
     address = address_of(spk, network)
     claims = [o for o in _hints(out) if o.fingerprint in claimers]

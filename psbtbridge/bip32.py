@@ -1,5 +1,5 @@
-"""BIP32 types and steps: key origins and paths, one non-hardened step from a public key
-(CKDpub: an HMAC and a point addition), and the serialization of an extended public key.
+"""BIP32 types and one step: key origins and paths, and one non-hardened step from a
+public key (CKDpub: an HMAC and a point addition).
 
 Ownership proofs derive one address per input and per claimed change output. embit's
 HDKey also builds a base58 string for every child it makes, which is most of the time
@@ -11,11 +11,9 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
-from embit import base58
 from embit.util import ctypes_secp256k1 as secp
 
 from psbtbridge.errors import BridgeError, InvalidInput
-from psbtbridge.hashes import hash160
 
 #: BIP32: indexes from 2^31 on are hardened children.
 HARDENED = 0x80000000
@@ -72,21 +70,3 @@ def public_child(pubkey: bytes, chain_code: bytes, index: int) -> tuple[bytes, b
         # BIP32: IL >= n or a point at infinity (probability < 2^-127) makes the index invalid.
         raise BridgeError("bip32.invalid_child", f"child {index} is invalid; skip it") from error
     return bytes(secp.ec_pubkey_serialize(point, secp.EC_COMPRESSED)), child_code
-
-
-def encode_xpub(
-    version: bytes, path: tuple[int, ...], parent: bytes | None, chain_code: bytes, pubkey: bytes
-) -> str:
-    """BIP32 serialization of the extended public key at path (parent: the parent's public
-    key, None at the root), base58check-encoded."""
-    fingerprint = bytes(4) if parent is None else hash160(parent)[:4]
-    child_number = path[-1] if path else 0
-    payload = (
-        version
-        + bytes([len(path)])
-        + fingerprint
-        + child_number.to_bytes(4, "big")
-        + chain_code
-        + pubkey
-    )
-    return str(base58.encode_check(payload))

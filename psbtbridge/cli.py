@@ -38,6 +38,10 @@ COMMANDS: dict[str, Command] = {
         "cold.commands.keys", "cold: `keys init` a seed, `keys export` watch-only material"
     ),
     "wallet": Command("cold.commands.wallet", "cold: register and list multisig wallets"),
+    "address": Command(
+        "psbtbridge.commands.address",
+        "cold: `address show`, `address verify ADDRESS`; hot: `address verify ADDRESS --to QUBE`",
+    ),
     "sign": Command("cold.commands.sign", "cold: prove, check policy, confirm and sign a PSBT"),
     "serve": Command(
         "cold.commands.serve", "cold: the psbtbridge.Sign qrexec service body (stdin to stdout)"

@@ -8,7 +8,7 @@ heading; `tests/test_errors.py` checks that every code raised in the source is l
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Final
+from typing import Final, NamedTuple
 
 
 class ExitStatus(IntEnum):
@@ -65,6 +65,25 @@ class ConfigError(BridgeError):
     exit_status = ExitStatus.INTERNAL
 
 
+class Finding(NamedTuple):
+    """One thing found about a request: a stable code, the place, and a sentence.
+
+    Refusals and warnings alike: a refusal is raised (`refusal()`), a warning is shown, and
+    tests compare codes, never wording.
+    """
+
+    code: str
+    place: str  # "input 2", "output 0", or "" for the whole transaction
+    message: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.place}: {self.message}" if self.place else self.message
+
+    def refusal(self) -> Refused:
+        return Refused(self.code, self.text)
+
+
 #: Every stable error code, with what it means. Grouped by the module that raises it.
 CODES: Final[dict[str, str]] = {
     # cli / generic
@@ -117,6 +136,13 @@ CODES: Final[dict[str, str]] = {
     "descriptor.mixed_paths": "some descriptor keys use /<0;1>/* and others /0/*",
     "descriptor.private_key": "a descriptor holds a private key (xprv/tprv) where an xpub belongs",
     "descriptor.slip132_mismatch": "a SLIP-132 xpub (zpub, Ypub, ...) is for another script type",
+    # addresses (psbtbridge/address.py, wallet_addresses.py, show_address.py, `psbt address`)
+    "address.bad_address": "the text is not a bitcoin address (bad characters, length or checksum)",
+    "address.wrong_network": "the address belongs to another network than the wallets'",
+    "address.unknown_wallet": "`address show --wallet NAME` names no wallet the signer knows",
+    "address.bad_range": "`address show` asks for a chain other than 0/1, a count out of range or an index of 2^31 or more",
+    "address.not_ours": "no wallet derives the address on its receive or change chain within the window",
+    "address.bad_answer": "the cold qube's psbtbridge.ShowAddress answer is not `ours WALLET PATH` or `not-ours`",
     # keystore (cold/keystore.py)
     "keystore.exists": "`keys init` refuses to replace an existing keystore",
     "keystore.missing": "there is no keystore: run `psbt keys init`",
@@ -193,6 +219,17 @@ CODES: Final[dict[str, str]] = {
     "ledger.corrupt": "ledger.json is damaged; it was left untouched",
     "ledger.unreadable": "ledger.json cannot be read or is too large",
     "ledger.bad_outpoint": "a txid or outpoint given to the ledger is malformed",
+    # warnings (psbtbridge/analysis.py, cold/verdict.py, cold/pipeline.py): shown, not raised
+    "warning.amount_claimed": "an input's amount is only claimed by its witness UTXO, not proven",
+    "warning.sighash_not_all": "an input or a partial signature uses a sighash type other than ALL",
+    "warning.unknown_script": "an output's script has no address form",
+    "warning.dust": "an output is below the dust limit and may not relay",
+    "warning.unknown_fields": "a map has fields of a type nobody here can interpret",
+    "warning.proprietary_fields": "a map has proprietary fields",
+    "warning.size_unknown": "an input's size is unknown: sized at its smallest, the fee rate is an upper bound",
+    "warning.self_transfer": "an output pays one of our own receive addresses",
+    "warning.foreign_inputs": "some inputs are not ours: a joint transaction, only ours are signed",
+    "warning.input_already_signed": "an input of ours was already signed into another transaction",
     "proof.amount_changed": "an input's amount differs from the amount seen for it earlier",
     # analysis (psbtbridge/analysis.py): a claim of the PSBT that cannot be proven
     "proof.empty_tx": "the transaction has no inputs or no outputs",
@@ -229,7 +266,7 @@ CODES: Final[dict[str, str]] = {
     "policy.over_daily_limit": "unattended: the last 24 h plus this would pass max_per_24h",
     "policy.warning_unattended": "unattended: refused because of a warning (refuse_on_warning)",
     # pipeline and signer (cold/pipeline.py, cold/signer.py)
-    "service.digest_mismatch": "the announced digest does not name the transaction received",
+    "service.digest_mismatch": "the announced digest does not name the transaction (or address) received",
     "sign.key_mismatch": "the seed does not derive a registered key it should sign with",
     # psbt (psbtbridge/psbt/, keyencoding.py, taproot.py)
     "psbt.too_large": "the PSBT is larger than the size cap (checked before parsing)",
@@ -296,20 +333,6 @@ CODES: Final[dict[str, str]] = {
     "send.tx_changed": "the signed PSBT is for another transaction than the one sent",
     "send.no_signature": "the signer's answer adds no signature",
     "send.broadcast_failed": "broadcasting failed; the signed transaction was saved to a file",
-    # qrexec policy lint (psbtbridge/qrexec_policy.py): findings, not raised
-    "qrexec_policy.bad_character": "a policy line has a non-ASCII or control character",
-    "qrexec_policy.inline_comment": "a # after content on a policy line (dom0 has no inline comments)",
-    "qrexec_policy.field_count": "a policy rule has fewer than five fields",
-    "qrexec_policy.bad_service": "a policy service name has characters outside [A-Za-z0-9._-]",
-    "qrexec_policy.bad_argument": "a policy argument is not * or +[A-Za-z0-9._+-]*, or follows a * service",
-    "qrexec_policy.bad_source": "a policy source is not a qube name or a @keyword allowed there",
-    "qrexec_policy.bad_target": "a policy target is not a qube name or a @keyword allowed there",
-    "qrexec_policy.bad_action": "a policy action is not allow, deny or ask",
-    "qrexec_policy.bad_param": "a policy parameter is malformed, repeated, unknown or has a bad value",
-    "qrexec_policy.allow_default": "allow toward @default without target=",
-    "qrexec_policy.default_target": "ask's default_target= is not the only choice target= allows",
-    "qrexec_policy.bad_directive": "an unknown, transitional or malformed !directive",
-    "qrexec_policy.bad_filename": "a policy file name dom0 ignores or refuses",
     # sighash (psbtbridge/sighash.py)
     "sighash.bad_type": "a sighash type that is not one of the standard ones (or DEFAULT outside taproot)",
     "sighash.bad_amount": "an amount to commit to is negative or over 2^63",

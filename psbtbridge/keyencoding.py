@@ -10,6 +10,7 @@ from __future__ import annotations
 from embit.util import secp256k1
 
 from psbtbridge.errors import InvalidInput
+from psbtbridge.sighash import SighashType
 
 #: Order of the secp256k1 group: ECDSA r and s must lie in [1, N-1].
 CURVE_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -20,7 +21,7 @@ XPUB_SIZE = 78
 
 #: Sighash types a signature may carry as its last byte: ALL, NONE, SINGLE, each with or
 #: without ANYONECANPAY. Taproot's SIGHASH_DEFAULT (0x00) is only ever implicit (64 bytes).
-SIGHASH_TYPES = frozenset({0x01, 0x02, 0x03, 0x81, 0x82, 0x83})
+SIGNATURE_HASH_TYPES = frozenset(t for t in SighashType if t is not SighashType.DEFAULT)
 
 
 def _on_curve(sec: bytes) -> bool:
@@ -112,7 +113,7 @@ def check_ecdsa_signature(untrusted_sig: bytes, where: str) -> bytes:
         raise InvalidInput(
             "psbt.bad_signature", f"{where}: not a strict DER signature plus sighash byte"
         )
-    if sig[-1] not in SIGHASH_TYPES:
+    if sig[-1] not in SIGNATURE_HASH_TYPES:
         raise InvalidInput("psbt.bad_signature", f"{where}: undefined sighash type 0x{sig[-1]:02x}")
     return sig
 
@@ -124,7 +125,7 @@ def check_schnorr_signature(untrusted_sig: bytes, where: str) -> bytes:
             "psbt.bad_signature",
             f"{where}: a Schnorr signature is 64 or 65 bytes, not {len(untrusted_sig)}",
         )
-    if len(untrusted_sig) == 65 and untrusted_sig[64] not in SIGHASH_TYPES:
+    if len(untrusted_sig) == 65 and untrusted_sig[64] not in SIGNATURE_HASH_TYPES:
         raise InvalidInput(
             "psbt.bad_signature",
             f"{where}: invalid explicit sighash type 0x{untrusted_sig[64]:02x}",

@@ -14,13 +14,12 @@ from typing import Final
 from psbtbridge.compact import compact_size, var_bytes
 from psbtbridge.errors import InvalidInput, Refused
 from psbtbridge.hashes import hash256, sha256, tagged_hash
+from psbtbridge.script import OP_CODESEPARATOR, ScriptEndsInPush, ops
 from psbtbridge.tx import Tx, TxIn, TxOut
 
 ANYONECANPAY: Final = 0x80
 _BASE_MASK: Final = 0x1F  # Core masks the base type with 0x1f for the legacy and BIP143 rules
 _ZERO32: Final = bytes(32)
-_OP_CODESEPARATOR: Final = 0xAB
-_OP_PUSHDATA1, _OP_PUSHDATA2, _OP_PUSHDATA4 = 0x4C, 0x4D, 0x4E
 #: BIP342: the code separator position committed to when no OP_CODESEPARATOR was executed.
 NO_CODESEPARATOR: Final = 0xFFFFFFFF
 
@@ -87,24 +86,14 @@ def _single_output(tx: Tx, index: int) -> TxOut:
 
 def remove_codeseparators(script: bytes) -> bytes:
     """The script without its OP_CODESEPARATOR opcodes, as the legacy sighash serializes it."""
-    if bytes([_OP_CODESEPARATOR]) not in script:
+    if bytes([OP_CODESEPARATOR]) not in script:
         return script
-    kept = bytearray()
-    pos = 0
-    while pos < len(script):
-        opcode = script[pos]
-        end = pos + 1
-        if opcode < _OP_PUSHDATA1:
-            end += opcode
-        elif opcode <= _OP_PUSHDATA4:
-            width = {_OP_PUSHDATA1: 1, _OP_PUSHDATA2: 2, _OP_PUSHDATA4: 4}[opcode]
-            end += width + int.from_bytes(script[pos + 1 : pos + 1 + width], "little")
-        if end > len(script):
-            raise InvalidInput("sighash.bad_script", "scriptCode ends inside a push")
-        if opcode != _OP_CODESEPARATOR:
-            kept += script[pos:end]
-        pos = end
-    return bytes(kept)
+    try:
+        return b"".join(
+            script[op.start : op.end] for op in ops(script) if op.opcode != OP_CODESEPARATOR
+        )
+    except ScriptEndsInPush:
+        raise InvalidInput("sighash.bad_script", "scriptCode ends inside a push") from None
 
 
 def legacy_sighash(tx: Tx, index: int, script_code: bytes, hash_type: int) -> bytes:

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from psbtbridge.compact import compact_size
+from psbtbridge.script import ScriptType, push_size
 from psbtbridge.tx import Tx
-from psbtbridge.wallet import ScriptType
 
 ECDSA_SIG = 72  # DER with a high R is at most 72 bytes with its sighash byte
 SCHNORR_SIG = 65  # 64, plus a sighash byte when it is not DEFAULT
@@ -23,33 +23,32 @@ class InputShape(NamedTuple):
     witness_script_len: int = 0
 
 
-def _push(n: int) -> int:
-    """Bytes of a minimal push of n bytes inside a script."""
-    return n + (1 if n < 0x4C else 2 if n <= 0xFF else 3)
-
-
 def _witness(items: Sequence[int]) -> int:
     return len(compact_size(len(items))) + sum(len(compact_size(n)) + n for n in items)
 
 
 def _finished(shape: InputShape) -> tuple[int, int]:
-    """(scriptSig bytes, witness bytes) of one finished input; unknown types count as P2PKH."""
+    """(scriptSig bytes, witness bytes) of one finished input. An unknown one counts as the
+    smallest an input can be (empty scriptSig, no witness: a pay-to-anchor spend), so a fee
+    rate from this size is an upper bound and a limit checked against it is never passed."""
     sigs = [ECDSA_SIG] * shape.threshold
     match shape.script_type:
         case ScriptType.P2WPKH:
             return 0, _witness([ECDSA_SIG, PUBKEY])
         case ScriptType.P2SH_P2WPKH:
-            return _push(22), _witness([ECDSA_SIG, PUBKEY])
+            return push_size(22), _witness([ECDSA_SIG, PUBKEY])
         case ScriptType.P2TR:
             return 0, _witness([SCHNORR_SIG])
         case ScriptType.P2WSH:
             return 0, _witness([0, *sigs, shape.witness_script_len])
         case ScriptType.P2SH_P2WSH:
-            return _push(34), _witness([0, *sigs, shape.witness_script_len])
+            return push_size(34), _witness([0, *sigs, shape.witness_script_len])
         case ScriptType.P2SH:
-            return 1 + sum(_push(s) for s in sigs) + _push(shape.redeem_script_len), 0
+            return 1 + sum(push_size(s) for s in sigs) + push_size(shape.redeem_script_len), 0
+        case ScriptType.P2PKH:
+            return push_size(ECDSA_SIG) + push_size(PUBKEY), 0
         case _:
-            return _push(ECDSA_SIG) + _push(PUBKEY), 0
+            return 0, 0
 
 
 def estimate_vsize(tx: Tx, shapes: Sequence[InputShape]) -> int:

@@ -22,8 +22,8 @@ from psbtbridge.bip32 import HARDENED, KeyOrigin
 from psbtbridge.errors import Refused
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt
-from psbtbridge.script import address_of, is_witness_program, script_type_of
-from psbtbridge.wallet import ScriptType, Wallet, parse_descriptor
+from psbtbridge.script import ScriptType, address_of, is_witness_program, script_type_of
+from psbtbridge.wallet import Wallet, parse_descriptor
 from tests.conftest import load_vectors
 from tests.support.psbt_factory import (
     COSIGNER_MNEMONICS,
@@ -107,7 +107,10 @@ def test_every_output_kind_is_classified(keys: KeySet, name: str) -> None:
     assert analysis.fee == 89_000
     assert analysis.sending == 121_000  # external and unknown: neither change nor self
     assert analysis.digest == analysis.txid_hex[:8]
-    assert len(analysis.warnings) == 2  # the transfer to self, and the unknown script
+    assert sorted(w.code for w in analysis.warnings) == [
+        "warning.self_transfer",
+        "warning.unknown_script",
+    ]
 
 
 def test_a_script_without_a_claim_is_external_even_when_it_is_ours(keys: KeySet) -> None:
@@ -187,7 +190,7 @@ def test_foreign_input_amounts_are_claims_and_say_so(keys: KeySet) -> None:
     analysis = run(keys, build_psbt([spend(keys), foreign], [external(1, 160_000)]))
     assert [i.owner is not None for i in analysis.inputs] == [True, False]
     assert analysis.fee == 10_000
-    assert any("only claimed" in w for w in analysis.warnings)
+    assert [(w.code, w.place) for w in analysis.warnings] == [("warning.amount_claimed", "input 1")]
     foreign.witness_utxo = False
     data = build_psbt([spend(keys), foreign], [external(1, 1)])
     assert refusal(keys, data) == "proof.unknown_amount"

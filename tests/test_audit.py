@@ -27,8 +27,8 @@ from cold.audit import (
     signed_spends,
     verify_chain,
 )
+from cold.policy import sum_last_24h
 from psbtbridge.errors import ConfigError
-from psbtbridge.policy import sum_last_24h
 
 PSBT = Path(sys.executable).parent / "psbt"
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)

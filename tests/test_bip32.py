@@ -1,4 +1,4 @@
-"""bip32.py and cold.crypto.private_child: key origins; one non-hardened step, equal to embit's HDKey.child."""
+"""bip32.py: key origins and paths; one non-hardened public step (CKDpub), equal to embit's HDKey.child."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from embit.bip32 import HDKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cold.crypto import private_child
 from psbtbridge.bip32 import HARDENED, KeyOrigin, format_index, public_child
 from psbtbridge.errors import BridgeError, InvalidInput
 
@@ -20,21 +19,13 @@ ACCOUNT = ROOT.derive("m/84h/0h/0h/0")
 
 @settings(max_examples=60)
 @given(st.integers(0, HARDENED - 1))
-def test_public_and_private_steps_equal_embit(index: int) -> None:
+def test_public_step_equals_embit(index: int) -> None:
     expected = ACCOUNT.child(index)
     pubkey, chain_code = public_child(
         bytes(ACCOUNT.key.get_public_key().sec()), bytes(ACCOUNT.chain_code), index
     )
     assert pubkey == bytes(expected.key.get_public_key().sec())
     assert chain_code == bytes(expected.chain_code)
-    secret, child_pub = private_child(
-        bytes(ACCOUNT.key.secret),
-        bytes(ACCOUNT.key.get_public_key().sec()),
-        bytes(ACCOUNT.chain_code),
-        index,
-    )
-    assert secret == bytes(expected.key.secret)
-    assert child_pub == pubkey
 
 
 def test_a_hardened_index_is_refused() -> None:

@@ -15,7 +15,7 @@ from io import StringIO
 import pytest
 
 from cold.confirm.tty import PASSPHRASE_PROMPT, PROMPT, confirm_tty
-from cold.confirm.view import group_address
+from psbtbridge.address import group_address
 from tests.support.confirm_samples import PAY, sample_view
 
 

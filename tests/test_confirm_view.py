@@ -14,9 +14,9 @@ from cold.confirm.view import (
     Decision,
     OutputLine,
     format_btc,
-    group_address,
     render_text,
 )
+from psbtbridge.address import group_address
 from psbtbridge.errors import BridgeError, Declined
 from tests.support.confirm_samples import CHANGE, OP_RETURN_SCRIPT, PAY, TAPROOT, sample_view
 

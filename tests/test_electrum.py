@@ -16,9 +16,11 @@ from embit.psbt import PSBT
 from embit.script import p2wpkh
 
 from hot.electrum import ENV_VAR, Electrum, WatchOnlyWallet
-from hot.watch_only import spec_from_export
+from hot.watch_only import watchable_from_export
 from psbtbridge.errors import BridgeError, ConfigError, ExitStatus, UsageError
 from psbtbridge.tx import Tx
+from psbtbridge.wallet import electrum_xpub
+from psbtbridge.wallet.export import first_address
 from tests.support.electrum_harness import (
     COSIGNER_MNEMONICS,
     NETWORK,
@@ -77,8 +79,8 @@ def made(folder: Path, export: bytes) -> dict[str, Made]:
 
 def _origins(export: bytes, name: str) -> dict[str, tuple[int, ...]]:
     """Master fingerprint (hex) -> account path, for every key of wallet `name`."""
-    spec = spec_from_export(export, name)
-    return {k.fingerprint.hex(): k.path for k in spec.keys}
+    wallet = watchable_from_export(export, name)
+    return {k.origin.fingerprint.hex(): k.origin.path for k in wallet.keys}
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -245,7 +247,7 @@ def test_create_watch_only_never_overwrites(made: dict[str, Made], export: bytes
     one = made["p2wpkh"]
     before = one.wallet.path.read_bytes()
     with pytest.raises(UsageError) as caught:
-        one.electrum.create_watch_only(one.wallet.path, spec_from_export(export, "p2wpkh"))
+        one.electrum.create_watch_only(one.wallet.path, watchable_from_export(export, "p2wpkh"))
     assert caught.value.code == "electrum.wallet_exists"
     assert one.wallet.path.read_bytes() == before
 
@@ -260,19 +262,23 @@ def test_wrong_network_leaves_no_file(
     electrum = Electrum(("/usr/bin/electrum", *flags, "--offline", "-D", str(folder / "other-net")))
     path = folder / f"wrong-net{len(flags)}.wallet"
     with pytest.raises(BridgeError) as caught:
-        electrum.create_watch_only(path, spec_from_export(export, "vault"))
+        electrum.create_watch_only(path, watchable_from_export(export, "vault"))
     assert caught.value.code == code
     assert not path.exists()
 
 
 def test_bare_xpub_wallet_names_the_account_key_itself(folder: Path, export: bytes) -> None:
     """`electrum restore VPUB` alone: fingerprint of the xpub itself and paths m/0/i, m/1/i."""
-    spec = spec_from_export(export, "p2wpkh")
+    watched = watchable_from_export(export, "p2wpkh")
     electrum = regtest_electrum(folder / "electrum-bare")
-    path = restore_bare(electrum, folder / "bare.wallet", spec.electrum_xpubs()[0])
-    electrum.add_transaction(path, funding_tx(spec.address(0), FUNDS, salt=7))
+    path = restore_bare(
+        electrum,
+        folder / "bare.wallet",
+        electrum_xpub(watched.keys[0].xpub, watched.script_type, watched.network),
+    )
+    electrum.add_transaction(path, funding_tx(first_address(watched), FUNDS, salt=7))
     psbt = PSBT.parse(electrum.payto(path, [(EXTERNAL, PAY)], FEERATE))
-    account_fingerprint = bip32.HDKey.parse(spec.keys[0].xpub).my_fingerprint
+    account_fingerprint = bip32.HDKey.from_string(watched.keys[0].xpub).my_fingerprint
     (derivation,) = psbt.inputs[0].bip32_derivations.values()
     assert derivation.fingerprint == account_fingerprint
     assert derivation.derivation == [0, 0]

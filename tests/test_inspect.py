@@ -13,6 +13,7 @@ import pytest
 
 from psbtbridge.cli import run
 from psbtbridge.commands.inspect import format_btc
+from psbtbridge.errors import CODES
 from tests.conftest import load_vectors
 
 PSBT = str(Path(sys.executable).parent / "psbt")
@@ -65,7 +66,7 @@ def test_valid_vectors_exit_0(
     assert run(["inspect", path]) == 0
     assert "unsigned txid" in capsys.readouterr().out
     assert run(["inspect", path, "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["schema"] == 1
+    assert json.loads(capsys.readouterr().out)["schema"] == 2
 
 
 @pytest.mark.parametrize("data", INVALID)
@@ -124,6 +125,7 @@ TOP_KEYS = {
     "vsize": int,
     "vsize_basis": str,
     "fee_rate": (float, type(None)),
+    "refusals": list,
     "warnings": list,
 }
 SCRIPT_TYPES = {"p2pkh", "p2sh-p2wpkh", "p2wpkh", "p2wsh", "p2sh-p2wsh", "p2sh", "p2tr", "unknown"}
@@ -137,13 +139,13 @@ def _check_keys(obj: dict[str, Any], expected: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("data", VALID)
 def test_json_schema(data: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The documented --json layout (README, schema 1), field by field, on every valid vector."""
+    """The documented --json layout (README, schema 2), field by field, on every valid vector."""
     assert run(["inspect", _write(tmp_path, data), "--json", "--network", "test"]) == 0
     out = json.loads(capsys.readouterr().out)
     _check_keys(out, TOP_KEYS)
-    assert out["schema"] == 1 and out["network"] == "test"
+    assert out["schema"] == 2 and out["network"] == "test"
     assert out["locktime_kind"] in ("none", "height", "time")
-    assert out["vsize_basis"] in ("final", "estimate", "guess")
+    assert out["vsize_basis"] in ("final", "estimate", "smallest")
     for inp in out["inputs"]:
         _check_keys(inp, INPUT_KEYS)
         assert inp["script_type"] in SCRIPT_TYPES
@@ -151,8 +153,9 @@ def test_json_schema(data: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[
     for out_ in out["outputs"]:
         _check_keys(out_, OUTPUT_KEYS)
         assert out_["script_type"] in SCRIPT_TYPES | {"op_return"}
-    for warning in out["warnings"]:
-        assert set(warning) == {"code", "message"}
+    for finding in out["refusals"] + out["warnings"]:
+        assert set(finding) == {"code", "place", "message"}
+        assert finding["code"] in CODES
 
 
 def test_format_btc_is_exact() -> None:

@@ -116,6 +116,8 @@ def test_import_then_export_json(home: Path, tmp_path: Path) -> None:
     text = run_psbt(home, "keys", "export")
     assert text.returncode == 0
     assert "p2wpkh: single-sig p2wpkh at m/84h/1h/0h" in text.stdout
+    assert document["wallets"][2]["first_receive_address"] == address
+    assert "first receive address  bcrt 1q6r z28m cfax" in text.stdout
     assert "Cosigner keys to give a multisig coordinator (BIP48)" in text.stdout
     assert "[73c5da0a/48h/1h/0h/2h]tpub" in text.stdout
     assert PASSPHRASE not in text.stdout + export.stdout

@@ -30,7 +30,7 @@ from cold.keystore import (
 from psbtbridge.bip32 import HARDENED as H
 from psbtbridge.errors import BridgeError, ConfigError, InvalidInput
 from psbtbridge.network import Network
-from psbtbridge.wallet import ScriptType
+from psbtbridge.script import ScriptType
 
 ABANDON = " ".join(["abandon"] * 11 + ["about"])
 RANDOM = bytes(range(28))  # salt and nonce: fixed, so a test can rebuild the same file
@@ -93,20 +93,6 @@ def test_keystore_with_bip39_passphrase_unlocks_to_the_vector_root() -> None:
 
 #: BIP32 test vector 1: seed 000102...0f, the extended public key at m/0H/1/2H/2/1000000000.
 BIP32_VECTOR_1_DEEPEST = "xpub6H1LXWLaKsWFhvm6RVpEL9P4KfRZSW7abD2ttkWP3SSQvnyA8FSVqNTEcYFgJS2UaFcxupHiYkro49S8yGasTvXEYBVPamhGW6cFJodrTHy"
-
-
-@pytest.mark.parametrize(
-    "path",
-    [(), (0,), (H,), (H, 1, 2 * H - 1), (84 + H, 1 + H, H, 1, 7), (48 + H, 1 + H, H, 2 + H)],
-)
-def test_seed_derivation_equals_embits(path: tuple[int, ...]) -> None:
-    """Our CKDpriv (no base58 string per step) against embit's HDKey, xpub for xpub."""
-    seed = Seed(Network.TEST, HDKey.from_seed(mnemonic_to_seed(ABANDON, "TREZOR")))
-    expected = seed.root.derive(list(path)).to_public(version=Network.TEST.params["xpub"])
-    assert seed.xpub(path) == expected.to_base58()
-    secret, chain_code, _ = seed.derive(path)
-    assert secret == bytes(seed.root.derive(list(path)).key.secret)
-    assert chain_code == bytes(expected.chain_code)
 
 
 def test_bip32_vector_1() -> None:

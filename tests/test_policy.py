@@ -1,4 +1,4 @@
-"""policy.py and cold/policy_file.py: defaults, every key's good and bad values, named lines."""
+"""cold/policy.py: defaults, every key's good and bad values, the setting or line each error names."""
 
 from __future__ import annotations
 
@@ -11,17 +11,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cold.policy_file import MAX_POLICY_SIZE, load_policy
-from psbtbridge.errors import CODES, ConfigError
-from psbtbridge.policy import (
+from cold.policy import (
     DEFAULT_POLICY,
     MAX_MONEY,
+    MAX_POLICY_SIZE,
     SIGHASH_TYPES,
     Policy,
     UnattendedPolicy,
+    load_policy,
     parse_policy,
     sum_last_24h,
 )
+from psbtbridge.errors import CODES, ConfigError
 
 FULL = """\
 # every key, none at its default
@@ -45,13 +46,15 @@ refuse_on_warning = false
 """
 
 
-def refused(text: str) -> tuple[str, int | None]:
-    """The code and the line number named by the ConfigError parse_policy raises for text."""
+def refused(text: str) -> tuple[str, int | str | None]:
+    """The code and the place (a line for TOML syntax, else the setting) named by the
+    ConfigError parse_policy raises for text."""
     with pytest.raises(ConfigError) as caught:
         parse_policy(text)
     assert caught.value.code in CODES
-    named = re.match(r"policy\.toml line (\d+): ", caught.value.message)
-    return caught.value.code, int(named[1]) if named else None
+    line = re.match(r"policy\.toml line (\d+): ", caught.value.message)
+    setting = re.match(r"policy\.toml \[([^\]]+)\]: ", caught.value.message)
+    return caught.value.code, int(line[1]) if line else setting[1] if setting else None
 
 
 def test_empty_file_is_the_safe_default() -> None:
@@ -119,57 +122,93 @@ def test_unattended_as_dotted_keys_and_inline_table() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "code", "line"),
+    ("text", "code", "place"),
     [
         # wrong types: bool is not a number, a float is not whole satoshis
-        ("max_fee = true", "policy.bad_type", 1),
-        ("\n\nmax_fee = 1000.0", "policy.bad_type", 3),
-        ('max_fee = "1000"', "policy.bad_type", 1),
-        ("max_fee_rate = false", "policy.bad_type", 1),
-        ('max_fee_rate = "5"', "policy.bad_type", 1),
-        ("max_fee_percent = true", "policy.bad_type", 1),
-        ('allowed_sighash = "ALL"', "policy.bad_type", 1),
-        ("allowed_sighash = [1]", "policy.bad_type", 1),
-        ("allow_foreign_inputs = 1", "policy.bad_type", 1),
-        ('allow_op_return = "yes"', "policy.bad_type", 1),
-        ("change_index_window = 10.0", "policy.bad_type", 1),
-        ("change_index_window = true", "policy.bad_type", 1),
-        ("unattended = 1", "policy.bad_type", 1),
-        ("[[unattended]]\nenabled = true", "policy.bad_type", 1),
-        ("[unattended]\nenabled = 1", "policy.bad_type", 2),
-        ("[unattended]\nallowed_destinations = 'bc1q'", "policy.bad_type", 2),
-        ("[unattended]\nmax_per_transaction = 1.5", "policy.bad_type", 2),
-        ("[unattended]\nmax_per_24h = false", "policy.bad_type", 2),
-        ("[unattended]\nrefuse_on_warning = 0", "policy.bad_type", 2),
-        ("max_fee_rate = 1979-05-27", "policy.bad_type", 1),
+        ("max_fee = true", "policy.bad_type", "max_fee"),
+        ("\n\nmax_fee = 1000.0", "policy.bad_type", "max_fee"),
+        ('max_fee = "1000"', "policy.bad_type", "max_fee"),
+        ("max_fee_rate = false", "policy.bad_type", "max_fee_rate"),
+        ('max_fee_rate = "5"', "policy.bad_type", "max_fee_rate"),
+        ("max_fee_percent = true", "policy.bad_type", "max_fee_percent"),
+        ('allowed_sighash = "ALL"', "policy.bad_type", "allowed_sighash"),
+        ("allowed_sighash = [1]", "policy.bad_type", "allowed_sighash"),
+        ("allow_foreign_inputs = 1", "policy.bad_type", "allow_foreign_inputs"),
+        ('allow_op_return = "yes"', "policy.bad_type", "allow_op_return"),
+        ("change_index_window = 10.0", "policy.bad_type", "change_index_window"),
+        ("change_index_window = true", "policy.bad_type", "change_index_window"),
+        ("unattended = 1", "policy.bad_type", "unattended"),
+        ("[[unattended]]\nenabled = true", "policy.bad_type", "unattended"),
+        ("[unattended]\nenabled = 1", "policy.bad_type", "unattended.enabled"),
+        (
+            "[unattended]\nallowed_destinations = 'bc1q'",
+            "policy.bad_type",
+            "unattended.allowed_destinations",
+        ),
+        (
+            "[unattended]\nmax_per_transaction = 1.5",
+            "policy.bad_type",
+            "unattended.max_per_transaction",
+        ),
+        ("[unattended]\nmax_per_24h = false", "policy.bad_type", "unattended.max_per_24h"),
+        ("[unattended]\nrefuse_on_warning = 0", "policy.bad_type", "unattended.refuse_on_warning"),
+        ("max_fee_rate = 1979-05-27", "policy.bad_type", "max_fee_rate"),
         # bad values
-        ("max_fee = -1", "policy.bad_value", 1),
-        (f"max_fee = {MAX_MONEY + 1}", "policy.bad_value", 1),
-        ("max_fee_rate = -0.5", "policy.bad_value", 1),
-        ("max_fee_rate = inf", "policy.bad_value", 1),
-        ("max_fee_rate = nan", "policy.bad_value", 1),
-        ("max_fee_percent = 100.01", "policy.bad_value", 1),
-        ("max_fee_percent = -1", "policy.bad_value", 1),
-        ("allowed_sighash = []", "policy.bad_value", 1),
-        ('allowed_sighash = ["ALL", "ALL"]', "policy.bad_value", 1),
-        ('allowed_sighash = ["all"]', "policy.bad_value", 1),
-        ('allowed_sighash = ["ALL|ANYONECANPAY "]', "policy.bad_value", 1),
-        ("change_index_window = 0", "policy.bad_value", 1),
-        ("change_index_window = 1_000_001", "policy.bad_value", 1),
-        ("[unattended]\nmax_per_transaction = -1", "policy.bad_value", 2),
-        (f"[unattended]\nmax_per_24h = {MAX_MONEY + 1}", "policy.bad_value", 2),
-        ("[unattended]\nallowed_destinations = ['']", "policy.bad_value", 2),
-        ("[unattended]\nallowed_destinations = ['bc1q abc']", "policy.bad_value", 2),
-        ('[unattended]\nallowed_destinations = ["bc1q\\u00e9"]', "policy.bad_value", 2),
-        (f"[unattended]\nallowed_destinations = ['{'a' * 101}']", "policy.bad_value", 2),
-        ("[unattended]\nallowed_destinations = ['a', 'a']", "policy.bad_value", 2),
+        ("max_fee = -1", "policy.bad_value", "max_fee"),
+        (f"max_fee = {MAX_MONEY + 1}", "policy.bad_value", "max_fee"),
+        ("max_fee_rate = -0.5", "policy.bad_value", "max_fee_rate"),
+        ("max_fee_rate = inf", "policy.bad_value", "max_fee_rate"),
+        ("max_fee_rate = nan", "policy.bad_value", "max_fee_rate"),
+        ("max_fee_percent = 100.01", "policy.bad_value", "max_fee_percent"),
+        ("max_fee_percent = -1", "policy.bad_value", "max_fee_percent"),
+        ("allowed_sighash = []", "policy.bad_value", "allowed_sighash"),
+        ('allowed_sighash = ["ALL", "ALL"]', "policy.bad_value", "allowed_sighash"),
+        ('allowed_sighash = ["all"]', "policy.bad_value", "allowed_sighash"),
+        ('allowed_sighash = ["ALL|ANYONECANPAY "]', "policy.bad_value", "allowed_sighash"),
+        ("change_index_window = 0", "policy.bad_value", "change_index_window"),
+        ("change_index_window = 1_000_001", "policy.bad_value", "change_index_window"),
+        (
+            "[unattended]\nmax_per_transaction = -1",
+            "policy.bad_value",
+            "unattended.max_per_transaction",
+        ),
+        (
+            f"[unattended]\nmax_per_24h = {MAX_MONEY + 1}",
+            "policy.bad_value",
+            "unattended.max_per_24h",
+        ),
+        (
+            "[unattended]\nallowed_destinations = ['']",
+            "policy.bad_value",
+            "unattended.allowed_destinations",
+        ),
+        (
+            "[unattended]\nallowed_destinations = ['bc1q abc']",
+            "policy.bad_value",
+            "unattended.allowed_destinations",
+        ),
+        (
+            '[unattended]\nallowed_destinations = ["bc1q\\u00e9"]',
+            "policy.bad_value",
+            "unattended.allowed_destinations",
+        ),
+        (
+            f"[unattended]\nallowed_destinations = ['{'a' * 101}']",
+            "policy.bad_value",
+            "unattended.allowed_destinations",
+        ),
+        (
+            "[unattended]\nallowed_destinations = ['a', 'a']",
+            "policy.bad_value",
+            "unattended.allowed_destinations",
+        ),
         # unknown keys and tables
-        ("max_fees = 1", "policy.unknown_key", 1),
-        ("max_fee = 1\n[limits]\nx = 1", "policy.unknown_key", 2),
-        ("[unattended]\nenable = true", "policy.unknown_key", 2),
-        ("unattended.extra = 1", "policy.unknown_key", 1),
-        ("unattended = { enabled = true, x = 1 }", "policy.unknown_key", 1),
-        ("[unattended.deep]\nx = 1", "policy.unknown_key", 1),
+        ("max_fees = 1", "policy.unknown_key", "max_fees"),
+        ("max_fee = 1\n[limits]\nx = 1", "policy.unknown_key", "limits"),
+        ("[unattended]\nenable = true", "policy.unknown_key", "unattended.enable"),
+        ("unattended.extra = 1", "policy.unknown_key", "unattended.extra"),
+        ("unattended = { enabled = true, x = 1 }", "policy.unknown_key", "unattended.x"),
+        ("[unattended.deep]\nx = 1", "policy.unknown_key", "unattended.deep"),
         # TOML syntax
         ("max_fee = ", "policy.syntax", 1),
         ("max_fee = 1\nmax_fee = 2\n", "policy.syntax", 2),
@@ -178,24 +217,39 @@ def test_unattended_as_dotted_keys_and_inline_table() -> None:
         ("max_fee = 1\0", "policy.syntax", 1),
     ],
 )
-def test_bad_policy_names_code_and_line(text: str, code: str, line: int) -> None:
-    assert refused(text) == (code, line)
+def test_bad_policy_names_code_and_place(text: str, code: str, place: int | str) -> None:
+    assert refused(text) == (code, place)
 
 
 @pytest.mark.parametrize("name", sorted(set(SIGHASH_TYPES) - {"ALL", "DEFAULT"}))
 def test_sighash_types_the_signer_never_signs_are_refused(name: str) -> None:
     assert refused(f'\nallowed_sighash = ["ALL", "{name}"]') == (
         "policy.sighash_unsupported",
-        2,
+        "allowed_sighash",
     )
 
 
-def test_line_found_after_multiline_strings_and_arrays() -> None:
-    # a key-like line inside a multi-line string must not be taken for the key
+def test_setting_named_after_multiline_strings_and_arrays() -> None:
+    # a key-like line inside a multi-line string is no key
     text = 'x = """\nmax_fee = 3\n"""\n'
-    assert refused(text) == ("policy.unknown_key", 1)
+    assert refused(text) == ("policy.unknown_key", "x")
     text = "max_fee = 1\n[unattended]\nallowed_destinations = [\n  'bc1qok',\n]\nmax_per_24h = -2\n"
-    assert refused(text) == ("policy.bad_value", 6)
+    assert refused(text) == ("policy.bad_value", "unattended.max_per_24h")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # tomllib is quadratic in a dotted key's segments: 20 s and 4 GB before the bound
+        "a" + ".a" * 30_000 + " = 1\n",
+        "x = " + "[" * 20_000 + "]" * 20_000 + "\n",  # RecursionError inside tomllib
+        "max_fee = " + "9" * 5_000 + "\n",  # int() refuses more than 4,300 digits
+        "x = '" + "a" * 2_000 + "'\n",
+    ],
+    ids=["long dotted key", "deep arrays", "long integer", "long line"],
+)
+def test_hostile_policy_text_is_refused_as_syntax(text: str) -> None:
+    assert refused(text)[0] == "policy.syntax"
 
 
 def test_allows_sighash_maps_names_to_psbt_values() -> None:
@@ -270,7 +324,8 @@ def test_load_policy_errors(tmp_path: Path) -> None:
     path.write_text("max_fee = 1\n[unattended]\nenabled = 'yes'\n")
     with pytest.raises(ConfigError) as caught:
         load_policy(tmp_path)
-    assert caught.value.code == "policy.bad_type" and "line 3" in caught.value.message
+    assert caught.value.code == "policy.bad_type"
+    assert "[unattended.enabled]" in caught.value.message
 
     path.write_bytes(b"max_fee = 1\n# caf\xe9\n")
     with pytest.raises(ConfigError) as caught:

@@ -39,15 +39,21 @@ def test_arguments_stdin_and_stdout_are_passed_through(tmp_path: Path) -> None:
 STATUSES = {
     "declined": (
         "echo 'psbtbridge: declined: the user declined [confirm.declined]' >&2; exit 1",
-        "send.declined",
+        "confirm.declined",
         ExitStatus.REFUSED,
-        "the user declined [confirm.declined]",
+        "electrum declined to sign: the user declined",
     ),
     "refused by policy": (
         "echo 'psbtbridge: refused: the fee is 12% of the spend [policy.fee_too_high]' >&2; exit 1",
+        "policy.fee_too_high",
+        ExitStatus.REFUSED,
+        "refused to sign: the fee is 12% of the spend",
+    ),
+    "refused with a code we do not know": (
+        "echo 'psbtbridge: refused: something new [policy.from_the_future]' >&2; exit 1",
         "send.declined",
         ExitStatus.REFUSED,
-        "[policy.fee_too_high]",
+        "something new",
     ),
     "exit 1 from the client itself": (
         "echo 'write(params) to agent: Broken pipe' >&2; exit 1",
@@ -57,15 +63,15 @@ STATUSES = {
     ),
     "invalid": (
         "echo 'psbtbridge: invalid: the request on stdin is empty [encoding.empty]' >&2; exit 3",
-        "send.invalid",
+        "encoding.empty",
         ExitStatus.INVALID_INPUT,
-        "[encoding.empty]",
+        "the request on stdin is empty",
     ),
     "signer error": (
-        "echo 'psbtbridge: error: the keystore cannot be opened [keystore.locked]' >&2; exit 4",
-        "send.signer_error",
+        "echo 'psbtbridge: error: the keystore cannot be opened [keystore.unreadable]' >&2; exit 4",
+        "keystore.unreadable",
         ExitStatus.INTERNAL,
-        "[keystore.locked]",
+        "the keystore cannot be opened",
     ),
     "qrexec problem": ("exit 125", "send.qrexec_failed", ExitStatus.INTERNAL, "qrexec"),
     "denied by dom0": (
@@ -106,7 +112,7 @@ def test_early_refusal_of_a_large_psbt_does_not_hang(tmp_path: Path) -> None:
     )
     with pytest.raises(BridgeError) as caught:
         call_signer("electrum", DIGEST, b"x" * (8 << 20), client)
-    assert caught.value.code == "send.invalid"
+    assert caught.value.code == "io.too_large"
 
 
 def test_answer_over_the_cap_is_refused(tmp_path: Path) -> None:
@@ -197,8 +203,8 @@ def test_allowed_call_reaches_the_service_and_returns_its_answer(
 def test_shipped_service_refuses_an_empty_psbt(shim: harness.Install) -> None:
     with pytest.raises(BridgeError) as caught:
         call_signer("electrum", DIGEST, b"")
-    assert caught.value.code == "send.invalid"
-    assert "[encoding.empty]" in caught.value.message
+    assert caught.value.code == "encoding.empty"
+    assert "the request on stdin is empty" in caught.value.message
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from psbtbridge.qrexec_policy import is_qube_name, lint_filename, lint_line, lint_policy
+from psbtbridge.qrexec import is_qube_name
+from tests.support.qrexec_policy import lint_filename, lint_line, lint_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = ROOT / "qrexec" / "70-psbtbridge.policy"
@@ -16,7 +17,7 @@ POLICY = ROOT / "qrexec" / "70-psbtbridge.policy"
 
 def _lint(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "psbtbridge.qrexec_policy", *args],
+        [sys.executable, "-m", "tests.support.qrexec_policy", *args],
         capture_output=True,
         text=True,
         check=False,
@@ -29,12 +30,28 @@ def test_shipped_policy_is_clean() -> None:
     assert lint_filename(POLICY.name) == []
 
 
+def _rules(service: str) -> list[list[str]]:
+    lines = POLICY.read_text().splitlines()
+    rules = [line.split() for line in lines if line.strip() and line.strip()[:1] != "#"]
+    assert {rule[0] for rule in rules} == {"psbtbridge.Sign", "psbtbridge.ShowAddress"}
+    return [rule for rule in rules if rule[0] == service]
+
+
 def test_shipped_policy_asks_for_electrum_hot_only_and_denies_the_rest() -> None:
-    rules = [line.split() for line in POLICY.read_text().splitlines() if line.strip()[:1] != "#"]
+    rules = _rules("psbtbridge.Sign")
     assert rules[-1] == ["psbtbridge.Sign", "*", "@anyvm", "@anyvm", "deny"]
     for rule in rules[:-1]:
         assert rule[:3] == ["psbtbridge.Sign", "*", "electrum-hot"]
         assert rule[4:] == ["ask", "target=electrum", "default_target=electrum"]
+
+
+def test_shipped_policy_lets_electrum_hot_ask_for_addresses_and_denies_the_rest() -> None:
+    """ShowAddress signs nothing and shows the answer on the cold screen: no dom0 prompt."""
+    rules = _rules("psbtbridge.ShowAddress")
+    assert rules[-1] == ["psbtbridge.ShowAddress", "*", "@anyvm", "@anyvm", "deny"]
+    for rule in rules[:-1]:
+        assert rule[:3] == ["psbtbridge.ShowAddress", "*", "electrum-hot"]
+        assert rule[4:] == ["allow", "target=electrum"]
 
 
 def test_command_line_accepts_the_shipped_policy() -> None:

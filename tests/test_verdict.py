@@ -1,4 +1,4 @@
-"""psbtbridge.verdict: the policy applied to a proven analysis; limits are inclusive maxima."""
+"""cold.verdict: the policy applied to a proven analysis; limits are inclusive maxima."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from psbtbridge.analysis import Analysis, analyse
-from psbtbridge.errors import CODES, Refused
+from cold.policy import DEFAULT_POLICY, Policy, UnattendedPolicy
+from cold.verdict import Verdict, evaluate, evaluate_unattended
+from psbtbridge.analysis import DUST_LIMIT, Analysis, analyse
+from psbtbridge.errors import CODES, Finding, Refused
 from psbtbridge.network import Network
-from psbtbridge.policy import DEFAULT_POLICY, Policy, UnattendedPolicy
 from psbtbridge.psbt import Psbt
-from psbtbridge.verdict import Verdict, evaluate, evaluate_unattended
 from tests.support.psbt_factory import (
     KeySet,
     Pay,
@@ -106,7 +106,7 @@ def test_foreign_inputs_need_the_policy_and_are_then_a_warning(keys: KeySet) -> 
     assert codes(evaluate(analysis, DEFAULT_POLICY)) == ["policy.foreign_inputs"]
     allowed = evaluate(analysis, replace(DEFAULT_POLICY, allow_foreign_inputs=True))
     assert codes(allowed) == []
-    assert any("not ours" in w for w in allowed.warnings)
+    assert [w.code for w in allowed.warnings] == ["warning.foreign_inputs"]
 
 
 def test_op_return_is_refused_when_the_policy_says_so(keys: KeySet) -> None:
@@ -131,8 +131,9 @@ def test_allowed_sighash_can_narrow_to_all(keys: KeySet) -> None:
 
 
 def test_extra_warnings_are_shown_with_the_analysis_ones(keys: KeySet) -> None:
-    verdict = evaluate(payment(keys, 2_000), DEFAULT_POLICY, ("input x was signed before",))
-    assert verdict.warnings == ("input x was signed before",)
+    before = Finding("warning.input_already_signed", "input x", "was signed before")
+    verdict = evaluate(payment(keys, 2_000), DEFAULT_POLICY, (before,))
+    assert verdict.warnings == (before,)
     assert verdict.violations == ()
 
 
@@ -207,9 +208,9 @@ def test_unattended_daily_limit_counts_what_already_left(keys: KeySet) -> None:
 
 
 def test_unattended_limits_stop_a_drain_by_fees(keys: KeySet) -> None:
-    """1 sat to the allowed address and the rest of a large fee back to nobody: without the
-    fee counted, such requests would pass any limit however often they came."""
-    analysis = payment(keys, 14_000, pay=1)
+    """A dust-limit payment to the allowed address and a large fee to nobody: without the fee
+    counted, such requests would pass any limit however often they came."""
+    analysis = payment(keys, 14_000, pay=DUST_LIMIT)
     rules = unattended(max_per_transaction=10_000)
     assert unattended_codes(analysis, rules) == ["policy.over_transaction_limit"]
     assert unattended_codes(analysis, unattended(), sent_24h=990_000) == ["policy.over_daily_limit"]
@@ -217,7 +218,8 @@ def test_unattended_limits_stop_a_drain_by_fees(keys: KeySet) -> None:
 
 def test_unattended_refuses_on_any_warning_unless_told_otherwise(keys: KeySet) -> None:
     analysis = payment(keys, 2_000)
-    warned = evaluate(analysis, unattended(), ("input x was signed before",))
+    before = Finding("warning.input_already_signed", "input x", "was signed before")
+    warned = evaluate(analysis, unattended(), (before,))
     assert codes(evaluate_unattended(analysis, unattended(), warned, 0)) == [
         "policy.warning_unattended"
     ]
@@ -233,7 +235,7 @@ def test_unattended_keeps_the_attended_violations_first(keys: KeySet) -> None:
 
 def test_every_violation_code_is_documented() -> None:
     """tests/test_errors.py finds codes raised as errors; these are raised as Violations."""
-    source = (Path(__file__).resolve().parent.parent / "psbtbridge" / "verdict.py").read_text()
+    source = (Path(__file__).resolve().parent.parent / "cold" / "verdict.py").read_text()
     found = set(re.findall(r'"(policy\.[a-z_]+)"', source))
     assert len(found) == 11
     assert found <= set(CODES)

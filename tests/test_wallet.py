@@ -17,16 +17,14 @@ from psbtbridge.bip32 import HARDENED, KeyOrigin
 from psbtbridge.errors import InvalidInput
 from psbtbridge.hashes import hash160
 from psbtbridge.network import Network
-from psbtbridge.wallet import (
-    AccountKey,
-    ScriptType,
-    Wallet,
+from psbtbridge.script import ScriptType
+from psbtbridge.wallet.descriptor import (
     descriptor_checksum,
-    electrum_xpub,
+    descriptor_of,
     parse_descriptor,
-    parse_path_item,
     strip_checksum,
 )
+from psbtbridge.wallet.wallet import AccountKey, Wallet, electrum_xpub, parse_path_item
 
 ABANDON = " ".join(["abandon"] * 11 + ["about"])
 H = HARDENED
@@ -180,15 +178,17 @@ def test_bip380_invalid_checksums(text: str, code: str) -> None:
 def test_single_sig_descriptor_round_trips(script_type: ScriptType, purpose: int) -> None:
     wallet = single(script_type, purpose, Network.REGTEST)
     for chain in (None, 0):
-        assert parse_descriptor(wallet.descriptor(chain), Network.REGTEST, wallet.name) == wallet
+        assert (
+            parse_descriptor(descriptor_of(wallet, chain), Network.REGTEST, wallet.name) == wallet
+        )
 
 
 def test_descriptor_forms() -> None:
     wallet = single(ScriptType.P2WPKH, 84)
-    multipath = wallet.descriptor()
+    multipath = descriptor_of(wallet)
     assert multipath.startswith("wpkh([73c5da0a/84h/0h/0h]xpub6CatWdiZ")
     assert multipath.split("#")[0].endswith("/<0;1>/*)")
-    assert wallet.descriptor(1).split("#")[0].endswith("/1/*)")
+    assert descriptor_of(wallet, 1).split("#")[0].endswith("/1/*)")
     assert multipath.split("#")[1] == descriptor_checksum(multipath.split("#")[0])
 
 
@@ -211,7 +211,7 @@ def test_multisig_scripts_match_embit_descriptors(
     wallet = parse_descriptor(text, Network.REGTEST, "vault")
     assert (wallet.script_type, wallet.threshold, wallet.sorted) == (script_type, 2, sorted_keys)
     for chain in (0, 1):
-        reference = Descriptor.from_string(wallet.descriptor(chain).split("#")[0])
+        reference = Descriptor.from_string(descriptor_of(wallet, chain).split("#")[0])
         for index in (0, 1, 17):
             ours = wallet.derive(chain, index)
             theirs = reference.derive(index)
@@ -266,7 +266,7 @@ def test_slip132_keys_are_accepted_for_their_script_type_and_normalised() -> Non
     assert all(v is not None and v.startswith("Vpub") for v in vpub)
     wallet = parse_descriptor(text, Network.REGTEST, "v")
     assert [k.xpub for k in wallet.keys] == [k.xpub for k in keys]
-    assert "Vpub" not in wallet.descriptor()
+    assert "Vpub" not in descriptor_of(wallet)
     # the same Vpub in sh(wsh()) claims another script type
     with pytest.raises(InvalidInput) as caught:
         parse_descriptor(f"sh({text})", Network.REGTEST, "v")

@@ -9,6 +9,7 @@ import pytest
 from embit.bip32 import HDKey
 
 from cold.keystore import build_keystore, write_new_keystore
+from psbtbridge.address import group_address
 from psbtbridge.network import Network
 from tests.support.psbt_cli import run_psbt, run_psbt_on_tty
 
@@ -64,6 +65,10 @@ def test_add_with_yes_then_list(home: Path, ready: str) -> None:
     assert "Wallet vault: 2-of-3 p2wsh, sortedmulti (BIP67)" in result.stderr
     assert "path m/48h/1h/0h/2h  <- this seed" in result.stderr
     assert cosigner_text(1).split("]")[1].split("/")[0] in result.stderr  # every xpub shown
+    first = json.loads(run_psbt(home, "address", "show", "--wallet", "vault", "--json").stdout)[0]
+    assert first["path"] == "m/48h/1h/0h/2h/0/0"
+    assert f"First receive address ({first['path']})" in result.stderr
+    assert group_address(first["address"]) in result.stderr
     listed = run_psbt(home, "wallet", "list", "--json")
     assert listed.returncode == 0
     entries = json.loads(listed.stdout)["wallets"]

@@ -20,7 +20,6 @@ from cold.keystore import (
 )
 from cold.wallets import (
     add_wallet,
-    export_document,
     find_our_key,
     load_registry,
     registered_wallets,
@@ -29,7 +28,8 @@ from cold.wallets import (
 from psbtbridge.bip32 import HARDENED, KeyOrigin
 from psbtbridge.errors import ConfigError, Refused
 from psbtbridge.network import Network
-from psbtbridge.wallet import AccountKey, Wallet, parse_descriptor
+from psbtbridge.wallet import AccountKey, Wallet, descriptor_of, parse_descriptor
+from psbtbridge.wallet.export import export_document
 
 ABANDON = " ".join(["abandon"] * 11 + ["about"])
 NET = Network.REGTEST
@@ -86,7 +86,10 @@ def test_register_and_reload(home: Path, keystore: KeystoreFile, seed: Seed) -> 
     assert registered_wallets(home, keystore) == (*keystore.wallets, vault, second)
     stored = json.loads(registry_path(home).read_text())
     assert stored["format"] == "psbtbridge-wallets/1"
-    assert [w["descriptor"] for w in stored["wallets"]] == [vault.descriptor(), second.descriptor()]
+    assert [w["descriptor"] for w in stored["wallets"]] == [
+        descriptor_of(vault),
+        descriptor_of(second),
+    ]
 
 
 def test_duplicates_are_refused(home: Path, keystore: KeystoreFile) -> None:
@@ -175,8 +178,8 @@ def test_damaged_registry_is_refused(
 
 def test_registry_entries_are_checked_like_new_wallets(home: Path, keystore: KeystoreFile) -> None:
     vault = multisig("vault", [ours(keystore), cosigner(1)])
-    entry = {"name": "vault", "descriptor": vault.descriptor()}
-    single = {"name": "solo", "descriptor": keystore.wallets[2].descriptor()}
+    entry = {"name": "vault", "descriptor": descriptor_of(vault)}
+    single = {"name": "solo", "descriptor": descriptor_of(keystore.wallets[2])}
     for entries in ([entry, entry], [single], [{**entry, "name": "p2wpkh"}]):
         document = {"format": "psbtbridge-wallets/1", "network": "regtest", "wallets": entries}
         registry_path(home).write_text(json.dumps(document))
@@ -187,7 +190,8 @@ def test_registry_entries_are_checked_like_new_wallets(home: Path, keystore: Key
 
 def test_export_document_shape(home: Path, keystore: KeystoreFile) -> None:
     add_wallet(home, keystore, multisig("vault", [ours(keystore), cosigner(1), cosigner(2)]))
-    document = export_document(keystore, registered_wallets(home, keystore))
+    wallets = registered_wallets(home, keystore)
+    document = export_document(keystore.network, keystore.master_fingerprint, wallets)
     assert list(document) == ["format", "network", "master_fingerprint", "wallets"]
     assert (document["format"], document["network"], document["master_fingerprint"]) == (
         "psbtbridge-export/1",
@@ -206,6 +210,7 @@ def test_export_document_shape(home: Path, keystore: KeystoreFile) -> None:
         "electrum_xpub",
         "descriptor",
         "descriptors",
+        "first_receive_address",
     }
     assert (p2wpkh["kind"], p2wpkh["script_type"], p2wpkh["derivation"]) == (
         "single",
@@ -220,6 +225,8 @@ def test_export_document_shape(home: Path, keystore: KeystoreFile) -> None:
     assert "/<0;1>/*)#" in p2wpkh["descriptor"]
     assert "/0/*)#" in p2wpkh["descriptors"]["receive"]
     assert "/1/*)#" in p2wpkh["descriptors"]["change"]
+    # BIP84's m/84h/1h/0h/0/0 of "abandon ... about", in its regtest form
+    assert p2wpkh["first_receive_address"] == "bcrt1q6rz28mcfaxtmd6v789l9rrlrusdprr9pz3cppk"
     vault = by_name["vault"]
     assert set(vault) == {
         "name",
@@ -230,6 +237,7 @@ def test_export_document_shape(home: Path, keystore: KeystoreFile) -> None:
         "cosigners",
         "descriptor",
         "descriptors",
+        "first_receive_address",
     }
     assert (vault["kind"], vault["script_type"], vault["threshold"], vault["sorted"]) == (
         "multisig",
@@ -247,5 +255,5 @@ def test_export_document_shape(home: Path, keystore: KeystoreFile) -> None:
     for wallet in document["wallets"]:
         for text in (wallet["descriptor"], wallet["descriptors"]["receive"]):
             parsed = parse_descriptor(text, NET, wallet["name"])
-            assert parsed.descriptor() == wallet["descriptor"]
-            assert parsed.descriptor(1) == wallet["descriptors"]["change"]
+            assert descriptor_of(parsed) == wallet["descriptor"]
+            assert descriptor_of(parsed, 1) == wallet["descriptors"]["change"]

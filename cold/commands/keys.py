@@ -26,11 +26,13 @@ from cold.keystore import (
     read_secret_file,
     write_new_keystore,
 )
-from cold.wallets import export_document, registered_wallets
+from cold.wallets import registered_wallets
+from psbtbridge.address import group_address
 from psbtbridge.errors import ConfigError, ExitStatus
 from psbtbridge.home import data_home
 from psbtbridge.network import Network
 from psbtbridge.wallet import electrum_xpub
+from psbtbridge.wallet.export import export_document
 
 NO_ENCRYPTION_WARNING = (
     "WARNING: the seed is stored UNENCRYPTED. Anyone who can read {path} can spend"
@@ -153,7 +155,9 @@ def _show_mnemonic(mnemonic: str) -> None:
 def _export(args: argparse.Namespace) -> int:
     home = data_home(os.environ)
     keystore = load_keystore(home)
-    document = export_document(keystore, registered_wallets(home, keystore))
+    document = export_document(
+        keystore.network, keystore.master_fingerprint, registered_wallets(home, keystore)
+    )
     if args.json:
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
         return ExitStatus.OK
@@ -195,4 +199,5 @@ def _describe(wallet: dict[str, Any]) -> list[str]:
         *keys,
         f"  receive   {wallet['descriptors']['receive']}",
         f"  change    {wallet['descriptors']['change']}",
+        f"  first receive address  {group_address(wallet['first_receive_address'])}",
     ]

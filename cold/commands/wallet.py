@@ -14,9 +14,11 @@ import sys
 
 from cold.keystore import load_keystore, passphrase_for, unlock
 from cold.wallets import add_wallet, check_new, find_our_key, registered_wallets
+from psbtbridge.address import group_address
 from psbtbridge.errors import Declined, ExitStatus, Refused, UsageError
 from psbtbridge.home import data_home
-from psbtbridge.wallet import AccountKey, Wallet, parse_descriptor
+from psbtbridge.wallet import AccountKey, Wallet, descriptor_of, parse_descriptor
+from psbtbridge.wallet.addresses import wallet_address
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -75,7 +77,11 @@ def _summary(wallet: Wallet, ours: AccountKey) -> str:
             f"  path {key.origin.derivation}{mark}",
             f"     {key.xpub}",
         ]
-    lines.append(f"First receive script: {wallet.derive(0, 0).script_pubkey.hex()}")
+    first = wallet_address(wallet, 0, 0, ours.origin.fingerprint)
+    lines += [
+        f"First receive address ({first.path}); compare it with the coordinator's:",
+        f"    {group_address(first.address)}",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -105,7 +111,7 @@ def _list(args: argparse.Namespace) -> int:
                 "script_type": w.script_type.value,
                 "threshold": w.threshold,
                 "keys": len(w.keys),
-                "descriptor": w.descriptor(),
+                "descriptor": descriptor_of(w),
             }
             for w in wallets
         ]
@@ -113,5 +119,5 @@ def _list(args: argparse.Namespace) -> int:
         return ExitStatus.OK
     for w in wallets:
         kind = f"{w.threshold}-of-{len(w.keys)}" if w.is_multisig else "single-sig"
-        sys.stdout.write(f"{w.name:<16} {kind:<10} {w.script_type.value:<11} {w.descriptor()}\n")
+        sys.stdout.write(f"{w.name:<16} {kind:<10} {w.script_type.value:<11} {descriptor_of(w)}\n")
     return ExitStatus.OK

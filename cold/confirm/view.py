@@ -12,12 +12,13 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal
 
+from psbtbridge.address import group_address
 from psbtbridge.errors import BridgeError, Declined
 from psbtbridge.network import Network
 
 if TYPE_CHECKING:
+    from cold.verdict import Verdict
     from psbtbridge.analysis import Analysis
-    from psbtbridge.verdict import Verdict
 
 OutputKind = Literal["external", "change", "self", "op_return", "unknown"]
 
@@ -156,11 +157,6 @@ class Decision:
             raise Declined(self.reason_code, sentence)
 
 
-def group_address(address: str) -> str:
-    """Split into groups of 4 characters, so two addresses can be compared group by group."""
-    return " ".join(address[i : i + 4] for i in range(0, len(address), 4))
-
-
 def format_btc(sats: int) -> str:
     """Exact BTC with 8 decimals from integer sats ("0.00120000 BTC"); no float ever touches it."""
     sign = "-" if sats < 0 else ""
@@ -253,6 +249,6 @@ def confirmation_view(
         fee_rate_sat_vb=analysis.fee_rate,
         fee_percent=analysis.fee_percent,
         sending_sat=analysis.sending,
-        warnings=verdict.warnings,
+        warnings=tuple(w.text for w in verdict.warnings),
         needs_passphrase=needs_passphrase,
     )

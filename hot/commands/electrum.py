@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 from hot.electrum import Electrum, WatchOnlyWallet
-from hot.watch_only import MAX_EXPORT_SIZE, spec_from_export
+from hot.watch_only import watchable_from_export
 from psbtbridge.files import read_input
+from psbtbridge.wallet.export import MAX_EXPORT_SIZE
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -44,8 +45,8 @@ def setup_watch_only(
     export_path: str, wallet_path: Path, name: str, electrum: Electrum
 ) -> WatchOnlyWallet:
     untrusted_export = read_input(export_path, cap=MAX_EXPORT_SIZE)
-    spec = spec_from_export(untrusted_export, name)
-    return electrum.create_watch_only(wallet_path, spec)
+    wallet = watchable_from_export(untrusted_export, name)
+    return electrum.create_watch_only(wallet_path, wallet)
 
 
 def run(args: argparse.Namespace) -> int:

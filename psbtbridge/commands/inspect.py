@@ -72,9 +72,12 @@ def format_summary(summary: Summary) -> str:
     for out in summary.outputs:
         lines += _output_lines(out)
     lines += ["", *_total_lines(summary)]
+    if summary.refusals:
+        lines += ["", f"a signer would refuse it ({len(summary.refusals)})"]
+        lines += [f"  [{f.code}] {f.text}" for f in summary.refusals]
     if summary.warnings:
         lines += ["", f"warnings ({len(summary.warnings)})"]
-        lines += [f"  [{w.code}] {w.message}" for w in summary.warnings]
+        lines += [f"  [{w.code}] {w.text}" for w in summary.warnings]
     return "\n".join(lines) + "\n"
 
 

@@ -26,7 +26,7 @@ from embit.script import Script, address_to_scriptpubkey
 from embit.transaction import Transaction, TransactionInput, TransactionOutput
 
 from hot.electrum import Electrum, WatchOnlyWallet
-from hot.watch_only import spec_from_export
+from hot.watch_only import watchable_from_export
 from psbtbridge.errors import BridgeError
 from psbtbridge.network import Network
 
@@ -157,7 +157,9 @@ def make_wallet(
 ) -> tuple[Electrum, WatchOnlyWallet]:
     """Create watch-only wallet `name` from the export in its own Electrum folder, and fund it."""
     electrum = regtest_electrum(folder / f"electrum-{name}")
-    wallet = electrum.create_watch_only(folder / f"{name}.wallet", spec_from_export(export, name))
+    wallet = electrum.create_watch_only(
+        folder / f"{name}.wallet", watchable_from_export(export, name)
+    )
     electrum.add_transaction(wallet.path, funding_tx(wallet.first_address, sats))
     return electrum, wallet
 

@@ -16,15 +16,15 @@ from pathlib import Path
 from embit.bip32 import HDKey
 from embit.ec import PublicKey
 
-from cold.crypto import public_key
 from cold.keystore import Seed, load_keystore, mnemonic_to_seed
 from psbtbridge.bip32 import HARDENED, KeyOrigin
 from psbtbridge.compact import compact_size, var_bytes
 from psbtbridge.hashes import hash160
 from psbtbridge.network import Network
+from psbtbridge.script import ScriptType
 from psbtbridge.taproot import TAPSCRIPT_LEAF_VERSION, leaf_hash
 from psbtbridge.tx import OutPoint, Tx, TxIn, TxOut
-from psbtbridge.wallet import AccountKey, DerivedScript, ScriptType, Wallet
+from psbtbridge.wallet import AccountKey, DerivedScript, Wallet, descriptor_of
 
 PSBT = str(Path(sys.executable).parent / "psbt")
 #: BIP39's best-known test mnemonic: its keys are public, so nothing here holds real money.
@@ -205,7 +205,7 @@ def seed_of(mnemonic: str, network: Network = Network.REGTEST) -> Seed:
 
 def pubkey_at(seed: Seed, path: Sequence[int]) -> bytes:
     """The compressed public key at any path, hardened steps included (needs the seed)."""
-    return public_key(seed.derive(tuple(path))[0])
+    return bytes(seed.derive(tuple(path)).key.get_public_key().sec())
 
 
 def p2wpkh(pubkey: bytes) -> bytes:
@@ -277,7 +277,7 @@ def multisig_wallet(
 
 def register(home: Path, wallet: Wallet) -> None:
     """`psbt wallet add NAME DESCRIPTOR --yes` through the real command line."""
-    result = run_psbt(home, "wallet", "add", wallet.name, wallet.descriptor(), "--yes")
+    result = run_psbt(home, "wallet", "add", wallet.name, descriptor_of(wallet), "--yes")
     assert result.returncode == 0, result.stderr
 
 

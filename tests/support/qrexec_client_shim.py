@@ -30,10 +30,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import qrexec_harness as harness
-
-from psbtbridge.qrexec_policy import lint_policy
+from qrexec_policy import lint_policy
 
 REFUSED = 126
+SERVICE_MISSING = 127  # the policy allowed the call but the target has no such service
 
 
 def _matches(token: str, value: str) -> bool:
@@ -76,18 +76,20 @@ def main(argv: list[str]) -> int:
     target = evaluate(
         harness.SHIPPED_POLICY.read_text(), service, f"+{argument}", source, qube or "@default"
     )
-    if target is None or service != harness.SERVICE:
+    if target is None:
         sys.stderr.write("Request refused\n")
         return REFUSED
     root = Path(os.environ["PSBTBRIDGE_SHIM_ROOT"])
     inst = harness.Install(
         root, root / "etc" / "qubes-rpc" / harness.SERVICE, root / "home" / "user"
     )
+    if not inst.service_script(service).is_file():
+        return SERVICE_MISSING
     override = os.environ.get("PSBTBRIDGE_SHIM_COMMAND")
-    command = shlex.split(override) if override else [str(inst.script)]
+    command = shlex.split(override) if override else [str(inst.service_script(service))]
     status = subprocess.call(
         harness.login_shell(command, argument or None),
-        env=harness.service_environ(inst, argument or None, source),
+        env=harness.service_environ(inst, argument or None, source, service),
         cwd=inst.home,
     )
     return 128 - status if status < 0 else status

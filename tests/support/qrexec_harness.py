@@ -1,4 +1,5 @@
-"""Runs the psbtbridge.Sign service the way qrexec runs it in the cold qube, for tests.
+"""Runs the psbtbridge services (Sign, ShowAddress) the way qrexec runs them in the cold qube,
+for tests.
 
 What qrexec does, and what this copies:
 - the service file from /etc/qubes-rpc is started through a login shell, `/bin/sh -lc`, as
@@ -9,8 +10,8 @@ What qrexec does, and what this copies:
 - stdin and stdout are sockets (one socketpair each) to the qrexec agent; stderr goes back
   to the caller (and to the journal).
 
-`install` copies the shipped `qrexec/psbtbridge.Sign` into a temporary root, with the one
-line that names the interpreter pointed at this checkout's virtualenv instead of
+`install` copies every shipped service file (`qrexec/psbtbridge.*`) into a temporary root,
+with the one line that names the interpreter pointed at this checkout's virtualenv instead of
 /opt/psbtbridge: the shipped file stays as it is, nothing in it reads an override from the
 environment, and everything else in it runs unchanged. The HOME it creates has a
 `.profile` with whatever the test wants in it (empty by default).
@@ -47,16 +48,21 @@ PYTHON = Path(
 DRIVER = ROOT / "tests" / "support" / "service_driver.py"
 SHIM = ROOT / "tests" / "support" / "qrexec_client_shim.py"
 SERVICE = "psbtbridge.Sign"
+#: Every service file shipped next to psbtbridge.Sign.
+SHIPPED_SERVICES = tuple(sorted(p.name for p in SHIPPED_SCRIPT.parent.glob("psbtbridge.*")))
 _NOT_RPC_CHAR = re.compile(r"[^A-Za-z0-9._+-]")
 
 
 @dataclass(frozen=True)
 class Install:
-    """A cold qube's service file and its user's HOME, under one temporary root."""
+    """A cold qube's service files and its user's HOME, under one temporary root."""
 
     root: Path
-    script: Path
+    script: Path  # psbtbridge.Sign's
     home: Path
+
+    def service_script(self, service: str) -> Path:
+        return self.root / "etc" / "qubes-rpc" / service
 
 
 @dataclass(frozen=True)
@@ -71,13 +77,15 @@ class Outcome:
 
 
 def install(root: Path, profile: str = "", python: Path = PYTHON) -> Install:
-    """Install the shipped service file under root, its interpreter pointed at python."""
-    text = SHIPPED_SCRIPT.read_text()
-    assert text.count(SHIPPED_PYTHON) == 1, "the shipped script must name its python once"
-    script = root / "etc" / "qubes-rpc" / SERVICE
-    script.parent.mkdir(parents=True)
-    script.write_text(text.replace(SHIPPED_PYTHON, str(python)))
-    script.chmod(0o755)
+    """Install the shipped service files under root, their interpreter pointed at python."""
+    folder = root / "etc" / "qubes-rpc"
+    folder.mkdir(parents=True)
+    for service in SHIPPED_SERVICES:
+        text = (SHIPPED_SCRIPT.parent / service).read_text()
+        assert text.count(SHIPPED_PYTHON) == 1, f"{service} must name its python once"
+        (folder / service).write_text(text.replace(SHIPPED_PYTHON, str(python)))
+        (folder / service).chmod(0o755)
+    script = folder / SERVICE
     home = root / "home" / "user"
     home.mkdir(parents=True, mode=0o700)
     (home / ".profile").write_text(profile)
@@ -90,7 +98,7 @@ def dom0_sanitize(argument: str) -> str:
 
 
 def service_environ(
-    inst: Install, argument: str | None, caller: str | None = "electrum-hot"
+    inst: Install, argument: str | None, caller: str | None = "electrum-hot", service: str = SERVICE
 ) -> dict[str, str]:
     """The environment qrexec gives the service: a login's basics plus the QREXEC_ variables."""
     env = {
@@ -100,7 +108,7 @@ def service_environ(
         "SHELL": "/bin/sh",
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "LANG": "C.UTF-8",
-        "QREXEC_SERVICE_FULL_NAME": f"{SERVICE}+{argument or ''}",
+        "QREXEC_SERVICE_FULL_NAME": f"{service}+{argument or ''}",
     }
     if caller is not None:
         env["QREXEC_REMOTE_DOMAIN"] = caller
@@ -143,10 +151,11 @@ class Running:
         caller: str | None = "electrum-hot",
         command: Sequence[str] | None = None,
         extra_env: dict[str, str] | None = None,
+        service: str = SERVICE,
     ) -> None:
         self.request, service_in = socket.socketpair()
         self.answer, service_out = socket.socketpair()
-        env = service_environ(inst, argument, caller) | (extra_env or {})
+        env = service_environ(inst, argument, caller, service) | (extra_env or {})
         self.started = time.monotonic()
         self._rss_file = inst.root / f"maxrss-{id(self)}"
         self.process = subprocess.Popen(
@@ -156,7 +165,7 @@ class Running:
                 "-c",
                 _MEASURE,
                 str(self._rss_file),
-                *login_shell(command or [str(inst.script)], argument),
+                *login_shell(command or [str(inst.service_script(service))], argument),
             ],
             stdin=service_in,
             stdout=service_out,
@@ -219,9 +228,10 @@ def call(
     command: Sequence[str] | None = None,
     extra_env: dict[str, str] | None = None,
     timeout: float = 30.0,
+    service: str = SERVICE,
 ) -> Outcome:
     """Run the service once with request on stdin; the whole outcome."""
-    running = Running(inst, argument, caller, command, extra_env)
+    running = Running(inst, argument, caller, command, extra_env, service)
     writer = running.send([request] if isinstance(request, bytes) else request)
     answer = running.read_answer(timeout)
     status, stderr = running.wait(timeout)

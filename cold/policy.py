@@ -1,9 +1,9 @@
-"""The signing policy: limits and rules read from policy.toml, as a frozen value.
+"""The signing policy: limits and rules read from PSBTBRIDGE_HOME/policy.toml, as a frozen value.
 
 Strict like the rest of the cold side: an unknown key, a wrong type or an out-of-range
-value refuses to start (fail closed) with a message naming the line, rather than being
-ignored and silently leaving a limit unset. This module only parses; turning an analysis
-into violations and warnings against a `Policy` is the evaluator's job.
+value refuses to start (fail closed) with a message naming the setting, rather than being
+ignored and silently leaving a limit unset. This module only reads; turning an analysis
+into violations and warnings against a `Policy` is the verdict's job (cold/verdict.py).
 """
 
 from __future__ import annotations
@@ -14,27 +14,28 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Final
 
 from psbtbridge.errors import ConfigError
+from psbtbridge.files import read_stored
+from psbtbridge.sighash import SighashType
 from psbtbridge.tx import MAX_MONEY  # no amount or fee limit above it means anything
 
 FILE_NAME: Final = "policy.toml"
+MAX_POLICY_SIZE: Final = 64 * 1024  # bytes; a policy is a dozen lines
+# tomllib's time grows with the square of a dotted key's segments (a 64 KiB key of `a.a.a...`
+# took 20 s and 4 GB), so the text is bounded line by line before it is parsed. No setting
+# is deeper than two segments or needs a long line.
+MAX_LINE_LENGTH: Final = 1000
+MAX_DOTS_PER_LINE: Final = 32
 #: A change output is only accepted as ours if its derivation index is below the window; a
 #: huge window would let a hostile PSBT park "change" where no wallet ever looks for it.
 MAX_CHANGE_INDEX_WINDOW: Final = 1_000_000
 MAX_ADDRESS_LENGTH: Final = 100
 
-#: PSBT_IN_SIGHASH_TYPE values by name (BIP174; DEFAULT is BIP341's 0x00, taproot only).
-SIGHASH_TYPES: Final[Mapping[str, int]] = {
-    "DEFAULT": 0x00,
-    "ALL": 0x01,
-    "NONE": 0x02,
-    "SINGLE": 0x03,
-    "ALL|ANYONECANPAY": 0x81,
-    "NONE|ANYONECANPAY": 0x82,
-    "SINGLE|ANYONECANPAY": 0x83,
-}
+#: PSBT_IN_SIGHASH_TYPE values by the names policy.toml uses (ALL, ..., "ALL|ANYONECANPAY").
+SIGHASH_TYPES: Final[Mapping[str, SighashType]] = {t.name.replace("_", "|"): t for t in SighashType}
 #: The signer commits to every input and every output, always: a policy file cannot widen
 #: this, so naming another type there is refused rather than accepted and then ignored.
 SIGNABLE_SIGHASH: Final = frozenset({"ALL", "DEFAULT"})
@@ -86,13 +87,45 @@ def sum_last_24h(spends: Iterable[tuple[datetime, int]], now: datetime) -> int:
     return sum(sats for time, sats in spends if time > start)
 
 
+def load_policy(home: Path) -> Policy:
+    """The policy in home/policy.toml, or the safe defaults when there is no such file."""
+    path = home / FILE_NAME
+    data = read_stored(path, MAX_POLICY_SIZE, "policy.unreadable", "policy.unreadable")
+    if data is None:
+        return DEFAULT_POLICY
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ConfigError(
+            "policy.unreadable", f"{FILE_NAME} line {line}: not UTF-8 text"
+        ) from error
+    return parse_policy(text)
+
+
 def parse_policy(text: str) -> Policy:
     """Parse policy.toml text; a missing key takes its default, anything doubtful refuses."""
+    _check_bounds(text)
     try:
         untrusted_data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError("policy.syntax", _syntax_message(str(error), text)) from error
-    return _Reader(text).policy(untrusted_data)
+    except (RecursionError, ValueError) as error:
+        # arrays nested past the recursion limit; an integer past int()'s 4,300 digits
+        raise ConfigError(
+            "policy.syntax", f"{FILE_NAME}: not a policy: nested too deeply or a number too long"
+        ) from error
+    return _Reader().policy(untrusted_data)
+
+
+def _check_bounds(text: str) -> None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if len(line) > MAX_LINE_LENGTH or line.count(".") > MAX_DOTS_PER_LINE:
+            raise ConfigError(
+                "policy.syntax",
+                f"{FILE_NAME} line {number}: longer than {MAX_LINE_LENGTH} characters or more"
+                f" than {MAX_DOTS_PER_LINE} dots; no setting needs that",
+            )
 
 
 # --- reading the parsed table ------------------------------------------------------------
@@ -111,10 +144,7 @@ def _syntax_message(detail: str, text: str) -> str:
 
 
 class _Reader:
-    """Checks each value of the parsed table and names its line in every error."""
-
-    def __init__(self, text: str) -> None:
-        self._text = text
+    """Checks each value of the parsed table and names its setting in every error."""
 
     def policy(self, untrusted_data: dict[str, object]) -> Policy:
         d = DEFAULT_POLICY
@@ -264,9 +294,7 @@ class _Reader:
         return tuple(addresses)
 
     def _error(self, code: str, path: tuple[str, ...], sentence: str) -> ConfigError:
-        line = _line_of(_key_lines(self._text), path)
-        where = FILE_NAME if line is None else f"{FILE_NAME} line {line}"
-        return ConfigError(code, f"{where}: {sentence}")
+        return ConfigError(code, f"{FILE_NAME} [{_dotted(path)}]: {sentence}")
 
 
 def _dotted(path: tuple[str, ...]) -> str:
@@ -276,64 +304,3 @@ def _dotted(path: tuple[str, ...]) -> str:
 _POLICY_KEYS: Final = frozenset(f.name for f in fields(Policy))
 _UNATTENDED_KEYS: Final = frozenset(f.name for f in fields(UnattendedPolicy))
 _ADDRESS_TEXT: Final = re.compile(rf"[\x21-\x7e]{{1,{MAX_ADDRESS_LENGTH}}}")
-
-
-# --- finding the line a key is on --------------------------------------------------------
-# tomllib reports no positions for keys, so a light scan of the text maps each key path to
-# its line. It only chooses which line an error names; every value comes from tomllib.
-# Only an error needs it: the patterns are compiled (and cached by re) on first use.
-
-_BARE = r"[A-Za-z0-9_-]+"
-_BASIC = r'"(?:[^"\\\n]|\\.)*"'
-_LITERAL = r"'[^'\n]*'"
-_SEGMENT = rf"(?:{_BARE}|{_BASIC}|{_LITERAL})"
-_DOTTED = rf"{_SEGMENT}(?:[ \t]*\.[ \t]*{_SEGMENT})*"
-_KEY_LINE: Final = rf"[ \t]*(?P<key>{_DOTTED})[ \t]*="
-_TABLE_LINE: Final = rf"[ \t]*\[\[?[ \t]*(?P<key>{_DOTTED})[ \t]*\]"
-
-
-def _unquote(segment: str) -> str:
-    if segment[0] in "\"'":
-        # let tomllib undo TOML's own escapes in a quoted key
-        try:
-            value = tomllib.loads(f"k = {segment}")["k"]
-        except tomllib.TOMLDecodeError:
-            return segment
-        return value if isinstance(value, str) else segment
-    return segment
-
-
-def _key_path(dotted: str) -> tuple[str, ...]:
-    return tuple(_unquote(s) for s in re.findall(_SEGMENT, dotted))
-
-
-def _key_lines(text: str) -> dict[tuple[str, ...], int]:
-    """Map each table header and key (as a full dotted path) to its first line number."""
-    lines: dict[tuple[str, ...], int] = {}
-    table: tuple[str, ...] = ()
-    open_string: str | None = None  # the delimiter of a multi-line string we are inside
-    for number, line in enumerate(text.splitlines(), start=1):
-        if open_string is not None:
-            if line.count(open_string) % 2 == 1:
-                open_string = None
-            continue
-        header = re.match(_TABLE_LINE, line)
-        key = None if header else re.match(_KEY_LINE, line)
-        if header:
-            table = _key_path(header["key"])
-            lines.setdefault(table, number)
-        elif key:
-            lines.setdefault((*table, *_key_path(key["key"])), number)
-        for delimiter in ('"""', "'''"):
-            if line.count(delimiter) % 2 == 1:
-                open_string = delimiter
-    return lines
-
-
-def _line_of(lines: Mapping[tuple[str, ...], int], path: tuple[str, ...]) -> int | None:
-    """The line of a key, else of its nearest enclosing table or inline table."""
-    for end in range(len(path), 0, -1):
-        found = lines.get(path[:end])
-        if found is not None:
-            return found
-    return None

@@ -25,12 +25,11 @@ from pathlib import Path
 from typing import Final
 
 from psbtbridge.errors import BridgeError, ExitStatus
+from psbtbridge.qrexec import is_qube_name
 
 # qrexec's RPCNAME_ALLOWED_CHARSET; dom0 maps anything else in a call's name to `_`.
 _RPC_CHARS: Final = re.compile(r"[A-Za-z0-9._+-]*")
 _SERVICE: Final = re.compile(r"[A-Za-z0-9._-]+")  # a service name: the charset without `+`
-_QUBE_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,30}")  # 1..31 bytes, letter first
-_RESERVED_NAMES: Final = frozenset({"none", "default", "Domain-0"})
 _TAG: Final = re.compile(r"[A-Za-z0-9_.-]+")
 _USER: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
 _FILENAME: Final = re.compile(r"[0-9a-z_.-]+")  # dom0 refuses other names in policy.d
@@ -53,19 +52,6 @@ class Finding:
     line: int  # 1-based; 0 for the file name
     code: str
     message: str
-
-
-def is_qube_name(untrusted_name: str) -> bool:
-    """Qubes' rule for a qube's name: 1-31 of [A-Za-z0-9_.-], a letter first, not reserved.
-
-    Names ending in `-dm` belong to device-model stub domains; `none`, `default` and
-    `Domain-0` mean something else to the Admin API and libvirt.
-    """
-    return (
-        _QUBE_NAME.fullmatch(untrusted_name) is not None
-        and not untrusted_name.endswith("-dm")
-        and untrusted_name not in _RESERVED_NAMES
-    )
 
 
 def _is_tag(value: str) -> bool:

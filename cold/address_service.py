@@ -1,0 +1,84 @@
+"""The psbtbridge.ShowAddress service body: is this address one of ours, said on the cold screen.
+
+`cold.service.run_service` has already validated the caller and the digest argument and
+read the request (bounded, within a deadline); this answers it. The answer is computed
+from the keystore's public part and the wallet registry only: no passphrase, no seed, and
+nothing is signed, so there is nothing to approve. Where the cold qube has a display the
+answer is also shown there (cold/confirm/address_window.py), and the call returns once the
+user closed that window; a headless cold qube answers at once.
+
+Not written to the audit log: its records are signing decisions (signed, declined or
+refused, with a transaction's outputs and fee), and an address check is none of these.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Final
+
+from cold.confirm.address_window import AddressView, show_address_window
+from cold.keystore import load_keystore
+from cold.wallets import registered_wallets
+from psbtbridge.address import decode_address
+from psbtbridge.errors import ConfigError, Refused
+from psbtbridge.home import data_home
+from psbtbridge.show_address import Answer, parse_request, request_digest
+from psbtbridge.wallet.addresses import ADDRESS_WINDOW, find_address
+
+READ_DEADLINE_S: Final = 10.0  # ninety bytes; a caller slower than this is stalling
+WINDOW_TIMEOUT_S: Final = 120.0
+#: Window failures that mean "this qube has no screen": answer without one.
+_HEADLESS: Final = frozenset({"confirm.no_display", "confirm.no_tk"})
+
+#: Shows the view to the user; returns once the user has seen it (or raises ConfigError).
+Show = Callable[[AddressView], None]
+
+
+def check_address(
+    untrusted_request: bytes, digest: str, caller: str, home: Path, show: Show | None
+) -> Answer:
+    """Decide whether the requested address is ours, show the answer, and return it."""
+    untrusted_address = parse_request(untrusted_request)
+    if request_digest(untrusted_address) != digest:
+        raise Refused(
+            "service.digest_mismatch",
+            f"the request was announced as {digest} but the address's digest is"
+            f" {request_digest(untrusted_address)}",
+        )
+    keystore = load_keystore(home)
+    wallets = registered_wallets(home, keystore)
+    address, _ = decode_address(untrusted_address, keystore.network)
+    found = find_address(
+        address, wallets, keystore.network, ADDRESS_WINDOW, keystore.master_fingerprint
+    )
+    if show is not None:
+        view = AddressView(
+            address=address,
+            ours=found is not None,
+            wallet=found.wallet if found else None,
+            chain=found.chain_name if found else None,
+            index=found.index if found else None,
+            path=found.path if found else None,
+            caller=caller,
+            digest=digest,
+            window=ADDRESS_WINDOW,
+        )
+        try:
+            show(view)
+        except ConfigError as error:
+            if error.code not in _HEADLESS:
+                raise
+    return Answer(False) if found is None else Answer(True, found.wallet, found.path)
+
+
+def _window(view: AddressView) -> None:
+    show_address_window(view, WINDOW_TIMEOUT_S)
+
+
+def handle(untrusted_request: bytes, digest: str, caller: str) -> bytes:
+    """run_service's handler: the answer line, the window shown when there is a display."""
+    environ: Mapping[str, str] = os.environ
+    show = _window if environ.get("DISPLAY") else None
+    return check_address(untrusted_request, digest, caller, data_home(environ), show).encode()
