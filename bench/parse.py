@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from psbtbridge.keymap import Entry, serialize_map
 from psbtbridge.psbt import MAGIC, Psbt
-from psbtbridge.psbt_fields import GlobalType, InputType
+from psbtbridge.psbt.fields import GlobalType, InputType
+from psbtbridge.psbt.keymap import Entry, serialize_map
 from psbtbridge.tx import OutPoint, Tx, TxIn, TxOut
 
 

@@ -33,8 +33,8 @@ from embit.script import Script, address_to_scriptpubkey, p2wpkh
 from embit.transaction import Transaction, TransactionInput, TransactionOutput
 
 from psbtbridge.encoding import decode
-from psbtbridge.finalize import extract, finalize, spent_outputs
 from psbtbridge.psbt import Psbt
+from psbtbridge.psbt.finalize import extract, finalize, spent_outputs
 from psbtbridge.verify import verify_final_tx
 from tests.support.electrum_harness import (
     COSIGNER_MNEMONICS,

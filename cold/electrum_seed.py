@@ -20,8 +20,8 @@ from typing import Final
 
 from embit import bip39
 
+from psbtbridge.bip32 import HARDENED
 from psbtbridge.errors import InvalidInput, Refused, UsageError
-from psbtbridge.psbt_fields import HARDENED
 from psbtbridge.script import ScriptType
 
 #: Electrum's version.py: the hex prefixes of HMAC-SHA512("Seed version", phrase).

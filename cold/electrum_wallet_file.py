@@ -31,10 +31,10 @@ from embit.util import ctypes_secp256k1 as secp
 
 from cold.crypto import public_key
 from cold.electrum_seed import electrum_seed
+from psbtbridge.bip32 import KeyOrigin
 from psbtbridge.errors import ConfigError, InvalidInput, Refused
 from psbtbridge.hashes import hash160
 from psbtbridge.network import Network
-from psbtbridge.psbt_fields import KeyOrigin
 from psbtbridge.script import ScriptType
 from psbtbridge.wallet import AccountKey
 from psbtbridge.wallet.wallet import parse_path_item

@@ -32,10 +32,10 @@ from embit.base import EmbitError
 from embit.bip32 import HDKey
 from embit.wordlists.bip39 import WORDLIST
 
+from psbtbridge.bip32 import HARDENED, KeyOrigin
 from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, Refused, UsageError
 from psbtbridge.files import read_bounded, read_stored, write_new
 from psbtbridge.network import Network
-from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.script import ScriptType
 from psbtbridge.wallet import AccountKey, Wallet
 from psbtbridge.wallet.wallet import parse_path_item

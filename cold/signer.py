@@ -13,7 +13,7 @@ from cold.wallets import find_our_key
 from psbtbridge.analysis import Analysis, InputAnalysis
 from psbtbridge.errors import BridgeError
 from psbtbridge.psbt import Psbt, PsbtInput
-from psbtbridge.psbt_fields import GlobalType, InputType
+from psbtbridge.psbt.fields import GlobalType, InputType
 from psbtbridge.script import ScriptType, p2pkh
 from psbtbridge.sighash import SighashCache, SighashType
 from psbtbridge.tx import TxOut

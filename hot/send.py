@@ -18,10 +18,10 @@ from hot.electrum import Electrum
 from psbtbridge.address import decode_address
 from psbtbridge.encoding import decode
 from psbtbridge.errors import BridgeError, InvalidInput, UsageError
-from psbtbridge.finalize import extract, finalize
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt
-from psbtbridge.psbt_fields import InputType
+from psbtbridge.psbt.fields import InputType
+from psbtbridge.psbt.finalize import extract, finalize
 from psbtbridge.script import is_p2tr
 from psbtbridge.summary import summarize
 from psbtbridge.tx import MAX_MONEY, Tx

@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
+from psbtbridge.bip32 import HARDENED, KeyOrigin
 from psbtbridge.errors import UsageError
-from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.script import ScriptType
 from psbtbridge.wallet import Wallet, electrum_xpub
 from psbtbridge.wallet.export import wallet_from_export

@@ -14,11 +14,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from psbtbridge.bip32 import HARDENED, KeyOrigin
 from psbtbridge.errors import Finding, Refused
 from psbtbridge.hashes import hash160, sha256
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt, PsbtInput, PsbtOutput
-from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.script import (
     ScriptType,
     address_of,

@@ -1,4 +1,5 @@
-"""One non-hardened BIP32 step from a public key (CKDpub): an HMAC and a point addition.
+"""BIP32 types and one step: key origins and paths, and one non-hardened step from a
+public key (CKDpub: an HMAC and a point addition).
 
 Ownership proofs derive one address per input and per claimed change output. embit's
 HDKey also builds a base58 string for every child it makes, which is most of the time
@@ -8,11 +9,48 @@ spent; the proof only needs the key and the chain code.
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 
 from embit.util import ctypes_secp256k1 as secp
 
-from psbtbridge.errors import BridgeError
-from psbtbridge.psbt_fields import HARDENED
+from psbtbridge.errors import BridgeError, InvalidInput
+
+#: BIP32: indexes from 2^31 on are hardened children.
+HARDENED = 0x80000000
+
+
+def format_index(index: int) -> str:
+    """One path element as `84h` or `0`."""
+    return f"{index - HARDENED}h" if index >= HARDENED else str(index)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyOrigin:
+    """Master key fingerprint and BIP32 path: in a PSBT a claim until re-derived; in a
+    registered wallet, where its key comes from."""
+
+    fingerprint: bytes
+    path: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.fingerprint) != 4:
+            raise InvalidInput("wallet.bad_origin", "a key fingerprint must be 4 bytes")
+        # BIP32 serializes depth in one byte
+        path = self.path
+        if len(path) > 255 or (path and not 0 <= min(path) <= max(path) <= 0xFFFFFFFF):
+            raise InvalidInput("wallet.bad_origin", "a derivation path is out of range")
+
+    @property
+    def derivation(self) -> str:
+        """The path as `m/84h/1h/0h`."""
+        return "/".join(["m", *map(format_index, self.path)])
+
+    def descriptor_form(self) -> str:
+        """The origin as written inside a descriptor's brackets: `d34db33f/84h/1h/0h`."""
+        return "/".join([self.fingerprint.hex(), *map(format_index, self.path)])
+
+    def child(self, *indexes: int) -> KeyOrigin:
+        return KeyOrigin(self.fingerprint, self.path + indexes)
 
 
 def child_tweak(chain_code: bytes, pubkey: bytes, index: int) -> tuple[bytes, bytes]:

@@ -22,7 +22,7 @@ from psbtbridge.compact import compact_size, read_compact_size, read_var_bytes, 
 from psbtbridge.errors import InvalidInput, Refused
 from psbtbridge.hashes import hash160, sha256, tagged_hash
 from psbtbridge.psbt import Psbt
-from psbtbridge.psbt_fields import InputType
+from psbtbridge.psbt.fields import InputType
 from psbtbridge.script import is_p2pkh, is_p2sh, is_p2tr, is_p2wpkh, is_p2wsh
 from psbtbridge.tx import OutPoint, Tx, TxIn, TxOut
 

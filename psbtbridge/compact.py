@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import struct
 from typing import Protocol
 
 from psbtbridge.errors import InvalidInput
@@ -88,9 +87,3 @@ def read_var_bytes(stream: Readable, what: str = "data") -> bytes:
 
 def var_bytes(data: bytes) -> bytes:
     return compact_size(len(data)) + data
-
-
-def read_struct(stream: Readable, fmt: str, what: str) -> int:
-    """Read one fixed-width integer (struct format such as "<I" or "<q")."""
-    (value,) = struct.unpack(fmt, read_exact(stream, struct.calcsize(fmt), what))
-    return int(value)

@@ -301,7 +301,7 @@ CODES: Final[dict[str, str]] = {
     # pipeline and signer (cold/pipeline.py, cold/signer.py)
     "service.digest_mismatch": "the announced digest does not name the transaction (or address) received",
     "sign.key_mismatch": "the seed does not derive a registered key it should sign with",
-    # psbt (psbtbridge/psbt.py, keymap.py, psbt_fields.py, keyencoding.py, taproot.py)
+    # psbt (psbtbridge/psbt/, keyencoding.py, taproot.py)
     "psbt.too_large": "the PSBT is larger than the size cap (checked before parsing)",
     "psbt.bad_magic": "the data does not start with the PSBT magic psbt\\xff",
     "psbt.duplicate_key": "a key appears twice in one map",
@@ -394,7 +394,7 @@ CODES: Final[dict[str, str]] = {
     "verify.hash_type": "a signature carries a sighash type that is not accepted",
     "verify.bad_signature": "a signature does not verify for this transaction, amount and key",
     "verify.script_failed": "an input's scriptSig and witness do not spend its output",
-    # finalize (psbtbridge/finalize.py, `psbt finalize`)
+    # finalize (psbtbridge/psbt/finalize.py, `psbt finalize`)
     "finalize.missing_utxo": "an input has neither non_witness_utxo nor witness_utxo",
     "finalize.missing_signature": "an input lacks the signatures its script needs",
     "finalize.unsupported": "an input's script type is not one the finalizer supports",

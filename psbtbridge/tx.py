@@ -134,9 +134,6 @@ class Tx:
         dialog, the hot terminal and the audit log: the start of the unsigned txid."""
         return self.txid_hex()[:8]
 
-    def wtxid(self) -> bytes:
-        return hash256(self.serialize())
-
     def vsize(self) -> int:
         """Virtual size in vbytes: weight / 4, rounded up (BIP141)."""
         base = len(self.serialize_legacy())

@@ -18,10 +18,10 @@ from psbtbridge.analysis import (
     OutputKind,
     analyse,
 )
+from psbtbridge.bip32 import HARDENED, KeyOrigin
 from psbtbridge.errors import Refused
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt
-from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.script import ScriptType, address_of, is_witness_program, script_type_of
 from psbtbridge.wallet import Wallet, parse_descriptor
 from tests.conftest import load_vectors

@@ -1,4 +1,4 @@
-"""bip32.py: one non-hardened public step (CKDpub), equal to embit's HDKey.child."""
+"""bip32.py: key origins and paths; one non-hardened public step (CKDpub), equal to embit's HDKey.child."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from embit.bip32 import HDKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from psbtbridge.bip32 import public_child
-from psbtbridge.errors import BridgeError
-from psbtbridge.psbt_fields import HARDENED
+from psbtbridge.bip32 import HARDENED, KeyOrigin, format_index, public_child
+from psbtbridge.errors import BridgeError, InvalidInput
 
 # BIP32 test vector 1's master key (seed 000102...0f): public material only matters here.
 ROOT = HDKey.from_base58(
@@ -33,3 +32,19 @@ def test_a_hardened_index_is_refused() -> None:
     with pytest.raises(BridgeError) as info:
         public_child(bytes(ACCOUNT.key.get_public_key().sec()), bytes(ACCOUNT.chain_code), HARDENED)
     assert info.value.code == "bip32.bad_index"
+
+
+def test_key_origins_format_as_paths() -> None:
+    assert KeyOrigin(b"abcd", (0x80000054, 0x80000000, 0, 5)).derivation == "m/84h/0h/0/5"
+    assert KeyOrigin(b"abcd", ()).derivation == "m"
+    assert KeyOrigin(b"\xd3\x4d\xb3\x3f", (HARDENED + 84, 1)).descriptor_form() == "d34db33f/84h/1"
+    assert format_index(HARDENED - 1) == "2147483647" and format_index(HARDENED) == "0h"
+
+
+@pytest.mark.parametrize(
+    ("fingerprint", "path"), [(b"abc", ()), (b"abcd", (1 << 32,)), (b"abcd", (0,) * 256)]
+)
+def test_key_origins_check_themselves(fingerprint: bytes, path: tuple[int, ...]) -> None:
+    with pytest.raises(InvalidInput) as info:
+        KeyOrigin(fingerprint, path)
+    assert info.value.code == "wallet.bad_origin"

@@ -18,8 +18,8 @@ from cold.electrum_seed import (
     normalize_text,
     seed_bytes,
 )
+from psbtbridge.bip32 import HARDENED
 from psbtbridge.errors import InvalidInput, Refused, UsageError
-from psbtbridge.psbt_fields import HARDENED
 from psbtbridge.script import ScriptType
 
 VECTORS = Path(__file__).parent / "vectors" / "electrum"

@@ -29,8 +29,8 @@ from embit.script import p2wpkh
 
 from hot.electrum import ENV_VAR, Electrum
 from psbtbridge.errors import Refused
-from psbtbridge.finalize import extract, finalize
 from psbtbridge.psbt import Psbt
+from psbtbridge.psbt.finalize import extract, finalize
 from psbtbridge.tx import Tx, TxOut
 from psbtbridge.verify import verify_final_tx
 from tests.support.electrum_harness import (

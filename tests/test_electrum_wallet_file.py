@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from cold.electrum_seed import seed_bytes
 from cold.electrum_wallet_file import ElectrumWallet, load_document, read_wallet
+from psbtbridge.bip32 import HARDENED
 from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, Refused
 from psbtbridge.network import Network
-from psbtbridge.psbt_fields import HARDENED
 from psbtbridge.script import ScriptType
 
 VECTORS = Path(__file__).parent / "vectors" / "electrum"

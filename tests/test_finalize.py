@@ -20,11 +20,11 @@ from cold.crypto import (
     xonly_public_key,
 )
 from psbtbridge.errors import InvalidInput, Refused
-from psbtbridge.finalize import extract, finalize, parse_multisig, push, spent_outputs
 from psbtbridge.hashes import hash160, sha256
-from psbtbridge.keymap import Entry, serialize_map
 from psbtbridge.psbt import MAGIC, Psbt
-from psbtbridge.psbt_fields import InputType
+from psbtbridge.psbt.fields import InputType
+from psbtbridge.psbt.finalize import extract, finalize, parse_multisig, push, spent_outputs
+from psbtbridge.psbt.keymap import Entry, serialize_map
 from psbtbridge.sighash import SighashCache, SighashType
 from psbtbridge.tx import OutPoint, Tx, TxIn, TxOut
 from psbtbridge.verify import verify_final_tx

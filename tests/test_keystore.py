@@ -32,9 +32,9 @@ from cold.keystore import (
     unlock,
     write_new_keystore,
 )
+from psbtbridge.bip32 import HARDENED as H
 from psbtbridge.errors import BridgeError, ConfigError, InvalidInput
 from psbtbridge.network import Network
-from psbtbridge.psbt_fields import HARDENED as H
 from psbtbridge.script import ScriptType
 
 ABANDON = " ".join(["abandon"] * 11 + ["about"])

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from psbtbridge.compact import compact_size
 from psbtbridge.errors import BridgeError, InvalidInput
-from psbtbridge.keymap import Entry, serialize_map
 from psbtbridge.psbt import MAGIC, Psbt
-from psbtbridge.psbt_fields import GlobalType, InputType, OutputType
+from psbtbridge.psbt.fields import GlobalType, InputType, OutputType
+from psbtbridge.psbt.keymap import Entry, serialize_map
 from psbtbridge.tx import OutPoint, Tx, TxIn, TxOut
 from tests.conftest import load_vectors
 

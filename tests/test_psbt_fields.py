@@ -1,15 +1,19 @@
-"""psbt_fields.py: type numbers as the BIPs assign them, version and key-data rules, value helpers."""
+"""psbt/fields.py: type numbers as the BIPs assign them, version and key-data rules, value helpers."""
 
 from __future__ import annotations
 
-from psbtbridge.psbt_fields import (
+from psbtbridge.psbt.fields import (
+    GLOBAL_RULES,
+    INPUT_RULES,
     NO_KEY_DATA_GLOBAL,
+    NO_KEY_DATA_INPUT,
+    NO_KEY_DATA_OUTPUT,
+    OUTPUT_RULES,
     V2_ONLY_GLOBAL,
     V2_ONLY_INPUT,
     V2_ONLY_OUTPUT,
     GlobalType,
     InputType,
-    KeyOrigin,
     OutputType,
     PartialSig,
 )
@@ -34,7 +38,26 @@ def test_bip370_version_rules() -> None:
     assert GlobalType.XPUB not in NO_KEY_DATA_GLOBAL
 
 
+def test_rules_cover_every_known_type_with_its_bip_name_and_rules() -> None:
+    assert set(GLOBAL_RULES) == {int(t) for t in GlobalType}
+    assert set(INPUT_RULES) == {int(t) for t in InputType}
+    assert set(OUTPUT_RULES) == {int(t) for t in OutputType}
+    for in_type in InputType:
+        in_rule = INPUT_RULES[in_type]
+        assert in_rule.field is in_type and in_rule.bip_name == f"PSBT_IN_{in_type.name}"
+        assert in_rule.v2_only == (in_type in V2_ONLY_INPUT)
+        assert in_rule.no_key_data == (in_type in NO_KEY_DATA_INPUT)
+    for out_type in OutputType:
+        out_rule = OUTPUT_RULES[out_type]
+        assert out_rule.field is out_type and out_rule.bip_name == f"PSBT_OUT_{out_type.name}"
+        assert out_rule.v2_only == (out_type in V2_ONLY_OUTPUT)
+        assert out_rule.no_key_data == (out_type in NO_KEY_DATA_OUTPUT)
+    for global_type in GlobalType:
+        rule = GLOBAL_RULES[global_type]
+        assert rule.field is global_type and rule.bip_name == f"PSBT_GLOBAL_{global_type.name}"
+        assert rule.v2_only == (global_type in V2_ONLY_GLOBAL)
+        assert rule.no_key_data == (global_type in NO_KEY_DATA_GLOBAL)
+
+
 def test_value_helpers() -> None:
-    assert KeyOrigin(b"abcd", (0x80000054, 0x80000000, 0, 5)).derivation == "m/84h/0h/0/5"
-    assert KeyOrigin(b"abcd", ()).derivation == "m"
     assert PartialSig(b"k", b"\x30sig\x83").sighash_type == 0x83

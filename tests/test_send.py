@@ -26,8 +26,8 @@ from embit.psbt import PSBT
 
 from hot.electrum import Electrum
 from psbtbridge.errors import ExitStatus
-from psbtbridge.finalize import extract, finalize
 from psbtbridge.psbt import Psbt
+from psbtbridge.psbt.finalize import extract, finalize
 from psbtbridge.tx import Tx
 from psbtbridge.verify import verify_final_tx
 from tests.support import qrexec_harness as harness

@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 
 from cold import audit
+from psbtbridge.bip32 import HARDENED, KeyOrigin
 from psbtbridge.encoding import Encoding, decode, encode
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt
-from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.script import address_of
 from psbtbridge.tx import Tx
 from tests.conftest import load_vectors, screenshot

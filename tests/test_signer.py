@@ -14,9 +14,9 @@ import pytest
 from cold.signer import sign
 from psbtbridge.analysis import Analysis, analyse
 from psbtbridge.errors import BridgeError, Refused
-from psbtbridge.finalize import extract, finalize, spent_outputs
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt
+from psbtbridge.psbt.finalize import extract, finalize, spent_outputs
 from psbtbridge.tx import TxIn
 from psbtbridge.verify import verify_final_tx
 from psbtbridge.wallet import AccountKey, Wallet

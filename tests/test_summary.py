@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 
 from psbtbridge.compact import compact_size
 from psbtbridge.errors import InvalidInput
-from psbtbridge.keymap import Entry, serialize_map
 from psbtbridge.network import Network
 from psbtbridge.psbt import MAGIC, Psbt
-from psbtbridge.psbt_fields import GlobalType, InputType, OutputType
+from psbtbridge.psbt.fields import GlobalType, InputType, OutputType
+from psbtbridge.psbt.keymap import Entry, serialize_map
 from psbtbridge.summary import SCHEMA_VERSION, summarize
 from psbtbridge.tx import OutPoint, Tx, TxIn, TxOut
 from tests.conftest import load_vectors

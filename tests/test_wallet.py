@@ -13,10 +13,10 @@ from embit.script import Script
 from hypothesis import given
 from hypothesis import strategies as st
 
+from psbtbridge.bip32 import HARDENED, KeyOrigin
 from psbtbridge.errors import InvalidInput
 from psbtbridge.hashes import hash160
 from psbtbridge.network import Network
-from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.script import ScriptType
 from psbtbridge.wallet.descriptor import (
     descriptor_checksum,

@@ -25,9 +25,9 @@ from cold.wallets import (
     registered_wallets,
     registry_path,
 )
+from psbtbridge.bip32 import HARDENED, KeyOrigin
 from psbtbridge.errors import ConfigError, Refused
 from psbtbridge.network import Network
-from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.wallet import AccountKey, Wallet, descriptor_of, parse_descriptor
 from psbtbridge.wallet.export import export_document
 

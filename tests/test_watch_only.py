@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hot.watch_only import electrum_derivation, wallet_file, watchable_from_export
+from psbtbridge.bip32 import HARDENED
 from psbtbridge.errors import BridgeError, InvalidInput, UsageError
-from psbtbridge.psbt_fields import HARDENED
 from psbtbridge.script import ScriptType, address_of
 from psbtbridge.wallet import Wallet
 from psbtbridge.wallet.export import first_address

@@ -12,8 +12,8 @@ import argparse
 from psbtbridge import encoding
 from psbtbridge.errors import ExitStatus
 from psbtbridge.files import read_input, write_output
-from psbtbridge.finalize import extract, finalize, spent_outputs
 from psbtbridge.psbt import Psbt
+from psbtbridge.psbt.finalize import extract, finalize, spent_outputs
 from psbtbridge.verify import verify_final_tx
 
 

@@ -15,9 +15,9 @@ from typing import Final
 
 from psbtbridge.address import decode_address
 from psbtbridge.analysis import DEFAULT_CHANGE_WINDOW
+from psbtbridge.bip32 import HARDENED
 from psbtbridge.errors import InvalidInput
 from psbtbridge.network import Network
-from psbtbridge.psbt_fields import HARDENED
 from psbtbridge.script import (
     ScriptType,
     address_of,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
+from psbtbridge.bip32 import KeyOrigin
 from psbtbridge.errors import InvalidInput
 from psbtbridge.network import Network
-from psbtbridge.psbt_fields import KeyOrigin
 from psbtbridge.script import ScriptType
 from psbtbridge.wallet.wallet import SLIP132, AccountKey, Wallet, parse_path_item, parse_xpub
 

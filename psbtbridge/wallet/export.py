@@ -12,9 +12,9 @@ import json
 import re
 from typing import Any, Final
 
+from psbtbridge.bip32 import HARDENED, KeyOrigin
 from psbtbridge.errors import InvalidInput, UsageError
 from psbtbridge.network import Network
-from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.script import ScriptType
 from psbtbridge.wallet.addresses import wallet_address
 from psbtbridge.wallet.descriptor import descriptor_of

@@ -14,12 +14,11 @@ from embit import base58
 from embit.base import EmbitError
 from embit.bip32 import HDKey
 
-from psbtbridge.bip32 import public_child
+from psbtbridge.bip32 import HARDENED, KeyOrigin, public_child
 from psbtbridge.errors import InvalidInput
 from psbtbridge.hashes import hash160
 from psbtbridge.keyencoding import check_xpub
 from psbtbridge.network import Network
-from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.script import ScriptType, multisig, p2pkh, p2sh, p2tr, p2wpkh, p2wsh
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")

@@ -17,10 +17,10 @@ from embit.bip32 import HDKey
 from embit.ec import PublicKey
 
 from cold.keystore import Seed, load_keystore, mnemonic_to_seed
+from psbtbridge.bip32 import HARDENED, KeyOrigin
 from psbtbridge.compact import compact_size, var_bytes
 from psbtbridge.hashes import hash160
 from psbtbridge.network import Network
-from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.script import ScriptType
 from psbtbridge.taproot import TAPSCRIPT_LEAF_VERSION, leaf_hash
 from psbtbridge.tx import OutPoint, Tx, TxIn, TxOut

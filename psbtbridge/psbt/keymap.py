@@ -68,6 +68,14 @@ def serialize_map(entries: tuple[Entry, ...]) -> bytes:
     return b"".join(entry.serialize() for entry in entries) + SEPARATOR
 
 
+def set_entry(entries: tuple[Entry, ...], new: Entry) -> tuple[Entry, ...]:
+    """The entries with `new` in place of the entry with its key, or appended at the end."""
+    for position, entry in enumerate(entries):
+        if entry.key_type == new.key_type and entry.key_data == new.key_data:
+            return (*entries[:position], new, *entries[position + 1 :])
+    return (*entries, new)
+
+
 def _short_hex(data: bytes, limit: int = 16) -> str:
     """Untrusted bytes in a message: hex, truncated."""
     return data[:limit].hex() + ("..." if len(data) > limit else "")

@@ -1,4 +1,4 @@
-"""keymap.py: the one map reader: separator, duplicate keys, CompactSize key types, raw round trip."""
+"""psbt/keymap.py: the one map reader: separator, duplicate keys, CompactSize key types, raw round trip."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from psbtbridge.compact import var_bytes
 from psbtbridge.errors import InvalidInput
-from psbtbridge.keymap import Entry, read_map, serialize_map, split_key
+from psbtbridge.psbt.keymap import Entry, read_map, serialize_map, set_entry, split_key
 
 
 def _read(data: bytes) -> tuple[Entry, ...]:
@@ -69,3 +69,9 @@ def test_non_canonical_lengths_are_refused() -> None:
     with pytest.raises(InvalidInput) as raised:
         _read(b"\xfd\x01\x00" + b"\x05" + b"\x00" + b"\x00")
     assert raised.value.code == "wire.noncanonical_size"
+
+
+def test_set_entry_replaces_in_place_or_appends() -> None:
+    entries = (Entry(2, b"a", b"1"), Entry(2, b"b", b"2"))
+    assert set_entry(entries, Entry(2, b"a", b"x")) == (Entry(2, b"a", b"x"), entries[1])
+    assert set_entry(entries, Entry(3, b"a", b"x")) == (*entries, Entry(3, b"a", b"x"))

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from psbtbridge.errors import InvalidInput, Refused
 from psbtbridge.hashes import hash160, sha256
-from psbtbridge.psbt import Psbt, PsbtInput
+from psbtbridge.psbt.input_map import PsbtInput
+from psbtbridge.psbt.psbt import Psbt
 from psbtbridge.tx import Tx, TxIn, TxOut
 
 _OP_0 = 0x00

@@ -1,23 +1,21 @@
 """PSBT field types by their BIP names, the rules on where they may appear, and the typed values they decode to.
 
 BIP174 (v0), BIP370 (v2), BIP371 (taproot), BIP373 (MuSig2). The decoders that turn
-untrusted key data and values into these types are in `psbt_decode.py`.
+untrusted key data and values into these types are in `decode.py` (shared by the maps)
+and in each map's module (`global_map.py`, `input_map.py`, `output_map.py`).
 
 Plain field values are NamedTuples, as are transactions' parts (tx.py) and map entries
 (keymap.py): immutable and hashable like frozen dataclasses, but built in C (a PSBT holds
 thousands) and a sixth of the cost to define, which every `psbt` process pays at start-up.
-A value that checks itself on construction (KeyOrigin) stays a frozen dataclass.
+A value that checks itself on construction (bip32.KeyOrigin) stays a frozen dataclass.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
-from typing import NamedTuple
+from typing import Generic, NamedTuple, TypeVar
 
-from psbtbridge.errors import InvalidInput
-
-HARDENED = 0x80000000
+from psbtbridge.bip32 import KeyOrigin
 
 
 class GlobalType(IntEnum):
@@ -140,38 +138,27 @@ NO_KEY_DATA_OUTPUT = frozenset(
 )
 
 
-def format_index(index: int) -> str:
-    """One path element as `84h` or `0`."""
-    return f"{index - HARDENED}h" if index >= HARDENED else str(index)
+FieldType = TypeVar("FieldType", GlobalType, InputType, OutputType)
 
 
-@dataclass(frozen=True, slots=True)
-class KeyOrigin:
-    """Master key fingerprint and BIP32 path: in a PSBT a claim until re-derived; in a
-    registered wallet, where its key comes from."""
+class FieldRule(NamedTuple, Generic[FieldType]):
+    """A known type with what every field of it must obey, looked up once per entry."""
 
-    fingerprint: bytes
-    path: tuple[int, ...]
+    field: FieldType
+    bip_name: str
+    v2_only: bool  # BIP370: excluded from a version 0 PSBT
+    no_key_data: bool  # BIP174: the key is the type alone
 
-    def __post_init__(self) -> None:
-        if len(self.fingerprint) != 4:
-            raise InvalidInput("wallet.bad_origin", "a key fingerprint must be 4 bytes")
-        # BIP32 serializes depth in one byte
-        path = self.path
-        if len(path) > 255 or (path and not 0 <= min(path) <= max(path) <= 0xFFFFFFFF):
-            raise InvalidInput("wallet.bad_origin", "a derivation path is out of range")
 
-    @property
-    def derivation(self) -> str:
-        """The path as `m/84h/1h/0h`."""
-        return "/".join(["m", *map(format_index, self.path)])
+def _rules(
+    types: type[FieldType], v2_only: frozenset[FieldType], no_key_data: frozenset[FieldType]
+) -> dict[int, FieldRule[FieldType]]:
+    return {int(t): FieldRule(t, t.bip_name, t in v2_only, t in no_key_data) for t in types}
 
-    def descriptor_form(self) -> str:
-        """The origin as written inside a descriptor's brackets: `d34db33f/84h/1h/0h`."""
-        return "/".join([self.fingerprint.hex(), *map(format_index, self.path)])
 
-    def child(self, *indexes: int) -> KeyOrigin:
-        return KeyOrigin(self.fingerprint, self.path + indexes)
+GLOBAL_RULES = _rules(GlobalType, V2_ONLY_GLOBAL, NO_KEY_DATA_GLOBAL)
+INPUT_RULES = _rules(InputType, V2_ONLY_INPUT, NO_KEY_DATA_INPUT)
+OUTPUT_RULES = _rules(OutputType, V2_ONLY_OUTPUT, NO_KEY_DATA_OUTPUT)
 
 
 class Bip32Derivation(NamedTuple):
