@@ -23,8 +23,9 @@ from psbtbridge.errors import InvalidInput, Refused
 from psbtbridge.hashes import hash160, sha256
 from psbtbridge.psbt import MAGIC, Psbt
 from psbtbridge.psbt.fields import InputType
-from psbtbridge.psbt.finalize import extract, finalize, parse_multisig, push, spent_outputs
+from psbtbridge.psbt.finalize import extract, finalize, spent_outputs
 from psbtbridge.psbt.keymap import Entry, serialize_map
+from psbtbridge.script import push
 from psbtbridge.sighash import SighashCache, SighashType
 from psbtbridge.tx import OutPoint, Tx, TxIn, TxOut
 from psbtbridge.verify import verify_final_tx
@@ -266,14 +267,6 @@ def test_taproot_script_path_is_not_finalized() -> None:
     with pytest.raises(Refused, match="script-path") as caught:
         finalize(script_path)
     assert caught.value.code == "finalize.unsupported"
-
-
-def test_parse_multisig() -> None:
-    keys = [public_key(_secret(str(i))) for i in range(3)]
-    assert parse_multisig(_multisig(2, keys)) is not None
-    assert parse_multisig(_multisig(4, keys)) is None
-    assert parse_multisig(_multisig(2, keys)[:-1] + b"\xac") is None
-    assert parse_multisig(b"\x51\x02\x00\x00\x51\xae") is None
 
 
 # --- the command line -----------------------------------------------------------------

@@ -8,58 +8,20 @@ run the result through verify.verify_final_tx before anything leaves.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from psbtbridge.errors import InvalidInput, Refused
 from psbtbridge.hashes import hash160, sha256
 from psbtbridge.psbt.input_map import PsbtInput
 from psbtbridge.psbt.psbt import Psbt
+from psbtbridge.script import (
+    is_p2pkh,
+    is_p2sh,
+    is_p2tr,
+    is_p2wpkh,
+    is_p2wsh,
+    parse_multisig,
+    push,
+)
 from psbtbridge.tx import Tx, TxIn, TxOut
-
-_OP_0 = 0x00
-_OP_PUSHDATA1, _OP_PUSHDATA2 = 0x4C, 0x4D
-_OP_1, _OP_16 = 0x51, 0x60
-_OP_CHECKMULTISIG = 0xAE
-
-
-@dataclass(frozen=True)
-class Multisig:
-    """A bare `m <pubkey>... n OP_CHECKMULTISIG` script: the keys in script order."""
-
-    threshold: int
-    pubkeys: tuple[bytes, ...]
-
-
-def parse_multisig(script: bytes) -> Multisig | None:
-    """The multisig a script is, or None for any other script."""
-    if len(script) < 3 or script[-1] != _OP_CHECKMULTISIG:
-        return None
-    if not _OP_1 <= script[0] <= _OP_16 or not _OP_1 <= script[-2] <= _OP_16:
-        return None
-    threshold, count = script[0] - _OP_1 + 1, script[-2] - _OP_1 + 1
-    pubkeys = []
-    position = 1
-    while position < len(script) - 2:
-        size = script[position]
-        if size not in (33, 65) or position + 1 + size > len(script) - 2:
-            return None
-        pubkeys.append(script[position + 1 : position + 1 + size])
-        position += 1 + size
-    if len(pubkeys) != count or threshold > count:
-        return None
-    return Multisig(threshold, tuple(pubkeys))
-
-
-def push(data: bytes) -> bytes:
-    """A script push of data (OP_0 for empty), as Bitcoin Core writes `CScript() << data`."""
-    size = len(data)
-    if size == 0:
-        return bytes([_OP_0])
-    if size < _OP_PUSHDATA1:
-        return bytes([size]) + data
-    if size <= 0xFF:
-        return bytes([_OP_PUSHDATA1, size]) + data
-    return bytes([_OP_PUSHDATA2]) + size.to_bytes(2, "little") + data
 
 
 def spent_output(inp: PsbtInput) -> TxOut:
@@ -112,10 +74,10 @@ def _multisig_signatures(inp: PsbtInput, script: bytes) -> list[bytes]:
 def _witness_program(inp: PsbtInput, program: bytes) -> tuple[bytes, ...] | None:
     """The witness for a v0 program (P2WPKH or P2WSH), or None if program is not one."""
     where = f"input {inp.index}"
-    if len(program) == 22 and program[:2] == b"\x00\x14":
+    if is_p2wpkh(program):
         signature, pubkey = _single_key(inp, program[2:], "P2WPKH")
         return (signature, pubkey)
-    if len(program) == 34 and program[:2] == b"\x00\x20":
+    if is_p2wsh(program):
         script = inp.witness_script
         if script is None or sha256(script) != program[2:]:
             raise Refused(
@@ -132,14 +94,14 @@ def finalize_input(inp: PsbtInput, spent: TxOut) -> PsbtInput:
         return inp
     where = f"input {inp.index}"
     spk = spent.script_pubkey
-    if len(spk) == 34 and spk[:2] == b"\x51\x20":
+    if is_p2tr(spk):
         if inp.tap_key_sig is None:
             raise Refused(
                 "finalize.missing_signature" if not inp.tap_script_sigs else "finalize.unsupported",
                 f"{where}: no taproot key-path signature (script-path spends are not finalized)",
             )
         return inp.finalized(b"", (inp.tap_key_sig,))
-    if len(spk) == 23 and spk[:2] == b"\xa9\x14" and spk[-1] == 0x87:
+    if is_p2sh(spk):
         redeem = inp.redeem_script
         if redeem is None or hash160(redeem) != spk[2:22]:
             raise Refused(
@@ -154,7 +116,7 @@ def finalize_input(inp: PsbtInput, spent: TxOut) -> PsbtInput:
     witness = _witness_program(inp, spk)
     if witness is not None:
         return inp.finalized(b"", witness)
-    if len(spk) == 25 and spk[:3] == b"\x76\xa9\x14" and spk[23:] == b"\x88\xac":
+    if is_p2pkh(spk):
         signature, pubkey = _single_key(inp, spk[3:23], "P2PKH")
         return inp.finalized(push(signature) + push(pubkey), ())
     raise Refused(
