@@ -161,7 +161,7 @@ CODES: Final[dict[str, str]] = {
     "keystore.bad_secret_file": "a passphrase or mnemonic file is not UTF-8 text",
     "keystore.outside_account": "a path not below the one account key an imported keystore holds",
     "keystore.bad_secret": "an imported seed or account xprv is malformed or contradicts its origin",
-    # Electrum seeds and wallet files (cold/electrum_seed.py, cold/electrum_wallet_file.py)
+    # Electrum seeds and wallet files (cold/keystore/electrum_seed.py, cold/keystore/electrum_file.py)
     "keys.ambiguous_seed": "the phrase is valid as BIP39 and as an Electrum seed: give --seed-type",
     "keys.not_electrum_seed": "the phrase is not an Electrum 2.0+ seed",
     "keys.electrum_2fa_seed": "an Electrum 2FA (TrustedCoin) seed or wallet: not supported",

@@ -1,4 +1,4 @@
-"""cold/electrum_seed.py against Electrum's published seed vectors and seeds Electrum 4.3.4 made."""
+"""cold/keystore/electrum_seed.py against Electrum's published seed vectors and seeds Electrum 4.3.4 made."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from embit import bip39
 
-from cold.electrum_seed import (
+from cold.keystore.electrum_seed import (
     ElectrumSeedType,
     SeedFormat,
     detect_format,

@@ -1,4 +1,4 @@
-"""cold/electrum_wallet_file.py on wallet files Electrum 4.3.4 wrote (tests/vectors/electrum),
+"""cold/keystore/electrum_file.py on wallet files Electrum 4.3.4 wrote (tests/vectors/electrum),
 with every expected key re-derived by embit from the seeds, not by our code."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from embit import bip32, bip39
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cold.electrum_seed import seed_bytes
-from cold.electrum_wallet_file import ElectrumWallet, load_document, read_wallet
+from cold.keystore.electrum_file import ElectrumWallet, load_document, read_wallet
+from cold.keystore.electrum_seed import seed_bytes
 from psbtbridge.bip32 import HARDENED
 from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, Refused
 from psbtbridge.network import Network

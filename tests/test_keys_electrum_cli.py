@@ -26,7 +26,7 @@ from embit.psbt import PSBT as EmbitPsbt
 from embit.script import p2wpkh
 
 from cold.audit import read_records
-from cold.electrum_wallet_file import read_wallet
+from cold.keystore.electrum_file import read_wallet
 from hot.electrum import Electrum
 from psbtbridge.tx import Tx
 from tests.support.electrum_harness import (

@@ -16,9 +16,7 @@ from embit.bip32 import HDKey
 from cold.keystore import (
     KIND_ACCOUNT_XPRV,
     KIND_ELECTRUM_SEED,
-    Argon2idKdf,
     ImportedSecret,
-    ScryptKdf,
     Seed,
     build_key_keystore,
     build_keystore,
@@ -32,6 +30,7 @@ from cold.keystore import (
     unlock,
     write_new_keystore,
 )
+from cold.keystore.kdf import Argon2idKdf, ScryptKdf
 from psbtbridge.bip32 import HARDENED as H
 from psbtbridge.errors import BridgeError, ConfigError, InvalidInput
 from psbtbridge.network import Network

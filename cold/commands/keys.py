@@ -16,8 +16,6 @@ import sys
 from typing import Any, TextIO
 
 from cold.commands.wallet import confirm_on_tty, wallet_summary
-from cold.electrum_seed import SeedFormat, detect_format, electrum_seed
-from cold.electrum_wallet_file import MAX_WALLET_FILE_SIZE, read_wallet
 from cold.keystore import (
     CIPHER,
     KIND_ACCOUNT_XPRV,
@@ -35,6 +33,8 @@ from cold.keystore import (
     read_secret_file,
     write_new_keystore,
 )
+from cold.keystore.electrum_file import MAX_WALLET_FILE_SIZE, read_wallet
+from cold.keystore.electrum_seed import SeedFormat, detect_format, electrum_seed
 from cold.wallets import add_wallet, check_new, load_registry, registered_wallets
 from psbtbridge.address import group_address
 from psbtbridge.errors import ConfigError, Declined, ExitStatus, InvalidInput, UsageError

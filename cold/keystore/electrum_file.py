@@ -30,7 +30,7 @@ from embit.bip32 import HDKey
 from embit.util import ctypes_secp256k1 as secp
 
 from cold.crypto import public_key
-from cold.electrum_seed import electrum_seed
+from cold.keystore.electrum_seed import electrum_seed
 from psbtbridge.bip32 import KeyOrigin
 from psbtbridge.errors import ConfigError, InvalidInput, Refused
 from psbtbridge.hashes import hash160

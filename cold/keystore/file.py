@@ -18,23 +18,32 @@ from __future__ import annotations
 
 import base64
 import binascii
-import getpass
 import json
 import os
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
-from embit import bip39
-from embit.base import EmbitError
 from embit.bip32 import HDKey
-from embit.wordlists.bip39 import WORDLIST
 
+from cold.keystore.bip39 import mnemonic_to_seed, normalize_mnemonic
+from cold.keystore.kdf import Argon2idKdf, Kdf, ScryptKdf, b64_text, default_kdf
+from cold.keystore.seed import (
+    COSIGNER_SCRIPTS,
+    KIND_ACCOUNT_XPRV,
+    KIND_ELECTRUM_SEED,
+    SINGLE_SIG_PURPOSES,
+    ImportedSecret,
+    Seed,
+    cosigner_path,
+    seed_from_secret,
+    single_sig_path,
+    wallet_name,
+)
 from psbtbridge.bip32 import HARDENED, KeyOrigin
-from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, Refused, UsageError
-from psbtbridge.files import read_bounded, read_stored, write_new
+from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, UsageError
+from psbtbridge.files import read_stored, write_new
 from psbtbridge.network import Network
 from psbtbridge.script import ScriptType
 from psbtbridge.wallet import AccountKey, Wallet
@@ -43,140 +52,8 @@ from psbtbridge.wallet.wallet import parse_path_item
 KEYSTORE_NAME: Final = "keystore.json"
 FORMAT: Final = "psbtbridge-keystore/1"
 MAX_KEYSTORE_SIZE: Final = 64 * 1024
-MAX_SECRET_FILE_SIZE: Final = 4096
 CIPHER: Final = "chacha20poly1305"
 KIND_BIP39: Final = "bip39"
-KIND_ELECTRUM_SEED: Final = "electrum_seed"
-KIND_ACCOUNT_XPRV: Final = "account_xprv"
-_WORDS: Final = frozenset(WORDLIST)
-
-#: BIP44/49/84/86 purpose of each single-sig script type, in export order.
-SINGLE_SIG_PURPOSES: Final = {
-    ScriptType.P2PKH: 44,
-    ScriptType.P2SH_P2WPKH: 49,
-    ScriptType.P2WPKH: 84,
-    ScriptType.P2TR: 86,
-}
-#: BIP48 script-type element of m/48h/coin/account/script for multisig cosigner keys.
-COSIGNER_SCRIPTS: Final = {ScriptType.P2WSH: 2, ScriptType.P2SH_P2WSH: 1}
-
-
-def nfkd(text: str) -> bytes:
-    """BIP39 normalises mnemonics and passphrases to NFKD UTF-8; we do the same for ours."""
-    return unicodedata.normalize("NFKD", text).encode("utf-8")
-
-
-# --- BIP39 -------------------------------------------------------------------------------
-
-
-def entropy_to_mnemonic(entropy: bytes) -> str:
-    """BIP39 words for 16..32 bytes of entropy (a multiple of 4)."""
-    return str(bip39.mnemonic_from_bytes(entropy))
-
-
-def normalize_mnemonic(untrusted_text: str) -> str:
-    """Validate words and checksum (BIP39, English list); return NFKD, single-spaced, lower case.
-
-    The word count and each word are checked here only to name what is wrong (by position:
-    the words are the secret); embit checks the checksum.
-    """
-    words = unicodedata.normalize("NFKD", untrusted_text).lower().split()
-    if len(words) not in (12, 15, 18, 21, 24):
-        raise InvalidInput(
-            "keystore.bad_mnemonic",
-            f"a BIP39 mnemonic has 12, 15, 18, 21 or 24 words, not {len(words)}",
-        )
-    for position, word in enumerate(words, 1):
-        if word not in _WORDS:
-            raise InvalidInput(
-                "keystore.bad_mnemonic", f"word {position} is not in the BIP39 English wordlist"
-            )
-    mnemonic = " ".join(words)
-    if not bip39.mnemonic_is_valid(mnemonic):
-        raise InvalidInput(
-            "keystore.bad_mnemonic_checksum",
-            "the mnemonic's checksum is wrong: a word is mistyped or missing",
-        )
-    return mnemonic
-
-
-def mnemonic_to_seed(mnemonic: str, bip39_passphrase: str) -> bytes:
-    """BIP39's seed; both texts NFKD-normalised first, as BIP39 says (embit does not)."""
-    normal = unicodedata.normalize("NFKD", mnemonic)
-    return bytes(bip39.mnemonic_to_seed(normal, unicodedata.normalize("NFKD", bip39_passphrase)))
-
-
-# --- key derivation functions ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Argon2idKdf:
-    """RFC 9106 Argon2id; memory in KiB. The defaults take about 0.4 s on a 2-core qube."""
-
-    name: ClassVar[str] = "argon2id"
-    salt: bytes
-    memory_kib: int = 128 * 1024
-    iterations: int = 3
-    lanes: int = 4
-
-    def derive_key(self, passphrase: str) -> bytes:
-        try:
-            from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
-        except ImportError as error:
-            raise ConfigError(
-                "keystore.kdf_unavailable",
-                "this keystore uses Argon2id, which needs cryptography 44 or newer",
-            ) from error
-        kdf = Argon2id(
-            salt=self.salt,
-            length=32,
-            iterations=self.iterations,
-            lanes=self.lanes,
-            memory_cost=self.memory_kib,
-        )
-        return kdf.derive(nfkd(passphrase))
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "salt": _b64(self.salt),
-            "memory_kib": self.memory_kib,
-            "iterations": self.iterations,
-            "lanes": self.lanes,
-        }
-
-
-@dataclass(frozen=True)
-class ScryptKdf:
-    """RFC 7914 scrypt, the fallback where cryptography has no Argon2id; 128 MiB at n=2^17."""
-
-    name: ClassVar[str] = "scrypt"
-    salt: bytes
-    n: int = 1 << 17
-    r: int = 8
-    p: int = 1
-
-    def derive_key(self, passphrase: str) -> bytes:
-        from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-
-        return Scrypt(salt=self.salt, length=32, n=self.n, r=self.r, p=self.p).derive(
-            nfkd(passphrase)
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "salt": _b64(self.salt), "n": self.n, "r": self.r, "p": self.p}
-
-
-Kdf = Argon2idKdf | ScryptKdf
-
-
-def default_kdf(salt: bytes) -> Kdf:
-    """Argon2id where the installed cryptography has it (44+), else scrypt."""
-    try:
-        from cryptography.hazmat.primitives.kdf.argon2 import Argon2id  # noqa: F401
-    except ImportError:
-        return ScryptKdf(salt)
-    return Argon2idKdf(salt)
 
 
 # --- the file ----------------------------------------------------------------------------
@@ -187,7 +64,7 @@ class Encryption(NamedTuple):
     nonce: bytes
 
     def to_json(self) -> dict[str, Any]:
-        return {"kdf": self.kdf.to_json(), "cipher": CIPHER, "nonce": _b64(self.nonce)}
+        return {"kdf": self.kdf.to_json(), "cipher": CIPHER, "nonce": b64_text(self.nonce)}
 
 
 class CosignerKey(NamedTuple):
@@ -215,62 +92,6 @@ class KeystoreFile:
     @property
     def encrypted(self) -> bool:
         return self.encryption is not None
-
-
-@dataclass(frozen=True)
-class Seed:
-    """The unlocked BIP32 root, or an account key at `base` below a root we do not hold
-    (then `origin_fingerprint` is that root's). Private: it never leaves `cold/`."""
-
-    network: Network
-    root: HDKey = field(repr=False)
-    base: tuple[int, ...] = ()
-    origin_fingerprint: bytes | None = None
-
-    @property
-    def fingerprint(self) -> bytes:
-        if self.origin_fingerprint is not None:
-            return self.origin_fingerprint
-        return bytes(self.root.my_fingerprint)
-
-    def derive(self, path: tuple[int, ...]) -> HDKey:
-        """The extended private key at path (BIP32 CKDpriv, embit's), below this seed's base."""
-        base = self.base
-        if path[: len(base)] != base:
-            raise Refused(
-                "keystore.outside_account",
-                "this keystore holds one account key; the path is not below it",
-            )
-        return self.root.derive(list(path[len(base) :]))
-
-    def xpub(self, path: tuple[int, ...]) -> str:
-        """The extended public key at path, in our network's standard version."""
-        # at the base, the account key itself: embit keeps the xprv's parent fingerprint
-        key = self.derive(path).to_public()
-        return str(key.to_base58(version=self.network.params["xpub"]))
-
-    def account_key(self, path: tuple[int, ...]) -> AccountKey:
-        """The public AccountKey (standard version for our network) at path."""
-        return AccountKey(KeyOrigin(self.fingerprint, path), self.xpub(path))
-
-
-def wallet_name(script_type: ScriptType, account: int) -> str:
-    """`p2wpkh` for account 0, `p2wpkh-3` for account 3."""
-    return script_type.value if account == 0 else f"{script_type.value}-{account}"
-
-
-def single_sig_path(script_type: ScriptType, network: Network, account: int) -> tuple[int, ...]:
-    purpose = SINGLE_SIG_PURPOSES[script_type]
-    return (purpose + HARDENED, network.coin_type + HARDENED, account + HARDENED)
-
-
-def cosigner_path(script_type: ScriptType, network: Network, account: int) -> tuple[int, ...]:
-    return (
-        48 + HARDENED,
-        network.coin_type + HARDENED,
-        account + HARDENED,
-        COSIGNER_SCRIPTS[script_type] + HARDENED,
-    )
 
 
 def _public_metadata(
@@ -371,45 +192,6 @@ def build_keystore(
     )
 
 
-class ImportedSecret(NamedTuple):
-    """What a non-BIP39 keystore seals: KIND_ELECTRUM_SEED with the BIP32 seed in hex, or
-    KIND_ACCOUNT_XPRV with the account xprv (standard version) at `base` below the root
-    of fingerprint `origin_fingerprint` (those two live in the header, not the secret)."""
-
-    kind: str
-    value: str
-    base: tuple[int, ...] = ()
-    origin_fingerprint: bytes | None = None
-
-    def sealed(self) -> bytes:
-        name = "seed" if self.kind == KIND_ELECTRUM_SEED else "xprv"
-        return json.dumps({"kind": self.kind, name: self.value}).encode()
-
-
-def seed_from_secret(secret: ImportedSecret, network: Network) -> Seed:
-    """The Seed an imported secret stands for; a malformed one is an InvalidInput."""
-    try:
-        if secret.kind == KIND_ELECTRUM_SEED:
-            data = bytes.fromhex(secret.value)
-            if len(data) != 64:
-                raise ValueError("an Electrum BIP32 seed is 64 bytes")
-            return Seed(network, HDKey.from_seed(data, version=network.params["xprv"]))
-        root = HDKey.from_string(secret.value)
-    except (ValueError, EmbitError) as error:
-        raise InvalidInput("keystore.bad_secret", "the imported secret is malformed") from error
-    if (
-        secret.kind != KIND_ACCOUNT_XPRV
-        or not root.is_private
-        or bytes(root.version) != network.params["xprv"]
-        or root.depth != len(secret.base)
-        or secret.origin_fingerprint is None
-    ):
-        raise InvalidInput(
-            "keystore.bad_secret", "the imported account key does not fit its origin"
-        )
-    return Seed(network, root, secret.base, secret.origin_fingerprint)
-
-
 def build_key_keystore(
     secret: ImportedSecret,
     *,
@@ -475,7 +257,7 @@ def _seal(
         secret = ChaCha20Poly1305(key).encrypt(encryption.nonce, plaintext, _canonical(header))
     else:
         secret = plaintext
-    return (json.dumps({**header, "secret": _b64(secret)}, indent=2) + "\n").encode()
+    return (json.dumps({**header, "secret": b64_text(secret)}, indent=2) + "\n").encode()
 
 
 def keystore_path(home: Path) -> Path:
@@ -794,48 +576,6 @@ def _seed_from(mnemonic: str, bip39_passphrase: str, network: Network) -> Seed:
     return Seed(network, root)
 
 
-# --- passphrases from a file or the terminal ---------------------------------------------
-
-
-def read_secret_file(path: str) -> str:
-    """A passphrase or mnemonic file: UTF-8, at most 4 KiB, one trailing newline dropped."""
-    try:
-        with open(path, "rb") as stream:
-            data = read_bounded(stream, MAX_SECRET_FILE_SIZE)
-    except OSError as error:
-        raise ConfigError("keystore.unreadable", f"cannot read {path}: {error.strerror}") from error
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise InvalidInput("keystore.bad_secret_file", f"{path} is not UTF-8 text") from error
-    return text.removesuffix("\n").removesuffix("\r")
-
-
-def ask_passphrase(prompt: str, confirm: bool) -> str:
-    """Read a passphrase on the controlling terminal without echo (twice when confirm)."""
-    try:
-        with open("/dev/tty", "rb"):
-            pass
-    except OSError as error:
-        raise UsageError(
-            "keystore.no_tty",
-            "no terminal to ask the passphrase on: use --passphrase-file",
-        ) from error
-    first = getpass.getpass(prompt)
-    if confirm and getpass.getpass("Repeat it: ") != first:
-        raise UsageError("keystore.passphrase_mismatch", "the two passphrases differ")
-    return first
-
-
-def passphrase_for(keystore_file: KeystoreFile, passphrase_file: str | None) -> str | None:
-    """The passphrase to unlock with: from the file, else asked on the tty; None if unencrypted."""
-    if not keystore_file.encrypted:
-        return None
-    if passphrase_file is not None:
-        return read_secret_file(passphrase_file)
-    return ask_passphrase(f"Passphrase for {keystore_file.path}: ", confirm=False)
-
-
 # --- small strict readers ------------------------------------------------------------------
 
 
@@ -864,10 +604,6 @@ def _hex(text: str, size: int, path: Path) -> bytes:
         return bytes.fromhex(text)
     except ValueError as error:
         raise _corrupt(path, "a hex field is not hex") from error
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
 
 
 def _unb64(text: str, path: Path) -> bytes:

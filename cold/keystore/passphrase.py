@@ -1,0 +1,54 @@
+"""Passphrases and mnemonics from a file or the terminal."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Final
+
+from cold.keystore.file import KeystoreFile
+from psbtbridge.errors import ConfigError, InvalidInput, UsageError
+from psbtbridge.files import read_bounded
+
+MAX_SECRET_FILE_SIZE: Final = 4096
+
+
+# --- passphrases from a file or the terminal ---------------------------------------------
+
+
+def read_secret_file(path: str) -> str:
+    """A passphrase or mnemonic file: UTF-8, at most 4 KiB, one trailing newline dropped."""
+    try:
+        with open(path, "rb") as stream:
+            data = read_bounded(stream, MAX_SECRET_FILE_SIZE)
+    except OSError as error:
+        raise ConfigError("keystore.unreadable", f"cannot read {path}: {error.strerror}") from error
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidInput("keystore.bad_secret_file", f"{path} is not UTF-8 text") from error
+    return text.removesuffix("\n").removesuffix("\r")
+
+
+def ask_passphrase(prompt: str, confirm: bool) -> str:
+    """Read a passphrase on the controlling terminal without echo (twice when confirm)."""
+    try:
+        with open("/dev/tty", "rb"):
+            pass
+    except OSError as error:
+        raise UsageError(
+            "keystore.no_tty",
+            "no terminal to ask the passphrase on: use --passphrase-file",
+        ) from error
+    first = getpass.getpass(prompt)
+    if confirm and getpass.getpass("Repeat it: ") != first:
+        raise UsageError("keystore.passphrase_mismatch", "the two passphrases differ")
+    return first
+
+
+def passphrase_for(keystore_file: KeystoreFile, passphrase_file: str | None) -> str | None:
+    """The passphrase to unlock with: from the file, else asked on the tty; None if unencrypted."""
+    if not keystore_file.encrypted:
+        return None
+    if passphrase_file is not None:
+        return read_secret_file(passphrase_file)
+    return ask_passphrase(f"Passphrase for {keystore_file.path}: ", confirm=False)
