@@ -80,6 +80,9 @@ class InputAnalysis:
     amount_proven: bool  # a full previous transaction hashing to the prevout gives it
     owner: Ownership | None
     sighash_type: int | None
+    #: Public keys with a partial signature in the PSBT: claims, unverified, counted only to
+    #: tell the user how many of a multisig's signatures there will be after ours.
+    signed_by: frozenset[bytes] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -192,14 +195,7 @@ def analyse(
                     " spent from: a transfer between wallets, counted as leaving",
                 )
             )
-    if any(o.kind is OutputKind.SELF for o in outputs):
-        warnings.append(
-            Finding(
-                "warning.self_transfer",
-                "",
-                "an output pays one of our own receive addresses (a transfer to self)",
-            )
-        )
+    warnings += windows.receives_beyond(outputs)
     shapes = [_input_shape(psbt.inputs[i.index], i) for i in inputs]
     unknown = [i for i, shape in enumerate(shapes) if shape is None]
     if unknown:
@@ -422,6 +418,7 @@ def _analyse_input(inp: PsbtInput, finder: _Finder) -> InputAnalysis:
         inp.amount_proven,
         owner,
         inp.sighash_type,
+        frozenset(sig.pubkey for sig in inp.partial_sigs),
     )
 
 
@@ -499,6 +496,25 @@ class _Windows:
         chain = "change" if owner.chain == 1 else "receive"
         used = "none used yet" if anchor < 0 else f"used up to {anchor}"
         return anchor + window, f"this signer knows {name} {chain} {used}, + {window}"
+
+    def receives_beyond(self, outputs: Iterable[OutputAnalysis]) -> list[Finding]:
+        """A payment to our own receive address is an ordinary transfer to self (Electrum's
+        "pay to my own address"); past the window the wallet may never see it arrive."""
+        found = []
+        for out in outputs:
+            if out.kind is not OutputKind.SELF or out.owner is None:
+                continue
+            limit, why = self.limit(out.owner)
+            if out.owner.index > limit:
+                found.append(
+                    Finding(
+                        "warning.self_transfer",
+                        f"output {out.index}",
+                        f"pays our receive address {out.owner.path}, beyond index {limit}"
+                        f" ({why}): a wallet scanning its gap limit may never see it arrive",
+                    )
+                )
+        return found
 
     def inputs_beyond(self, inputs: Iterable[InputAnalysis]) -> list[Finding]:
         """An input of ours far past what the state knows: a wallet scanning its gap limit
@@ -594,7 +610,9 @@ def _analyse_output(
     if owner is None:
         raise _fake_change(out, claims, finder, where)
     limit, why = windows.limit(owner)
-    if owner.index > limit:
+    # A receive address past the window is still ours, only where a wallet scanning its gap
+    # limit would not look: a warning (receives_beyond), not a refusal. Change must be found.
+    if owner.index > limit and owner.chain == 1:
         chain = "change" if owner.chain == 1 else "receive"
         raise Refused(
             "proof.change_beyond_window",

@@ -6,14 +6,11 @@ import dataclasses
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from cold.confirm.view import (
     ConfirmationView,
     Decision,
     OutputLine,
-    format_btc,
     render_text,
 )
 from psbtbridge.address import group_address
@@ -29,27 +26,6 @@ def test_group_address() -> None:
     assert group_address("") == ""
 
 
-@pytest.mark.parametrize(
-    ("sats", "text"),
-    [
-        (0, "0.00000000 BTC"),
-        (1, "0.00000001 BTC"),
-        (120_000, "0.00120000 BTC"),
-        (100_000_000, "1.00000000 BTC"),
-        (2_099_999_997_690_000, "20999999.97690000 BTC"),  # every sat that will ever exist
-        (-5, "-0.00000005 BTC"),
-    ],
-)
-def test_format_btc(sats: int, text: str) -> None:
-    assert format_btc(sats) == text
-
-
-@given(st.integers(min_value=-(10**17), max_value=10**17))
-def test_format_btc_is_exact(sats: int) -> None:
-    digits = format_btc(sats).removesuffix(" BTC").replace(".", "")
-    assert int(digits) == sats
-
-
 def test_render_text_shows_everything() -> None:
     view = sample_view(extra_outputs=1, warnings=(WARNING,))
     text = render_text(view)
@@ -61,6 +37,27 @@ def test_render_text_shows_everything() -> None:
     assert "30,000 sat" in text and "211.27 sat/vB" in text and "3.09% of outputs" in text
     assert f"WARNING: {WARNING}" in text
     assert "1a2b3c4d" in text and "electrum-hot" in text
+
+
+def test_render_text_shows_wallet_inputs_and_what_leaves() -> None:
+    """Issue 14 item 8: the wallet and m-of-n, every input, RBF, locktime, fee included."""
+    text = render_text(sample_view())
+    assert "Request code: 1a2b3c4d" in text
+    assert "Wallet:   vault (2-of-3 p2wsh multisig; after this: 1 of 2 signatures)" in text
+    assert "Inputs:   2, 0.01000000 BTC (1,000,000 sat)" in text
+    assert (
+        f"#1  {'cd' * 32}:0  0.00400000 BTC (400,000 sat)  ours: vault m/48h/1h/0h/2h/1/0" in text
+    )
+    assert "Leaving:  0.00150000 BTC (150,000 sat), fee included" in text
+    assert "RBF:      yes (replaceable)" in text and "Locktime: block height 2500000" in text
+
+
+def test_inputs_must_add_up() -> None:
+    view = sample_view()
+    short = dataclasses.replace(view.inputs[1], amount_sat=view.inputs[1].amount_sat - 1)
+    with pytest.raises(BridgeError) as caught:
+        dataclasses.replace(view, inputs=(view.inputs[0], short))
+    assert caught.value.code == "confirm.bad_view"
 
 
 def test_self_transfer_is_marked() -> None:

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from psbtbridge.cli import run
-from psbtbridge.commands.inspect import format_btc
 from psbtbridge.errors import CODES
 from tests.conftest import load_vectors
 
@@ -156,11 +155,6 @@ def test_json_schema(data: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[
     for finding in out["refusals"] + out["warnings"]:
         assert set(finding) == {"code", "place", "message"}
         assert finding["code"] in CODES
-
-
-def test_format_btc_is_exact() -> None:
-    assert format_btc(2_099_999_997_690_000) == "20999999.97690000 BTC (2,099,999,997,690,000 sat)"
-    assert format_btc(-1) == "-0.00000001 BTC (-1 sat)"
 
 
 BIP174 = load_vectors("psbt/bip174.json")

@@ -463,6 +463,22 @@ def test_terminal_yes_signs(keys: KeySet) -> None:
     assert audit.read_records(keys.home)[-1].record.decision == "signed"
 
 
+def test_terminal_shows_the_wallet_its_inputs_and_what_leaves(keys: KeySet) -> None:
+    """Issue 14 items 7 and 8: the request code by that name; the wallet with m-of-n and the
+    signatures after this one; every input; RBF, locktime; what leaves, fee included."""
+    data = honest(keys, "wsh")
+    status, screen, _ = tty_sign(keys, data, "no")
+    assert status == 1
+    code = Psbt.parse(data).unsigned_tx().digest()
+    assert f"Request code: {code}" in screen and f"Request code {code}. Type yes" in screen
+    assert "Digest" not in screen
+    assert "wsh (2-of-3 p2wsh multisig; after this: 1 of 2 signatures)" in screen
+    assert "Inputs:   1, 0.01000000 BTC (1,000,000 sat)" in screen
+    assert "Inputs (1):" in screen and "ours: wsh m/48h/1h/0h/2h/0/3" in screen
+    assert "Leaving:  0.00402000 BTC (402,000 sat), fee included" in screen
+    assert "RBF:" in screen and "Locktime: none" in screen
+
+
 @pytest.mark.parametrize("answer", ["no", "YES", "y", ""])
 def test_terminal_anything_but_yes_declines(keys: KeySet, answer: str) -> None:
     status, screen, output = tty_sign(keys, honest(keys), answer)
@@ -485,6 +501,25 @@ def test_terminal_shows_a_coin_already_signed_into_another_transaction(keys: Key
     assert "was already signed into another transaction" in screen
     # unattended, that warning is a refusal (refuse_on_warning is on by default)
     assert_refused(keys, bump, "policy.warning_unattended")
+
+
+def test_a_payment_to_our_own_receive_address_signs_unattended(keys: KeySet) -> None:
+    """Issue 14 item 9: Electrum's "pay to my own address" is a transfer to self, not a
+    warning, as long as the address lies inside the receive window; past it, a warning."""
+    wallet = keys.wallets["p2wpkh"]
+
+    def to_self(index: int) -> bytes:
+        return build_psbt(
+            [Spend(wallet, 0, 3, IN)],
+            [change_to(wallet, 0, index, PAY), change_to(wallet, 1, 3, IN - PAY - FEE)],
+        )
+
+    run = sign_cli(keys, to_self(5), "--confirm", "policy")
+    assert run.status == 0, run.stderr
+    assert_refused(keys, to_self(500), "policy.warning_unattended")
+    status, screen, _ = tty_sign(keys, to_self(5), "no")
+    assert status == 1 and "SELF-TRANSFER to this wallet  m/84h/1h/0h/0/5" in screen
+    assert "WARNING" not in screen
 
 
 def xdo(*args: str) -> str:

@@ -11,13 +11,12 @@ import json
 import sys
 
 from psbtbridge import encoding
+from psbtbridge.amount import format_btc
 from psbtbridge.errors import ExitStatus
 from psbtbridge.files import read_input
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt
 from psbtbridge.summary import InputSummary, OutputSummary, Summary, summarize
-
-COIN = 100_000_000
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -45,13 +44,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(format_summary(summary))
     return ExitStatus.OK
-
-
-def format_btc(sats: int) -> str:
-    """Exact decimal BTC from satoshis (no floating point), with the satoshis beside it."""
-    sign = "-" if sats < 0 else ""
-    whole, frac = divmod(abs(sats), COIN)
-    return f"{sign}{whole}.{frac:08d} BTC ({sats:,} sat)"
 
 
 def format_summary(summary: Summary) -> str:
