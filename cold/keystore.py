@@ -34,15 +34,14 @@ from embit.wordlists.bip39 import WORDLIST
 
 from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, Refused, UsageError
 from psbtbridge.files import read_bounded, read_stored, write_new
+from psbtbridge.home import KEYSTORE_NAME, MAX_KEYSTORE_SIZE
 from psbtbridge.network import Network
 from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.script import ScriptType
 from psbtbridge.wallet import AccountKey, Wallet
 from psbtbridge.wallet.wallet import parse_path_item
 
-KEYSTORE_NAME: Final = "keystore.json"
 FORMAT: Final = "psbtbridge-keystore/1"
-MAX_KEYSTORE_SIZE: Final = 64 * 1024
 MAX_SECRET_FILE_SIZE: Final = 4096
 CIPHER: Final = "chacha20poly1305"
 KIND_BIP39: Final = "bip39"

@@ -185,6 +185,9 @@ def analyse(
         f for f in facts.warnings if f.code != "warning.amount_claimed" or _index(f) in foreign
     ]
     warnings += windows.inputs_beyond(inputs)
+    mismatch = network_finding(psbt, network)  # paths of ours on another network: refused above
+    if mismatch is not None:
+        warnings.append(mismatch)
     for out in outputs:
         if out.kind is OutputKind.TRANSFER and out.owner is not None:
             warnings.append(
@@ -364,6 +367,43 @@ def _field_warnings(psbt: Psbt) -> list[Finding]:
                 Finding("warning.proprietary_fields", place, f"{proprietary} proprietary field(s)")
             )
     return found
+
+
+def coin_types(psbt: Psbt) -> frozenset[int]:
+    """The BIP44 coin types the PSBT's derivation paths name (purpose'/coin'/...): claims,
+    but the only hint of its network a PSBT carries (scripts look alike on every network)."""
+    maps: list[PsbtInput | PsbtOutput] = [*psbt.inputs, *psbt.outputs]
+    paths = [origin.path for place in maps for origin in _hints(place)]
+    paths += [xpub.origin.path for xpub in psbt.xpubs]
+    return frozenset(
+        path[1] - HARDENED
+        for path in paths
+        if len(path) >= 3 and path[0] - HARDENED in _PURPOSES and path[1] >= HARDENED
+    )
+
+
+def network_from_paths(psbt: Psbt) -> Network | None:
+    """Main when every BIP44-style path says coin type 0; None when there is no such path,
+    or coin type 1, which test, signet and regtest share."""
+    return Network.MAIN if coin_types(psbt) == {Network.MAIN.coin_type} else None
+
+
+def network_finding(psbt: Psbt, network: Network) -> Finding | None:
+    """A warning when the derivation paths name another network than the one addresses are
+    shown for: a regtest PSBT shown as mainnet reads `bc1q...` where the cold side shows
+    `bcrt1q...` (issue 14, item 6)."""
+    other = sorted(coin_types(psbt) - {network.coin_type})
+    if not other:
+        return None
+    names = ", ".join(
+        "0 (main)" if c == 0 else "1 (test networks)" if c == 1 else str(c) for c in other
+    )
+    return Finding(
+        "warning.network_mismatch",
+        "",
+        f"derivation paths name coin type {names}, but addresses are shown for"
+        f" {network.value}: give the right --network",
+    )
 
 
 def size_finding(indexes: list[int]) -> Finding:

@@ -254,6 +254,8 @@ CODES: Final[dict[str, str]] = {
     "warning.unknown_fields": "a map has fields of a type nobody here can interpret",
     "warning.proprietary_fields": "a map has proprietary fields",
     "warning.size_unknown": "an input's size is unknown: sized at its smallest, the fee rate is an upper bound",
+    "inspect.network_unknown": "psbt inspect cannot tell the PSBT's network: --network is needed",
+    "warning.network_mismatch": "the PSBT's derivation paths name another network than the one shown",
     "warning.self_transfer": "an output pays our own receive address beyond the index window",
     "warning.foreign_inputs": "some inputs are not ours: a joint transaction, only ours are signed",
     "warning.input_already_signed": "an input of ours was already signed into another transaction",
