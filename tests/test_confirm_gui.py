@@ -256,3 +256,38 @@ def test_a_short_list_needs_no_scrolling(xdisplay: str) -> None:
     time.sleep(0.8)
     dialog.click_sign()
     assert dialog.result()["approved"]
+
+
+def test_the_inputs_unfold_under_their_count(xdisplay: str) -> None:
+    """Issue 14 item 8: the number of inputs, and behind a button the list of them."""
+    import tkinter
+    from tkinter import ttk
+
+    from cold.confirm.gui import _Dialog
+
+    root = tkinter.Tk(className="Psbtbridge")
+    try:
+        _Dialog(root, sample_view(), 20, 0.3, lambda: False)
+        root.update()
+
+        def widgets(parent: tkinter.Misc) -> list[tkinter.Misc]:
+            found = [parent]
+            for child in parent.winfo_children():
+                found += widgets(child)
+            return found
+
+        (button,) = [
+            w for w in widgets(root) if isinstance(w, ttk.Button) and "input" in w.cget("text")
+        ]
+        texts = [w for w in widgets(root) if isinstance(w, tkinter.Text)]
+        listing = [t for t in texts if "ours: vault" in t.get("1.0", "end")]
+        assert button.cget("text") == "Show the 2 inputs" and not listing[0].winfo_ismapped()
+        button.invoke()
+        root.update()
+        time.sleep(0.2)
+        root.update()
+        assert listing[0].winfo_ismapped() and button.cget("text") == "Hide the inputs"
+        assert listing[0].get("1.0", "end").count("#") == 2  # one entry per input
+        screenshot(xdisplay, "confirm_dialog_inputs_shown")
+    finally:
+        root.destroy()

@@ -574,6 +574,45 @@ def test_dialog_sign_button_signs(keys: KeySet, xdisplay: str) -> None:
     assert Psbt.parse(run.output.read_bytes()).inputs[0].partial_sigs
 
 
+def test_dialog_with_six_outputs_signs_only_after_all_were_shown(
+    keys: KeySet, xdisplay: str
+) -> None:
+    """Issue 14 item 8: two of six outputs lie below the box; Sign waits until they were
+    scrolled into view, however long the user waits."""
+    wallet = keys.wallets["p2wpkh"]
+    data = build_psbt(
+        [Spend(wallet, 0, 3, IN)],
+        [*(external(n, 100_000) for n in range(1, 6)), change_to(wallet, 1, 3, IN - 500_000 - FEE)],
+    )
+
+    def click_sign(window: str) -> None:
+        shell = xdo("getwindowgeometry", "--shell", window).split()
+        geometry = dict(line.split("=") for line in shell)
+        x, y = int(geometry["WIDTH"]) - 30, int(geometry["HEIGHT"]) - 25
+        xdo("mousemove", "--window", window, str(x), str(y), "click", "1")
+
+    def scroll_then_sign() -> None:
+        window = xdo("search", "--onlyvisible", "--name", "^psbtbridge: sign request").split()[0]
+        time.sleep(2.5)  # past the 2 s delay: only the unseen outputs hold Sign back now
+        click_sign(window)
+        time.sleep(0.5)
+        screenshot(xdisplay, "sign_dialog_6_outputs_unscrolled")
+        assert decisions_so_far() == before, "Sign worked with two outputs never shown"
+        xdo("mousemove", "--window", window, "300", "250")
+        xdo("click", "--repeat", "12", "--delay", "30", "5")  # the mouse wheel, downwards
+        time.sleep(0.5)
+        screenshot(xdisplay, "sign_dialog_6_outputs_scrolled")
+        click_sign(window)
+
+    def decisions_so_far() -> int:
+        return len(audit.read_records(keys.home))
+
+    before = decisions_so_far()
+    run = gui_sign(keys, xdisplay, data, scroll_then_sign)
+    assert run.status == 0, run.stderr
+    assert Psbt.parse(run.output.read_bytes()).inputs[0].partial_sigs
+
+
 @pytest.mark.parametrize("name", ["p2pkh", "p2wpkh", "p2sh-p2wpkh", "p2tr"])
 def test_single_key_signing_never_loads_python_bitcointx(keys: KeySet, name: str) -> None:
     """Its import is ~50 ms of every start-up (it runs ldconfig to find libsecp256k1): new

@@ -442,19 +442,20 @@ class _Dialog(SignDialog):
         """A button that shows or hides the list of inputs, each with its amount and owner."""
         from tkinter import ttk
 
-        box, text = self.scrolling_text(frame, min(len(self.view.inputs), _VISIBLE_INPUT_LINES))
-        text.configure(wrap="none")
-        text.insert("end", "\n".join(input_text(line) for line in self.view.inputs))
+        lines = [text for line in self.view.inputs for text in input_text(line)]
+        box, text = self.scrolling_text(frame, min(len(lines), _VISIBLE_INPUT_LINES))
+        text.insert("end", "\n".join(lines))
         text.configure(state="disabled")
         shown = False
-        label = f"Show the {len(self.view.inputs)} input(s)"
+        count = len(self.view.inputs)
+        label = "Show the input" if count == 1 else f"Show the {count} inputs"
 
         def toggle() -> None:
             nonlocal shown
             shown = not shown
             if shown:
                 box.grid(row=box_row, column=0, columnspan=2, sticky="ew", pady=(2, 6))
-                button.configure(text="Hide the inputs")
+                button.configure(text="Hide the input" if count == 1 else "Hide the inputs")
             else:
                 box.grid_remove()
                 button.configure(text=label)

@@ -125,9 +125,11 @@ class WalletLine:
 
     @property
     def text(self) -> str:
-        """ "vault (2-of-3 p2wsh multisig; after this: 1 of 2 signatures)" or "p2wpkh"."""
+        """ "vault (2-of-3 p2wsh multisig; after this: 1 of 2 signatures)", or for one key
+        "p2wpkh (single key)" (single-sig wallets are named by their script type)."""
         if self.keys == 1:
-            return f"{self.name} ({self.script_type})"
+            kind = "" if self.name == self.script_type else f"{self.script_type}, "
+            return f"{self.name} ({kind}single key)"
         return (
             f"{self.name} ({self.threshold}-of-{self.keys} {self.script_type} multisig;"
             f" after this: {self.signatures_after} of {self.threshold} signatures)"
@@ -273,10 +275,11 @@ def summary_rows(view: ConfirmationView) -> tuple[tuple[str, str], ...]:
     return tuple(rows)
 
 
-def input_text(line: InputLine) -> str:
-    """ "#0  txid:vout  0.01000000 BTC (1,000,000 sat)  ours: p2wpkh m/84h/1h/0h/0/3"."""
+def input_text(line: InputLine) -> tuple[str, str]:
+    """("#0  txid:vout", "    0.01000000 BTC (1,000,000 sat)  ours: p2wpkh m/84h/1h/0h/0/3"):
+    two lines, as a txid alone nearly fills one."""
     whose = f"ours: {line.owner}" if line.owner is not None else "not ours (not signed)"
-    return f"#{line.index}  {line.outpoint}  {format_btc(line.amount_sat)}  {whose}"
+    return f"#{line.index}  {line.outpoint}", f"    {format_btc(line.amount_sat)}  {whose}"
 
 
 def title(view: ConfirmationView) -> str:
@@ -297,7 +300,7 @@ def render_text(view: ConfirmationView) -> str:
     if view.inputs:
         lines.append("")
         lines.append(f"Inputs ({len(view.inputs)}):")
-        lines.extend(f"  {input_text(line)}" for line in view.inputs)
+        lines.extend(f"  {text}" for line in view.inputs for text in input_text(line))
     if view.warnings:
         lines.append("")
         lines.extend(f"WARNING: {warning}" for warning in view.warnings)
