@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,11 +12,18 @@ from cold.confirm.view import (
     ConfirmationView,
     Decision,
     OutputLine,
+    WalletLine,
+    confirmation_view,
     render_text,
 )
+from cold.verdict import Verdict
 from psbtbridge.address import group_address
+from psbtbridge.analysis import analyse
 from psbtbridge.errors import BridgeError, Declined
+from psbtbridge.network import Network
+from psbtbridge.psbt import Psbt
 from tests.support.confirm_samples import CHANGE, OP_RETURN_SCRIPT, PAY, TAPROOT, sample_view
+from tests.support.psbt_factory import Spend, build_psbt, external, kv, make_keyset
 
 WARNING = "fee is 3.09% of the outputs, above the policy warning level of 2%"
 
@@ -149,3 +157,21 @@ def test_view_is_frozen() -> None:
     view: ConfirmationView = sample_view()
     with pytest.raises(dataclasses.FrozenInstanceError):
         view.fee_sat = 0  # type: ignore[misc]
+
+
+def test_a_cosigners_signature_counts_toward_after_this(tmp_path: Path) -> None:
+    """Issue 14 item 8: "after this: k of m" counts the PSBT's other signatures plus ours."""
+    keys = make_keyset(tmp_path / "home", registered=False)
+    wallet, ours = keys.wallets["wsh"], keys.seed.fingerprint
+    other = next(key for key, origin in wallet.derive(0, 3).pubkeys if origin.fingerprint != ours)
+    signature = bytes.fromhex("3006020101020101") + b"\x01"  # strict DER, SIGHASH_ALL
+
+    def view(*extra: bytes) -> ConfirmationView:
+        data = build_psbt([Spend(wallet, 0, 3, 100_000, extra=list(extra))], [external(1, 9_000)])
+        analysis = analyse(Psbt.parse(data), keys.all, Network.REGTEST)
+        return confirmation_view(analysis, Verdict((), ()), "local", False, ours)
+
+    after = "wsh (2-of-3 p2wsh multisig; after this: {} of 2 signatures)"
+    assert [w.text for w in view().wallets] == [after.format(1)]
+    assert [w.text for w in view(kv(0x02, other, signature)).wallets] == [after.format(2)]
+    assert WalletLine("p2wpkh", "p2wpkh", 1, 1, 1).text == "p2wpkh (single key)"
