@@ -266,7 +266,11 @@ def _ask(
     from cold.confirm.view import confirmation_view
 
     view = confirmation_view(
-        analysis, verdict, request.caller, keystore.encrypted and not from_file
+        analysis,
+        verdict,
+        request.caller,
+        keystore.encrypted and not from_file,
+        keystore.master_fingerprint,
     )
     decision: Decision
     if mode == "gui":

@@ -28,6 +28,7 @@ from hot.watch_only import wallet_file
 from psbtbridge.encoding import Encoding, decode
 from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, UsageError
 from psbtbridge.files import DEFAULT_MAX_INPUT, write_new
+from psbtbridge.network import Network
 from psbtbridge.tx import Tx
 from psbtbridge.wallet import Wallet
 from psbtbridge.wallet.export import first_address
@@ -58,6 +59,14 @@ _NETWORK_DIRS: Final = {
     "--regtest": "regtest",
     "--simnet": "simnet",
     "--signet": "signet",
+}
+#: The network each of Electrum's network options runs on (testnet4 shares testnet's
+#: address and key encodings); simnet has no counterpart here.
+_NETWORK_OPTIONS: Final = {
+    "--testnet": Network.TEST,
+    "--testnet4": Network.TEST,
+    "--regtest": Network.REGTEST,
+    "--signet": Network.SIGNET,
 }
 #: Lines Electrum prints around the error that say nothing about it.
 _NOISE: Final = ("internal error while executing RPC", "Traceback (most recent call last):")
@@ -104,6 +113,17 @@ class Electrum:
                 "electrum.bad_command", f"{ENV_VAR} is not a valid command line: {error}"
             ) from error
         return cls(argv)
+
+    def network(self) -> Network | None:
+        """The network this command line's network option selects; None when it names none
+        (Electrum then runs on main)."""
+        chosen = {_NETWORK_OPTIONS.get(arg) for arg in self.argv if arg in _NETWORK_DIRS}
+        if None in chosen or len(chosen) > 1:
+            raise ConfigError(
+                "electrum.bad_command",
+                f"{ENV_VAR} names a network psbtbridge does not know, or more than one",
+            )
+        return chosen.pop() if chosen else None
 
     def version(self) -> str:
         text = self._run(["version"])

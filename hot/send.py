@@ -16,6 +16,7 @@ from typing import Final
 
 from hot.electrum import Electrum
 from psbtbridge.address import decode_address
+from psbtbridge.amount import SATS_PER_BTC, format_btc
 from psbtbridge.encoding import decode
 from psbtbridge.errors import BridgeError, InvalidInput, UsageError
 from psbtbridge.network import Network
@@ -27,7 +28,6 @@ from psbtbridge.summary import summarize
 from psbtbridge.tx import MAX_MONEY, Tx
 from psbtbridge.verify import SpentOutput, Verifier, verify_final_tx
 
-SATS_PER_BTC: Final = 100_000_000
 EVERYTHING: Final = "!"  # Electrum's amount for "all the wallet's coins, no change"
 #: ASCII digits only (`\d` would take "١"), no sign, exponent or leading zeros, 8 decimals.
 _AMOUNT_RE: Final = re.compile(r"(0|[1-9][0-9]{0,7})(\.[0-9]{1,8})?")
@@ -162,21 +162,24 @@ def summary_lines(psbt: Psbt, name: str, qube: str, network: Network) -> list[st
     Amounts and the fee are what the PSBT states; the cold qube's dialog shows what it proved.
     """
     summary = summarize(psbt, network)
-    lines = [f"asking {qube} to sign {name} (txid {summary.unsigned_txid})"]
+    lines = [
+        f"asking {qube} to sign request code {name}"
+        f" (txid {summary.unsigned_txid}, addresses for {network.value})"
+    ]
     for out in summary.outputs:
         shown = out.address or f"{out.script_type} script {out.script_pubkey}"
-        lines.append(f"  output {out.index}: {out.amount:>15,} sat  {shown}")
-    if summary.fee is None:
+        lines.append(f"  output {out.index}: {format_btc(out.amount)}  {shown}")
+    if summary.fee is None or summary.input_total is None:
         lines.append(f"  fee: unknown ({len(summary.inputs)} input(s), not all amounts given)")
     else:
         rate = f", {summary.fee_rate:g} sat/vB" if summary.fee_rate is not None else ""
         lines.append(
-            f"  from {len(summary.inputs)} input(s) of {summary.input_total:,} sat;"
-            f" fee {summary.fee:,} sat{rate}"
+            f"  from {len(summary.inputs)} input(s) of {format_btc(summary.input_total)};"
+            f" fee {format_btc(summary.fee)}{rate}"
         )
     lines += [f"  refused: {f.text}" for f in summary.refusals]
     lines += [f"  warning: {w.text}" for w in summary.warnings]
-    lines.append(f"dom0's prompt and {qube}'s dialog name this request {name}")
+    lines.append(f"dom0's prompt and {qube}'s dialog show request code {name}")
     return lines
 
 

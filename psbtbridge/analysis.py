@@ -80,6 +80,9 @@ class InputAnalysis:
     amount_proven: bool  # a full previous transaction hashing to the prevout gives it
     owner: Ownership | None
     sighash_type: int | None
+    #: Public keys with a partial signature in the PSBT: claims, unverified, counted only to
+    #: tell the user how many of a multisig's signatures there will be after ours.
+    signed_by: frozenset[bytes] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,9 @@ def analyse(
         f for f in facts.warnings if f.code != "warning.amount_claimed" or _index(f) in foreign
     ]
     warnings += windows.inputs_beyond(inputs)
+    mismatch = network_finding(psbt, network)  # paths of ours on another network: refused above
+    if mismatch is not None:
+        warnings.append(mismatch)
     for out in outputs:
         if out.kind is OutputKind.TRANSFER and out.owner is not None:
             warnings.append(
@@ -192,14 +198,7 @@ def analyse(
                     " spent from: a transfer between wallets, counted as leaving",
                 )
             )
-    if any(o.kind is OutputKind.SELF for o in outputs):
-        warnings.append(
-            Finding(
-                "warning.self_transfer",
-                "",
-                "an output pays one of our own receive addresses (a transfer to self)",
-            )
-        )
+    warnings += windows.receives_beyond(outputs)
     shapes = [_input_shape(psbt.inputs[i.index], i) for i in inputs]
     unknown = [i for i, shape in enumerate(shapes) if shape is None]
     if unknown:
@@ -370,6 +369,43 @@ def _field_warnings(psbt: Psbt) -> list[Finding]:
     return found
 
 
+def coin_types(psbt: Psbt) -> frozenset[int]:
+    """The BIP44 coin types the PSBT's derivation paths name (purpose'/coin'/...): claims,
+    but the only hint of its network a PSBT carries (scripts look alike on every network)."""
+    maps: list[PsbtInput | PsbtOutput] = [*psbt.inputs, *psbt.outputs]
+    paths = [origin.path for place in maps for origin in _hints(place)]
+    paths += [xpub.origin.path for xpub in psbt.xpubs]
+    return frozenset(
+        path[1] - HARDENED
+        for path in paths
+        if len(path) >= 3 and path[0] - HARDENED in _PURPOSES and path[1] >= HARDENED
+    )
+
+
+def network_from_paths(psbt: Psbt) -> Network | None:
+    """Main when every BIP44-style path says coin type 0; None when there is no such path,
+    or coin type 1, which test, signet and regtest share."""
+    return Network.MAIN if coin_types(psbt) == {Network.MAIN.coin_type} else None
+
+
+def network_finding(psbt: Psbt, network: Network) -> Finding | None:
+    """A warning when the derivation paths name another network than the one addresses are
+    shown for: a regtest PSBT shown as mainnet reads `bc1q...` where the cold side shows
+    `bcrt1q...` (issue 14, item 6)."""
+    other = sorted(coin_types(psbt) - {network.coin_type})
+    if not other:
+        return None
+    names = ", ".join(
+        "0 (main)" if c == 0 else "1 (test networks)" if c == 1 else str(c) for c in other
+    )
+    return Finding(
+        "warning.network_mismatch",
+        "",
+        f"derivation paths name coin type {names}, but addresses are shown for"
+        f" {network.value}: give the right --network",
+    )
+
+
 def size_finding(indexes: list[int]) -> Finding:
     """The warning for inputs sized at their smallest: the fee rate shown is the most it can be."""
     return Finding(
@@ -422,6 +458,7 @@ def _analyse_input(inp: PsbtInput, finder: _Finder) -> InputAnalysis:
         inp.amount_proven,
         owner,
         inp.sighash_type,
+        frozenset(sig.pubkey for sig in inp.partial_sigs),
     )
 
 
@@ -499,6 +536,25 @@ class _Windows:
         chain = "change" if owner.chain == 1 else "receive"
         used = "none used yet" if anchor < 0 else f"used up to {anchor}"
         return anchor + window, f"this signer knows {name} {chain} {used}, + {window}"
+
+    def receives_beyond(self, outputs: Iterable[OutputAnalysis]) -> list[Finding]:
+        """A payment to our own receive address is an ordinary transfer to self (Electrum's
+        "pay to my own address"); past the window the wallet may never see it arrive."""
+        found = []
+        for out in outputs:
+            if out.kind is not OutputKind.SELF or out.owner is None:
+                continue
+            limit, why = self.limit(out.owner)
+            if out.owner.index > limit:
+                found.append(
+                    Finding(
+                        "warning.self_transfer",
+                        f"output {out.index}",
+                        f"pays our receive address {out.owner.path}, beyond index {limit}"
+                        f" ({why}): a wallet scanning its gap limit may never see it arrive",
+                    )
+                )
+        return found
 
     def inputs_beyond(self, inputs: Iterable[InputAnalysis]) -> list[Finding]:
         """An input of ours far past what the state knows: a wallet scanning its gap limit
@@ -594,7 +650,9 @@ def _analyse_output(
     if owner is None:
         raise _fake_change(out, claims, finder, where)
     limit, why = windows.limit(owner)
-    if owner.index > limit:
+    # A receive address past the window is still ours, only where a wallet scanning its gap
+    # limit would not look: a warning (receives_beyond), not a refusal. Change must be found.
+    if owner.index > limit and owner.chain == 1:
         chain = "change" if owner.chain == 1 else "receive"
         raise Refused(
             "proof.change_beyond_window",

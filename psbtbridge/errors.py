@@ -112,6 +112,8 @@ CODES: Final[dict[str, str]] = {
     # bip32 (psbtbridge/bip32.py, cold/crypto.py)
     "bip32.bad_index": "a one-step derivation was asked for a hardened index (a bug)",
     "bip32.invalid_child": "BIP32 child key is invalid at this index (probability below 2^-127)",
+    # inspect (psbtbridge/commands/inspect.py)
+    "inspect.network_unknown": "psbt inspect cannot tell the PSBT's network: --network is needed",
     # encoding
     "encoding.empty": "input is empty",
     "encoding.unknown": "input is neither binary PSBT, base64 nor hex",
@@ -254,7 +256,8 @@ CODES: Final[dict[str, str]] = {
     "warning.unknown_fields": "a map has fields of a type nobody here can interpret",
     "warning.proprietary_fields": "a map has proprietary fields",
     "warning.size_unknown": "an input's size is unknown: sized at its smallest, the fee rate is an upper bound",
-    "warning.self_transfer": "an output pays one of our own receive addresses",
+    "warning.network_mismatch": "the PSBT's derivation paths name another network than the one shown",
+    "warning.self_transfer": "an output pays our own receive address beyond the index window",
     "warning.foreign_inputs": "some inputs are not ours: a joint transaction, only ours are signed",
     "warning.input_already_signed": "an input of ours was already signed into another transaction",
     "warning.input_beyond_known": "an input of ours lies far past the indexes this signer knows used",
@@ -358,6 +361,7 @@ CODES: Final[dict[str, str]] = {
     "send.answer_too_large": "the cold qube's answer is larger than the cap",
     "send.empty_answer": "the cold qube reported success but returned nothing",
     # send (hot/send.py, hot/commands/send.py)
+    "send.network_mismatch": "--network disagrees with the network of PSBTBRIDGE_ELECTRUM",
     "send.usage": "psbt send: the options given do not go together",
     "send.bad_amount": "an amount to pay is not an exact BTC amount",
     "send.bad_address": "an address to pay is not a bitcoin address",

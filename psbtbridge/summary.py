@@ -13,7 +13,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from psbtbridge.analysis import check_facts, claimed_shape, input_type, sighash_name, size_finding
+from psbtbridge.analysis import (
+    check_facts,
+    claimed_shape,
+    input_type,
+    network_finding,
+    sighash_name,
+    size_finding,
+)
 from psbtbridge.errors import Finding
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt, PsbtInput, PsbtOutput
@@ -99,6 +106,9 @@ def summarize(psbt: Psbt, network: Network) -> Summary:
     final = _final_tx(psbt, tx)
     vsize, basis, unknown = _vsize(psbt, tx, final)
     warnings = list(facts.warnings)
+    mismatch = network_finding(psbt, network)
+    if mismatch is not None:
+        warnings.append(mismatch)
     if unknown:
         warnings.append(size_finding(unknown))
     return Summary(

@@ -107,10 +107,8 @@ def test_every_output_kind_is_classified(keys: KeySet, name: str) -> None:
     assert analysis.fee == 89_000
     assert analysis.sending == 121_000  # external and unknown: neither change nor self
     assert analysis.digest == analysis.txid_hex[:8]
-    assert sorted(w.code for w in analysis.warnings) == [
-        "warning.self_transfer",
-        "warning.unknown_script",
-    ]
+    # Paying our own receive address inside the window is an ordinary transfer to self.
+    assert [w.code for w in analysis.warnings] == ["warning.unknown_script"]
 
 
 def test_a_script_without_a_claim_is_external_even_when_it_is_ours(keys: KeySet) -> None:
@@ -392,6 +390,20 @@ def test_with_the_signers_state_the_window_is_anchored_there(keys: KeySet) -> No
     analysis = analyse(psbt, keys.all, Network.REGTEST, 10, known)
     assert analysis.outputs[0].kind is OutputKind.CHANGE
     assert [w.code for w in analysis.warnings] == ["warning.input_beyond_known"]
+
+
+def test_a_receive_address_past_the_window_is_a_warning_not_a_refusal(keys: KeySet) -> None:
+    """Issue 14 item 9: inside the receive window a self-transfer is no warning at all."""
+    wallet = keys.wallets["p2wpkh"]
+
+    def to_self(index: int) -> Psbt:
+        return Psbt.parse(build_psbt([spend(keys)], [change_to(wallet, 0, index, 90_000)]))
+
+    inside = analyse(to_self(21), keys.all, Network.REGTEST, 10, {("p2wpkh", 0): 1})
+    assert inside.outputs[0].kind is OutputKind.SELF and inside.warnings == ()
+    beyond = analyse(to_self(22), keys.all, Network.REGTEST, 10, {("p2wpkh", 0): 1})
+    assert beyond.outputs[0].kind is OutputKind.SELF
+    assert [(w.code, w.place) for w in beyond.warnings] == [("warning.self_transfer", "output 0")]
 
 
 def test_with_the_signers_state_another_wallet_of_ours_is_a_transfer(keys: KeySet) -> None:

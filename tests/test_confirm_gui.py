@@ -225,3 +225,69 @@ def test_impossible_timing_is_refused(timeout_s: float, delay_s: float) -> None:
     with pytest.raises(BridgeError) as error:
         confirm_gui(sample_view(), timeout_s=timeout_s, sign_delay_s=delay_s)
     assert error.value.code == "confirm.bad_timing"
+
+
+def test_sign_stays_disabled_until_every_output_was_on_screen(xdisplay: str) -> None:
+    """Issue 14 item 8: with 6 outputs two lie below the box's edge; Sign waits for them."""
+    dialog = Dialog(xdisplay, extra_outputs=3, sign_delay_s=0.3)
+    try:
+        time.sleep(1.0)  # well past the delay
+        dialog.click_sign()
+        time.sleep(0.3)
+        assert dialog.alive(), "Sign must wait until the hidden outputs were scrolled into view"
+        screenshot(xdisplay, "confirm_dialog_6_outputs_unscrolled")
+        xdo("mousemove", "--window", dialog.window, "300", "250")
+        xdo("click", "--repeat", "12", "--delay", "30", "5")  # the mouse wheel, downwards
+        time.sleep(0.5)
+        screenshot(xdisplay, "confirm_dialog_6_outputs_scrolled")
+        dialog.click_sign()
+    except BaseException:
+        dialog.key("Escape")
+        raise
+    assert dialog.result() == {
+        "approved": True,
+        "passphrase": None,
+        "reason_code": "confirm.approved",
+    }
+
+
+def test_a_short_list_needs_no_scrolling(xdisplay: str) -> None:
+    dialog = Dialog(xdisplay, extra_outputs=1, sign_delay_s=0.3)
+    time.sleep(0.8)
+    dialog.click_sign()
+    assert dialog.result()["approved"]
+
+
+def test_the_inputs_unfold_under_their_count(xdisplay: str) -> None:
+    """Issue 14 item 8: the number of inputs, and behind a button the list of them."""
+    import tkinter
+    from tkinter import ttk
+
+    from cold.confirm.gui import _Dialog
+
+    root = tkinter.Tk(className="Psbtbridge")
+    try:
+        _Dialog(root, sample_view(), 20, 0.3, lambda: False)
+        root.update()
+
+        def widgets(parent: tkinter.Misc) -> list[tkinter.Misc]:
+            found = [parent]
+            for child in parent.winfo_children():
+                found += widgets(child)
+            return found
+
+        (button,) = [
+            w for w in widgets(root) if isinstance(w, ttk.Button) and "input" in w.cget("text")
+        ]
+        texts = [w for w in widgets(root) if isinstance(w, tkinter.Text)]
+        listing = [t for t in texts if "ours: vault" in t.get("1.0", "end")]
+        assert button.cget("text") == "Show the 2 inputs" and not listing[0].winfo_ismapped()
+        button.invoke()
+        root.update()
+        time.sleep(0.2)
+        root.update()
+        assert listing[0].winfo_ismapped() and button.cget("text") == "Hide the inputs"
+        assert listing[0].get("1.0", "end").count("#") == 2  # one entry per input
+        screenshot(xdisplay, "confirm_dialog_inputs_shown")
+    finally:
+        root.destroy()

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from cold.confirm.view import (
     ConfirmationView,
     Decision,
     OutputLine,
-    format_btc,
+    WalletLine,
+    confirmation_view,
     render_text,
 )
+from cold.verdict import Verdict
 from psbtbridge.address import group_address
+from psbtbridge.analysis import analyse
 from psbtbridge.errors import BridgeError, Declined
+from psbtbridge.network import Network
+from psbtbridge.psbt import Psbt
 from tests.support.confirm_samples import CHANGE, OP_RETURN_SCRIPT, PAY, TAPROOT, sample_view
+from tests.support.psbt_factory import Spend, build_psbt, external, kv, make_keyset
 
 WARNING = "fee is 3.09% of the outputs, above the policy warning level of 2%"
 
@@ -27,27 +32,6 @@ def test_group_address() -> None:
     assert group_address(PAY) == "tb1q w508 d6qe jxtd g4y5 r3za rvar y0c5 xw7k xpjz sx"
     assert group_address("abcdefgh") == "abcd efgh"
     assert group_address("") == ""
-
-
-@pytest.mark.parametrize(
-    ("sats", "text"),
-    [
-        (0, "0.00000000 BTC"),
-        (1, "0.00000001 BTC"),
-        (120_000, "0.00120000 BTC"),
-        (100_000_000, "1.00000000 BTC"),
-        (2_099_999_997_690_000, "20999999.97690000 BTC"),  # every sat that will ever exist
-        (-5, "-0.00000005 BTC"),
-    ],
-)
-def test_format_btc(sats: int, text: str) -> None:
-    assert format_btc(sats) == text
-
-
-@given(st.integers(min_value=-(10**17), max_value=10**17))
-def test_format_btc_is_exact(sats: int) -> None:
-    digits = format_btc(sats).removesuffix(" BTC").replace(".", "")
-    assert int(digits) == sats
 
 
 def test_render_text_shows_everything() -> None:
@@ -61,6 +45,25 @@ def test_render_text_shows_everything() -> None:
     assert "30,000 sat" in text and "211.27 sat/vB" in text and "3.09% of outputs" in text
     assert f"WARNING: {WARNING}" in text
     assert "1a2b3c4d" in text and "electrum-hot" in text
+
+
+def test_render_text_shows_wallet_inputs_and_what_leaves() -> None:
+    """Issue 14 item 8: the wallet and m-of-n, every input, RBF, locktime, fee included."""
+    text = render_text(sample_view())
+    assert "Request code: 1a2b3c4d" in text
+    assert "Wallet:   vault (2-of-3 p2wsh multisig; after this: 1 of 2 signatures)" in text
+    assert "Inputs:   2, 0.01000000 BTC (1,000,000 sat)" in text
+    assert f"  #1  {'cd' * 32}:0\n      0.00400000 BTC (400,000 sat)  ours: vault" in text
+    assert "Leaving:  0.00150000 BTC (150,000 sat), fee included" in text
+    assert "RBF:      yes (replaceable)" in text and "Locktime: block height 2500000" in text
+
+
+def test_inputs_must_add_up() -> None:
+    view = sample_view()
+    short = dataclasses.replace(view.inputs[1], amount_sat=view.inputs[1].amount_sat - 1)
+    with pytest.raises(BridgeError) as caught:
+        dataclasses.replace(view, inputs=(view.inputs[0], short))
+    assert caught.value.code == "confirm.bad_view"
 
 
 def test_self_transfer_is_marked() -> None:
@@ -154,3 +157,21 @@ def test_view_is_frozen() -> None:
     view: ConfirmationView = sample_view()
     with pytest.raises(dataclasses.FrozenInstanceError):
         view.fee_sat = 0  # type: ignore[misc]
+
+
+def test_a_cosigners_signature_counts_toward_after_this(tmp_path: Path) -> None:
+    """Issue 14 item 8: "after this: k of m" counts the PSBT's other signatures plus ours."""
+    keys = make_keyset(tmp_path / "home", registered=False)
+    wallet, ours = keys.wallets["wsh"], keys.seed.fingerprint
+    other = next(key for key, origin in wallet.derive(0, 3).pubkeys if origin.fingerprint != ours)
+    signature = bytes.fromhex("3006020101020101") + b"\x01"  # strict DER, SIGHASH_ALL
+
+    def view(*extra: bytes) -> ConfirmationView:
+        data = build_psbt([Spend(wallet, 0, 3, 100_000, extra=list(extra))], [external(1, 9_000)])
+        analysis = analyse(Psbt.parse(data), keys.all, Network.REGTEST)
+        return confirmation_view(analysis, Verdict((), ()), "local", False, ours)
+
+    after = "wsh (2-of-3 p2wsh multisig; after this: {} of 2 signatures)"
+    assert [w.text for w in view().wallets] == [after.format(1)]
+    assert [w.text for w in view(kv(0x02, other, signature)).wallets] == [after.format(2)]
+    assert WalletLine("p2wpkh", "p2wpkh", 1, 1, 1).text == "p2wpkh (single key)"

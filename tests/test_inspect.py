@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,9 +13,9 @@ from typing import Any
 import pytest
 
 from psbtbridge.cli import run
-from psbtbridge.commands.inspect import format_btc
 from psbtbridge.errors import CODES
 from tests.conftest import load_vectors
+from tests.support.psbt_factory import Spend, build_psbt, change_to, external, mainnet, make_keyset
 
 PSBT = str(Path(sys.executable).parent / "psbt")
 
@@ -63,9 +64,9 @@ def test_valid_vectors_exit_0(
     data: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = _write(tmp_path, data)
-    assert run(["inspect", path]) == 0
+    assert run(["inspect", path, "--network", "main"]) == 0
     assert "unsigned txid" in capsys.readouterr().out
-    assert run(["inspect", path, "--json"]) == 0
+    assert run(["inspect", path, "--json", "--network", "main"]) == 0
     assert json.loads(capsys.readouterr().out)["schema"] == 2
 
 
@@ -158,11 +159,6 @@ def test_json_schema(data: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[
         assert finding["code"] in CODES
 
 
-def test_format_btc_is_exact() -> None:
-    assert format_btc(2_099_999_997_690_000) == "20999999.97690000 BTC (2,099,999,997,690,000 sat)"
-    assert format_btc(-1) == "-0.00000001 BTC (-1 sat)"
-
-
 BIP174 = load_vectors("psbt/bip174.json")
 
 
@@ -178,7 +174,10 @@ BIP174 = load_vectors("psbt/bip174.json")
 def test_subprocess_stdin_in_every_encoding(encode: Any) -> None:
     data = base64.b64decode(BIP174["valid"][3]["psbt"])
     result = subprocess.run(
-        [PSBT, "inspect", "-", "--json"], input=encode(data), capture_output=True, check=False
+        [PSBT, "inspect", "-", "--json", "--network", "main"],
+        input=encode(data),
+        capture_output=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
@@ -224,3 +223,40 @@ def test_subprocess_text_view_and_missing_file(tmp_path: Path) -> None:
         [PSBT, "inspect", str(tmp_path / "nope")], capture_output=True, text=True, check=False
     )
     assert missing.returncode == 4 and "[io.read_failed]" in missing.stderr
+
+
+def test_the_network_is_the_keystores_beside_it_else_the_paths_else_asked(
+    tmp_path: Path,
+) -> None:
+    """Issue 14 item 6: a regtest PSBT beside a regtest keystore shows bcrt1 addresses, as
+    the signer does; alone it cannot be told from testnet, so --network is asked for; shown
+    for another network than its paths name, it says so."""
+    keys = make_keyset(tmp_path / "home", registered=False)  # a regtest keystore
+    wallet = keys.wallets["p2wpkh"]
+    path = tmp_path / "regtest.psbt"
+    path.write_bytes(build_psbt([Spend(wallet, 0, 3, 100_000)], [change_to(wallet, 0, 5, 90_000)]))
+
+    def inspect(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [PSBT, "inspect", str(path), *args],
+            env={**os.environ, "PSBTBRIDGE_HOME": str(home)},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    beside = inspect(keys.home)
+    assert beside.returncode == 0, beside.stderr
+    assert "addresses for regtest" in beside.stdout and "bcrt1q" in beside.stdout
+    assert "network_mismatch" not in beside.stdout
+    alone = inspect(tmp_path / "empty")
+    assert alone.returncode == 2 and alone.stderr.endswith("[inspect.network_unknown]\n")
+    as_main = inspect(tmp_path / "empty", "--network", "main")
+    assert as_main.returncode == 0 and " bc1q" in as_main.stdout
+    assert "[warning.network_mismatch]" in as_main.stdout
+    main_paths = tmp_path / "main.psbt"
+    main_paths.write_bytes(
+        build_psbt([Spend(wallet, 0, 3, 100_000, rewrite=mainnet)], [external(1, 90_000)])
+    )
+    path = main_paths
+    assert "addresses for main" in inspect(tmp_path / "empty").stdout

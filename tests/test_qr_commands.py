@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from psbtbridge.psbt import Psbt
 from psbtbridge.qr import bbqr, render
 from psbtbridge.qr.animation import plan
-from psbtbridge.qr.joiner import QrFormat, digest
+from psbtbridge.qr.joiner import QrFormat, sha256_prefix
 from tests.conftest import VECTORS, load_vectors
 
 PSBT_FILE = VECTORS / "bbqr" / "test_data" / "1in100out.psbt"
@@ -39,7 +40,9 @@ def psbt(
 def test_ur_frames_with_30_percent_dropped_and_shuffled(tmp_path: Path) -> None:
     shown = psbt("show", str(PSBT_FILE), "--out", "frames", cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
-    assert f"digest {digest(PSBT)}".encode() in shown.stderr
+    assert f"sha256 {sha256_prefix(PSBT)}".encode() in shown.stderr
+    code = Psbt.parse(PSBT).unsigned_tx().digest()
+    assert f"request code {code}".encode() in shown.stderr and b"digest" not in shown.stderr
     frames = sorted((tmp_path / "frames").glob("frame-*.png"))
     assert len(frames) == 16  # 8 fragments at QR version <= 20, twice over
     kept = random.Random(2).sample(frames, k=len(frames) - round(0.3 * len(frames)))
@@ -47,7 +50,7 @@ def test_ur_frames_with_30_percent_dropped_and_shuffled(tmp_path: Path) -> None:
     assert scanned.returncode == 0, scanned.stderr
     assert base64.b64decode(scanned.stdout) == PSBT
     assert b"parts 8/8" in scanned.stderr
-    assert f"digest {digest(PSBT)}".encode() in scanned.stderr
+    assert f"sha256 {sha256_prefix(PSBT)}".encode() in scanned.stderr
 
 
 def test_bbqr_round_trip_binary_output_and_reply_format(tmp_path: Path) -> None:

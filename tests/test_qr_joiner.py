@@ -1,4 +1,4 @@
-"""The any-format front: detection, payload kinds, refusals, caps and the digest."""
+"""The any-format front: detection, payload kinds, refusals, caps and the sha256 prefix."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from psbtbridge.errors import InvalidInput
 from psbtbridge.qr import bbqr, ur
-from psbtbridge.qr.joiner import Joiner, Limits, PayloadKind, QrFormat, detect, digest
+from psbtbridge.qr.joiner import Joiner, Limits, PayloadKind, QrFormat, detect, sha256_prefix
 from tests.conftest import VECTORS, load_vectors
 
 PSBT = (VECTORS / "bbqr" / "test_data" / "1in20out.psbt").read_bytes()
@@ -29,8 +29,8 @@ def feed(frames: list[str], limits: Limits | None = None) -> Joiner:
     return joiner
 
 
-def test_digest_is_sha256_prefix() -> None:
-    assert digest(PSBT) == hashlib.sha256(PSBT).hexdigest()[:16]
+def test_sha256_prefix() -> None:
+    assert sha256_prefix(PSBT) == hashlib.sha256(PSBT).hexdigest()[:16]
 
 
 @pytest.mark.parametrize(

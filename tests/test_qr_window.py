@@ -67,4 +67,4 @@ def test_window_plays_fresh_fountain_parts(xdisplay: str) -> None:
             window.kill()
             window.wait()
     assert window.stderr is not None
-    assert b"digest " in window.stderr.read()
+    assert b"sha256 " in window.stderr.read()

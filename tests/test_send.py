@@ -129,7 +129,7 @@ def test_finalized_transaction_is_taken_by_electrum_and_verifies_independently(
     final = Tx.parse(raw)
     assert final.inputs[0].prevout.txid[::-1].hex() == Tx.parse(world.funding).txid_hex()
     # The screen named the request by the digest the cold side logged it under.
-    assert f"asking electrum to sign {final.txid_hex()[:8]}" in stderr
+    assert f"asking electrum to sign request code {final.txid_hex()[:8]}" in stderr
     assert world.cold.decisions()[before:] == [("signed", None, "electrum-hot")]
     # Independent judges: bitcointx alone (its own sighash), and our verifier, which runs
     # bitcointx's VerifyScript interpreter on every input.

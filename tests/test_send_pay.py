@@ -29,6 +29,7 @@ from hot.send import Payment, address_script, btc_to_sats, check_payments, parse
 from psbtbridge.errors import BridgeError, ExitStatus
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt
+from psbtbridge.script import address_of
 from psbtbridge.tx import Tx
 from psbtbridge.verify import verify_final_tx
 from tests.support.electrum_harness import (
@@ -38,6 +39,8 @@ from tests.support.electrum_harness import (
     offline_daemon,
     regtest_electrum,
 )
+from tests.support.psbt_factory import Spend as FactorySpend
+from tests.support.psbt_factory import build_psbt, change_to, make_keyset
 from tests.support.qube_pair import (
     EXTERNAL,
     STRANGER,
@@ -148,9 +151,14 @@ def test_pay_signs_finalizes_and_electrum_takes_the_spend(world: World) -> None:
     assert 50_000_000 in [o.value for o in tx.outputs]
     fee = 2 * COIN - sum(o.value for o in tx.outputs)
     # The screen: every output, the total in and the fee, and the name both sides show.
-    assert f"asking electrum to sign {tx.txid_hex()[:8]}" in stderr
-    assert re.search(rf"\n  output [01]:      50,000,000 sat  {EXTERNAL}\n", stderr), stderr
-    assert f"from 2 input(s) of 60,000,000 sat; fee {fee:,} sat" in stderr
+    assert f"asking electrum to sign request code {tx.txid_hex()[:8]}" in stderr
+    assert "addresses for regtest" in stderr
+    line = rf"\n  output [01]: 0\.50000000 BTC \(50,000,000 sat\)  {EXTERNAL}\n"
+    assert re.search(line, stderr), stderr
+    assert (
+        f"from 2 input(s) of 0.60000000 BTC (60,000,000 sat); fee 0.{fee:08d} BTC ({fee:,} sat)"
+        in stderr
+    )
     assert "2 signature(s) verified" in stderr
     assert world.cold.decisions()[before:] == [("signed", None, "electrum-hot")]
     assert wallet.electrum.add_transaction(wallet.path, raw) == tx.txid_hex()
@@ -316,6 +324,37 @@ def test_bad_command_lines_fail_before_electrum_runs(
     result = run_psbt(env, "send", "--to", "electrum", "--network", "regtest", *args)
     assert result.returncode == ExitStatus.USAGE, result.stderr.decode()
     assert result.stderr.decode().rstrip().endswith(f"[{code}]"), result.stderr.decode()
+
+
+def test_the_summary_shows_addresses_of_the_network_electrum_runs_on(tmp_path: Path) -> None:
+    """Issue 14 item 6: without --network the hot side takes the network of the Electrum it
+    drives (PSBTBRIDGE_ELECTRUM), so a regtest PSBT lists the bcrt1 addresses the cold
+    dialog shows; --network may only repeat it; a plain `electrum` is main, and a PSBT whose
+    paths say otherwise is named as such."""
+    keys = make_keyset(tmp_path / "cold", registered=False)
+    wallet = keys.wallets["p2wpkh"]
+    request = tmp_path / "request.psbt"
+    request.write_bytes(
+        build_psbt([FactorySpend(wallet, 0, 3, 100_000)], [change_to(wallet, 1, 3, 90_000)])
+    )
+    nowhere = str(tmp_path / "no-electrum")
+    env = {
+        "PSBTBRIDGE_HOME": str(tmp_path / "hot"),
+        "PSBTBRIDGE_ELECTRUM": f"{nowhere} --regtest",
+        "PSBTBRIDGE_QREXEC_CLIENT": "false",  # the summary comes before the call
+    }
+    address = address_of(wallet.derive(1, 3).script_pubkey, Network.REGTEST)
+    stderr = run_psbt(env, "send", str(request), "--to", "electrum").stderr.decode()
+    assert "addresses for regtest" in stderr, stderr
+    assert f"  output 0: 0.00090000 BTC (90,000 sat)  {address}\n" in stderr
+    assert "derivation paths name" not in stderr
+    mismatch = run_psbt(env, "send", str(request), "--to", "electrum", "--network", "main")
+    assert mismatch.returncode == ExitStatus.USAGE
+    assert mismatch.stderr.decode().rstrip().endswith("[send.network_mismatch]")
+    plain = {**env, "PSBTBRIDGE_ELECTRUM": nowhere}
+    stderr = run_psbt(plain, "send", str(request), "--to", "electrum").stderr.decode()
+    assert "addresses for main" in stderr
+    assert "warning: derivation paths name coin type 1 (test networks)" in stderr
 
 
 def test_amounts_are_exact() -> None:

@@ -463,6 +463,22 @@ def test_terminal_yes_signs(keys: KeySet) -> None:
     assert audit.read_records(keys.home)[-1].record.decision == "signed"
 
 
+def test_terminal_shows_the_wallet_its_inputs_and_what_leaves(keys: KeySet) -> None:
+    """Issue 14 items 7 and 8: the request code by that name; the wallet with m-of-n and the
+    signatures after this one; every input; RBF, locktime; what leaves, fee included."""
+    data = honest(keys, "wsh")
+    status, screen, _ = tty_sign(keys, data, "no")
+    assert status == 1
+    code = Psbt.parse(data).unsigned_tx().digest()
+    assert f"Request code: {code}" in screen and f"Request code {code}. Type yes" in screen
+    assert "Digest" not in screen
+    assert "wsh (2-of-3 p2wsh multisig; after this: 1 of 2 signatures)" in screen
+    assert "Inputs:   1, 0.01000000 BTC (1,000,000 sat)" in screen
+    assert "Inputs (1):" in screen and "ours: wsh m/48h/1h/0h/2h/0/3" in screen
+    assert "Leaving:  0.00402000 BTC (402,000 sat), fee included" in screen
+    assert "RBF:" in screen and "Locktime: none" in screen
+
+
 @pytest.mark.parametrize("answer", ["no", "YES", "y", ""])
 def test_terminal_anything_but_yes_declines(keys: KeySet, answer: str) -> None:
     status, screen, output = tty_sign(keys, honest(keys), answer)
@@ -485,6 +501,25 @@ def test_terminal_shows_a_coin_already_signed_into_another_transaction(keys: Key
     assert "was already signed into another transaction" in screen
     # unattended, that warning is a refusal (refuse_on_warning is on by default)
     assert_refused(keys, bump, "policy.warning_unattended")
+
+
+def test_a_payment_to_our_own_receive_address_signs_unattended(keys: KeySet) -> None:
+    """Issue 14 item 9: Electrum's "pay to my own address" is a transfer to self, not a
+    warning, as long as the address lies inside the receive window; past it, a warning."""
+    wallet = keys.wallets["p2wpkh"]
+
+    def to_self(index: int) -> bytes:
+        return build_psbt(
+            [Spend(wallet, 0, 3, IN)],
+            [change_to(wallet, 0, index, PAY), change_to(wallet, 1, 3, IN - PAY - FEE)],
+        )
+
+    run = sign_cli(keys, to_self(5), "--confirm", "policy")
+    assert run.status == 0, run.stderr
+    assert_refused(keys, to_self(500), "policy.warning_unattended")
+    status, screen, _ = tty_sign(keys, to_self(5), "no")
+    assert status == 1 and "SELF-TRANSFER to this wallet  m/84h/1h/0h/0/5" in screen
+    assert "WARNING" not in screen
 
 
 def xdo(*args: str) -> str:
@@ -535,6 +570,45 @@ def test_dialog_sign_button_signs(keys: KeySet, xdisplay: str) -> None:
         xdo("key", "--delay", "50", "Tab", "space")  # Decline -> Sign
 
     run = gui_sign(keys, xdisplay, honest(keys), wait_then_sign)
+    assert run.status == 0, run.stderr
+    assert Psbt.parse(run.output.read_bytes()).inputs[0].partial_sigs
+
+
+def test_dialog_with_six_outputs_signs_only_after_all_were_shown(
+    keys: KeySet, xdisplay: str
+) -> None:
+    """Issue 14 item 8: two of six outputs lie below the box; Sign waits until they were
+    scrolled into view, however long the user waits."""
+    wallet = keys.wallets["p2wpkh"]
+    data = build_psbt(
+        [Spend(wallet, 0, 3, IN)],
+        [*(external(n, 100_000) for n in range(1, 6)), change_to(wallet, 1, 3, IN - 500_000 - FEE)],
+    )
+
+    def click_sign(window: str) -> None:
+        shell = xdo("getwindowgeometry", "--shell", window).split()
+        geometry = dict(line.split("=") for line in shell)
+        x, y = int(geometry["WIDTH"]) - 30, int(geometry["HEIGHT"]) - 25
+        xdo("mousemove", "--window", window, str(x), str(y), "click", "1")
+
+    def scroll_then_sign() -> None:
+        window = xdo("search", "--onlyvisible", "--name", "^psbtbridge: sign request").split()[0]
+        time.sleep(2.5)  # past the 2 s delay: only the unseen outputs hold Sign back now
+        click_sign(window)
+        time.sleep(0.5)
+        screenshot(xdisplay, "sign_dialog_6_outputs_unscrolled")
+        assert decisions_so_far() == before, "Sign worked with two outputs never shown"
+        xdo("mousemove", "--window", window, "300", "250")
+        xdo("click", "--repeat", "12", "--delay", "30", "5")  # the mouse wheel, downwards
+        time.sleep(0.5)
+        screenshot(xdisplay, "sign_dialog_6_outputs_scrolled")
+        click_sign(window)
+
+    def decisions_so_far() -> int:
+        return len(audit.read_records(keys.home))
+
+    before = decisions_so_far()
+    run = gui_sign(keys, xdisplay, data, scroll_then_sign)
     assert run.status == 0, run.stderr
     assert Psbt.parse(run.output.read_bytes()).inputs[0].partial_sigs
 

@@ -2,7 +2,8 @@
 
 Safety rules of the dialog (README "Confirming a signature"):
 - Sign stays disabled for `sign_delay_s` after the window is mapped, so a click or key
-  meant for another window when the dialog pops up cannot approve it.
+  meant for another window when the dialog pops up cannot approve it, and until every
+  output has been on screen: a list longer than the box must be scrolled through first.
 - Enter never signs and Sign never has the initial focus: the user clicks Sign, or Tabs to
   it and presses space. The initial focus is the passphrase field, else Decline.
 - Esc, Decline, closing the window and `timeout_s` without an answer all decline.
@@ -20,15 +21,17 @@ from typing import TYPE_CHECKING, Final
 
 from cold.confirm.view import (
     DECLINED,
+    REQUEST_CODE,
     TIMEOUT,
     ConfirmationView,
     Decision,
-    format_btc,
+    input_text,
     output_heading,
     output_target,
     summary_rows,
     title,
 )
+from psbtbridge.amount import format_btc
 from psbtbridge.errors import BridgeError, ConfigError
 
 if TYPE_CHECKING:
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
 MAX_TIMEOUT_S: Final = 3600.0
 CALLER_GONE: Final = "service.caller_gone"
 _VISIBLE_OUTPUT_LINES: Final = 15  # beyond this the output list scrolls
+_VISIBLE_INPUT_LINES: Final = 6
 _TEXT_COLUMNS: Final = 86  # a 64-character regtest taproot address, grouped, plus indent
 _RED: Final = "#b00020"
 _GREEN: Final = "#1b5e20"
@@ -188,7 +192,8 @@ class SignDialog:
         bottom = ttk.Frame(frame)
         bottom.grid(row=row, column=0, columnspan=2, sticky="ew", pady=(14, 0))
         bottom.columnconfigure(0, weight=1)
-        self._status = ttk.Label(bottom, text="")
+        # Wrapped rather than widening the window: Sign must not move under the pointer.
+        self._status = ttk.Label(bottom, text="", wraplength=440)
         self._status.grid(row=0, column=0, sticky="w")
         # Created Decline first so Tab order runs passphrase -> Decline -> Sign.
         decline = ttk.Button(
@@ -261,7 +266,8 @@ class SignDialog:
             self._finish(Decision.decline(CALLER_GONE))
             return
         now = time.monotonic()
-        if not self._armed and now >= self._sign_at:
+        unread = self.unread()
+        if not self._armed and now >= self._sign_at and unread is None:
             self._armed = True
             self._sign.configure(state="normal")
         left = max(0, math.ceil(self._deadline - now))
@@ -271,6 +277,8 @@ class SignDialog:
             )
         elif self._sign_at == math.inf:
             self._status.configure(text="Esc declines.")
+        elif unread is not None:
+            self._status.configure(text=f"{unread}.  Esc declines.")
         else:
             wait_s = math.ceil(self._sign_at - now)
             self._status.configure(text=f"Sign is enabled in {wait_s} s.  Esc declines.")
@@ -278,6 +286,11 @@ class SignDialog:
         if self._tick_id is not None:
             self.root.after_cancel(self._tick_id)
         self._tick_id = self.root.after(max(10, int(wait * 1000)), self._tick)
+
+    def unread(self) -> str | None:
+        """What the user has yet to see before Sign may be enabled ("Scroll down: ..."), or
+        None; a subclass with a scrolling list says so, and calls `_tick` when it scrolls."""
+        return None
 
     def _on_sign(self) -> None:
         # Checked again here: the button's state is what the user sees, `_armed` is the rule.
@@ -334,7 +347,7 @@ class _Dialog(SignDialog):
             row=row, column=0, columnspan=2, sticky="w"
         )
         row += 1
-        ttk.Label(frame, text="Request code", style="Bold.TLabel").grid(
+        ttk.Label(frame, text=REQUEST_CODE, style="Bold.TLabel").grid(
             row=row, column=0, sticky="w", padx=(0, 12)
         )
         ttk.Label(frame, text=view.digest, style="Digest.TLabel").grid(
@@ -363,6 +376,8 @@ class _Dialog(SignDialog):
             )
             ttk.Label(frame, text=value, style="Mono.TLabel").grid(row=row, column=1, sticky="w")
             row += 1
+            if label == "Inputs" and view.inputs:
+                row = self._inputs_toggle(frame, row)
 
         for warning in view.warnings:
             ttk.Label(
@@ -379,13 +394,73 @@ class _Dialog(SignDialog):
         text.tag_configure("strong", font=bold)
         for kind, colour in _KIND_COLOURS.items():
             text.tag_configure(kind, foreground=colour)
+        self._output_lines: list[tuple[int, int]] = []  # each output's first and last line
         for position, line in enumerate(self.view.outputs):
             if position:
                 text.insert("end", "\n")
+            first = int(text.index("end-1c").split(".")[0]) - 1
             text.insert("end", output_heading(line) + "\n", ("strong", line.kind))
             text.insert("end", f"    {output_target(line)}\n")
             text.insert("end", f"    {format_btc(line.amount_sat)}\n", "strong")
+            self._output_lines.append((first, first + 2))
         text.delete("end-1c", "end")
         # Disabled still lets the mouse select and copy, but nothing can edit what is shown.
         text.configure(state="disabled")
+        self._outputs_text = text
+        self._outputs_seen: set[int] = set()
+        scrollbar_set = text.cget("yscrollcommand")
+
+        def on_scroll(first: float, last: float) -> None:
+            # Tk reports every change of the visible part here: the scroll bar, the mouse
+            # wheel, keys and the first layout alike.
+            self.root.tk.call(scrollbar_set, first, last)
+            self._saw_outputs(float(first), float(last))
+
+        text.configure(yscrollcommand=on_scroll)
         return box
+
+    def _saw_outputs(self, first: float, last: float) -> None:
+        """Count an output as seen once all its lines were inside the box together."""
+        lines = int(self._outputs_text.index("end-1c").split(".")[0])
+        # Tk's fractions are of the whole text's lines; a half-visible line does not count.
+        top, bottom = first * lines - 0.01, last * lines + 0.01
+        before = len(self._outputs_seen)
+        for position, (start, end) in enumerate(self._output_lines):
+            if start >= top and end + 1 <= bottom:
+                self._outputs_seen.add(position)
+        if len(self._outputs_seen) != before:
+            self._tick()
+
+    def unread(self) -> str | None:
+        # Before the first layout nothing has been reported: nothing is seen yet.
+        unseen = len(self.view.outputs) - len(getattr(self, "_outputs_seen", ()))
+        if unseen <= 0:
+            return None
+        return f"Sign waits: scroll down, {unseen} output(s) not shown yet"
+
+    def _inputs_toggle(self, frame: ttk.Frame, row: int) -> int:
+        """A button that shows or hides the list of inputs, each with its amount and owner."""
+        from tkinter import ttk
+
+        lines = [text for line in self.view.inputs for text in input_text(line)]
+        box, text = self.scrolling_text(frame, min(len(lines), _VISIBLE_INPUT_LINES))
+        text.insert("end", "\n".join(lines))
+        text.configure(state="disabled")
+        shown = False
+        count = len(self.view.inputs)
+        label = "Show the input" if count == 1 else f"Show the {count} inputs"
+
+        def toggle() -> None:
+            nonlocal shown
+            shown = not shown
+            if shown:
+                box.grid(row=box_row, column=0, columnspan=2, sticky="ew", pady=(2, 6))
+                button.configure(text="Hide the input" if count == 1 else "Hide the inputs")
+            else:
+                box.grid_remove()
+                button.configure(text=label)
+
+        button = ttk.Button(frame, text=label, command=toggle, takefocus=False)
+        button.grid(row=row, column=1, sticky="w", pady=(2, 2))
+        box_row = row + 1
+        return row + 2

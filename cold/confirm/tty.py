@@ -8,7 +8,7 @@ import warnings
 from collections.abc import Callable
 from typing import Final, TextIO
 
-from cold.confirm.view import DECLINED, ConfirmationView, Decision, render_text
+from cold.confirm.view import DECLINED, REQUEST_CODE, ConfirmationView, Decision, render_text
 from psbtbridge.errors import ConfigError
 
 PROMPT: Final = "Type yes to sign: "
@@ -38,7 +38,7 @@ def confirm_tty(
 ) -> Decision:
     """Print the view, approve only on the line `yes`; EOF, Ctrl-C or anything else declines."""
     stdout.write(render_text(view))
-    stdout.write(f"\nDigest {view.digest}. {PROMPT}")
+    stdout.write(f"\n{REQUEST_CODE} {view.digest}. {PROMPT}")
     stdout.flush()
     try:
         answer = stdin.readline(_ANSWER_CAP)

@@ -13,16 +13,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal
 
 from psbtbridge.address import group_address
+from psbtbridge.amount import format_btc
 from psbtbridge.errors import BridgeError, Declined
 from psbtbridge.network import Network
+from psbtbridge.summary import LOCKTIME_THRESHOLD, SEQUENCE_RBF_LIMIT
 
 if TYPE_CHECKING:
     from cold.verdict import Verdict
-    from psbtbridge.analysis import Analysis, OutputAnalysis
+    from psbtbridge.analysis import Analysis, InputAnalysis, OutputAnalysis
 
 OutputKind = Literal["external", "change", "self", "transfer", "op_return", "unknown"]
 
-SATS_PER_BTC: Final = 100_000_000
+#: The 8-hex request identifier's one name, on every screen of both sides (issue 14, item 7).
+REQUEST_CODE: Final = "Request code"
 
 #: How each kind of output is headed on screen; change and self are followed by their path.
 KIND_LABELS: Final[dict[str, str]] = {
@@ -89,10 +92,55 @@ class OutputLine:
 
 
 @dataclass(frozen=True)
-class ConfirmationView:
-    """Everything the user must see before a signature: outputs, fee, warnings, digest, caller."""
+class InputLine:
+    """One transaction input as shown: the coin it spends, its amount, and whose it is."""
 
-    digest: str  # 8 lower-case hex: the same id dom0's prompt and the hot side show
+    index: int
+    outpoint: str  # txid:vout, txid as explorers show it
+    amount_sat: int
+    owner: str | None  # "p2wpkh m/84h/1h/0h/0/3" for ours, None for another signer's
+
+    def __post_init__(self) -> None:
+        if self.amount_sat < 0:
+            raise _bad_view(f"input {self.index} has a negative amount")
+        for text in (self.outpoint, self.owner):
+            if text is not None:
+                _check_text(f"input {self.index}", text)
+
+
+@dataclass(frozen=True)
+class WalletLine:
+    """A wallet the request spends from: its name, m-of-n, and the signatures after ours."""
+
+    name: str
+    script_type: str
+    threshold: int  # m: signatures needed
+    keys: int  # n
+    signatures_after: int  # on the input with fewest: the PSBT's others' plus this one
+
+    def __post_init__(self) -> None:
+        _check_text("wallet", self.name)
+        if not 1 <= self.threshold <= self.keys or not 0 <= self.signatures_after <= self.keys:
+            raise _bad_view(f"wallet {self.name}: inconsistent signature counts")
+
+    @property
+    def text(self) -> str:
+        """ "vault (2-of-3 p2wsh multisig; after this: 1 of 2 signatures)", or for one key
+        "p2wpkh (single key)" (single-sig wallets are named by their script type)."""
+        if self.keys == 1:
+            kind = "" if self.name == self.script_type else f"{self.script_type}, "
+            return f"{self.name} ({kind}single key)"
+        return (
+            f"{self.name} ({self.threshold}-of-{self.keys} {self.script_type} multisig;"
+            f" after this: {self.signatures_after} of {self.threshold} signatures)"
+        )
+
+
+@dataclass(frozen=True)
+class ConfirmationView:
+    """Everything the user must see before a signature: outputs, fee, warnings, request code."""
+
+    digest: str  # the request code, 8 lower-case hex: dom0's prompt and the hot side show it
     caller: str  # the calling qube's name, or "local" for `psbt sign`
     network: str
     inputs_total_sat: int
@@ -100,9 +148,18 @@ class ConfirmationView:
     fee_sat: int
     fee_rate_sat_vb: float
     fee_percent: float  # fee as % of the total value of all outputs
-    sending_sat: int  # the sum leaving the wallet
+    sending_sat: int  # paid to others: every output not proven ours
     warnings: tuple[str, ...]
     needs_passphrase: bool
+    wallets: tuple[WalletLine, ...] = ()
+    inputs: tuple[InputLine, ...] = ()
+    rbf: bool = False
+    locktime: int = 0
+
+    @property
+    def leaving_sat(self) -> int:
+        """What leaves our wallets, the fee included (analysis.leaving)."""
+        return self.sending_sat + self.fee_sat
 
     def __post_init__(self) -> None:
         if not _DIGEST.fullmatch(self.digest):
@@ -127,6 +184,13 @@ class ConfirmationView:
                 raise _bad_view(f"{name} is not a non-negative number")
         for warning in self.warnings:
             _check_text("warning", warning)
+        if self.inputs:
+            if [i.index for i in self.inputs] != list(range(len(self.inputs))):
+                raise _bad_view("inputs are not listed in order")
+            if sum(i.amount_sat for i in self.inputs) != self.inputs_total_sat:
+                raise _bad_view("input amounts do not add up to the input total")
+        if not 0 <= self.locktime <= 0xFFFFFFFF:
+            raise _bad_view("locktime out of range")
 
 
 @dataclass(frozen=True)
@@ -158,17 +222,6 @@ class Decision:
             raise Declined(self.reason_code, sentence)
 
 
-def format_btc(sats: int) -> str:
-    """Exact BTC with 8 decimals from integer sats ("0.00120000 BTC"); no float ever touches it."""
-    sign = "-" if sats < 0 else ""
-    whole, fraction = divmod(abs(sats), SATS_PER_BTC)
-    return f"{sign}{whole}.{fraction:08d} BTC"
-
-
-def format_sat(sats: int) -> str:
-    return f"{sats:,} sat"
-
-
 def format_percent(percent: float) -> str:
     # A tiny but non-zero fee must not read as "0.00%".
     if 0 < percent < 0.01:
@@ -191,19 +244,42 @@ def output_target(line: OutputLine) -> str:
 
 def fee_summary(view: ConfirmationView) -> str:
     return (
-        f"{format_sat(view.fee_sat)}  ({view.fee_rate_sat_vb:.2f} sat/vB, "
+        f"{format_btc(view.fee_sat)}  ({view.fee_rate_sat_vb:.2f} sat/vB, "
         f"{format_percent(view.fee_percent)} of outputs)"
     )
 
 
+def locktime_text(locktime: int) -> str:
+    """BIP65's two meanings of nLockTime, said in words."""
+    if locktime == 0:
+        return "none"
+    if locktime < LOCKTIME_THRESHOLD:
+        return f"block height {locktime}"
+    return f"time {locktime} (Unix seconds)"
+
+
 def summary_rows(view: ConfirmationView) -> tuple[tuple[str, str], ...]:
     """The label/value lines under the outputs, shared by the terminal and the dialog."""
-    return (
+    rows = [(f"Wallet{'s' if len(view.wallets) > 1 else ''}", w.text) for w in view.wallets[:1]]
+    rows += [("", w.text) for w in view.wallets[1:]]
+    count = f"{len(view.inputs)}, " if view.inputs else ""
+    rows += [
         ("Network", view.network),
-        ("Inputs", format_btc(view.inputs_total_sat)),
+        ("Inputs", count + format_btc(view.inputs_total_sat)),
         ("Sending", format_btc(view.sending_sat)),
         ("Fee", fee_summary(view)),
-    )
+        ("Leaving", f"{format_btc(view.leaving_sat)}, fee included"),
+        ("RBF", "yes (replaceable)" if view.rbf else "no"),
+        ("Locktime", locktime_text(view.locktime)),
+    ]
+    return tuple(rows)
+
+
+def input_text(line: InputLine) -> tuple[str, str]:
+    """("#0  txid:vout", "    0.01000000 BTC (1,000,000 sat)  ours: p2wpkh m/84h/1h/0h/0/3"):
+    two lines, as a txid alone nearly fills one."""
+    whose = f"ours: {line.owner}" if line.owner is not None else "not ours (not signed)"
+    return f"#{line.index}  {line.outpoint}", f"    {format_btc(line.amount_sat)}  {whose}"
 
 
 def title(view: ConfirmationView) -> str:
@@ -212,13 +288,19 @@ def title(view: ConfirmationView) -> str:
 
 def render_text(view: ConfirmationView) -> str:
     """The whole confirmation as plain text: what the terminal shows and the tests read."""
-    lines = [title(view), f"Digest:   {view.digest}", "", f"Outputs ({len(view.outputs)}):"]
+    lines = [title(view), f"{REQUEST_CODE}: {view.digest}", "", f"Outputs ({len(view.outputs)}):"]
     for line in view.outputs:
         lines.append(f"  {output_heading(line)}")
         lines.append(f"      {output_target(line)}")
         lines.append(f"      {format_btc(line.amount_sat)}")
     lines.append("")
-    lines.extend(f"{label + ':':<9} {value}" for label, value in summary_rows(view))
+    lines.extend(
+        f"{label + ':' if label else '':<9} {value}" for label, value in summary_rows(view)
+    )
+    if view.inputs:
+        lines.append("")
+        lines.append(f"Inputs ({len(view.inputs)}):")
+        lines.extend(f"  {text}" for line in view.inputs for text in input_text(line))
     if view.warnings:
         lines.append("")
         lines.extend(f"WARNING: {warning}" for warning in view.warnings)
@@ -234,10 +316,44 @@ def _proof(output: OutputAnalysis) -> str | None:
     return output.owner.path
 
 
+def _wallet_lines(analysis: Analysis, our_fingerprint: bytes | None) -> tuple[WalletLine, ...]:
+    """Each wallet spent from, once, with the signatures its inputs will have after ours.
+
+    Others' signatures are counted as the PSBT carries them, per key of the script, and
+    ours once whether or not the PSBT already holds it; the fewest over the wallet's inputs.
+    """
+    found: dict[str, WalletLine] = {}
+    for inp in analysis.owned_inputs:
+        assert inp.owner is not None
+        wallet, derived = inp.owner.wallet, inp.owner.derived
+        signers = {key for key, origin in derived.pubkeys if key in inp.signed_by} | {
+            key for key, origin in derived.pubkeys if origin.fingerprint == our_fingerprint
+        }
+        after = max(1, len(signers))
+        earlier = found.get(wallet.name)
+        if earlier is None or after < earlier.signatures_after:
+            found[wallet.name] = WalletLine(
+                wallet.name, wallet.script_type.value, wallet.threshold, len(wallet.keys), after
+            )
+    return tuple(found.values())
+
+
+def _input_line(inp: InputAnalysis) -> InputLine:
+    owner = None if inp.owner is None else f"{inp.owner.wallet.name} {inp.owner.path}"
+    return InputLine(inp.index, str(inp.prevout), inp.amount or 0, owner)
+
+
 def confirmation_view(
-    analysis: Analysis, verdict: Verdict, caller: str, needs_passphrase: bool
+    analysis: Analysis,
+    verdict: Verdict,
+    caller: str,
+    needs_passphrase: bool,
+    our_fingerprint: bytes | None = None,
 ) -> ConfirmationView:
-    """What the user is shown: the proven analysis, not what the PSBT claims."""
+    """What the user is shown: the proven analysis, not what the PSBT claims.
+
+    our_fingerprint: the keystore's master fingerprint, naming our key in a multisig script.
+    """
     lines = tuple(
         OutputLine(
             index=o.index,
@@ -249,6 +365,7 @@ def confirmation_view(
         )
         for o in analysis.outputs
     )
+    tx = analysis.tx
     return ConfirmationView(
         digest=analysis.digest,
         caller=caller,
@@ -261,4 +378,8 @@ def confirmation_view(
         sending_sat=analysis.sending,
         warnings=tuple(w.text for w in verdict.warnings),
         needs_passphrase=needs_passphrase,
+        wallets=_wallet_lines(analysis, our_fingerprint),
+        inputs=tuple(_input_line(i) for i in analysis.inputs),
+        rbf=any(txin.sequence < SEQUENCE_RBF_LIMIT for txin in tx.inputs),
+        locktime=tx.locktime,
     )

@@ -44,14 +44,13 @@ from cold.keystore.seed import (
 from psbtbridge.bip32 import HARDENED, KeyOrigin
 from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, UsageError
 from psbtbridge.files import read_stored, write_new
+from psbtbridge.home import KEYSTORE_NAME, MAX_KEYSTORE_SIZE
 from psbtbridge.network import Network
 from psbtbridge.script import ScriptType
 from psbtbridge.wallet import AccountKey, Wallet
 from psbtbridge.wallet.wallet import parse_path_item
 
-KEYSTORE_NAME: Final = "keystore.json"
 FORMAT: Final = "psbtbridge-keystore/1"
-MAX_KEYSTORE_SIZE: Final = 64 * 1024
 CIPHER: Final = "chacha20poly1305"
 KIND_BIP39: Final = "bip39"
 

@@ -67,8 +67,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--network",
         choices=Network.names(),
-        default="main",
-        help="the network of the addresses and of the summary (default main)",
+        help="the network of the addresses and of the summary (default: the network option"
+        " of PSBTBRIDGE_ELECTRUM, the Electrum this side drives; without one, main)",
     )
 
 
@@ -87,14 +87,31 @@ def check_usage(args: argparse.Namespace) -> None:
             raise UsageError("send.usage", f"{option} goes with --pay")
 
 
+def choose_network(given: str | None, electrum: Electrum) -> Network:
+    """The hot side's network: the Electrum it drives runs on one, and --network may only
+    repeat it; a regtest PSBT summarised as mainnet would show other addresses than the
+    cold dialog does (issue 14, item 6)."""
+    driven = electrum.network()
+    if given is None:
+        return driven or Network.MAIN
+    if driven is not None and Network(given) is not driven:
+        raise UsageError(
+            "send.network_mismatch",
+            f"--network {given}, but PSBTBRIDGE_ELECTRUM runs Electrum on {driven.value}",
+        )
+    return Network(given)
+
+
 def run(args: argparse.Namespace) -> int:
     check_usage(args)
-    network = Network(args.network)
+    network = choose_network(args.network, Electrum.from_environ(os.environ))
     unsigned, encoding, electrum = _unsigned(args, network)
     name = unsigned.unsigned_tx().digest()
     sys.stderr.write("\n".join(summary_lines(unsigned, name, args.to, network)) + "\n")
     answer = check_answer(unsigned, call_signer(args.to, name, unsigned.serialize()))
-    sys.stderr.write(f"{args.to} signed {name}: {answer.signatures} signature(s) verified\n")
+    sys.stderr.write(
+        f"{args.to} signed request code {name}: {answer.signatures} signature(s) verified\n"
+    )
     txid = unsigned.unsigned_tx().txid_hex()
     signed_psbt = encode(answer.psbt.serialize(), Encoding.BASE64)
     if not (args.finalize or args.pay):

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from collections.abc import Mapping
 
 from psbtbridge import encoding
-from psbtbridge.errors import ExitStatus
+from psbtbridge.amount import format_btc
+from psbtbridge.analysis import network_from_paths
+from psbtbridge.errors import ExitStatus, UsageError
 from psbtbridge.files import read_input
+from psbtbridge.home import data_home, keystore_network
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt
 from psbtbridge.summary import InputSummary, OutputSummary, Summary, summarize
-
-COIN = 100_000_000
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -32,14 +35,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--network",
         choices=Network.names(),
-        default=Network.MAIN.value,
-        help="network used to show addresses (default: main; never guessed from the PSBT)",
+        help="network used to show addresses (default: the keystore's in the data folder,"
+        " else main if the PSBT's derivation paths say coin type 0; else it must be given)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     untrusted_data, _how = encoding.decode(read_input(args.file))
-    summary = summarize(Psbt.parse(untrusted_data), Network(args.network))
+    psbt = Psbt.parse(untrusted_data)
+    psbt.unsigned_tx()  # a PSBT with no transaction (BIP370 locktime clash) is invalid first
+    summary = summarize(psbt, choose_network(args.network, os.environ, psbt))
     if args.json:
         sys.stdout.write(json.dumps(summary.to_json(), indent=2) + "\n")
     else:
@@ -47,11 +52,23 @@ def run(args: argparse.Namespace) -> int:
     return ExitStatus.OK
 
 
-def format_btc(sats: int) -> str:
-    """Exact decimal BTC from satoshis (no floating point), with the satoshis beside it."""
-    sign = "-" if sats < 0 else ""
-    whole, frac = divmod(abs(sats), COIN)
-    return f"{sign}{whole}.{frac:08d} BTC ({sats:,} sat)"
+def choose_network(given: str | None, environ: Mapping[str, str], psbt: Psbt) -> Network:
+    """--network, else the network of the keystore beside us (the signer's), else main when
+    the derivation paths say coin type 0; a guess beyond that could show wrong addresses
+    (test, signet and regtest share coin type 1), so the user is asked to say."""
+    if given is not None:
+        return Network(given)
+    beside = keystore_network(data_home(environ))
+    if beside is not None:
+        return beside
+    from_paths = network_from_paths(psbt)
+    if from_paths is not None:
+        return from_paths
+    raise UsageError(
+        "inspect.network_unknown",
+        "cannot tell which network this PSBT is for (no keystore here, no coin type 0 path):"
+        " give --network main|test|signet|regtest",
+    )
 
 
 def format_summary(summary: Summary) -> str:

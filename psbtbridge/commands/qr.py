@@ -21,7 +21,7 @@ from psbtbridge.errors import BridgeError, InvalidInput, UsageError
 from psbtbridge.files import read_input, write_atomic, write_output
 from psbtbridge.psbt import Psbt
 from psbtbridge.qr.animation import DEFAULT_MAX_VERSION, Animation, plan
-from psbtbridge.qr.joiner import Joiner, Payload, PayloadKind, QrFormat, digest
+from psbtbridge.qr.joiner import Joiner, Payload, PayloadKind, QrFormat, sha256_prefix
 from psbtbridge.tx import Tx
 
 FORMAT_NOTE_SUFFIX: Final = ".qrformat"
@@ -145,7 +145,7 @@ def _describe(animation: Animation, txid: str) -> str:
     return (
         f"{animation.format.value}, {len(animation.psbt)}-byte PSBT, "
         f"{animation.fragments} fragments, QR version {animation.version}, "
-        f"digest {digest(animation.psbt)}, txid {txid}"
+        f"request code {txid[:8]}, sha256 {sha256_prefix(animation.psbt)}, txid {txid}"
     )
 
 
@@ -189,7 +189,7 @@ def scan(args: argparse.Namespace) -> int:
     detail = f" ({joiner.detail})" if joiner.detail else ""
     _note(
         f"scanned {joiner.format.value}{detail}: {joiner.result.kind.value} of"
-        f" {len(joiner.result.data)} bytes, digest {joiner.result.digest}; reply with"
+        f" {len(joiner.result.data)} bytes, sha256 {joiner.result.sha256}; reply with"
         f" --format {reply.value}"
     )
     return 0

@@ -20,16 +20,17 @@ from psbtbridge.qr.legacy import PmofnJoiner
 from psbtbridge.qr.ur import URDecoder
 
 MAX_FRAME_LEN: Final = 7089  # the most characters any QR code holds (v40-L, numeric)
-DIGEST_HEX_LEN: Final = 16
+SHA256_HEX_LEN: Final = 16
 
 
-def digest(data: bytes) -> str:
-    """The identifier shown on both screens: the first 16 hex digits of SHA-256(data).
+def sha256_prefix(data: bytes) -> str:
+    """The check shown on both screens as "sha256": the first 16 hex digits of SHA-256(data).
 
     Both sides compute it over the exact PSBT (or transaction) bytes, so a person can check
-    that what was scanned is what was shown, whatever the QR format in between.
+    that what was scanned is what was shown, whatever the QR format in between. Not called
+    a digest: that word was the request code's (the 8-hex unsigned txid prefix) elsewhere.
     """
-    return hashlib.sha256(data).hexdigest()[:DIGEST_HEX_LEN]
+    return hashlib.sha256(data).hexdigest()[:SHA256_HEX_LEN]
 
 
 class QrFormat(Enum):
@@ -55,8 +56,8 @@ class Payload:
     data: bytes
 
     @property
-    def digest(self) -> str:
-        return digest(self.data)
+    def sha256(self) -> str:
+        return sha256_prefix(self.data)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """A Tk window that plays an animated QR code until closed (Esc, q or the window button).
 
 For UR it keeps drawing fresh fountain parts, so a camera that missed frames is never stuck
-waiting for the loop to come round. The digest under the code is what the scanning side
+waiting for the loop to come round. The sha256 under the code is what the scanning side
 shows once it has the whole PSBT.
 """
 

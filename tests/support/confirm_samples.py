@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cold.confirm.view import ConfirmationView, OutputLine
+from cold.confirm.view import ConfirmationView, InputLine, OutputLine, WalletLine
 
 PAY = "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx"
 CHANGE = "tb1qzt4p96kw04j473cuu40rf7ymrdm68kwsztjntj"
@@ -41,11 +41,16 @@ def sample_view(
         )
     total_out = sum(o.amount_sat for o in outputs)
     fee = 30_000
+    total_in = total_out + fee
+    inputs = (
+        InputLine(0, f"{'ab' * 32}:1", 600_000, "vault m/48h/1h/0h/2h/0/3"),
+        InputLine(1, f"{'cd' * 32}:0", total_in - 600_000, "vault m/48h/1h/0h/2h/1/0"),
+    )
     return ConfirmationView(
         digest="1a2b3c4d",
         caller="electrum-hot",
         network="test",
-        inputs_total_sat=total_out + fee,
+        inputs_total_sat=total_in,
         outputs=tuple(outputs),
         fee_sat=fee,
         fee_rate_sat_vb=211.27,
@@ -53,4 +58,8 @@ def sample_view(
         sending_sat=total_out - 850_000,
         warnings=warnings,
         needs_passphrase=needs_passphrase,
+        wallets=(WalletLine("vault", "p2wsh", 2, 3, 1),),
+        inputs=inputs,
+        rbf=True,
+        locktime=2_500_000,
     )
