@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from cold import audit, state
+from psbtbridge.encoding import decode
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt
 from psbtbridge.script import address_of
@@ -425,12 +426,18 @@ def test_a_caller_hanging_up_at_any_step_leaves_the_state_consistent(
     call.answer.close()
     os.kill(service, signal.SIGCONT)
     status, stderr = call.wait(60)
-    assert status == 4 and "service.caller_gone" in stderr
+    assert status == 4, stderr
     found = decisions(keys)
     if step == "locked":  # the hang-up is seen at the check before signing
         assert found == [("declined", "service.caller_gone")]
     else:  # signed and recorded, or declined: either way, recorded as it happened
         assert found in ([("signed", None)], [("declined", "service.caller_gone")])
+    kept = list((keys.home / "signed").iterdir())
+    if found == [("signed", None)]:  # a signature made is kept, and the message says where
+        assert "[sign.undelivered]" in stderr and f"kept in {kept[0]}" in stderr
+        assert Psbt.parse(decode(kept[0].read_bytes())[0]).inputs[0].partial_sigs
+    else:
+        assert "[service.caller_gone]" in stderr and kept == []
     assert_consistent(keys)
 
 
