@@ -54,11 +54,13 @@ def check_writable(home: Path, output: str | None) -> None:
 
 
 def kept_path(home: Path, txid: str) -> Path:
-    return home / SIGNED_FOLDER / f"{txid}.psbt"
+    # ".cold": where one data folder serves both sides (a test machine), never the name
+    # of the hot side's own rescue copy (hot/commands/send.py), which this one would remove.
+    return home / SIGNED_FOLDER / f"{txid}.cold.psbt"
 
 
 def keep(home: Path, txid: str, data: bytes) -> Path:
-    """Write the signed result to signed/TXID.psbt durably; its path."""
+    """Write the signed result to signed/TXID.cold.psbt durably (mode 0600); its path."""
     path = kept_path(home, txid)
     try:
         write_atomic(path, data)
