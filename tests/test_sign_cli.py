@@ -16,7 +16,6 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +29,8 @@ from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.script import address_of
 from psbtbridge.tx import Tx
 from tests.conftest import load_vectors, screenshot
+from tests.support.mounts import full_filesystem as full_tmpfs
+from tests.support.mounts import read_only
 from tests.support.psbt_cli import loaded_modules, run_psbt_on_tty
 from tests.support.psbt_factory import (
     COSIGNER_MNEMONICS,
@@ -653,23 +654,8 @@ def test_stdout_full_keeps_the_signed_result(keys: KeySet) -> None:
 
 @pytest.fixture
 def full_filesystem(tmp_path: Path) -> Iterator[Path]:
-    """A 64 KiB tmpfs filled to the last block (a real ENOSPC, not a simulated one)."""
-    mount = tmp_path / "full"
-    mount.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-        capture_output=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
-        with suppress(OSError), open(mount / "filler", "wb", buffering=0) as filler:
-            while True:
-                filler.write(b"\0" * 4096)
+    with full_tmpfs(tmp_path / "full") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], check=True)
 
 
 def test_output_on_a_full_filesystem_keeps_the_signed_result(
@@ -686,19 +672,6 @@ def test_output_on_a_full_filesystem_keeps_the_signed_result(
     assert f"could not be written to {out}" in stderr and not out.exists()
     assert Psbt.parse(kept.read_bytes()).inputs[0].partial_sigs
     assert [e.record.decision for e in audit.read_records(keys.home)] == ["signed"]
-
-
-@contextmanager
-def read_only(folder: Path) -> Iterator[None]:
-    """folder bind-mounted read-only onto itself: even root cannot write there."""
-    bound = subprocess.run(["mount", "--bind", str(folder), str(folder)], check=False)
-    if bound.returncode != 0:
-        pytest.skip("cannot bind-mount here")
-    try:
-        subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], check=True)
-        yield
-    finally:
-        subprocess.run(["umount", str(folder)], check=True)
 
 
 @pytest.mark.parametrize("mode", ["policy", "tty"])

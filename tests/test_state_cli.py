@@ -28,6 +28,7 @@ from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt
 from psbtbridge.script import address_of
 from tests.support import qrexec_harness as harness
+from tests.support.mounts import read_only
 from tests.support.psbt_cli import environment, run_psbt_on_tty
 from tests.support.psbt_factory import (
     PSBT,
@@ -507,3 +508,19 @@ def test_the_ledger_keeps_every_transaction_a_coin_was_signed_into(keys: KeySet)
         assert held.signed_into([coin]) == {coin: {r.txid for r in records}}
     assert len({r.txid for r in records}) == 2
     assert_consistent(keys)
+
+
+def test_the_service_with_a_read_only_data_folder_fails_before_anything(
+    keys: KeySet, tmp_path: Path
+) -> None:
+    """Not `audit.unreadable` after the review (issue 14, item 2): at once, its own code."""
+    cold = harness.install(tmp_path / "qube")
+    assert finish(start_sign(keys, payment(keys, 1)))[0] == 0  # the state files exist
+    data = payment(keys, 2)
+    with read_only(keys.home):
+        call = harness.Running(cold, digest_of(data), extra_env={"PSBTBRIDGE_HOME": str(keys.home)})
+        call.send([data])
+        call.read_answer(60)
+        status, stderr = call.wait(60)
+    assert (status, code_of(stderr)) == (4, "home.unwritable"), stderr
+    assert decisions(keys) == [("signed", None)]
