@@ -89,12 +89,6 @@ def service_request(digest: str, caller: str) -> SignRequest:
     )
 
 
-def sign_request(untrusted_data: bytes, digest: str, caller: str, caller_gone: CallerGone) -> bytes:
-    """The qrexec service's handler: digest and caller are already validated by cold.service."""
-    request = service_request(digest, caller)
-    return sign_psbt(untrusted_data, request, caller_gone=caller_gone)
-
-
 @dataclass(frozen=True)
 class Signed:
     """A signing that happened: the signed PSBT and what the success line says about it."""
