@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Final
 
 from cold import audit, state
 from cold.audit import AuditInput, AuditRecord, UsedIndex, bounded_output
-from cold.keystore import KeystoreFile, load_keystore, read_secret_file, unlock
+from cold.keystore import KeystoreFile, Seed, load_keystore, read_secret_file, unlock
 from cold.ledger import (
     OutPointKey,
     Stated,
@@ -33,7 +33,7 @@ from cold.ledger import (
 )
 from cold.policy import Policy, load_policy
 from cold.signer import sign
-from cold.verdict import Verdict, evaluate, evaluate_unattended
+from cold.verdict import ALREADY_SIGNED, Verdict, evaluate, evaluate_unattended
 from cold.wallets import registered_wallets
 from psbtbridge.analysis import Analysis, analyse
 from psbtbridge.encoding import decode, encode
@@ -78,16 +78,39 @@ def never_gone() -> bool:
     return False
 
 
-def sign_request(untrusted_data: bytes, digest: str, caller: str, caller_gone: CallerGone) -> bytes:
-    """The qrexec service's handler: digest and caller are already validated by cold.service."""
-    request = SignRequest(
+def service_request(digest: str, caller: str) -> SignRequest:
+    """The qrexec service's request: digest and caller are already validated by cold.service."""
+    return SignRequest(
         home=data_home(os.environ),
         confirm=None,
         caller=caller,
         passphrase_file=os.environ.get(PASSPHRASE_FILE_VARIABLE),
         expected_digest=digest,
     )
-    return sign_psbt(untrusted_data, request, caller_gone=caller_gone)
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A signing that happened: the signed PSBT and what the success line says about it."""
+
+    data: bytes  # the signed PSBT in the input's encoding
+    txid: str
+    digest: str  # the 8-hex request code (psbtbridge.qrexec)
+    inputs_signed: int
+    inputs: int
+    #: When this exact transaction was first signed, if it was before this request.
+    already_signed_at: datetime | None
+
+    def summary(self, where: str) -> str:
+        """The one line `psbt sign` prints on success."""
+        line = f"signed {self.inputs_signed} of {self.inputs} inputs ({self.digest}) -> {where}"
+        if self.already_signed_at is not None:
+            line += f" (again: first signed at {_when(self.already_signed_at)})"
+        return line
+
+
+def _when(time: datetime) -> str:
+    return time.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 @dataclass
@@ -102,6 +125,8 @@ class _Context:
     keystore: KeystoreFile
     policy: Policy
     analysis: Analysis | None = None
+    seed: Seed | None = None  # unlocked while the user was asked (the passphrase checked)
+    already_signed_at: datetime | None = None
 
 
 def sign_psbt(
@@ -111,6 +136,16 @@ def sign_psbt(
     caller_gone: CallerGone = never_gone,
 ) -> bytes:
     """The signed PSBT in the input's encoding, or a BridgeError saying why not."""
+    return run_signing(untrusted_data, request, now, caller_gone).data
+
+
+def run_signing(
+    untrusted_data: bytes,
+    request: SignRequest,
+    now: Clock = utc_now,
+    caller_gone: CallerGone = never_gone,
+) -> Signed:
+    """The whole pipeline on one request: what was signed, or a BridgeError saying why not."""
     data, encoding = decode(untrusted_data)
     psbt = Psbt.parse(data)
     keystore = load_keystore(request.home)
@@ -127,7 +162,11 @@ def sign_psbt(
                 state.checkpoint("locked")
                 analysis, verdict = _judge(ctx, held)
                 sent = held.left_since(now() - DAY)
-                evaluate_unattended(analysis, policy, verdict, sent).raise_if_refused()
+                # The same transaction signed again spends nothing more: counted once.
+                again = ctx.already_signed_at is not None
+                evaluate_unattended(
+                    analysis, policy, verdict, sent, already_counted=again
+                ).raise_if_refused()
                 signed = _sign_and_record(ctx, held, analysis, passphrase, now, caller_gone)
         else:
             with state.locked(request.home) as held:
@@ -141,7 +180,14 @@ def sign_psbt(
                 signed = _sign_and_record(ctx, held, analysis, passphrase, now, caller_gone)
     except (Refused, Declined) as error:
         raise _logged(ctx, error, now) from None
-    return encode(signed.serialize(), encoding)
+    return Signed(
+        encode(signed.serialize(), encoding),
+        ctx.txid,
+        ctx.tx.digest(),
+        len(analysis.owned_inputs),
+        len(analysis.inputs),
+        ctx.already_signed_at,
+    )
 
 
 def _check_bounds(ctx: _Context) -> None:
@@ -205,6 +251,16 @@ def _judge(ctx: _Context, held: state.State) -> tuple[Analysis, Verdict]:
         )
         for outpoint, other in previous_spends(held.signed_into(owned), ctx.txid)
     )
+    ctx.already_signed_at = held.signed_at(ctx.txid)
+    if ctx.already_signed_at is not None:
+        reused += (
+            Finding(
+                ALREADY_SIGNED,
+                "",
+                f"you already signed this exact transaction at {_when(ctx.already_signed_at)};"
+                " signing it again spends nothing more",
+            ),
+        )
     verdict = evaluate(analysis, ctx.policy, reused)
     verdict.raise_if_refused()
     return analysis, verdict
@@ -234,7 +290,8 @@ def _sign_and_record(
         raise Declined(
             "service.caller_gone", "the caller went away before signing: nothing was signed"
         )
-    signed = sign(ctx.psbt, analysis, unlock(ctx.keystore, passphrase))
+    seed = ctx.seed if ctx.seed is not None else unlock(ctx.keystore, passphrase)
+    signed = sign(ctx.psbt, analysis, seed)
     state.checkpoint("signed")
     held.record(_record(ctx, "signed", None), now())
     state.checkpoint("indexed")
@@ -276,13 +333,36 @@ def _ask(
     if mode == "gui":
         from cold.confirm.gui import confirm_gui
 
-        decision = confirm_gui(view, timeout_s=request.dialog_timeout_s, caller_gone=caller_gone)
+        decision = confirm_gui(
+            view,
+            timeout_s=request.dialog_timeout_s,
+            caller_gone=caller_gone,
+            check_passphrase=_passphrase_check(ctx),
+        )
     else:
         from cold.confirm.tty import confirm_terminal
 
-        decision = confirm_terminal(view)
+        decision = confirm_terminal(view, _passphrase_check(ctx))
     decision.raise_if_declined()
     return from_file if from_file is not None else decision.passphrase
+
+
+def _passphrase_check(ctx: _Context) -> Callable[[str], str | None]:
+    """For the confirmers: unlock with a passphrase; None if it works, else what was wrong.
+
+    The unlocked seed is kept, so the key derivation runs once per right passphrase.
+    """
+
+    def check(passphrase: str) -> str | None:
+        try:
+            ctx.seed = unlock(ctx.keystore, passphrase)
+        except ConfigError as error:
+            if error.code != "keystore.bad_passphrase":
+                raise
+            return error.message
+        return None
+
+    return check
 
 
 # --- the audit record --------------------------------------------------------------------

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import BinaryIO, Final, TextIO
 
 from psbtbridge.errors import CODES, BridgeError, ConfigError, ExitStatus, InvalidInput
@@ -255,12 +256,15 @@ def run_service(
     read_deadline_s: float = DEFAULT_READ_DEADLINE_S,
     deadline_s: float = DEFAULT_DEADLINE_S,
     service: str = SERVICE_NAME,
+    kept: Callable[[], Path | None] = lambda: None,
 ) -> int:
     """Serve one call of `service` (psbtbridge.Sign unless told): the answer on stdout and
     exit 0, or one line on stderr.
 
     Exit statuses (DESIGN.md): 0 signed, 1 declined or refused, 3 invalid input, 4 internal
     error or a caller that went away; qrexec keeps 125-127 for itself.
+    kept: where the handler kept its answer until delivered (a signed PSBT in the data
+    folder's signed/); removed once written, named in the message when it could not be.
     """
     os.umask(0o077)
     try:
@@ -283,16 +287,27 @@ def run_service(
                 raise
         stdout.write(answer)
         stdout.flush()
+        copy = kept()
+        if copy is not None:
+            copy.unlink(missing_ok=True)
     except (CallerGone, BrokenPipeError, ConnectionResetError):
         _silence(stdout)
-        _report(
-            stderr,
-            Reason(
+        copy = kept()
+        if copy is not None:
+            # Signed, and logged as signed: the signature is not lost, and this says where.
+            reason = Reason(
+                ReasonKind.ERROR,
+                f"signed, but the caller went away before the answer was delivered; it is"
+                f" kept in {copy}",
+                "sign.undelivered",
+            )
+        else:
+            reason = Reason(
                 ReasonKind.ERROR,
                 "the caller went away before the answer was delivered",
                 "service.caller_gone",
-            ),
-        )
+            )
+        _report(stderr, reason)
         return ExitStatus.INTERNAL
     except BridgeError as error:
         _report(stderr, caller_reason(error))
@@ -302,7 +317,8 @@ def run_service(
             stderr,
             Reason(
                 ReasonKind.ERROR,
-                f"internal error ({type(error).__name__}); nothing was signed",
+                f"internal error ({type(error).__name__})"
+                + ("" if kept() is None else "; signed, and kept in the data folder's signed/"),
                 "internal.bug",
             ),
         )

@@ -30,7 +30,7 @@ import signal
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -41,7 +41,7 @@ from psbtbridge.errors import ConfigError
 
 STATE_NAME: Final = "state.sqlite"
 LOCK_NAME: Final = "state.lock"  # a file of its own: state.sqlite is replaced on a rebuild
-SCHEMA: Final = 1
+SCHEMA: Final = 2  # 2: leaving has the txid, so a transaction signed again counts once
 #: For tests only: the name of a step (see `checkpoint`) at which the process stops itself
 #: with SIGSTOP, so a test can kill it there or hang up on it. qrexec gives the caller no
 #: way to set the service's environment.
@@ -57,14 +57,27 @@ _TABLES: Final = (
     " proven INTEGER NOT NULL) WITHOUT ROWID",
     "CREATE TABLE spends (outpoint TEXT NOT NULL, txid TEXT NOT NULL,"
     " PRIMARY KEY (outpoint, txid)) WITHOUT ROWID",
-    "CREATE TABLE leaving (line INTEGER PRIMARY KEY, time INTEGER NOT NULL, sats INTEGER NOT NULL)",
+    # One row per transaction, at its first signing: the same transaction signed again
+    # can be mined only once, so it counts once toward the daily limit.
+    "CREATE TABLE leaving (line INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
+    " sats INTEGER NOT NULL, txid TEXT UNIQUE)",
     "CREATE INDEX leaving_by_time ON leaving (time)",
     "CREATE TABLE used (wallet TEXT NOT NULL, chain INTEGER NOT NULL, idx INTEGER NOT NULL,"
     " PRIMARY KEY (wallet, chain)) WITHOUT ROWID",
 )
 
 
-_NAMES: Final = frozenset({"meta", "amounts", "spends", "leaving", "leaving_by_time", "used"})
+_NAMES: Final = frozenset(
+    {
+        "meta",
+        "amounts",
+        "spends",
+        "leaving",
+        "leaving_by_time",
+        "sqlite_autoindex_leaving_1",
+        "used",
+    }
+)
 
 
 def checkpoint(step: str) -> None:
@@ -117,6 +130,11 @@ class State:
             "SELECT COALESCE(SUM(sats), 0) FROM leaving WHERE time > ?", (start.timestamp(),)
         )
         return int(rows[0][0])
+
+    def signed_at(self, txid: str) -> datetime | None:
+        """When this transaction was first signed, or None if it never was."""
+        rows = self._rows("SELECT time FROM leaving WHERE txid = ?", (txid,))
+        return datetime.fromtimestamp(int(rows[0][0]), UTC) if rows else None
 
     def known_indexes(self) -> dict[tuple[str, int], int]:
         """(wallet name, chain) -> the highest index signed, proven or declared used."""
@@ -270,8 +288,8 @@ def _apply(db: sqlite3.Connection, entry: AuditEntry) -> None:
     record = entry.record
     if record.decision == "signed":
         db.execute(
-            "INSERT INTO leaving VALUES (?, ?, ?)",
-            (entry.line, int(entry.time.timestamp()), record.left),
+            "INSERT OR IGNORE INTO leaving VALUES (?, ?, ?, ?)",
+            (entry.line, int(entry.time.timestamp()), record.left, record.txid),
         )
         for inp in record.inputs:
             if inp.proven and inp.amount is not None:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Final
 
 from cold.policy import Policy
 from psbtbridge.analysis import Analysis, OutputKind
 from psbtbridge.errors import Finding
+
+#: The warning that this exact transaction (same txid) was signed before.
+ALREADY_SIGNED: Final = "warning.already_signed"
 
 
 @dataclass(frozen=True)
@@ -88,12 +92,18 @@ def evaluate(
 
 
 def evaluate_unattended(
-    analysis: Analysis, policy: Policy, verdict: Verdict, sent_24h: int
+    analysis: Analysis,
+    policy: Policy,
+    verdict: Verdict,
+    sent_24h: int,
+    *,
+    already_counted: bool = False,
 ) -> Verdict:
     """The stricter rules of `--confirm policy`, where no human looks: everything must hold.
 
     sent_24h: sat that left the wallet in signed transactions of the last 24 hours,
-    payments and fees alike.
+    payments and fees alike. already_counted: this exact transaction was signed before, so
+    it adds nothing to them (it can be mined once).
     """
     rules = policy.unattended
     found = list(verdict.violations)
@@ -129,20 +139,21 @@ def evaluate_unattended(
                 f" {rules.max_per_transaction}",
             )
         )
-    if sent_24h + leaving > rules.max_per_24h:
+    adding = 0 if already_counted else leaving
+    if sent_24h + adding > rules.max_per_24h:
         found.append(
             Finding(
                 "policy.over_daily_limit",
                 "",
-                f"{sent_24h} sat left in the last 24 h; {leaving} more (fee included) would"
-                f" pass max_per_24h {rules.max_per_24h}",
+                f"already spent in the last 24 h: {sent_24h} sat; this transaction: {adding}"
+                f" sat (fee included); together over max_per_24h {rules.max_per_24h} sat",
             )
         )
-    if rules.refuse_on_warning and verdict.warnings:
+    # Signing the same transaction again is not a reason to stop: nothing more can leave.
+    warnings = [w for w in verdict.warnings if w.code != ALREADY_SIGNED]
+    if rules.refuse_on_warning and warnings:
         found.append(
-            Finding(
-                "policy.warning_unattended", "", f"refused on a warning: {verdict.warnings[0].text}"
-            )
+            Finding("policy.warning_unattended", "", f"refused on a warning: {warnings[0].text}")
         )
     # Refused whatever refuse_on_warning says: nobody is there to judge them.
     for warning in verdict.warnings:

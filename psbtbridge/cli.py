@@ -111,7 +111,8 @@ def main() -> None:
     try:
         status = run(sys.argv[1:])
     except KeyboardInterrupt:
-        sys.stderr.write("psbt: interrupted; nothing was signed\n")
+        # Said without a claim: a command that signed delivers or keeps the result itself.
+        sys.stderr.write("psbt: interrupted\n")
         status = ExitStatus.REFUSED
     except BrokenPipeError:
         status = ExitStatus.INTERNAL
@@ -119,8 +120,9 @@ def main() -> None:
         if os.environ.get("PSBTBRIDGE_DEBUG") == "1":
             raise
         sys.stderr.write(
-            f"psbt: error: internal error ({type(error).__name__}); nothing was signed or written;"
-            " rerun with PSBTBRIDGE_DEBUG=1 for details [internal.bug]\n"
+            f"psbt: error: internal error ({type(error).__name__}); `psbt audit verify` and the"
+            " audit log say whether anything was signed; rerun with PSBTBRIDGE_DEBUG=1 for"
+            " details [internal.bug]\n"
         )
         status = ExitStatus.INTERNAL
     sys.exit(status)

@@ -88,10 +88,14 @@ class Finding(NamedTuple):
 CODES: Final[dict[str, str]] = {
     # cli / generic
     "cli.usage": "the command line asks for something impossible",
-    "internal.bug": "an unexpected internal error (a bug): nothing was signed or written",
+    "internal.bug": "an unexpected internal error (a bug); the audit log says what was signed",
     "io.read_failed": "an input file could not be read",
     "io.write_failed": "an output file could not be written",
     "io.too_large": "input is larger than the size cap",
+    # delivery (cold/delivery.py): a signed result is kept until it has been delivered
+    "home.unwritable": "the data folder cannot be written: checked before anything is asked",
+    "sign.undelivered": "signed, but the result could not be delivered: kept in signed/",
+    "sign.not_kept": "signed, but the result could neither be kept in signed/ nor delivered",
     # wire (compact.py, tx.py)
     "wire.truncated": "the input ends in the middle of a field",
     "wire.too_long": "a length prefix claims more than the size cap",
@@ -260,6 +264,7 @@ CODES: Final[dict[str, str]] = {
     "warning.self_transfer": "an output pays our own receive address beyond the index window",
     "warning.foreign_inputs": "some inputs are not ours: a joint transaction, only ours are signed",
     "warning.input_already_signed": "an input of ours was already signed into another transaction",
+    "warning.already_signed": "this exact transaction was signed before; it counts once",
     "warning.input_beyond_known": "an input of ours lies far past the indexes this signer knows used",
     "warning.transfer": "an output pays another of our wallets: a transfer, counted as leaving",
     "proof.amount_changed": "an input's amount differs from the amount seen for it earlier",

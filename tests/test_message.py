@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cold.crypto import public_key
-from cold.keystore import single_sig_path
+from cold.keystore.seed import single_sig_path
 from cold.message_sign import (
     MessageOwner,
     check_format,

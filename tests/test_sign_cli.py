@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +29,8 @@ from psbtbridge.psbt import Psbt
 from psbtbridge.script import address_of
 from psbtbridge.tx import Tx
 from tests.conftest import load_vectors, screenshot
+from tests.support.mounts import full_filesystem as full_tmpfs
+from tests.support.mounts import read_only
 from tests.support.psbt_cli import loaded_modules, run_psbt_on_tty
 from tests.support.psbt_factory import (
     COSIGNER_MNEMONICS,
@@ -139,8 +141,11 @@ def assert_refused(keys: KeySet, data: bytes, code: str, *options: str) -> None:
 def test_the_honest_request_signs(keys: KeySet) -> None:
     run = sign_cli(keys, honest(keys), "--confirm", "policy")
     assert run.status == 0, run.stderr
-    assert run.stdout == b"" and run.stderr == ""
+    digest = Psbt.parse(honest(keys)).unsigned_tx().digest()
+    assert run.stdout == b""
+    assert run.stderr == f"signed 1 of 1 inputs ({digest}) -> {run.output}\n"
     assert len(Psbt.parse(run.output.read_bytes()).inputs[0].partial_sigs) == 1
+    assert list((keys.home / "signed").iterdir()) == []  # delivered: no copy left behind
     assert audit.read_records(keys.home)[-1].record.decision == "signed"
 
 
@@ -508,16 +513,17 @@ def test_a_payment_to_our_own_receive_address_signs_unattended(keys: KeySet) -> 
     warning, as long as the address lies inside the receive window; past it, a warning."""
     wallet = keys.wallets["p2wpkh"]
 
-    def to_self(index: int) -> bytes:
+    def to_self(index: int, coin: int = 3) -> bytes:
         return build_psbt(
-            [Spend(wallet, 0, 3, IN)],
+            [Spend(wallet, 0, coin, IN)],
             [change_to(wallet, 0, index, PAY), change_to(wallet, 1, 3, IN - PAY - FEE)],
         )
 
     run = sign_cli(keys, to_self(5), "--confirm", "policy")
     assert run.status == 0, run.stderr
     assert_refused(keys, to_self(500), "policy.warning_unattended")
-    status, screen, _ = tty_sign(keys, to_self(5), "no")
+    # another coin than the one just signed, which would be shown as signed before
+    status, screen, _ = tty_sign(keys, to_self(5, coin=4), "no")
     assert status == 1 and "SELF-TRANSFER to this wallet  m/84h/1h/0h/0/5" in screen
     assert "WARNING" not in screen
 
@@ -625,3 +631,153 @@ def test_single_key_signing_never_loads_python_bitcointx(keys: KeySet, name: str
     loaded = loaded_modules(argv, keys.home)
     assert output.exists()
     assert not {m for m in loaded if m.split(".")[0] == "bitcointx"}
+
+
+def test_dialog_wrong_passphrase_keeps_the_review_for_another_try(
+    locked: KeySet, xdisplay: str
+) -> None:
+    def wrong_then_right() -> None:
+        time.sleep(2.3)  # Sign is dead for 2 s; the focus starts in the passphrase field
+        xdo("type", "--delay", "20", "incorrect horse")
+        xdo("key", "--delay", "50", "Tab", "Tab", "space")  # passphrase -> Decline -> Sign
+        time.sleep(1.5)  # the key derivation, then the error in the still open dialog
+        screenshot(xdisplay, "sign_dialog_wrong_passphrase")
+        xdo("search", "--sync", "--onlyvisible", "--name", "^psbtbridge: sign request")
+        xdo("type", "--delay", "20", "correct horse battery staple")
+        xdo("key", "--delay", "50", "Tab", "Tab", "space")
+
+    run = gui_sign(locked, xdisplay, honest(locked), wrong_then_right)
+    assert run.status == 0, run.stderr
+    assert Psbt.parse(run.output.read_bytes()).inputs[0].partial_sigs
+    assert [e.record.decision for e in audit.read_records(locked.home)] == ["signed"]
+
+
+# --- the passphrase on a terminal: three tries within one review
+
+
+def tty_sign_locked(locked: KeySet, passphrases: list[str]) -> tuple[int, str, Path]:
+    folder = fresh_folder(locked)
+    request, output = folder / "request.psbt", folder / "signed.psbt"
+    request.write_bytes(honest(locked))
+    dialogue = [("Type yes to sign: ", "yes")] + [("Keystore passphrase: ", p) for p in passphrases]
+    run = run_psbt_on_tty(
+        locked.home, dialogue, "sign", str(request), "-o", str(output), "--confirm", "tty"
+    )
+    return run.status, run.screen, output
+
+
+def test_terminal_wrong_passphrase_is_asked_again(locked: KeySet) -> None:
+    status, screen, output = tty_sign_locked(
+        locked, ["incorrect horse", "still wrong", "correct horse battery staple"]
+    )
+    assert status == 0, screen
+    assert "try again (2 left)" in screen and "try again (1 left)" in screen
+    assert screen.count("Type yes to sign: ") == 1  # one review, not three
+    assert Psbt.parse(output.read_bytes()).inputs[0].partial_sigs
+
+
+def test_terminal_three_wrong_passphrases_sign_nothing(locked: KeySet) -> None:
+    status, screen, output = tty_sign_locked(locked, ["wrong 1", "wrong 2", "wrong 3"])
+    assert status == 4, screen
+    assert "[keystore.bad_passphrase]" in screen and not output.exists()
+    assert audit.signed_spends(audit.read_records(locked.home)) == []
+
+
+# --- delivery: a signature made is delivered, or kept in signed/ and said so
+
+
+def kept_copies(keys: KeySet) -> list[Path]:
+    return sorted((keys.home / "signed").iterdir())
+
+
+def test_signing_to_stdout_says_so_on_stderr(keys: KeySet) -> None:
+    data = honest(keys)
+    result = run_psbt(keys.home, "sign", "--confirm", "policy", stdin=data)
+    digest = Psbt.parse(data).unsigned_tx().digest()
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.decode() == f"signed 1 of 1 inputs ({digest}) -> stdout\n"
+    assert Psbt.parse(result.stdout).inputs[0].partial_sigs
+
+
+def test_stdout_full_keeps_the_signed_result(keys: KeySet) -> None:
+    """`psbt sign P --confirm policy > /dev/full`: signed and logged, so kept and said so."""
+    folder = fresh_folder(keys)
+    request = folder / "request.psbt"
+    request.write_bytes(honest(keys))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PSBTBRIDGE_")}
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run(
+            [PSBT, "sign", str(request), "--confirm", "policy"],
+            env={**env, "PSBTBRIDGE_HOME": str(keys.home)},
+            stdin=subprocess.DEVNULL,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            timeout=60,
+            check=False,
+        )
+    stderr = result.stderr.decode()
+    (kept,) = kept_copies(keys)
+    assert result.returncode == 4, stderr
+    assert stderr == (
+        f"psbt: error: signed, but the result could not be written to stdout (No space left"
+        f" on device); it is kept in {kept} [sign.undelivered]\n"
+    )
+    assert "nothing was signed" not in stderr
+    assert Psbt.parse(kept.read_bytes()).inputs[0].partial_sigs
+    assert [e.record.decision for e in audit.read_records(keys.home)] == ["signed"]
+
+
+@pytest.fixture
+def full_filesystem(tmp_path: Path) -> Iterator[Path]:
+    with full_tmpfs(tmp_path / "full") as mount:
+        yield mount
+
+
+def test_output_on_a_full_filesystem_keeps_the_signed_result(
+    keys: KeySet, full_filesystem: Path
+) -> None:
+    out = full_filesystem / "signed.psbt"
+    request = fresh_folder(keys) / "request.psbt"
+    request.write_bytes(honest(keys))
+    result = run_psbt(keys.home, "sign", str(request), "-o", str(out), "--confirm", "policy")
+    stderr = result.stderr.decode()
+    (kept,) = kept_copies(keys)
+    assert result.returncode == 4, stderr
+    assert stderr.endswith(f"; it is kept in {kept} [sign.undelivered]\n")
+    assert f"could not be written to {out}" in stderr and not out.exists()
+    assert Psbt.parse(kept.read_bytes()).inputs[0].partial_sigs
+    assert [e.record.decision for e in audit.read_records(keys.home)] == ["signed"]
+
+
+@pytest.mark.parametrize("mode", ["policy", "tty"])
+def test_a_read_only_data_folder_fails_before_the_review(keys: KeySet, mode: str) -> None:
+    assert sign_cli(keys, honest(keys), "--confirm", "policy").status == 0  # signed/ exists
+    folder = fresh_folder(keys)
+    request, output = folder / "request.psbt", folder / "signed.psbt"
+    request.write_bytes(honest(keys, salt=1))
+    with read_only(keys.home):
+        run = run_psbt_on_tty(
+            keys.home,
+            [("Type yes to sign: ", "yes")],
+            "sign", str(request), "-o", str(output), "--confirm", mode,
+        )  # fmt: skip
+    assert run.status == 4, run.screen
+    assert "[home.unwritable]" in run.screen and "Read-only file system" in run.screen
+    assert "Type yes" not in run.screen and not output.exists()
+    assert len(audit.read_records(keys.home)) == 1
+
+
+def test_an_unwritable_output_fails_before_the_review(keys: KeySet) -> None:
+    folder = fresh_folder(keys)
+    request = folder / "request.psbt"
+    request.write_bytes(honest(keys))
+    (folder / "out").mkdir()
+    with read_only(folder / "out"):
+        run = run_psbt_on_tty(
+            keys.home,
+            [("Type yes to sign: ", "yes")],
+            "sign", str(request), "-o", str(folder / "out" / "signed.psbt"), "--confirm", "tty",
+        )  # fmt: skip
+    assert run.status == 4, run.screen
+    assert "[io.write_failed]" in run.screen and "Type yes" not in run.screen
+    assert audit.read_records(keys.home) == []

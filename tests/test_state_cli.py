@@ -17,15 +17,18 @@ import sqlite3
 import subprocess
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from cold import audit, state
+from psbtbridge.encoding import decode
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt
 from psbtbridge.script import address_of
 from tests.support import qrexec_harness as harness
+from tests.support.mounts import read_only
 from tests.support.psbt_cli import environment, run_psbt_on_tty
 from tests.support.psbt_factory import (
     PSBT,
@@ -425,12 +428,18 @@ def test_a_caller_hanging_up_at_any_step_leaves_the_state_consistent(
     call.answer.close()
     os.kill(service, signal.SIGCONT)
     status, stderr = call.wait(60)
-    assert status == 4 and "service.caller_gone" in stderr
+    assert status == 4, stderr
     found = decisions(keys)
     if step == "locked":  # the hang-up is seen at the check before signing
         assert found == [("declined", "service.caller_gone")]
     else:  # signed and recorded, or declined: either way, recorded as it happened
         assert found in ([("signed", None)], [("declined", "service.caller_gone")])
+    kept = list((keys.home / "signed").iterdir())
+    if found == [("signed", None)]:  # a signature made is kept, and the message says where
+        assert "[sign.undelivered]" in stderr and f"kept in {kept[0]}" in stderr
+        assert Psbt.parse(decode(kept[0].read_bytes())[0]).inputs[0].partial_sigs
+    else:
+        assert "[service.caller_gone]" in stderr and kept == []
     assert_consistent(keys)
 
 
@@ -443,3 +452,75 @@ def _service_pid(parent: int) -> int:
             return int(children[0])
         time.sleep(0.02)
     raise AssertionError("the service never started")
+
+
+# --- the same transaction signed again (issue 14, item 5)
+
+
+def test_the_same_transaction_signed_twice_counts_once(keys: KeySet) -> None:
+    (keys.home / "policy.toml").write_text(policy(per_day=150_000))  # room for one payment
+    data = payment(keys, 1)
+    assert finish(start_sign(keys, data))[0] == 0
+    status, err = finish(start_sign(keys, data))
+    assert status == 0, err
+    assert "(again: first signed at " in err and err.endswith(" UTC)\n")
+    assert decisions(keys) == [("signed", None), ("signed", None)]  # the log keeps both
+    with state.locked(keys.home) as held:
+        assert held.left_since(datetime.fromtimestamp(0, UTC)) == PAY + FEE  # counted once
+    # a different transaction does not fit: the sentence says what was already spent
+    status, err = finish(start_sign(keys, payment(keys, 2)))
+    assert (status, code_of(err)) == (1, "policy.over_daily_limit")
+    assert f"already spent in the last 24 h: {PAY + FEE} sat" in err and " left " not in err
+    assert_consistent(keys)
+
+
+def test_the_review_says_the_transaction_was_already_signed(keys: KeySet) -> None:
+    data = payment(keys, 1)
+    assert finish(start_sign(keys, data))[0] == 0
+    first = audit.read_records(keys.home)[0].time.astimezone(UTC)
+    run = run_psbt_on_tty(
+        keys.home,
+        [("Type yes to sign: ", "no")],
+        "sign", str(request_file(keys, data)), "--confirm", "tty",
+    )  # fmt: skip
+    assert run.status == 1, run.screen
+    when = first.strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert f"you already signed this exact transaction at {when}" in run.screen
+
+
+def test_the_ledger_keeps_every_transaction_a_coin_was_signed_into(keys: KeySet) -> None:
+    assert finish(start_sign(keys, payment(keys, 1)))[0] == 0
+    wallet = keys.wallets["p2wpkh"]
+    bump = build_psbt(  # the same coin, a higher fee: signed on a terminal despite the warning
+        [Spend(wallet, 0, 1, COIN)],
+        [external(1, PAY), change_to(wallet, 1, 0, COIN - PAY - 2 * FEE)],
+    )
+    run = run_psbt_on_tty(
+        keys.home,
+        [("Type yes to sign: ", "yes")],
+        "sign", str(request_file(keys, bump)), "-o", str(keys.home.parent / "bump.psbt"),
+        "--confirm", "tty",
+    )  # fmt: skip
+    assert run.status == 0, run.screen
+    records = [e.record for e in audit.read_records(keys.home)]
+    (coin,) = {i.outpoint for r in records for i in r.inputs}
+    with state.locked(keys.home) as held:
+        assert held.signed_into([coin]) == {coin: {r.txid for r in records}}
+    assert len({r.txid for r in records}) == 2
+    assert_consistent(keys)
+
+
+def test_the_service_with_a_read_only_data_folder_fails_before_anything(
+    keys: KeySet, tmp_path: Path
+) -> None:
+    """Not `audit.unreadable` after the review (issue 14, item 2): at once, its own code."""
+    cold = harness.install(tmp_path / "qube")
+    assert finish(start_sign(keys, payment(keys, 1)))[0] == 0  # the state files exist
+    data = payment(keys, 2)
+    with read_only(keys.home):
+        call = harness.Running(cold, digest_of(data), extra_env={"PSBTBRIDGE_HOME": str(keys.home)})
+        call.send([data])
+        call.read_answer(60)
+        status, stderr = call.wait(60)
+    assert (status, code_of(stderr)) == (4, "home.unwritable"), stderr
+    assert decisions(keys) == [("signed", None)]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cold.policy import DEFAULT_POLICY, Policy, UnattendedPolicy
-from cold.verdict import Verdict, evaluate, evaluate_unattended
+from cold.verdict import ALREADY_SIGNED, Verdict, evaluate, evaluate_unattended
 from psbtbridge.analysis import DUST_LIMIT, Analysis, analyse
 from psbtbridge.errors import CODES, Finding, Refused
 from psbtbridge.network import Network
@@ -251,3 +251,22 @@ def test_every_violation_code_is_documented() -> None:
     found = set(re.findall(r'"(policy\.[a-z_]+)"', source))
     assert len(found) == 13
     assert found <= set(CODES)
+
+
+def test_unattended_counts_the_same_transaction_once(keys: KeySet) -> None:
+    """Signed again (issue 14, item 5): it adds nothing to the day, and the notice that says
+    so is no warning to refuse on; the transaction limit still holds."""
+    analysis = payment(keys, 2_000, pay=400_000)
+    again = evaluate(analysis, unattended(), (Finding(ALREADY_SIGNED, "", "signed before"),))
+    assert again.warnings and not again.violations
+    assert codes(evaluate_unattended(analysis, unattended(), again, 1_000_000)) == [
+        "policy.over_daily_limit"
+    ]
+    assert (
+        codes(evaluate_unattended(analysis, unattended(), again, 1_000_000, already_counted=True))
+        == []
+    )
+    tight = unattended(max_per_transaction=401_999)
+    assert codes(evaluate_unattended(analysis, tight, again, 0, already_counted=True)) == [
+        "policy.over_transaction_limit"
+    ]

@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from cold.service import DEFAULT_DEADLINE_S, DEFAULT_READ_DEADLINE_S, run_service
 from psbtbridge.files import DEFAULT_MAX_INPUT
@@ -44,24 +45,41 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _sign(
-    untrusted_request: bytes, digest: str, caller: str, caller_gone: Callable[[], bool]
-) -> bytes:
-    # Imported inside run_service's guard: if the pipeline cannot even load (a missing
-    # library in the venv), the caller still gets one line and exit 4, not a traceback.
-    from cold.pipeline import sign_request
+class _Signer:
+    """The Sign handler; remembers where the signed answer is kept until it is delivered."""
 
-    return sign_request(untrusted_request, digest, caller, caller_gone)
+    def __init__(self) -> None:
+        self.kept_copy: Path | None = None
+
+    def __call__(
+        self, untrusted_request: bytes, digest: str, caller: str, caller_gone: Callable[[], bool]
+    ) -> bytes:
+        # Imported inside run_service's guard: if the pipeline cannot even load (a missing
+        # library in the venv), the caller still gets one line and exit 4, not a traceback.
+        from cold.delivery import check_writable, keep
+        from cold.pipeline import run_signing, service_request
+
+        request = service_request(digest, caller)
+        # Before the dialog: a result we could not keep is not signed (nor dom0 asked again).
+        check_writable(request.home, None)
+        signed = run_signing(untrusted_request, request, caller_gone=caller_gone)
+        self.kept_copy = keep(request.home, signed.txid, signed.data)
+        return signed.data
+
+    def kept(self) -> Path | None:
+        return self.kept_copy
 
 
 def run(args: argparse.Namespace) -> int:
+    signer = _Signer()
     return run_service(
         os.environ,
         sys.stdin.fileno(),
         sys.stdout.buffer,
         sys.stderr,
-        _sign,
+        signer,
         cap=DEFAULT_MAX_INPUT,
         read_deadline_s=args.read_timeout,
         deadline_s=args.deadline,
+        kept=signer.kept,
     )

@@ -21,10 +21,12 @@ from typing import TYPE_CHECKING, Final
 
 from cold.confirm.view import (
     DECLINED,
+    PASSPHRASE_TRIES,
     REQUEST_CODE,
     TIMEOUT,
     ConfirmationView,
     Decision,
+    PassphraseCheck,
     input_text,
     output_heading,
     output_target,
@@ -61,17 +63,22 @@ def confirm_gui(
     timeout_s: float = 300,
     sign_delay_s: float = 2.0,
     caller_gone: Callable[[], bool] = lambda: False,
+    check_passphrase: PassphraseCheck | None = None,
 ) -> Decision:
     """Show the dialog and wait for the user; see the module docstring for its rules.
 
     caller_gone is asked at every timer tick: when the caller has hung up, the dialog
     closes as declined (service.caller_gone), so nobody confirms a signature nobody gets.
+    check_passphrase: a wrong passphrase is shown in the dialog, which stays open for
+    another try (PASSPHRASE_TRIES in all).
     """
-    return run_dialog(
-        lambda root: _Dialog(root, view, timeout_s, sign_delay_s, caller_gone),
-        timeout_s,
-        sign_delay_s,
-    )
+
+    def build(root: tk.Tk) -> SignDialog:
+        dialog = _Dialog(root, view, timeout_s, sign_delay_s, caller_gone)
+        dialog.check_passphrase = check_passphrase
+        return dialog
+
+    return run_dialog(build, timeout_s, sign_delay_s)
 
 
 def run_dialog(
@@ -104,6 +111,8 @@ def run_dialog(
         root.destroy()
         raise BridgeError("internal.bug", f"confirmation dialog could not be built ({e})") from e
     root.mainloop()
+    if isinstance(dialog.failure, ConfigError):
+        raise dialog.failure  # e.g. three wrong passphrases: its own code, not a bug
     if dialog.failure is not None:
         raise BridgeError(
             "internal.bug", f"confirmation dialog failed: {dialog.failure!r}"
@@ -139,6 +148,9 @@ class SignDialog:
         self._tick_id: str | None = None
         self._timeout_id: str | None = None
         self._passphrase: ttk.Entry | None = None
+        self._passphrase_error: ttk.Label | None = None
+        self._passphrase_tries = 0
+        self.check_passphrase: PassphraseCheck | None = None
         self._caller_gone = caller_gone
 
         # A bug in a callback must decline and surface, not leave a half-working dialog.
@@ -187,6 +199,9 @@ class SignDialog:
             )
             self._passphrase = ttk.Entry(frame, show="*", width=40, font=self.mono)
             self._passphrase.grid(row=row, column=1, sticky="w", pady=(12, 0))
+            row += 1
+            self._passphrase_error = ttk.Label(frame, text="", style="Warning.TLabel")
+            self._passphrase_error.grid(row=row, column=1, sticky="w")
             row += 1
 
         bottom = ttk.Frame(frame)
@@ -300,7 +315,29 @@ class SignDialog:
         if self._passphrase is not None:
             passphrase = self._passphrase.get()
             self._passphrase.delete(0, "end")
+            if self.check_passphrase is not None and not self._passphrase_accepted(passphrase):
+                return
         self._finish(Decision.approve(passphrase))
+
+    def _passphrase_accepted(self, passphrase: str) -> bool:
+        """Check the passphrase; when wrong, say so in the dialog and keep the review open."""
+        assert self.check_passphrase is not None and self._passphrase_error is not None
+        wrong = self.check_passphrase(passphrase)
+        if wrong is None:
+            return True
+        self._passphrase_tries += 1
+        if self._passphrase_tries >= PASSPHRASE_TRIES:
+            self.failure = ConfigError(
+                "keystore.bad_passphrase",
+                f"{wrong}; {PASSPHRASE_TRIES} wrong tries, nothing was signed",
+            )
+            self._finish(Decision.decline(DECLINED))
+            return False
+        left = PASSPHRASE_TRIES - self._passphrase_tries
+        self._passphrase_error.configure(text=f"Wrong passphrase; try again ({left} left).")
+        if self._passphrase is not None:
+            self._passphrase.focus_set()
+        return False
 
     def _on_timeout(self) -> None:
         self._finish(Decision.decline(TIMEOUT))

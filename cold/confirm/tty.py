@@ -8,7 +8,15 @@ import warnings
 from collections.abc import Callable
 from typing import Final, TextIO
 
-from cold.confirm.view import DECLINED, REQUEST_CODE, ConfirmationView, Decision, render_text
+from cold.confirm.view import (
+    DECLINED,
+    PASSPHRASE_TRIES,
+    REQUEST_CODE,
+    ConfirmationView,
+    Decision,
+    PassphraseCheck,
+    render_text,
+)
 from psbtbridge.errors import ConfigError
 
 PROMPT: Final = "Type yes to sign: "
@@ -35,8 +43,12 @@ def confirm_tty(
     stdin: TextIO,
     stdout: TextIO,
     read_passphrase: Callable[[str], str] | None = None,
+    check_passphrase: PassphraseCheck | None = None,
 ) -> Decision:
-    """Print the view, approve only on the line `yes`; EOF, Ctrl-C or anything else declines."""
+    """Print the view, approve only on the line `yes`; EOF, Ctrl-C or anything else declines.
+
+    With check_passphrase, a wrong passphrase is asked again, PASSPHRASE_TRIES times in all.
+    """
     stdout.write(render_text(view))
     stdout.write(f"\n{REQUEST_CODE} {view.digest}. {PROMPT}")
     stdout.flush()
@@ -52,16 +64,29 @@ def confirm_tty(
     passphrase = None
     if view.needs_passphrase:
         reader = read_passphrase if read_passphrase is not None else read_passphrase_from_tty
-        try:
-            passphrase = reader(PASSPHRASE_PROMPT)
-        except (EOFError, KeyboardInterrupt):
-            stdout.write("\nDeclined: no passphrase given, nothing was signed.\n")
+        for attempt in range(1, PASSPHRASE_TRIES + 1):
+            try:
+                passphrase = reader(PASSPHRASE_PROMPT)
+            except (EOFError, KeyboardInterrupt):
+                stdout.write("\nDeclined: no passphrase given, nothing was signed.\n")
+                stdout.flush()
+                return Decision.decline(DECLINED)
+            wrong = None if check_passphrase is None else check_passphrase(passphrase)
+            if wrong is None:
+                break
+            if attempt == PASSPHRASE_TRIES:
+                raise ConfigError(
+                    "keystore.bad_passphrase",
+                    f"{wrong}; {PASSPHRASE_TRIES} wrong tries, nothing was signed",
+                )
+            stdout.write(f"{wrong}; try again ({PASSPHRASE_TRIES - attempt} left).\n")
             stdout.flush()
-            return Decision.decline(DECLINED)
     return Decision.approve(passphrase)
 
 
-def confirm_terminal(view: ConfirmationView) -> Decision:
+def confirm_terminal(
+    view: ConfirmationView, check_passphrase: PassphraseCheck | None = None
+) -> Decision:
     """confirm_tty on the controlling terminal, for `psbt sign -` whose stdin is the PSBT."""
     try:
         tty_in = open("/dev/tty", encoding="utf-8", errors="replace")  # noqa: SIM115
@@ -72,4 +97,4 @@ def confirm_terminal(view: ConfirmationView) -> Decision:
     with tty_in, open("/dev/tty", "w", encoding="utf-8") as tty_out:
         # Drop type-ahead: a "yes" typed before this request was on screen is not an answer to it.
         termios.tcflush(tty_in.fileno(), termios.TCIFLUSH)
-        return confirm_tty(view, tty_in, tty_out, read_passphrase_from_tty)
+        return confirm_tty(view, tty_in, tty_out, read_passphrase_from_tty, check_passphrase)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal
 
@@ -40,6 +41,11 @@ _OURS: Final = frozenset({"change", "self", "transfer"})
 
 _DIGEST = re.compile(r"[0-9a-f]{8}")
 _HEX = re.compile(r"(?:[0-9a-f]{2})*")
+
+#: Tries at the keystore passphrase within one review: a typo should not cost the review.
+PASSPHRASE_TRIES: Final = 3
+#: Unlocks the keystore with a passphrase: None if it worked, else the sentence saying why not.
+PassphraseCheck = Callable[[str], "str | None"]
 
 APPROVED: Final = "confirm.approved"
 DECLINED: Final = "confirm.declined"
