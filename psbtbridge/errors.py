@@ -115,6 +115,7 @@ CODES: Final[dict[str, str]] = {
     # encoding
     "encoding.empty": "input is empty",
     "encoding.unknown": "input is neither binary PSBT, base64 nor hex",
+    "encoding.truncated": "base64 or hex input looks cut off (a length no complete encoding has)",
     # wallet model and descriptors (psbtbridge/wallet.py)
     "wallet.bad_name": "a wallet name is empty, too long or has characters other than A-Z a-z 0-9 . _ -",
     "wallet.bad_origin": "a key origin has a fingerprint that is not 4 bytes or a path out of range",
