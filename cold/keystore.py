@@ -21,6 +21,7 @@ import binascii
 import getpass
 import json
 import os
+import sys
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -811,6 +812,10 @@ def read_secret_file(path: str) -> str:
     return text.removesuffix("\n").removesuffix("\r")
 
 
+#: How often a new passphrase and its repetition may differ before `keys init` gives up.
+PASSPHRASE_TRIES: Final = 3
+
+
 def ask_passphrase(prompt: str, confirm: bool) -> str:
     """Read a passphrase on the controlling terminal without echo (twice when confirm)."""
     try:
@@ -821,10 +826,15 @@ def ask_passphrase(prompt: str, confirm: bool) -> str:
             "keystore.no_tty",
             "no terminal to ask the passphrase on: use --passphrase-file",
         ) from error
-    first = getpass.getpass(prompt)
-    if confirm and getpass.getpass("Repeat it: ") != first:
-        raise UsageError("keystore.passphrase_mismatch", "the two passphrases differ")
-    return first
+    for _ in range(PASSPHRASE_TRIES):
+        first = getpass.getpass(prompt)
+        if not confirm or getpass.getpass("Repeat it: ") == first:
+            return first
+        # a typo in one of two unseen entries is common: ask again rather than start over
+        sys.stderr.write("The two passphrases differ; please type them again.\n")
+    raise UsageError(
+        "keystore.passphrase_mismatch", f"the two passphrases differed {PASSPHRASE_TRIES} times"
+    )
 
 
 def passphrase_for(keystore_file: KeystoreFile, passphrase_file: str | None) -> str | None:

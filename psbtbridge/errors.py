@@ -180,6 +180,8 @@ CODES: Final[dict[str, str]] = {
     "keys.electrum_seed_mismatch": "the stored seed does not derive the stored key",
     "keys.electrum_wrong_network": "the wallet's keys are not for the network given",
     "keys.electrum_unknown_origin": "a key deeper than 1 whose root fingerprint and path are unknown",
+    "keys.not_written_down": "`keys init`: the new words were not confirmed as written down; nothing stored",
+    "keys.words_mismatch": "`keys init`: the words typed back did not match the new mnemonic; nothing stored",
     "keys.password_required": "the Electrum wallet is encrypted and no password was given",
     "keys.wrong_password": "wrong password for the Electrum wallet file",
     # wallet registry (cold/wallets.py, cold/commands/wallet.py)

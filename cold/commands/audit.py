@@ -98,8 +98,8 @@ def _verify(path: Path, as_json: bool) -> int:
     if not path.exists():
         # Not "intact: 0 records" with a head of zeros: that reads as a log someone emptied.
         if as_json:
-            summary = {"intact": True, "records": 0, "head": None, "exists": False}
-            sys.stdout.write(json.dumps({**summary, "path": str(path)}) + "\n")
+            empty: dict[str, object] = {"intact": True, "records": 0, "head": None}
+            sys.stdout.write(json.dumps({**empty, "exists": False, "path": str(path)}) + "\n")
         else:
             sys.stdout.write(
                 f"no audit log yet ({path}): nothing has been signed or refused here\n"
