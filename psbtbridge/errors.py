@@ -87,7 +87,8 @@ class Finding(NamedTuple):
 #: Every stable error code, with what it means. Grouped by the module that raises it.
 CODES: Final[dict[str, str]] = {
     # cli / generic
-    "cli.usage": "the command line asks for something impossible",
+    "cli.usage": "the command line asks for something impossible, or argparse cannot parse it",
+    "cli.unknown_command": "`psbt NAME`: no command of that name (a close one is suggested)",
     "internal.bug": "an unexpected internal error (a bug): nothing was signed or written",
     "io.read_failed": "an input file could not be read",
     "io.write_failed": "an output file could not be written",

@@ -64,7 +64,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--generate", action="store_true", help="new mnemonic from OS entropy (the default)"
     )
     source.add_argument(
-        "--mnemonic-file", metavar="F", help="import the words in F (BIP39 or Electrum seed)"
+        "--mnemonic-file", metavar="FILE", help="import the words in FILE (BIP39 or Electrum seed)"
     )
     init.add_argument(
         "--seed-type",
@@ -76,16 +76,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--seed-passphrase-file",
         "--bip39-passphrase-file",
         dest="seed_passphrase_file",
-        metavar="F",
-        help="BIP39 passphrase ('25th word') or Electrum seed extension from F",
+        metavar="FILE",
+        help="BIP39 passphrase ('25th word') or Electrum seed extension from FILE",
     )
-    init.add_argument("--network", choices=Network.names(), default=Network.MAIN.value)
     init.add_argument(
-        "--account", type=int, default=0, metavar="N", help="BIP44/49/84/86/48 account (0)"
+        "--network",
+        choices=Network.names(),
+        default=Network.MAIN.value,
+        help="the network of the keys and addresses; regtest, signet or test for trying it out",
+    )
+    init.add_argument(
+        "--account", type=int, default=0, metavar="N", help="BIP44/49/84/86/48 account number"
     )
     secrecy = init.add_mutually_exclusive_group()
     secrecy.add_argument(
-        "--passphrase-file", metavar="F", help="keystore passphrase from F (else asked twice)"
+        "--passphrase-file",
+        metavar="FILE",
+        help="keystore passphrase from FILE (default: asked twice on the terminal)",
     )
     secrecy.add_argument(
         "--no-encryption", action="store_true", help="store the seed in clear (tests only)"
@@ -99,16 +106,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     electrum.add_argument("wallet_file", metavar="WALLET_FILE")
     electrum.add_argument(
-        "--password-file", metavar="F", help="the Electrum wallet's password from F (else asked)"
+        "--password-file",
+        metavar="FILE",
+        help="the Electrum wallet's password from FILE (default: asked if it has one)",
     )
-    electrum.add_argument("--network", choices=Network.names(), default=Network.MAIN.value)
     electrum.add_argument(
-        "--name", default="electrum", help="name of a multisig wallet to register (electrum)"
+        "--network",
+        choices=Network.names(),
+        default=Network.MAIN.value,
+        help="the network of the wallet file's keys",
+    )
+    electrum.add_argument(
+        "--name", default="electrum", metavar="NAME", help="name of a multisig wallet to register"
     )
     electrum.add_argument("--yes", action="store_true", help="register a multisig without asking")
     secrecy = electrum.add_mutually_exclusive_group()
     secrecy.add_argument(
-        "--passphrase-file", metavar="F", help="keystore passphrase from F (else asked twice)"
+        "--passphrase-file",
+        metavar="FILE",
+        help="keystore passphrase from FILE (default: asked twice on the terminal)",
     )
     secrecy.add_argument(
         "--no-encryption", action="store_true", help="store the key in clear (tests only)"

@@ -33,9 +33,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add.add_argument("name", metavar="NAME", help="a short name: letters, digits, . _ -")
     add.add_argument("descriptor", metavar="DESCRIPTOR")
     add.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    add.add_argument("--passphrase-file", metavar="F", help="keystore passphrase from F")
+    add.add_argument("--passphrase-file", metavar="FILE", help="keystore passphrase from FILE")
     listing = actions.add_parser("list", help="list every wallet the signer knows")
-    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--json", action="store_true", help="print the wallets as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
