@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from cold import audit
+from cold.keystore import load_keystore
 from psbtbridge.encoding import Encoding, decode, encode
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt
@@ -551,3 +552,20 @@ def test_single_key_signing_never_loads_python_bitcointx(keys: KeySet, name: str
     loaded = loaded_modules(argv, keys.home)
     assert output.exists()
     assert not {m for m in loaded if m.split(".")[0] == "bitcointx"}
+
+
+def test_a_wrong_seed_names_the_fingerprints_on_both_sides(
+    keys: KeySet, tmp_path: Path
+) -> None:
+    """The PSBT's key origins and the keystore's fingerprint, side by side (issue 14)."""
+    other = tmp_path / "other"
+    init_keystore(other, mnemonic=STRANGER_MNEMONIC)
+    ours = keys.wallets["p2wpkh"].keys[0].origin.fingerprint.hex()
+    theirs = load_keystore(other).master_fingerprint.hex()
+    request = tmp_path / "request.psbt"
+    request.write_bytes(honest(keys))
+    result = run_psbt(other, "sign", str(request), "--confirm", "policy")
+    stderr = result.stderr.decode()
+    assert result.returncode == 1 and stderr.endswith("[proof.nothing_to_sign]\n"), stderr
+    assert f"the inputs name key fingerprints {ours}" in stderr
+    assert f"this signer's wallets have {theirs}" in stderr
