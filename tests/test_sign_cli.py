@@ -554,9 +554,7 @@ def test_single_key_signing_never_loads_python_bitcointx(keys: KeySet, name: str
     assert not {m for m in loaded if m.split(".")[0] == "bitcointx"}
 
 
-def test_a_wrong_seed_names_the_fingerprints_on_both_sides(
-    keys: KeySet, tmp_path: Path
-) -> None:
+def test_a_wrong_seed_names_the_fingerprints_on_both_sides(keys: KeySet, tmp_path: Path) -> None:
     """The PSBT's key origins and the keystore's fingerprint, side by side (issue 14)."""
     other = tmp_path / "other"
     init_keystore(other, mnemonic=STRANGER_MNEMONIC)
