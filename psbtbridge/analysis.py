@@ -171,7 +171,7 @@ def analyse(
     finder = _Finder(wallets)
     inputs = tuple(_analyse_input(inp, finder) for inp in psbt.inputs)
     if not any(i.owner for i in inputs):
-        raise Refused("proof.nothing_to_sign", "no input re-derives from a registered wallet")
+        raise Refused("proof.nothing_to_sign", _nothing_to_sign(psbt, wallets))
     _raise_first(f for f in facts.refusals if f.code == "proof.unknown_amount")
     windows = _Windows(inputs, known, change_window, receive_window)
     outputs = tuple(
@@ -780,6 +780,23 @@ def _hints(place: PsbtInput | PsbtOutput) -> list[KeyOrigin]:
     origins = [d.origin for d in place.bip32_derivations]
     origins += [d.origin for d in place.tap_bip32_derivations]
     return origins
+
+
+def _nothing_to_sign(psbt: Psbt, wallets: Sequence[Wallet]) -> str:
+    """Name the fingerprints on both sides: a wrong seed or seed passphrase shows as two
+    disjoint sets, which the user can compare with what the hot wallet shows."""
+    seen = sorted({o.fingerprint.hex() for inp in psbt.inputs for o in _hints(inp)})
+    ours = sorted({k.origin.fingerprint.hex() for w in wallets for k in w.keys})
+    claimed = (
+        f"the inputs name key fingerprints {', '.join(seen)}"
+        if seen
+        else "the inputs name no key fingerprint (no BIP32 derivations)"
+    )
+    have = f"this signer's wallets have {', '.join(ours)}" if ours else "no wallet is registered"
+    return (
+        f"no input re-derives from a registered wallet: {claimed}; {have}"
+        " (another seed, or another seed passphrase?)"
+    )
 
 
 def _claim_fingerprints(wallets: Sequence[Wallet]) -> frozenset[bytes]:

@@ -24,7 +24,10 @@ def read_exact(stream: Readable, n: int, what: str = "data") -> bytes:
         )
     data = stream.read(n)
     if len(data) != n:
-        raise InvalidInput("wire.truncated", f"{what}: input ends {n - len(data)} bytes early")
+        raise InvalidInput(
+            "wire.truncated",
+            f"{what}: input ends early; looks truncated: at least {n - len(data)} bytes missing",
+        )
     return data
 
 
@@ -32,7 +35,9 @@ def read_compact_size(stream: Readable, what: str = "compact size") -> int:
     """Read a CompactSize, refusing non-canonical (longer than needed) encodings."""
     head = stream.read(1)  # not read_exact: this is the hottest read of every parse
     if not head:
-        raise InvalidInput("wire.truncated", f"{what}: input ends 1 bytes early")
+        raise InvalidInput(
+            "wire.truncated", f"{what}: input ends early; looks truncated: at least 1 byte missing"
+        )
     first = head[0]
     return first if first < 0xFD else finish_compact_size(first, stream, what)
 
@@ -53,14 +58,19 @@ def compact_size_at(data: bytes, at: int, what: str = "compact size") -> tuple[i
     """The CompactSize starting at data[at], and the offset just after it: for readers that
     walk a whole byte string by offset instead of a stream."""
     if at >= len(data):
-        raise InvalidInput("wire.truncated", f"{what}: input ends 1 bytes early")
+        raise InvalidInput(
+            "wire.truncated", f"{what}: input ends early; looks truncated: at least 1 byte missing"
+        )
     first = data[at]
     if first < 0xFD:
         return first, at + 1
     width, minimum = _WIDE[first]
     end = at + 1 + width
     if end > len(data):
-        raise InvalidInput("wire.truncated", f"{what}: input ends {end - len(data)} bytes early")
+        raise InvalidInput(
+            "wire.truncated",
+            f"{what}: input ends early; looks truncated: at least {end - len(data)} bytes missing",
+        )
     return _canonical(int.from_bytes(data[at + 1 : end], "little"), minimum, what), end
 
 

@@ -14,6 +14,8 @@ _BASE64_MAGIC = b"cHNidP"  # base64 of the magic's first 4 bytes and 2 bits of 0
 _HEX_MAGIC = b"70736274ff"
 _BASE64_RE = re.compile(rb"[A-Za-z0-9+/]+={0,2}")
 _HEX_RE = re.compile(rb"[0-9a-fA-F]+")
+# The whitespace a paste or a line-wrapping tool (`base64` wraps at 76 columns) puts in text.
+_WHITESPACE = re.compile(rb"[ \t\r\n]+")
 
 
 class Encoding(Enum):
@@ -23,23 +25,43 @@ class Encoding(Enum):
 
 
 def decode(untrusted_data: bytes) -> tuple[bytes, Encoding]:
-    """Return the raw PSBT bytes and how they were encoded; surrounding whitespace is ignored."""
+    """Return the raw PSBT bytes and how they were encoded.
+
+    Whitespace anywhere in base64 or hex is dropped: wrapped lines and pasted line breaks
+    carry no data. Binary input is taken byte for byte.
+    """
     if untrusted_data.startswith(PSBT_MAGIC):
         return untrusted_data, Encoding.BINARY
-    text = untrusted_data.strip()
+    text = _WHITESPACE.sub(b"", untrusted_data)
     if not text:
         raise InvalidInput("encoding.empty", "input is empty")
-    if text[:10].lower() == _HEX_MAGIC and _HEX_RE.fullmatch(text) and len(text) % 2 == 0:
+    if text[:10].lower() == _HEX_MAGIC and _HEX_RE.fullmatch(text):
+        if len(text) % 2:
+            raise InvalidInput(
+                "encoding.truncated", "hex input looks truncated: an odd number of digits"
+            )
         return bytes.fromhex(text.decode("ascii")), Encoding.HEX
-    if text.startswith(_BASE64_MAGIC) and _BASE64_RE.fullmatch(text) and len(text) % 4 == 0:
-        try:
-            return base64.b64decode(text, validate=True), Encoding.BASE64
-        except binascii.Error as error:
-            raise InvalidInput("encoding.unknown", "input is not valid base64") from error
+    if text.startswith(_BASE64_MAGIC) and _BASE64_RE.fullmatch(text):
+        return _decode_base64(text), Encoding.BASE64
     raise InvalidInput(
         "encoding.unknown",
         "input is not a PSBT: neither binary (psbt\\xff), base64 (cHNidP...) nor hex",
     )
+
+
+def _decode_base64(text: bytes) -> bytes:
+    """Base64 whose alphabet was already checked; a length off by 1-3 means a cut-off paste."""
+    missing = -len(text) % 4
+    if missing:
+        raise InvalidInput(
+            "encoding.truncated",
+            f"base64 input looks truncated: its length {len(text)} is not a multiple of 4"
+            f" ({missing} character{'s' if missing > 1 else ''} missing, or more)",
+        )
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error as error:
+        raise InvalidInput("encoding.unknown", "input is not valid base64") from error
 
 
 def encode(data: bytes, encoding: Encoding) -> bytes:

@@ -87,7 +87,8 @@ class Finding(NamedTuple):
 #: Every stable error code, with what it means. Grouped by the module that raises it.
 CODES: Final[dict[str, str]] = {
     # cli / generic
-    "cli.usage": "the command line asks for something impossible",
+    "cli.usage": "the command line asks for something impossible, or argparse cannot parse it",
+    "cli.unknown_command": "`psbt NAME`: no command of that name (a close one is suggested)",
     "internal.bug": "an unexpected internal error (a bug); the audit log says what was signed",
     "io.read_failed": "an input file could not be read",
     "io.write_failed": "an output file could not be written",
@@ -121,6 +122,7 @@ CODES: Final[dict[str, str]] = {
     # encoding
     "encoding.empty": "input is empty",
     "encoding.unknown": "input is neither binary PSBT, base64 nor hex",
+    "encoding.truncated": "base64 or hex input looks cut off (a length no complete encoding has)",
     # wallet model and descriptors (psbtbridge/wallet.py)
     "wallet.bad_name": "a wallet name is empty, too long or has characters other than A-Z a-z 0-9 . _ -",
     "wallet.bad_origin": "a key origin has a fingerprint that is not 4 bytes or a path out of range",
@@ -185,6 +187,8 @@ CODES: Final[dict[str, str]] = {
     "keys.electrum_seed_mismatch": "the stored seed does not derive the stored key",
     "keys.electrum_wrong_network": "the wallet's keys are not for the network given",
     "keys.electrum_unknown_origin": "a key deeper than 1 whose root fingerprint and path are unknown",
+    "keys.not_written_down": "`keys init`: the new words were not confirmed as written down; nothing stored",
+    "keys.words_mismatch": "`keys init`: the words typed back did not match the new mnemonic; nothing stored",
     "keys.password_required": "the Electrum wallet is encrypted and no password was given",
     "keys.wrong_password": "wrong password for the Electrum wallet file",
     # wallet registry (cold/wallets.py, cold/commands/wallet.py)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import tempfile
@@ -30,9 +31,26 @@ def read_bounded(untrusted_stream: Readable, cap: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_input(path: str, cap: int = DEFAULT_MAX_INPUT) -> bytes:
-    """Read FILE or `-` (stdin) up to the cap."""
+#: How to end text typed or pasted into a terminal, where surrounding whitespace is ignored.
+END_WITH_ENTER = "paste it, then press Enter and Ctrl-D"
+
+
+def read_input(
+    path: str, cap: int = DEFAULT_MAX_INPUT, what: str = "a PSBT", ending: str = END_WITH_ENTER
+) -> bytes:
+    """Read FILE or `-` (stdin) up to the cap.
+
+    On a terminal, say first what is expected and how to end it: a command waiting in
+    silence looks hung, and a paste without a final newline needs Ctrl-D twice.
+    """
     if path == "-":
+        if sys.stdin.isatty():
+            sys.stderr.write(f"psbt: reading {what} from the terminal: {ending} (Ctrl-C cancels)\n")
+            sys.stderr.flush()
+            # Unbuffered: a buffered read(n) goes on reading after the Ctrl-D that ended a
+            # line, so a paste would need a second Ctrl-D; one empty read is the end here.
+            with io.FileIO(sys.stdin.fileno(), closefd=False) as terminal:
+                return read_bounded(terminal, cap)
         return read_bounded(sys.stdin.buffer, cap)
     try:
         with open(path, "rb") as stream:

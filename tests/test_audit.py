@@ -382,7 +382,10 @@ def test_signed_spends_feed_the_24h_limit(home: Path) -> None:
 
 def test_cli_verify_and_show(home: Path) -> None:
     cli = psbt(home, "audit", "verify")
-    assert cli.returncode == 0 and "audit log intact: 0 records" in cli.stdout
+    assert cli.returncode == 0 and cli.stdout.startswith("no audit log yet")
+    assert "intact" not in cli.stdout
+    cli = psbt(home, "audit", "verify", "--json")
+    assert cli.returncode == 0 and json.loads(cli.stdout)["exists"] is False
 
     write_log(home, 3)
     cli = psbt(home, "audit", "verify")

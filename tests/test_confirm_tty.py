@@ -14,7 +14,7 @@ from io import StringIO
 
 import pytest
 
-from cold.confirm.tty import PASSPHRASE_PROMPT, PROMPT, confirm_tty
+from cold.confirm.tty import ASK_AGAIN, PASSPHRASE_PROMPT, PROMPT, confirm_tty
 from psbtbridge.address import group_address
 from tests.support.confirm_samples import PAY, sample_view
 
@@ -42,12 +42,30 @@ def test_yes_approves_and_reads_the_passphrase() -> None:
     assert group_address(PAY) in shown and shown.endswith(PROMPT)
 
 
-@pytest.mark.parametrize("answer", ["y\n", "YES\n", "yes \n", " yes\n", "yes\r\n", "yesyes\n", ""])
-def test_anything_but_yes_declines(answer: str) -> None:
+@pytest.mark.parametrize("answer", ["no\n", "no", ""])
+def test_no_or_eof_declines(answer: str) -> None:
     approved, passphrase, code, shown, asked = _ask(answer)
     assert (approved, passphrase, code) == (False, None, "confirm.declined")
     assert asked == [], "no passphrase is asked for a declined request"
-    assert "nothing was signed" in shown
+    assert "nothing was signed" in shown and ASK_AGAIN not in shown
+
+
+@pytest.mark.parametrize(
+    "answer", ["y\n", "YES\n", "yes \n", " yes\n", "yes\r\n", "yesyes\n", "\n", "n\n"]
+)
+def test_anything_else_asks_again(answer: str) -> None:
+    """`y` neither signs nor throws the review away: the question is asked again."""
+    approved, _, code, shown, _ = _ask(answer + "yes\n")
+    assert (approved, code) == (True, "confirm.approved")
+    assert shown.count(PROMPT) == 2 and ASK_AGAIN in shown
+    approved, _, code, shown, _ = _ask(answer + "no\n")
+    assert (approved, code) == (False, "confirm.declined")
+
+
+def test_an_overlong_line_is_one_wrong_answer() -> None:
+    """Its tail past the read cap is not taken as the next answer."""
+    approved, _, _, shown, _ = _ask("x" * 200 + "yes\nno\n")
+    assert not approved and shown.count(PROMPT) == 2
 
 
 def test_no_passphrase_given_declines() -> None:
@@ -131,5 +149,5 @@ def test_terminal_yes_then_passphrase_without_echo() -> None:
 
 
 def test_terminal_drops_type_ahead() -> None:
-    result, _ = _terminal_session(b"yes\n", [(PROMPT.encode(), b"\n")])
+    result, _ = _terminal_session(b"yes\n", [(PROMPT.encode(), b"no\n")])
     assert result == [False, None, "confirm.declined"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from psbtbridge.cli import run
 from psbtbridge.errors import CODES
 from tests.conftest import load_vectors
+from tests.support.psbt_cli import run_psbt_on_tty
 from tests.support.psbt_factory import Spend, build_psbt, change_to, external, mainnet, make_keyset
 
 PSBT = str(Path(sys.executable).parent / "psbt")
@@ -260,3 +262,56 @@ def test_the_network_is_the_keystores_beside_it_else_the_paths_else_asked(
     )
     path = main_paths
     assert "addresses for main" in inspect(tmp_path / "empty").stdout
+
+
+def _inspect_file(path: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PSBT, "inspect", str(path), "--network", "main", *options],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_subprocess_wrapped_base64_and_hex_are_read(tmp_path: Path) -> None:
+    """The `base64` tool's 76-column lines and a paste broken anywhere carry no data."""
+    raw = _b64(BIP174["valid"][5]["psbt"])
+    path = tmp_path / "wrapped.psbt"
+    path.write_bytes(base64.encodebytes(raw))  # what `base64 signed.psbt` prints
+    assert _inspect_file(path).returncode == 0
+    hex_text = raw.hex()
+    path.write_text(" \n".join(hex_text[i : i + 50] for i in range(0, len(hex_text), 50)))
+    result = _inspect_file(path)
+    assert result.returncode == 0, result.stderr
+    assert "unsigned txid" in result.stdout
+
+
+def test_subprocess_cut_off_paste_says_truncated(tmp_path: Path) -> None:
+    raw = _b64(BIP174["valid"][5]["psbt"])
+    path = tmp_path / "cut.psbt"
+    path.write_bytes(base64.b64encode(raw)[:-2])
+    result = _inspect_file(path)
+    assert result.returncode == 3
+    assert "[encoding.truncated]" in result.stderr and "looks truncated" in result.stderr
+    assert "2 characters missing" in result.stderr
+    path.write_bytes(base64.b64encode(raw[:300]))  # whole base64 of a PSBT cut in a value
+    result = _inspect_file(path)
+    assert result.returncode == 3
+    assert "[wire.truncated]" in result.stderr, result.stderr
+    assert re.search(r"looks truncated: at least \d+ bytes? missing", result.stderr)
+
+
+def test_on_a_terminal_says_what_it_reads_and_how_to_end(tmp_path: Path) -> None:
+    """No file on a terminal: a line on stderr says what is expected, then Enter and Ctrl-D."""
+    text = BIP174["valid"][5]["psbt"]
+    run = run_psbt_on_tty(tmp_path, [("Ctrl-D", text + "\n\x04")], "inspect", "--network", "main")
+    assert run.status == 0, run.screen
+    assert "reading a PSBT from the terminal" in run.screen
+    assert "unsigned txid" in run.screen
+
+
+def test_ctrl_c_in_inspect_does_not_mention_signing(tmp_path: Path) -> None:
+    run = run_psbt_on_tty(tmp_path, [("Ctrl-D", "\x03")], "inspect", "--network", "main")
+    assert run.status == 1
+    assert "psbt: interrupted" in run.screen
+    assert "signed" not in run.screen.split("Ctrl-C cancels")[-1]

@@ -10,6 +10,7 @@ from embit.bip32 import HDKey
 from embit.descriptor import Descriptor
 from embit.networks import NETWORKS
 
+from cold.commands.keys import CLEAR_SCREEN
 from cold.keystore import load_keystore, mnemonic_to_seed, normalize_mnemonic, unlock
 from tests.support.psbt_cli import run_psbt, run_psbt_on_tty
 
@@ -25,8 +26,8 @@ def secret_file(tmp_path: Path, name: str, text: str) -> str:
 
 def shown_words(screen: str) -> str:
     """The numbered words as printed (4 columns, numbered down each column)."""
-    pairs = re.findall(r"(\d+)\. ([a-z]+)", screen)
-    return " ".join(word for _, word in sorted(pairs, key=lambda pair: int(pair[0])))
+    numbered = {int(n): word for n, word in re.findall(r"(\d+)\. ([a-z]+)", screen)}
+    return " ".join(numbered[n] for n in sorted(numbered))  # the same words if shown again
 
 
 def fingerprint_of(mnemonic: str, bip39_passphrase: str = "") -> str:
@@ -47,10 +48,27 @@ def test_generate_without_terminal_shows_words_on_stderr_only(home: Path) -> Non
     assert (home / "keystore.json").stat().st_mode & 0o777 == 0o600
 
 
+def word_asked(screen: str) -> str:
+    """The word of the mnemonic shown on screen that the last `Word N:` prompt asks for."""
+    position = int(re.findall(r"Word (\d+): ", screen)[-1])
+    return shown_words(screen).split()[position - 1]
+
+
+WRITTEN_DOWN = "Have you written them all down?"
+
+
 def test_generate_on_a_terminal_asks_the_passphrase_twice(home: Path) -> None:
+    """Then shows the words, asks whether they are on paper, checks two, clears the screen."""
     run = run_psbt_on_tty(
         home,
-        [("New keystore passphrase:", PASSPHRASE), ("Repeat it:", PASSPHRASE)],
+        [
+            ("New keystore passphrase:", PASSPHRASE),
+            ("Repeat it:", PASSPHRASE),
+            (WRITTEN_DOWN, "y"),  # neither yes nor no: asked again
+            ("whole word yes or no", "yes"),
+            ("Word ", word_asked),
+            ("Word ", word_asked),
+        ],
         "keys",
         "init",
         "--generate",
@@ -63,12 +81,49 @@ def test_generate_on_a_terminal_asks_the_passphrase_twice(home: Path) -> None:
     keystore = load_keystore(home)
     assert keystore.encrypted
     assert unlock(keystore, PASSPHRASE).fingerprint.hex() == fingerprint_of(words)
+    assert run.screen.count(CLEAR_SCREEN) >= 2  # before the check, and after it
+    assert words.split()[0] not in run.screen.rsplit(CLEAR_SCREEN, 1)[1]
 
 
-def test_mismatched_passphrases_write_nothing(home: Path) -> None:
+def test_words_not_written_down_or_typed_wrong_store_nothing(home: Path) -> None:
+    args = ("keys", "init", "--network", "regtest", "--no-encryption")
+    run = run_psbt_on_tty(home, [(WRITTEN_DOWN, "no")], *args)
+    assert run.status == 1 and "[keys.not_written_down]" in run.screen
+    assert CLEAR_SCREEN in run.screen.split(WRITTEN_DOWN)[-1]
+    assert not (home / "keystore.json").exists()
+    wrong = [(WRITTEN_DOWN, "yes"), ("Word ", "zzz"), ("Word ", "zzz")] * 3
+    run = run_psbt_on_tty(home, wrong, *args)
+    assert run.status == 1 and "[keys.words_mismatch]" in run.screen, run.screen
+    assert run.screen.count("here they are again") == 2
+    assert not (home / "keystore.json").exists()
+
+
+def test_mismatched_passphrases_are_asked_again(home: Path) -> None:
     run = run_psbt_on_tty(
         home,
-        [("passphrase:", "one"), ("Repeat it:", "two")],
+        [
+            ("passphrase:", "one"),
+            ("Repeat it:", "two"),
+            ("passphrase:", PASSPHRASE),
+            ("Repeat it:", PASSPHRASE),
+            (WRITTEN_DOWN, "yes"),
+            ("Word ", word_asked),
+            ("Word ", word_asked),
+        ],
+        "keys",
+        "init",
+        "--network",
+        "regtest",
+    )
+    assert run.status == 0, run.screen
+    assert "The two passphrases differ; please type them again." in run.screen
+    assert unlock(load_keystore(home), PASSPHRASE)
+
+
+def test_mismatched_passphrases_three_times_write_nothing(home: Path) -> None:
+    run = run_psbt_on_tty(
+        home,
+        [("passphrase:", "one"), ("Repeat it:", "two")] * 3,
         "keys",
         "init",
         "--network",

@@ -61,11 +61,15 @@ def assert_error(result_stderr: bytes, code: str) -> None:
     assert text.endswith(f" [{code}]\n") and text.count("\n") == 1, text
 
 
-def sign_on_tty(keys: KeySet, answer: str, target: str, *options: str) -> tuple[int, str]:
+def sign_on_tty(
+    keys: KeySet, answer: str, target: str, *options: str, then: str | None = None
+) -> tuple[int, str]:
+    """then: the answer to type if the question is asked again."""
     path = message_file(keys, TEXT.encode())
+    again = [("whole word yes or no", then)] if then is not None and answer != then else []
     run = run_psbt_on_tty(
         keys.home,
-        [("Type yes to sign", answer)],
+        [("Type yes to sign", answer), *again],
         "message",
         "sign",
         str(path),
@@ -117,7 +121,9 @@ def test_yes_signs_and_the_signature_verifies(
 
 @pytest.mark.parametrize("answer", ["no", "y", "YES", "yes please"])
 def test_anything_but_yes_declines(keys: KeySet, answer: str) -> None:
-    status, screen = sign_on_tty(keys, answer, address(keys, "p2wpkh"))
+    """`no` declines at once; anything else but `yes` is asked again, and then `no` declines."""
+    status, screen = sign_on_tty(keys, answer, address(keys, "p2wpkh"), then="no")
+    assert (answer == "no") == ("whole word yes or no" not in screen)
     assert status == 1
     assert "[confirm.declined]" in screen and "Declined: nothing was signed." in screen
     entries = audit.read_records(keys.home)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import os
 import random
 import subprocess
@@ -51,6 +52,20 @@ def test_ur_frames_with_30_percent_dropped_and_shuffled(tmp_path: Path) -> None:
     assert base64.b64decode(scanned.stdout) == PSBT
     assert b"parts 8/8" in scanned.stderr
     assert f"sha256 {sha256_prefix(PSBT)}".encode() in scanned.stderr
+
+
+def test_shown_frames_are_not_optimised(tmp_path: Path) -> None:
+    """Frames are for showing: Pillow's optimize=True search took half of each frame's time."""
+    shown = psbt("show", str(PSBT_FILE), "--out", "frames", "--max-version", "20", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    first = min((tmp_path / "frames").glob("frame-*.png"))
+    animation = plan(PSBT, QrFormat.UR, 20)
+    image = render.render(animation.frames[0], animation.version)
+    plain, optimised = io.BytesIO(), io.BytesIO()
+    image.save(plain, format="PNG")
+    image.save(optimised, format="PNG", optimize=True)
+    assert plain.getvalue() != optimised.getvalue()
+    assert first.read_bytes() == plain.getvalue()
 
 
 def test_bbqr_round_trip_binary_output_and_reply_format(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from cold import audit
+from cold.keystore import load_keystore
 from psbtbridge.bip32 import HARDENED, KeyOrigin
 from psbtbridge.encoding import Encoding, decode, encode
 from psbtbridge.network import Network
@@ -448,13 +449,17 @@ def test_encrypted_keystore_with_a_wrong_or_no_passphrase_signs_nothing(locked: 
 # --- a person confirming: on a terminal, in a dialog
 
 
-def tty_sign(keys: KeySet, data: bytes, answer: str) -> tuple[int, str, Path]:
+def tty_sign(
+    keys: KeySet, data: bytes, answer: str, then: str | None = None
+) -> tuple[int, str, Path]:
+    """then: the answer to type when the question is asked again."""
     folder = fresh_folder(keys)
     request, output = folder / "request.psbt", folder / "signed.psbt"
     request.write_bytes(data)
+    again = [("whole word yes or no", then)] if then is not None else []
     run = run_psbt_on_tty(
         keys.home,
-        [("Type yes to sign: ", answer)],
+        [("Type yes to sign: ", answer), *again],
         "sign", str(request), "-o", str(output), "--confirm", "tty",
     )  # fmt: skip
     return run.status, run.screen, output
@@ -486,13 +491,22 @@ def test_terminal_shows_the_wallet_its_inputs_and_what_leaves(keys: KeySet) -> N
 
 @pytest.mark.parametrize("answer", ["no", "YES", "y", ""])
 def test_terminal_anything_but_yes_declines(keys: KeySet, answer: str) -> None:
-    status, screen, output = tty_sign(keys, honest(keys), answer)
+    """`no` declines at once; `y`, `YES` or an empty line is asked again (then `no`)."""
+    status, screen, output = tty_sign(keys, honest(keys), answer, None if answer == "no" else "no")
     assert status == 1, screen
+    assert ("whole word yes or no" in screen) == (answer != "no")
     assert "[confirm.declined]" in screen
     assert not output.exists()
     record = audit.read_records(keys.home)[-1].record
     assert (record.decision, record.reason) == ("declined", "confirm.declined")
     assert run_psbt(keys.home, "audit", "verify").returncode == 0
+
+
+def test_terminal_y_then_yes_signs(keys: KeySet) -> None:
+    """A `y` neither signs nor throws the review away: the next `yes` signs."""
+    status, screen, output = tty_sign(keys, honest(keys), "y", "yes")
+    assert status == 0, screen
+    assert screen.count("Type yes to sign: ") == 2 and output.exists()
 
 
 def test_terminal_shows_a_coin_already_signed_into_another_transaction(keys: KeySet) -> None:
@@ -781,3 +795,18 @@ def test_an_unwritable_output_fails_before_the_review(keys: KeySet) -> None:
     assert run.status == 4, run.screen
     assert "[io.write_failed]" in run.screen and "Type yes" not in run.screen
     assert audit.read_records(keys.home) == []
+
+
+def test_a_wrong_seed_names_the_fingerprints_on_both_sides(keys: KeySet, tmp_path: Path) -> None:
+    """The PSBT's key origins and the keystore's fingerprint, side by side (issue 14)."""
+    other = tmp_path / "other"
+    init_keystore(other, mnemonic=STRANGER_MNEMONIC)
+    ours = keys.wallets["p2wpkh"].keys[0].origin.fingerprint.hex()
+    theirs = load_keystore(other).master_fingerprint.hex()
+    request = tmp_path / "request.psbt"
+    request.write_bytes(honest(keys))
+    result = run_psbt(other, "sign", str(request), "--confirm", "policy")
+    stderr = result.stderr.decode()
+    assert result.returncode == 1 and stderr.endswith("[proof.nothing_to_sign]\n"), stderr
+    assert f"the inputs name key fingerprints {ours}" in stderr
+    assert f"this signer's wallets have {theirs}" in stderr

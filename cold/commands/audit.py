@@ -95,6 +95,16 @@ def _declare_used(home: Path, untrusted_name: str, receive: int | None, change: 
 
 
 def _verify(path: Path, as_json: bool) -> int:
+    if not path.exists():
+        # Not "intact: 0 records" with a head of zeros: that reads as a log someone emptied.
+        if as_json:
+            empty: dict[str, object] = {"intact": True, "records": 0, "head": None}
+            sys.stdout.write(json.dumps({**empty, "exists": False, "path": str(path)}) + "\n")
+        else:
+            sys.stdout.write(
+                f"no audit log yet ({path}): nothing has been signed or refused here\n"
+            )
+        return ExitStatus.OK
     result = verify_chain(path)
     if not result.intact:
         raise ConfigError(
@@ -103,7 +113,7 @@ def _verify(path: Path, as_json: bool) -> int:
             f" ({result.records} good records before it)",
         )
     if as_json:
-        summary = {"intact": True, "records": result.records, "head": result.head}
+        summary = {"intact": True, "records": result.records, "head": result.head, "exists": True}
         sys.stdout.write(json.dumps({**summary, "path": str(result.path)}) + "\n")
     else:
         # the head digest, noted elsewhere, is what can later show the newest records are whole

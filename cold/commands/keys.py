@@ -13,9 +13,10 @@ import json
 import os
 import secrets
 import sys
-from typing import Any, TextIO
+from typing import Any, Final, TextIO
 
 from cold.commands.wallet import confirm_on_tty, wallet_summary
+from cold.confirm.tty import ask_yes_no, read_answer
 from cold.keystore import (
     CIPHER,
     KIND_ACCOUNT_XPRV,
@@ -63,7 +64,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--generate", action="store_true", help="new mnemonic from OS entropy (the default)"
     )
     source.add_argument(
-        "--mnemonic-file", metavar="F", help="import the words in F (BIP39 or Electrum seed)"
+        "--mnemonic-file", metavar="FILE", help="import the words in FILE (BIP39 or Electrum seed)"
     )
     init.add_argument(
         "--seed-type",
@@ -75,16 +76,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--seed-passphrase-file",
         "--bip39-passphrase-file",
         dest="seed_passphrase_file",
-        metavar="F",
-        help="BIP39 passphrase ('25th word') or Electrum seed extension from F",
+        metavar="FILE",
+        help="BIP39 passphrase ('25th word') or Electrum seed extension from FILE",
     )
-    init.add_argument("--network", choices=Network.names(), default=Network.MAIN.value)
     init.add_argument(
-        "--account", type=int, default=0, metavar="N", help="BIP44/49/84/86/48 account (0)"
+        "--network",
+        choices=Network.names(),
+        default=Network.MAIN.value,
+        help="the network of the keys and addresses; regtest, signet or test for trying it out",
+    )
+    init.add_argument(
+        "--account", type=int, default=0, metavar="N", help="BIP44/49/84/86/48 account number"
     )
     secrecy = init.add_mutually_exclusive_group()
     secrecy.add_argument(
-        "--passphrase-file", metavar="F", help="keystore passphrase from F (else asked twice)"
+        "--passphrase-file",
+        metavar="FILE",
+        help="keystore passphrase from FILE (default: asked twice on the terminal)",
     )
     secrecy.add_argument(
         "--no-encryption", action="store_true", help="store the seed in clear (tests only)"
@@ -98,16 +106,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     electrum.add_argument("wallet_file", metavar="WALLET_FILE")
     electrum.add_argument(
-        "--password-file", metavar="F", help="the Electrum wallet's password from F (else asked)"
+        "--password-file",
+        metavar="FILE",
+        help="the Electrum wallet's password from FILE (default: asked if it has one)",
     )
-    electrum.add_argument("--network", choices=Network.names(), default=Network.MAIN.value)
     electrum.add_argument(
-        "--name", default="electrum", help="name of a multisig wallet to register (electrum)"
+        "--network",
+        choices=Network.names(),
+        default=Network.MAIN.value,
+        help="the network of the wallet file's keys",
+    )
+    electrum.add_argument(
+        "--name", default="electrum", metavar="NAME", help="name of a multisig wallet to register"
     )
     electrum.add_argument("--yes", action="store_true", help="register a multisig without asking")
     secrecy = electrum.add_mutually_exclusive_group()
     secrecy.add_argument(
-        "--passphrase-file", metavar="F", help="keystore passphrase from F (else asked twice)"
+        "--passphrase-file",
+        metavar="FILE",
+        help="keystore passphrase from FILE (default: asked twice on the terminal)",
     )
     secrecy.add_argument(
         "--no-encryption", action="store_true", help="store the key in clear (tests only)"
@@ -172,10 +189,10 @@ def _init(args: argparse.Namespace) -> int:
             passphrase=_new_passphrase(args),
             random_bytes=random_for_keystore(),
         )
+    if args.mnemonic_file is None:
+        _hand_over_mnemonic(mnemonic)  # before writing: no keystore whose backup is unchecked
     write_new_keystore(home, data)
     keystore = load_keystore(home)  # read back what is on disk
-    if args.mnemonic_file is None:
-        _show_mnemonic(mnemonic)
     if keystore.encryption is None:
         sys.stderr.write(NO_ENCRYPTION_WARNING.format(path=path))
     else:
@@ -292,28 +309,84 @@ def _import_electrum(args: argparse.Namespace) -> int:
     return ExitStatus.OK
 
 
-def _show_mnemonic(mnemonic: str) -> None:
-    """Print the words once, numbered, on the terminal (stderr when there is none)."""
+#: Clear the screen and, where the terminal keeps one, its scrollback (xterm's ED 3).
+CLEAR_SCREEN: Final = "\033[H\033[2J\033[3J"
+#: How often the words may be shown and checked before `keys init` gives up.
+WORD_CHECK_ROUNDS: Final = 3
+
+
+def _mnemonic_text(mnemonic: str) -> str:
+    """The words numbered in 4 columns, numbered down each column, with what they are."""
     words = mnemonic.split()
     rows = len(words) // 4
     lines = [
         "  ".join(f"{col * rows + row + 1:2}. {words[col * rows + row]:<9}" for col in range(4))
         for row in range(rows)
     ]
-    text = (
+    return (
         "\nWrite these words down, in order, on paper. They are shown only this once and are\n"
         "the only backup of this wallet (together with the BIP39 passphrase, if you set one).\n\n"
         + "\n".join(line.rstrip() for line in lines)
         + "\n\n"
     )
+
+
+def _hand_over_mnemonic(mnemonic: str) -> None:
+    """Show the words once, on the terminal, and check two of them before anything is stored.
+
+    Without a terminal (a script) they go to stderr, never stdout, unchecked.
+    """
     try:
-        tty: TextIO = open("/dev/tty", "w")  # noqa: SIM115 - closed below
+        tty_in = open("/dev/tty", encoding="utf-8", errors="replace")  # noqa: SIM115
     except OSError:
-        sys.stderr.write(text)
+        sys.stderr.write(_mnemonic_text(mnemonic))
         sys.stderr.flush()
         return
-    with tty:
-        tty.write(text)
+    with tty_in, open("/dev/tty", "w", encoding="utf-8") as tty_out:
+        try:
+            _check_written_down(mnemonic.split(), tty_in, tty_out)
+        finally:
+            # the words must not stay on a screen (or in its scrollback) once checked
+            tty_out.write(CLEAR_SCREEN)
+            tty_out.flush()
+
+
+def _check_written_down(words: list[str], tty_in: TextIO, tty_out: TextIO) -> None:
+    """Raise Declined unless the user says the words are on paper and two read back right.
+
+    The check asks after clearing the screen, so the answers come from the paper: a keystore
+    whose only backup was mis-copied loses the coins with the machine.
+    """
+    chooser = secrets.SystemRandom()
+    for round_number in range(1, WORD_CHECK_ROUNDS + 1):
+        if round_number > 1:
+            tty_out.write("That does not match the words; here they are again.\n")
+        tty_out.write(_mnemonic_text(" ".join(words)))
+        if not ask_yes_no(tty_in, tty_out, "Have you written them all down? Type yes or no: "):
+            raise Declined(
+                "keys.not_written_down",
+                "the words were not written down: nothing was stored; run `psbt keys init`"
+                " again with paper at hand (it makes new words)",
+            )
+        tty_out.write(CLEAR_SCREEN + "Check your paper: type two of the words.\n")
+        right = True
+        for position in sorted(chooser.sample(range(len(words)), 2)):
+            tty_out.write(f"Word {position + 1}: ")
+            tty_out.flush()
+            try:
+                answer = read_answer(tty_in)
+            except KeyboardInterrupt:
+                answer = None
+            if answer is None:
+                raise Declined("keys.not_written_down", "no answer: nothing was stored")
+            right = right and answer.strip().lower() == words[position]
+        tty_out.write(CLEAR_SCREEN)
+        if right:
+            return
+    raise Declined(
+        "keys.words_mismatch",
+        f"the words typed did not match {WORD_CHECK_ROUNDS} times: nothing was stored",
+    )
 
 
 def _export(args: argparse.Namespace) -> int:

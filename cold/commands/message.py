@@ -36,7 +36,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         " print the base64 signature on stdout.",
     )
     sign.add_argument("file", metavar="FILE", help="the message, byte for byte; - for stdin")
-    sign.add_argument("--address", required=True, help="the address whose key signs")
+    sign.add_argument(
+        "--address", required=True, metavar="ADDRESS", help="the address whose key signs"
+    )
     sign.add_argument(
         "--format",
         choices=[f.value for f in MessageFormat],
@@ -51,6 +53,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     sign.add_argument(
         "--passphrase-file",
+        metavar="FILE",
         help="keystore passphrase from this file (default: $PSBTBRIDGE_PASSPHRASE_FILE)",
     )
     verify = actions.add_parser(
@@ -69,10 +72,14 @@ def run(args: argparse.Namespace) -> int:
     return _verify(args)
 
 
+# Every byte is the message, a final newline too: say so, and how Ctrl-D ends a line without it.
+_TTY_ENDING = "type or paste it and press Ctrl-D (twice if the last line has no Enter; an Enter is part of the message)"
+
+
 def read_message(path: str) -> bytes:
     """The message file, whole; over the cap is a refusal (message.too_long), not bad input."""
     try:
-        data = read_input(path, MAX_MESSAGE_SIZE)
+        data = read_input(path, MAX_MESSAGE_SIZE, "the message", _TTY_ENDING)
     except InvalidInput as error:
         if error.code != "io.too_large":
             raise

@@ -16,9 +16,15 @@ from psbtbridge.home import data_home
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "file", nargs="?", default="-", help="the PSBT (binary, base64 or hex); - for stdin"
+        "file",
+        nargs="?",
+        default="-",
+        metavar="FILE",
+        help="the PSBT (binary, base64 or hex); - or nothing reads stdin",
     )
-    parser.add_argument("-o", "--output", help="write the signed PSBT here (default: stdout)")
+    parser.add_argument(
+        "-o", "--output", metavar="OUT", help="write the signed PSBT here (default: stdout)"
+    )
     parser.add_argument(
         "--confirm",
         choices=MODES,
@@ -27,6 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--passphrase-file",
+        metavar="FILE",
         help=f"read the keystore passphrase from this file (default: ${PASSPHRASE_FILE_VARIABLE})",
     )
 

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 
+from cold.confirm.tty import ask_yes_no
 from cold.keystore import load_keystore, passphrase_for, unlock
 from cold.wallets import add_wallet, check_new, find_our_key, registered_wallets
 from psbtbridge.address import group_address
@@ -32,9 +33,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add.add_argument("name", metavar="NAME", help="a short name: letters, digits, . _ -")
     add.add_argument("descriptor", metavar="DESCRIPTOR")
     add.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    add.add_argument("--passphrase-file", metavar="F", help="keystore passphrase from F")
+    add.add_argument("--passphrase-file", metavar="FILE", help="keystore passphrase from FILE")
     listing = actions.add_parser("list", help="list every wallet the signer knows")
-    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--json", action="store_true", help="print the wallets as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,18 +87,15 @@ def wallet_summary(wallet: Wallet, ours: AccountKey) -> str:
 
 
 def confirm_on_tty(question: str) -> bool:
-    """Ask on the controlling terminal; stdin may be a pipe that a script fills."""
+    """Ask on the controlling terminal until `yes` or `no`; stdin may be a pipe a script fills."""
     try:
-        # unbuffered: a buffered "r+" stream would need a seekable file
-        tty = open("/dev/tty", "r+b", buffering=0)  # noqa: SIM115 - closed below
+        tty_in = open("/dev/tty", encoding="utf-8", errors="replace")  # noqa: SIM115
     except OSError as error:
         raise UsageError(
             "wallet.no_tty", "no terminal to confirm on: check the cosigners, then add --yes"
         ) from error
-    with tty:
-        tty.write(question.encode())
-        answer = tty.readline(64)
-    return answer.decode(errors="replace").strip().lower() == "yes"
+    with tty_in, open("/dev/tty", "w", encoding="utf-8") as tty_out:
+        return ask_yes_no(tty_in, tty_out, question)
 
 
 def _list(args: argparse.Namespace) -> int:

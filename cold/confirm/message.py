@@ -14,14 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, TextIO
 
-from cold.confirm.tty import PASSPHRASE_PROMPT, read_passphrase_from_tty
+from cold.confirm.tty import PASSPHRASE_PROMPT, ask_yes_no, read_passphrase_from_tty
 from cold.confirm.view import DECLINED, Decision
 from psbtbridge.address import group_address
 from psbtbridge.errors import ConfigError
 from psbtbridge.message import visible_lines
 
 PROMPT: Final = "Type yes to sign this message: "
-_ANSWER_CAP: Final = 64
 
 
 @dataclass(frozen=True)
@@ -85,15 +84,9 @@ def confirm_message_tty(
     stdout: TextIO,
     read_passphrase: Callable[[str], str] | None = None,
 ) -> Decision:
-    """Print the view; approve only on the line `yes`. EOF, Ctrl-C or anything else declines."""
-    stdout.write(render_message(view))
-    stdout.write(f"\n{PROMPT}")
-    stdout.flush()
-    try:
-        answer = stdin.readline(_ANSWER_CAP)
-    except KeyboardInterrupt:
-        answer = ""
-    if answer.removesuffix("\n") != "yes":
+    """Print the view; approve only on the line `yes`. `no`, EOF or Ctrl-C declines."""
+    stdout.write(render_message(view) + "\n")
+    if not ask_yes_no(stdin, stdout, PROMPT):
         stdout.write("\nDeclined: nothing was signed.\n")
         stdout.flush()
         return Decision.decline(DECLINED)

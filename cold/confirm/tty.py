@@ -21,7 +21,44 @@ from psbtbridge.errors import ConfigError
 
 PROMPT: Final = "Type yes to sign: "
 PASSPHRASE_PROMPT: Final = "Keystore passphrase: "
-_ANSWER_CAP: Final = 64  # "yes\n" is 4; a longer line is a no, and we need not read it all
+_ANSWER_CAP: Final = 64  # "yes\n" is 4; a longer line is neither answer, and is skipped
+ASK_AGAIN: Final = "Please type the whole word yes or no.\n"
+
+
+def ask_yes_no(stdin: TextIO, stdout: TextIO, prompt: str) -> bool:
+    """Ask until the answer is exactly `yes` or `no`; EOF or Ctrl-C is a no.
+
+    Anything else asks again rather than deciding: `y` could mean yes to the one typing it
+    and "YES" or "yes " could be a slip, so neither approves, and neither should throw the
+    review away.
+    """
+    while True:
+        stdout.write(prompt)
+        stdout.flush()
+        try:
+            answer = read_answer(stdin)
+        except KeyboardInterrupt:
+            return False
+        if answer is None or answer == "no":
+            return False
+        if answer == "yes":
+            return True
+        stdout.write(ASK_AGAIN)
+
+
+def read_answer(stdin: TextIO) -> str | None:
+    """One line without its newline, or None at EOF. A line over the cap is read to its end
+    in capped pieces, so its tail is not taken as the next answer."""
+    line = stdin.readline(_ANSWER_CAP)
+    if not line:
+        return None
+    overlong = False
+    while not line.endswith("\n"):
+        more = stdin.readline(_ANSWER_CAP)
+        if not more:
+            break
+        overlong, line = True, more
+    return "" if overlong else line.removesuffix("\n")
 
 
 def read_passphrase_from_tty(prompt: str) -> str:
@@ -45,19 +82,13 @@ def confirm_tty(
     read_passphrase: Callable[[str], str] | None = None,
     check_passphrase: PassphraseCheck | None = None,
 ) -> Decision:
-    """Print the view, approve only on the line `yes`; EOF, Ctrl-C or anything else declines.
+    """Print the view, approve only on the line `yes`; `no`, EOF or Ctrl-C declines.
 
     With check_passphrase, a wrong passphrase is asked again, PASSPHRASE_TRIES times in all.
     """
     stdout.write(render_text(view))
-    stdout.write(f"\n{REQUEST_CODE} {view.digest}. {PROMPT}")
-    stdout.flush()
-    try:
-        answer = stdin.readline(_ANSWER_CAP)
-    except KeyboardInterrupt:
-        answer = ""
-    # Exact match only: "y", "YES" or "yes " could be a slip; EOF reads as "".
-    if answer.removesuffix("\n") != "yes":
+    stdout.write(f"\n{REQUEST_CODE} {view.digest}. ")
+    if not ask_yes_no(stdin, stdout, PROMPT):
         stdout.write("\nDeclined: nothing was signed.\n")
         stdout.flush()
         return Decision.decline(DECLINED)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import sys
 from typing import Final
 
 from cold.keystore.file import KeystoreFile
@@ -10,6 +11,8 @@ from psbtbridge.errors import ConfigError, InvalidInput, UsageError
 from psbtbridge.files import read_bounded
 
 MAX_SECRET_FILE_SIZE: Final = 4096
+#: How often a new passphrase and its repetition may differ before `keys init` gives up.
+PASSPHRASE_TRIES: Final = 3
 
 
 # --- passphrases from a file or the terminal ---------------------------------------------
@@ -39,10 +42,15 @@ def ask_passphrase(prompt: str, confirm: bool) -> str:
             "keystore.no_tty",
             "no terminal to ask the passphrase on: use --passphrase-file",
         ) from error
-    first = getpass.getpass(prompt)
-    if confirm and getpass.getpass("Repeat it: ") != first:
-        raise UsageError("keystore.passphrase_mismatch", "the two passphrases differ")
-    return first
+    for _ in range(PASSPHRASE_TRIES):
+        first = getpass.getpass(prompt)
+        if not confirm or getpass.getpass("Repeat it: ") == first:
+            return first
+        # a typo in one of two unseen entries is common: ask again rather than start over
+        sys.stderr.write("The two passphrases differ; please type them again.\n")
+    raise UsageError(
+        "keystore.passphrase_mismatch", f"the two passphrases differed {PASSPHRASE_TRIES} times"
+    )
 
 
 def passphrase_for(keystore_file: KeystoreFile, passphrase_file: str | None) -> str | None:

@@ -46,7 +46,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def setup_watch_only(
     export_path: str, wallet_path: Path, name: str, electrum: Electrum
 ) -> WatchOnlyWallet:
-    untrusted_export = read_input(export_path, cap=MAX_EXPORT_SIZE)
+    untrusted_export = read_input(
+        export_path, MAX_EXPORT_SIZE, "the export (psbt keys export --json)"
+    )
     wallet = watchable_from_export(untrusted_export, name)
     return electrum.create_watch_only(wallet_path, wallet)
 

@@ -58,6 +58,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--wallet",
         type=Path,
+        metavar="WALLET_FILE",
         help="the Electrum wallet file: builds the --pay PSBT, and supplies previous"
         " transactions a PSBT lacks",
     )

@@ -47,7 +47,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     show.add_argument("--change", action="store_true", help="the change chain, not receive")
     show.add_argument("--index", type=_index, default=0, metavar="N", help="first index (0)")
     show.add_argument(
-        "--count", type=_count, metavar="K", help="addresses per wallet (10; 1 with --qr)"
+        "--count", type=_count, metavar="COUNT", help="addresses per wallet (10; 1 with --qr)"
     )
     show.add_argument("--json", action="store_true", help="a JSON list of address objects")
     show.add_argument(

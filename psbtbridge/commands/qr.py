@@ -48,11 +48,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--max-version",
         type=int,
         default=DEFAULT_MAX_VERSION,
-        metavar="V",
+        metavar="VERSION",
         help=f"largest QR version per frame, 5..40 (default {DEFAULT_MAX_VERSION})",
     )
     show.add_argument(
-        "--fps", type=float, default=DEFAULT_FPS, metavar="F", help="frames per second"
+        "--fps", type=float, default=DEFAULT_FPS, metavar="FPS", help="frames per second"
     )
     where = show.add_mutually_exclusive_group()
     where.add_argument("--out", metavar="DIR", help="write frame-NNNN.png files into DIR")

@@ -40,8 +40,11 @@ def render(text: str, version: int, box_size: int = 4) -> Image.Image:
 
 
 def png_bytes(image: Image.Image) -> bytes:
+    """A frame as PNG, without optimize=True: that search for the smallest encoding took
+    18-30 ms of a 40-60 ms frame and saves a few hundred bytes of a picture that is shown,
+    not stored or sent."""
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
+    image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,7 +66,12 @@ class TtyRun:
     screen: str  # everything written to the terminal, stdout and stderr together
 
 
-def run_psbt_on_tty(home: Path, dialogue: list[tuple[str, str]], *args: str) -> TtyRun:
+#: A line to type, or a function of the screen so far that returns it (an answer that
+#: depends on what was shown, such as a word of a new mnemonic).
+Answer = str | Callable[[str], str]
+
+
+def run_psbt_on_tty(home: Path, dialogue: Sequence[tuple[str, Answer]], *args: str) -> TtyRun:
     """`psbt ARGS` with a pseudo-terminal as its controlling terminal.
 
     dialogue: (text to wait for, line to type) pairs, answered in order.
@@ -93,7 +99,10 @@ def run_psbt_on_tty(home: Path, dialogue: list[tuple[str, str]], *args: str) -> 
                 break
             screen += chunk
             if pending and pending[0][0].encode() in screen[seen:]:
-                os.write(fd, pending.pop(0)[1].encode() + b"\n")
+                answer = pending.pop(0)[1]
+                if callable(answer):
+                    answer = answer(screen.decode(errors="replace"))
+                os.write(fd, answer.encode() + b"\n")
                 seen = len(screen)
     finally:
         os.close(fd)
