@@ -33,7 +33,7 @@ from embit.bip32 import HDKey
 from embit.wordlists.bip39 import WORDLIST
 
 from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, Refused, UsageError
-from psbtbridge.files import read_bounded, read_stored, write_new
+from psbtbridge.files import load_json, read_bounded, read_stored, write_new
 from psbtbridge.network import Network
 from psbtbridge.psbt_fields import HARDENED, KeyOrigin
 from psbtbridge.script import ScriptType
@@ -508,10 +508,9 @@ def load_keystore(home: Path) -> KeystoreFile:
 
 def parse_keystore(untrusted_data: bytes, path: Path) -> KeystoreFile:
     """Strict parse: exact fields, exact types, bounded KDF parameters; else keystore.corrupt."""
-    try:
-        untrusted = json.loads(untrusted_data)
-    except (UnicodeDecodeError, ValueError) as error:
-        raise _corrupt(path, "it is not valid JSON (truncated?)") from error
+    untrusted = load_json(
+        untrusted_data, lambda why: _corrupt(path, f"{why} (truncated?)"), cap=MAX_KEYSTORE_SIZE
+    )
     if not isinstance(untrusted, dict):
         raise _corrupt(path, "it is not a JSON object")
     if untrusted.get("format") != FORMAT:
