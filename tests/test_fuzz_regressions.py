@@ -156,7 +156,7 @@ def test_huge_exponents_in_electrum_balances(tmp_path: Path) -> None:
     from hot.electrum import Electrum
     from psbtbridge.errors import BridgeError
 
-    answer = REGRESSIONS / "electrum_balance" / "issue16-item5-huge-exponent.json"
+    answer = REGRESSIONS / "electrum_output" / "issue16-item5-huge-exponent.json"
     electrum = Electrum.from_environ(
         {"PSBTBRIDGE_ELECTRUM": stand_in_electrum(tmp_path, {"getbalance": answer})}
     )
