@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Final, Literal, NamedTuple
 
 from psbtbridge.errors import ConfigError
-from psbtbridge.files import fsync_folder
+from psbtbridge.files import fsync_folder, load_json
 from psbtbridge.tx import MAX_MONEY
 
 LOG_NAME: Final = "audit.log"
@@ -454,14 +454,14 @@ def _no_constant(name: str) -> object:
 
 
 def _decode(line: bytes, number: int) -> AuditEntry:
-    try:
-        value = json.loads(
-            line.decode("ascii"),
-            object_pairs_hook=_no_duplicates,
-            parse_constant=_no_constant,
-        )
-    except (UnicodeDecodeError, ValueError) as error:
-        raise _Broken(number, f"not a JSON record ({error})") from None
+    value = load_json(
+        line,
+        lambda why: _Broken(number, f"not a JSON record: {why}"),
+        cap=MAX_RECORD_SIZE,
+        encoding="ascii",
+        object_pairs_hook=_no_duplicates,
+        parse_constant=_no_constant,
+    )
     if not isinstance(value, dict):
         raise _Broken(number, "the record is not a JSON object")
     version = value.get("version")

@@ -20,7 +20,6 @@ written:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from types import MappingProxyType
 from typing import Final, NamedTuple, NewType
 
 from psbtbridge.errors import ConfigError, InvalidInput
-from psbtbridge.files import read_stored
+from psbtbridge.files import load_json, read_stored
 from psbtbridge.tx import MAX_MONEY
 
 LEDGER_NAME: Final = "ledger.json"
@@ -145,10 +144,7 @@ def _parse(untrusted_data: bytes, path: Path) -> Ledger:
             "ledger.corrupt", f"{path} is damaged ({why}); it was left untouched: restore it"
         )
 
-    try:
-        untrusted = json.loads(untrusted_data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
-        raise corrupt(f"not JSON: {error}") from None
+    untrusted = load_json(untrusted_data, corrupt, cap=MAX_LEDGER_SIZE)
     if not isinstance(untrusted, dict) or set(untrusted) != {"version", "amounts", "spent"}:
         raise corrupt("not an object with exactly version, amounts and spent")
     if type(untrusted["version"]) is not int or untrusted["version"] != VERSION:

@@ -12,7 +12,7 @@ from typing import Final
 
 from cold.keystore import KeystoreFile, Seed
 from psbtbridge.errors import ConfigError, InvalidInput, Refused
-from psbtbridge.files import read_stored, write_atomic
+from psbtbridge.files import load_json, read_stored, write_atomic
 from psbtbridge.network import Network
 from psbtbridge.wallet import AccountKey, Wallet, descriptor_of, parse_descriptor
 
@@ -35,10 +35,9 @@ def load_registry(home: Path, network: Network) -> tuple[Wallet, ...]:
 
 
 def parse_registry(untrusted_data: bytes, path: Path, network: Network) -> tuple[Wallet, ...]:
-    try:
-        untrusted = json.loads(untrusted_data)
-    except (UnicodeDecodeError, ValueError) as error:
-        raise _corrupt(path, "it is not valid JSON (truncated?)") from error
+    untrusted = load_json(
+        untrusted_data, lambda why: _corrupt(path, f"{why} (truncated?)"), cap=MAX_REGISTRY_SIZE
+    )
     if not isinstance(untrusted, dict) or set(untrusted) != {"format", "network", "wallets"}:
         raise _corrupt(path, "its fields are not the expected ones")
     if untrusted["format"] != FORMAT:

@@ -20,16 +20,16 @@ import shlex
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from hot.watch_only import wallet_file
 from psbtbridge.encoding import Encoding, decode
 from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, UsageError
-from psbtbridge.files import DEFAULT_MAX_INPUT, write_new
+from psbtbridge.files import DEFAULT_MAX_INPUT, load_json, write_new
 from psbtbridge.network import Network
-from psbtbridge.tx import Tx
+from psbtbridge.tx import MAX_MONEY, Tx
 from psbtbridge.wallet import Wallet
 from psbtbridge.wallet.export import first_address
 
@@ -50,6 +50,7 @@ _TXID_RE: Final = re.compile(r"[0-9a-f]{64}")
 _HEX_RE: Final = re.compile(r"(?:[0-9a-f]{2})+")
 _VERSION_RE: Final = re.compile(r"[0-9]+\.[0-9]+(\.[0-9]+)?[A-Za-z0-9.+-]{0,20}")
 _SATS: Final = Decimal(100_000_000)
+_BALANCE_RE: Final = re.compile(r"-?[0-9]{1,16}(\.[0-9]{1,16})?([Ee][-+]?[0-9]{1,2})?")
 OFFLINE: Final = "--offline"
 #: Electrum's network options and the data-folder subdirectory each one selects
 #: (simple_config.electrum_path, 4.3 and 4.5); mainnet uses the folder itself.
@@ -196,10 +197,7 @@ class Electrum:
     def list_addresses(self, wallet: Path | None, offline: bool = False) -> tuple[str, ...]:
         """The wallet's receive addresses in index order."""
         text = self._run(["listaddresses", "--receiving"], wallet, offline=offline)
-        try:
-            untrusted = json.loads(text)
-        except ValueError as error:
-            raise _bad_output("listaddresses", text) from error
+        untrusted = _json_output("listaddresses", text)
         if not isinstance(untrusted, list) or not all(
             isinstance(a, str) and _ADDRESS_RE.fullmatch(a) for a in untrusted
         ):
@@ -208,10 +206,7 @@ class Electrum:
 
     def get_balance(self, wallet: Path | None) -> Balance:
         text = self._run(["getbalance"], wallet)
-        try:
-            untrusted = json.loads(text)
-        except ValueError as error:
-            raise _bad_output("getbalance", text) from error
+        untrusted = _json_output("getbalance", text)
         if not isinstance(untrusted, dict):
             raise _bad_output("getbalance", text)
         return Balance(*(_sats(untrusted.get(k, "0"), text) for k in _BALANCE_KEYS))
@@ -393,6 +388,16 @@ def _last_line(untrusted_text: str) -> str:
     return meaningful[-1].strip() if meaningful else "no message"
 
 
+def _json_output(name: str, untrusted_text: str) -> Any:
+    """Electrum's JSON answer, bounded like our own files: electrum.bad_output otherwise."""
+    return load_json(
+        untrusted_text.encode("utf-8", "surrogateescape"),
+        lambda why: _bad_output(name, f"{why}: {untrusted_text}"),
+        cap=DEFAULT_MAX_INPUT,
+        max_depth=4,  # a list of strings, an object of strings
+    )
+
+
 def _bad_output(name: str, untrusted_text: str) -> BridgeError:
     return BridgeError(
         "electrum.bad_output",
@@ -439,14 +444,17 @@ def _txid(raw: bytes, name: str) -> str:
 
 
 def _sats(untrusted: object, text: str) -> int:
-    """Electrum prints BTC as decimal strings ("0.999997"); whole satoshis only."""
-    if not isinstance(untrusted, str):
+    """Electrum prints BTC as str(Decimal(sats) / COIN): "0.999997", but also "0E-8", "1.2E-7".
+
+    Whole satoshis only, read from a bounded decimal string: at most 16 digits each side and
+    a two-digit exponent, so nothing reaches Decimal that could overflow it ("1e999999") or
+    make int() run for half a minute ("1e999990"); at most 21 million BTC either way.
+    """
+    if not isinstance(untrusted, str) or not _BALANCE_RE.fullmatch(untrusted):
         raise _bad_output("getbalance", text)
-    try:
-        value = Decimal(untrusted) * _SATS
-    except InvalidOperation as error:
-        raise _bad_output("getbalance", text) from error
-    if not value.is_finite() or value != value.to_integral_value():
+    # safe: a short plain decimal whose exponent is below 100
+    value = Decimal(untrusted) * _SATS
+    if value != value.to_integral_value() or abs(value) > MAX_MONEY:
         raise _bad_output("getbalance", text)
     return int(value)
 

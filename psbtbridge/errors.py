@@ -216,6 +216,7 @@ CODES: Final[dict[str, str]] = {
     "qr.too_large": "the scanned or shown data is over the size cap, or too big for QR frames",
     "qr.too_many_parts": "more parts than the cap (or the format) allows",
     "qr.too_many_frames": "too many frames scanned without completing the data",
+    "qr.ur_too_complex": "UR parts mix so many fragments that decoding would take too much memory or time",
     "qr.version": "the QR version is out of range or too small for the format",
     "qr.bbqr_header": "a BBQr frame's 8-character header is malformed",
     "qr.bbqr_encoding": "a BBQr frame names an unknown encoding (not H, 2 or Z)",

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
+import json
 import os
+import re
 import sys
 import tempfile
+from collections.abc import Callable
+from itertools import accumulate
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Final
 
 from psbtbridge.compact import Readable
 from psbtbridge.errors import BridgeError, ConfigError, InvalidInput
@@ -74,6 +78,60 @@ def read_stored(path: Path, cap: int, unreadable: str, too_large: str) -> bytes 
         raise ConfigError(unreadable, f"cannot read {path}: {error.strerror}") from error
     except InvalidInput as error:
         raise ConfigError(too_large, f"{path} is larger than its {cap}-byte cap") from error
+
+
+MAX_JSON_DEPTH: Final = 32  # our own files nest 4 deep at most; json's C parser recurses per level
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS: Final = bytes(range(256)).translate(None, b"[]{}")
+_STEP: Final = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def json_depth_within(untrusted_data: bytes, max_depth: int) -> bool:
+    """Whether the brackets in a JSON text nest at most max_depth deep, in linear time.
+
+    Strings are cut out first (brackets inside them do not nest), then everything but the
+    brackets; the running sum of +1/-1 steps is the depth. Unbalanced text may pass here;
+    the parser then refuses it.
+    """
+    if untrusted_data.count(b"[") + untrusted_data.count(b"{") <= max_depth:
+        return True
+    brackets = _JSON_STRING.sub(b"", untrusted_data).translate(None, _NOT_BRACKETS)
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0) <= max_depth
+
+
+def load_json(
+    untrusted_data: bytes,
+    broken: Callable[[str], Exception],
+    *,
+    cap: int,
+    encoding: str = "utf-8",
+    max_depth: int = MAX_JSON_DEPTH,
+    object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None,
+    parse_constant: Callable[[str], Any] | None = None,
+) -> Any:
+    """The one JSON reader for stored files and other programs' output: bounded, then parsed.
+
+    Size and nesting are bounded before the text reaches `json`, and whatever `json` can
+    still raise on hostile text (ValueError, an integer past Python's 4,300-digit limit,
+    RecursionError, a bad encoding) becomes `broken(why)`, the caller's own error (each file
+    has its code: audit.broken, keystore.corrupt, ...), never an internal error.
+    """
+    if len(untrusted_data) > cap:
+        raise broken(f"it is larger than {cap} bytes")
+    if not json_depth_within(untrusted_data, max_depth):
+        raise broken(f"it nests deeper than {max_depth} levels")
+    try:
+        return json.loads(
+            untrusted_data.decode(encoding),
+            object_pairs_hook=object_pairs_hook,
+            parse_constant=parse_constant,
+        )
+    except UnicodeDecodeError as error:
+        raise broken(f"it is not {encoding} text ({error.reason})") from None
+    except RecursionError:
+        raise broken("it nests too deeply") from None
+    except ValueError as error:
+        raise broken(f"it is not valid JSON ({str(error)[:120]})") from None
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:

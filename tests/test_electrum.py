@@ -312,3 +312,26 @@ def test_bare_xpub_wallet_names_the_account_key_itself(folder: Path, export: byt
     assert derivation.fingerprint == account_fingerprint
     assert derivation.derivation == [0, 0]
     assert psbt.inputs[0].non_witness_utxo is not None
+
+
+@pytest.mark.parametrize(
+    ("printed", "sats"),
+    [("0E-8", 0), ("1E-8", 1), ("1.2E-7", 12), ("0.999997", 99_999_700), ("-0.5", -50_000_000)],
+)
+def test_balances_as_electrum_prints_them(printed: str, sats: int) -> None:
+    """Electrum prints str(Decimal(sats) / COIN), exponents included."""
+    from hot.electrum import _sats
+
+    assert _sats(printed, printed) == sats
+
+
+@pytest.mark.parametrize(
+    "printed", ["1e999999", "1e999990", "1E-9", "21000001", "NaN", "Infinity", " 1", "1e99", 5]
+)
+def test_balances_out_of_bounds(printed: object) -> None:
+    """Issue 16 item 5: no decimal.Overflow, no half-minute int(); electrum.bad_output."""
+    from hot.electrum import _sats
+
+    with pytest.raises(BridgeError) as caught:
+        _sats(printed, str(printed))
+    assert caught.value.code == "electrum.bad_output"

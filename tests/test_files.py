@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from psbtbridge.errors import BridgeError, InvalidInput
-from psbtbridge.files import read_bounded, read_input, read_stored, write_atomic, write_new
+from psbtbridge.files import (
+    json_depth_within,
+    load_json,
+    read_bounded,
+    read_input,
+    read_stored,
+    write_atomic,
+    write_new,
+)
 
 
 class Endless:
@@ -88,3 +96,44 @@ def test_read_stored_missing_oversized_and_unreadable(tmp_path: Path) -> None:
     with pytest.raises(BridgeError) as folder:
         read_stored(tmp_path, 10, "x.unreadable", "x.too_large")  # a folder: EISDIR
     assert folder.value.code == "x.unreadable"
+
+
+def _broken(why: str) -> InvalidInput:
+    return InvalidInput("test.broken", why)
+
+
+@pytest.mark.parametrize(
+    ("data", "depth", "within"),
+    [
+        (b"[[[]]]", 3, True),
+        (b"[[[]]]", 2, False),
+        (b'{"a": [1, {"b": "[[[[{{{{"}]}', 3, True),  # brackets in strings do not nest
+        (b'["\\"[[[[", 1]', 1, True),  # nor after an escaped quote
+        (b"[" * 100_000, 32, False),  # unbalanced: still refused here
+        (b"[]" * 100_000, 1, True),
+    ],
+)
+def test_json_depth_within(data: bytes, depth: int, within: bool) -> None:
+    assert json_depth_within(data, depth) is within
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nests deeper"),  # RecursionError in json otherwise
+        (b"[" + b"9" * 5000 + b"]", "not valid JSON"),  # past Python's 4,300-digit limit
+        (b'{"a": "\xff"}', "not utf-8"),
+        (b'{"a": 1', "not valid JSON"),
+        (b"1" * 101, "larger than 100 bytes"),
+    ],
+)
+def test_load_json_ends_in_the_callers_error(data: bytes, why: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        load_json(data, _broken, cap=100 if len(data) == 101 else 1 << 20)
+    assert caught.value.code == "test.broken" and why in str(caught.value)
+
+
+def test_load_json_reads_ordinary_documents_with_hooks() -> None:
+    assert load_json(b'{"a": [1, "x"]}', _broken, cap=100) == {"a": [1, "x"]}
+    pairs = load_json(b'{"a": 1}', _broken, cap=100, object_pairs_hook=list)
+    assert pairs == [("a", 1)]

@@ -264,3 +264,28 @@ def test_round_trip_with_losses(message: bytes, fragment: int, seed: int) -> Non
     while decoder.message is None:  # a real scanner keeps watching for fresh parts
         decoder.receive(encoder.next_part())
     assert decoder.message == message
+
+
+def test_a_flood_of_high_degree_parts_stops_with_a_code() -> None:
+    """Issue 16 item 6: a consistent stream whose parts each mix thousands of fragments
+    never completes; the decoder stops (bounded work and held bytes) instead of growing."""
+    from pathlib import Path
+
+    from psbtbridge.qr.ur import URDecoder
+
+    flood = Path(__file__).resolve().parents[1] / "fuzz/regressions/qr_joiner"
+    decoder = URDecoder(4 * 1024 * 1024, 4096)
+    with pytest.raises(InvalidInput) as caught:
+        for frame in (flood / "issue16-item6-ur-flood.txt").read_text().split():
+            decoder.receive(frame)
+    assert caught.value.code == "qr.ur_too_complex"
+
+
+def test_a_40_kb_message_joined_mid_animation_still_decodes() -> None:
+    """Only mixed parts (the scanner started late) of 200 fragments: within the work cap."""
+    message = random.Random(40).randbytes(40_000)
+    encoder = FountainEncoder(message, 200, first_seq_num=1_000)
+    decoder = FountainDecoder(len(message), 4096)
+    while decoder.message is None:
+        decoder.receive(encoder.next_part())
+    assert decoder.message == message

@@ -43,7 +43,7 @@ from cold.keystore.seed import (
 )
 from psbtbridge.bip32 import HARDENED, KeyOrigin
 from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, UsageError
-from psbtbridge.files import read_stored, write_new
+from psbtbridge.files import load_json, read_stored, write_new
 from psbtbridge.home import KEYSTORE_NAME, MAX_KEYSTORE_SIZE
 from psbtbridge.network import Network
 from psbtbridge.script import ScriptType
@@ -289,10 +289,9 @@ def load_keystore(home: Path) -> KeystoreFile:
 
 def parse_keystore(untrusted_data: bytes, path: Path) -> KeystoreFile:
     """Strict parse: exact fields, exact types, bounded KDF parameters; else keystore.corrupt."""
-    try:
-        untrusted = json.loads(untrusted_data)
-    except (UnicodeDecodeError, ValueError) as error:
-        raise _corrupt(path, "it is not valid JSON (truncated?)") from error
+    untrusted = load_json(
+        untrusted_data, lambda why: _corrupt(path, f"{why} (truncated?)"), cap=MAX_KEYSTORE_SIZE
+    )
     if not isinstance(untrusted, dict):
         raise _corrupt(path, "it is not a JSON object")
     if untrusted.get("format") != FORMAT:
@@ -530,8 +529,12 @@ def _unseal_imported(keystore_file: KeystoreFile, plaintext: bytes) -> Seed:
     (key,) = [w.keys[0] for w in keystore_file.wallets] + [
         c.key for c in keystore_file.cosigner_keys
     ]
+    untrusted_secret = load_json(
+        plaintext,
+        lambda why: _corrupt(keystore_file.path, f"the sealed part: {why}"),
+        cap=MAX_KEYSTORE_SIZE,
+    )
     try:
-        untrusted_secret = json.loads(plaintext)
         name = "seed" if keystore_file.kind == KIND_ELECTRUM_SEED else "xprv"
         if (
             not isinstance(untrusted_secret, dict)
@@ -555,8 +558,12 @@ def _unseal_imported(keystore_file: KeystoreFile, plaintext: bytes) -> Seed:
 
 
 def _unseal_bip39(keystore_file: KeystoreFile, plaintext: bytes) -> Seed:
+    untrusted_secret = load_json(
+        plaintext,
+        lambda why: _corrupt(keystore_file.path, f"the sealed part: {why}"),
+        cap=MAX_KEYSTORE_SIZE,
+    )
     try:
-        untrusted_secret = json.loads(plaintext)
         mnemonic = normalize_mnemonic(untrusted_secret["mnemonic"])
         bip39_passphrase = untrusted_secret["bip39_passphrase"]
         if set(untrusted_secret) != {"mnemonic", "bip39_passphrase"} or not isinstance(

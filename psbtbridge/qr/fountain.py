@@ -24,6 +24,14 @@ from psbtbridge.qr.xoshiro import Xoshiro256
 T = TypeVar("T")
 _UINT32 = 1 << 32
 _PART_FIELDS = 5
+# What a hostile but consistent stream can make the decoder hold and do (a work step is about
+# 0.1 microseconds). A PSBT shown from its first part needs almost nothing; one of 40 kB in
+# 200-byte fragments joined mid-animation (mixed parts only) needs 16 million steps.
+MAX_HELD_BYTES = 64 * 1024 * 1024  # mixed parts held, data plus their index sets
+MAX_WORK_PER_PART = 4_000_000  # set elements touched while reducing by one part
+MAX_WORK = 20_000_000  # the same over the whole stream
+_INDEX_COST = 64  # bytes one index costs in a frozenset of Python ints
+_CHOICE_WORK = 80  # work steps one fragment index costs to draw (Xoshiro256** in Python)
 
 
 @dataclass(frozen=True)
@@ -182,7 +190,8 @@ class FountainDecoder:
         self._seen: dict[int, bytes] = {}  # seqNum -> digest of its data, to spot conflicts
         self._simple: dict[int, bytes] = {}
         self._mixed: dict[frozenset[int], bytes] = {}
-        self._max_mixed = 0
+        self._held = 0  # estimated bytes in _mixed
+        self._work = 0  # steps spent reducing, whole stream
         self.message: bytes | None = None
 
     @property
@@ -211,7 +220,6 @@ class FountainDecoder:
                     f" bytes cannot hold {part.message_len} bytes",
                 )
             self._header = header
-            self._max_mixed = 4 * max(16, part.seq_len)
         elif header != self._header:
             raise InvalidInput(
                 "qr.ur_inconsistent",
@@ -232,37 +240,75 @@ class FountainDecoder:
             )
         if earlier is not digest:
             return False
-        self._solve(choose_fragments(part.seq_num, part.seq_len, part.checksum), part.data)
+        indexes = choose_fragments(part.seq_num, part.seq_len, part.checksum)
+        self._spend(_CHOICE_WORK * len(indexes), [MAX_WORK_PER_PART])
+        self._solve(indexes, part.data)
         if len(self._simple) == part.seq_len:
             self._assemble(part)
         return True
 
+    def _spend(self, steps: int, budget: list[int]) -> None:
+        """Count reduction work; a stream that needs more than any PSBT would is refused."""
+        budget[0] -= steps
+        self._work += steps
+        if budget[0] < 0 or self._work > MAX_WORK:
+            raise InvalidInput(
+                "qr.ur_too_complex",
+                "UR: the parts mix so many fragments that decoding them would take too long"
+                " (more work than any PSBT stream needs); scan the sender's frames again",
+            )
+
+    def _hold(self, indexes: frozenset[int], data: bytes) -> None:
+        self._held += len(data) + _INDEX_COST * len(indexes)
+        if self._held > MAX_HELD_BYTES:
+            raise InvalidInput(
+                "qr.ur_too_complex",
+                f"UR: the unsolved mixed parts would take over {MAX_HELD_BYTES} bytes",
+            )
+        self._mixed[indexes] = data
+
+    def _release(self, indexes: frozenset[int]) -> bytes:
+        data = self._mixed.pop(indexes)
+        self._held -= len(data) + _INDEX_COST * len(indexes)
+        return data
+
     def _solve(self, indexes: frozenset[int], data: bytes) -> None:
         # Peeling decoder: reduce every part by what is known until only unknowns remain.
+        # Every step below is paid for: a set operation by the size of its sets, a subset
+        # test by the smaller set, so one part costs at most MAX_WORK_PER_PART.
+        budget = [MAX_WORK_PER_PART]
         queue = [(indexes, data)]
         while queue:
             indexes, data = queue.pop()
+            self._spend(len(indexes) + len(data) // 64, budget)
             for index in indexes & self._simple.keys():
                 indexes -= {index}
                 data = xor(data, self._simple[index])
+                self._spend(len(indexes) + len(data) // 64, budget)
+            self._spend(len(self._mixed), budget)
             for known, known_data in self._mixed.items():
-                if known < indexes:
-                    indexes -= known
-                    data = xor(data, known_data)
+                if len(known) < len(indexes):
+                    self._spend(len(known), budget)
+                    if known < indexes:
+                        indexes -= known
+                        data = xor(data, known_data)
+                        self._spend(len(indexes) + len(data) // 64, budget)
             if not indexes:
                 if any(data):
                     raise InvalidInput("qr.conflict", "UR: parts contradict each other")
             elif len(indexes) == 1:
                 (index,) = indexes
                 self._simple[index] = data
+                self._spend(len(self._mixed), budget)
                 for known in [k for k in self._mixed if index in k]:
-                    queue.append((known, self._mixed.pop(known)))
+                    queue.append((known, self._release(known)))
             elif indexes not in self._mixed:
-                for known in [k for k in self._mixed if indexes < k]:
-                    queue.append((known - indexes, xor(self._mixed.pop(known), data)))
-                # Keep memory bounded: beyond the cap, further mixed parts are simply dropped.
-                if len(self._mixed) < self._max_mixed:
-                    self._mixed[indexes] = data
+                self._spend(len(self._mixed), budget)
+                for known in [k for k in self._mixed if len(indexes) < len(k)]:
+                    self._spend(len(indexes), budget)
+                    if indexes < known:
+                        queue.append((known - indexes, xor(self._release(known), data)))
+                self._hold(indexes, data)
 
     def _assemble(self, part: Part) -> None:
         message = b"".join(self._simple[i] for i in range(part.seq_len))[: part.message_len]

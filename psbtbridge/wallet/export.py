@@ -8,12 +8,12 @@ every refusal. The refusal codes are the `watch_only.*` ones the hot side always
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Final
 
 from psbtbridge.bip32 import HARDENED, KeyOrigin
 from psbtbridge.errors import InvalidInput, UsageError
+from psbtbridge.files import load_json
 from psbtbridge.network import Network
 from psbtbridge.script import ScriptType
 from psbtbridge.wallet.addresses import wallet_address
@@ -87,10 +87,11 @@ def wallet_from_export(untrusted_data: bytes, name: str) -> Wallet:
         raise InvalidInput(
             "watch_only.bad_export", f"export is larger than {MAX_EXPORT_SIZE} bytes"
         )
-    try:
-        untrusted_doc = json.loads(untrusted_data.decode("utf-8"))
-    except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
-        raise InvalidInput("watch_only.bad_export", "export is not UTF-8 JSON") from error
+    untrusted_doc = load_json(
+        untrusted_data,
+        lambda why: InvalidInput("watch_only.bad_export", f"export: {why}"),
+        cap=MAX_EXPORT_SIZE,
+    )
     if not isinstance(untrusted_doc, dict) or untrusted_doc.get("format") != EXPORT_FORMAT:
         raise InvalidInput("watch_only.bad_export", f"export: format is not {EXPORT_FORMAT!r}")
     network_name = _field(untrusted_doc, "network", str, "export")
