@@ -23,7 +23,7 @@ from cold.keystore import load_keystore
 from cold.service import CallerGone
 from cold.wallets import registered_wallets
 from psbtbridge.address import decode_address
-from psbtbridge.errors import ConfigError, Refused
+from psbtbridge.errors import Code, ConfigError, Refused
 from psbtbridge.home import data_home
 from psbtbridge.show_address import Answer, parse_request, request_digest
 from psbtbridge.wallet.addresses import ADDRESS_WINDOW, find_address
@@ -31,7 +31,7 @@ from psbtbridge.wallet.addresses import ADDRESS_WINDOW, find_address
 READ_DEADLINE_S: Final = 10.0  # ninety bytes; a caller slower than this is stalling
 WINDOW_TIMEOUT_S: Final = 120.0
 #: Window failures that mean "this qube has no screen": answer without one.
-_HEADLESS: Final = frozenset({"confirm.no_display", "confirm.no_tk"})
+_HEADLESS: Final = frozenset({Code.CONFIRM_NO_DISPLAY, Code.CONFIRM_NO_TK})
 
 #: Shows the view to the user; returns once the user has seen it (or raises ConfigError).
 Show = Callable[[AddressView], None]
@@ -44,7 +44,7 @@ def check_address(
     untrusted_address = parse_request(untrusted_request)
     if request_digest(untrusted_address) != digest:
         raise Refused(
-            "service.digest_mismatch",
+            Code.SERVICE_DIGEST_MISMATCH,
             f"the request was announced as {digest} but the address's digest is"
             f" {request_digest(untrusted_address)}",
         )

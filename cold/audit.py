@@ -52,7 +52,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final, Literal, NamedTuple
 
-from psbtbridge.errors import ConfigError
+from psbtbridge.errors import Code, ConfigError
 from psbtbridge.files import fsync_folder, load_json
 from psbtbridge.tx import MAX_MONEY
 
@@ -238,7 +238,7 @@ def append_record(home: Path, record: AuditRecord, now: datetime) -> Appended:
             created = False
             fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
     except OSError as error:
-        raise ConfigError("audit.unreadable", f"cannot open {path}: {error.strerror}") from error
+        raise ConfigError(Code.AUDIT_UNREADABLE, f"cannot open {path}: {error.strerror}") from error
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # released by close
         size = os.fstat(fd).st_size
@@ -254,12 +254,12 @@ def append_record(home: Path, record: AuditRecord, now: datetime) -> Appended:
             # Our own half-written line, under our lock: take it back so the log stays whole.
             os.ftruncate(fd, size)
             raise ConfigError(
-                "audit.write_failed", f"cannot append to {path}: {error.strerror}"
+                Code.AUDIT_WRITE_FAILED, f"cannot append to {path}: {error.strerror}"
             ) from error
         if created:
             fsync_folder(home)
     except OSError as error:
-        raise ConfigError("audit.write_failed", f"cannot append to {path}: {error}") from error
+        raise ConfigError(Code.AUDIT_WRITE_FAILED, f"cannot append to {path}: {error}") from error
     finally:
         os.close(fd)
     entry = _decode(line, line_number + 1)
@@ -283,9 +283,11 @@ def walk_log(
     except FileNotFoundError:
         return
     except OSError as error:
-        raise ConfigError("audit.unreadable", f"cannot read {path}: {error.strerror}") from error
+        raise ConfigError(Code.AUDIT_UNREADABLE, f"cannot read {path}: {error.strerror}") from error
     except _Broken as broken:
-        raise ConfigError("audit.broken", f"{path} line {broken.line}: {broken.problem}") from None
+        raise ConfigError(
+            Code.AUDIT_BROKEN, f"{path} line {broken.line}: {broken.problem}"
+        ) from None
 
 
 def verify_chain(path: Path) -> VerifyResult:
@@ -298,7 +300,7 @@ def verify_chain(path: Path) -> VerifyResult:
     except FileNotFoundError:
         return VerifyResult(path, 0)
     except OSError as error:
-        raise ConfigError("audit.unreadable", f"cannot read {path}: {error.strerror}") from error
+        raise ConfigError(Code.AUDIT_UNREADABLE, f"cannot read {path}: {error.strerror}") from error
     except _Broken as broken:
         return VerifyResult(path, broken.line - 1, None, broken.line, broken.problem)
     return VerifyResult(path, count, head)
@@ -403,7 +405,7 @@ def _encode(record: AuditRecord, now: datetime, prev: str) -> bytes:
         # A record we could not read back would break the chain for every later signing.
         detail = error.problem if isinstance(error, _Broken) else str(error)
         raise ConfigError(
-            "audit.bad_record", f"refusing to log an invalid record: {detail}"
+            Code.AUDIT_BAD_RECORD, f"refusing to log an invalid record: {detail}"
         ) from None
     return line
 
@@ -654,19 +656,19 @@ def read_head(path: Path) -> Head:
     except FileNotFoundError:
         return Head(GENESIS, 0)
     except OSError as error:
-        raise ConfigError("audit.unreadable", f"cannot open {path}: {error.strerror}") from error
+        raise ConfigError(Code.AUDIT_UNREADABLE, f"cannot open {path}: {error.strerror}") from error
     try:
         size = os.fstat(fd).st_size
         if size == 0:
             return Head(GENESIS, 0)
         tail = _read_tail(fd, size)
     except OSError as error:
-        raise ConfigError("audit.unreadable", f"cannot read {path}: {error.strerror}") from error
+        raise ConfigError(Code.AUDIT_UNREADABLE, f"cannot read {path}: {error.strerror}") from error
     finally:
         os.close(fd)
     if not tail.endswith(b"\n"):
         raise ConfigError(
-            "audit.broken",
+            Code.AUDIT_BROKEN,
             f"{path}: the last line is incomplete (a write was cut off); inspect it with"
             " `psbt audit verify`, then move it aside",
         )
@@ -715,7 +717,7 @@ def _chain_end(path: Path, fd: int, size: int) -> tuple[str, int]:
         found = verify_chain(path)
         where = f"line {found.broken_line}: {found.problem}" if not found.intact else broken.problem
         raise ConfigError(
-            "audit.broken",
+            Code.AUDIT_BROKEN,
             f"{path} {where}; refusing to append to a broken log:"
             " inspect it with `psbt audit verify`, then move it aside",
         ) from None

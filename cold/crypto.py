@@ -17,7 +17,7 @@ import os
 from functools import cache
 from types import ModuleType
 
-from psbtbridge.errors import BridgeError, ConfigError
+from psbtbridge.errors import BridgeError, Code, ConfigError
 from psbtbridge.hashes import tagged_hash
 
 #: Core stops nowhere; a signature needs two tries on average, so 256 never fails in practice.
@@ -32,7 +32,7 @@ def _library() -> ModuleType:
         from embit.util import ctypes_secp256k1
     except (ImportError, OSError, RuntimeError) as error:
         raise ConfigError(
-            "crypto.no_libsecp256k1",
+            Code.CRYPTO_NO_LIBSECP256K1,
             f"libsecp256k1 cannot be loaded through embit ({error}); refusing to sign",
         ) from error
     module: ModuleType = ctypes_secp256k1
@@ -42,12 +42,14 @@ def _library() -> ModuleType:
 def _check_message(message: bytes) -> None:
     if len(message) != 32:
         # A signature hash is always 32 bytes: anything else is a bug in the caller.
-        raise BridgeError("crypto.bad_message", f"refusing to sign a {len(message)}-byte message")
+        raise BridgeError(
+            Code.CRYPTO_BAD_MESSAGE, f"refusing to sign a {len(message)}-byte message"
+        )
 
 
 def _check_secret(secret: bytes) -> None:
     if len(secret) != 32 or not _library().ec_seckey_verify(secret):
-        raise ConfigError("crypto.bad_key", "a private key is not a valid secp256k1 scalar")
+        raise ConfigError(Code.CRYPTO_BAD_KEY, "a private key is not a valid secp256k1 scalar")
 
 
 def public_key(secret: bytes) -> bytes:
@@ -80,7 +82,7 @@ def sign_ecdsa(secret: bytes, sighash: bytes) -> bytes:
     while lib.ecdsa_signature_serialize_compact(signature)[0] >= 0x80:
         counter += 1
         if counter > _MAX_GRIND:
-            raise BridgeError("crypto.sign_failed", "no low-R signature found; nothing signed")
+            raise BridgeError(Code.CRYPTO_SIGN_FAILED, "no low-R signature found; nothing signed")
         signature = lib.ecdsa_sign(sighash, secret, None, counter.to_bytes(32, "little"))
     return bytes(lib.ecdsa_signature_serialize_der(signature))
 
@@ -92,13 +94,13 @@ def sign_schnorr(secret: bytes, message: bytes, aux_rand: bytes | None = None) -
     if aux_rand is None:
         aux_rand = os.urandom(32)
     if len(aux_rand) != 32:
-        raise BridgeError("crypto.bad_message", "BIP340 aux_rand is 32 bytes")
+        raise BridgeError(Code.CRYPTO_BAD_MESSAGE, "BIP340 aux_rand is 32 bytes")
     lib = _library()
     keypair = lib.keypair_create(secret)
     signature = bytes(lib.schnorrsig_sign(message, keypair, None, aux_rand))
     xonly, _parity = lib.xonly_pubkey_from_pubkey(lib.ec_pubkey_create(secret))
     if not lib.schnorrsig_verify(signature, message, xonly):
-        raise BridgeError("crypto.sign_failed", "a Schnorr signature failed its own check")
+        raise BridgeError(Code.CRYPTO_SIGN_FAILED, "a Schnorr signature failed its own check")
     return signature
 
 
@@ -110,7 +112,7 @@ def taproot_tweak_secret(secret: bytes, merkle_root: bytes | None = None) -> byt
     since P stands for its even-y point.
     """
     if merkle_root is not None and len(merkle_root) != 32:
-        raise BridgeError("crypto.bad_message", "a taproot merkle root is 32 bytes")
+        raise BridgeError(Code.CRYPTO_BAD_MESSAGE, "a taproot merkle root is 32 bytes")
     lib = _library()
     internal = public_key(secret)
     if internal[0] == 0x03:
@@ -118,7 +120,7 @@ def taproot_tweak_secret(secret: bytes, merkle_root: bytes | None = None) -> byt
     tweak = tagged_hash("TapTweak", internal[1:] + (merkle_root or b""))
     if not lib.ec_seckey_verify(tweak):
         # Probability ~2^-128; BIP341 says such an output cannot be spent by key path.
-        raise BridgeError("crypto.sign_failed", "the taproot tweak is not a valid scalar")
+        raise BridgeError(Code.CRYPTO_SIGN_FAILED, "the taproot tweak is not a valid scalar")
     return bytes(lib.ec_privkey_add(secret, tweak))
 
 

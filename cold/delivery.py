@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
-from psbtbridge.errors import BridgeError, ConfigError
+from psbtbridge.errors import BridgeError, Code, ConfigError
 from psbtbridge.files import write_atomic
 
 SIGNED_FOLDER: Final = "signed"
@@ -35,7 +35,7 @@ def check_writable(home: Path, output: str | None) -> None:
             _probe(folder)
         except OSError as error:
             raise ConfigError(
-                "home.unwritable",
+                Code.HOME_UNWRITABLE,
                 f"the data folder {folder} cannot be written ({error.strerror}): nothing"
                 " was asked or signed",
             ) from error
@@ -43,12 +43,12 @@ def check_writable(home: Path, output: str | None) -> None:
         return
     target = Path(output)
     if target.is_dir():
-        raise BridgeError("io.write_failed", f"cannot write {output}: it is a folder")
+        raise BridgeError(Code.IO_WRITE_FAILED, f"cannot write {output}: it is a folder")
     try:
         _probe(target.parent if str(target.parent) else Path("."))
     except OSError as error:
         raise BridgeError(
-            "io.write_failed",
+            Code.IO_WRITE_FAILED,
             f"cannot write {output} ({error.strerror}): nothing was asked or signed",
         ) from error
 
@@ -66,7 +66,7 @@ def keep(home: Path, txid: str, data: bytes) -> Path:
         write_atomic(path, data)
     except BridgeError as error:
         raise ConfigError(
-            "sign.not_kept",
+            Code.SIGN_NOT_KEPT,
             f"signed, but the result could not be kept in {path.parent} ({error.message});"
             " it was not delivered either: sign the same PSBT again",
         ) from error
@@ -76,7 +76,7 @@ def keep(home: Path, txid: str, data: bytes) -> Path:
 def undelivered(kept: Path, where: str, why: str) -> BridgeError:
     """The error of a signed result that did not reach `where`: it says where it is kept."""
     return BridgeError(
-        "sign.undelivered",
+        Code.SIGN_UNDELIVERED,
         f"signed, but the result could not be written to {where} ({why}); it is kept in {kept}",
     )
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Final, NamedTuple, NewType
 
-from psbtbridge.errors import ConfigError, InvalidInput
+from psbtbridge.errors import Code, ConfigError, InvalidInput
 from psbtbridge.files import load_json, read_stored
 from psbtbridge.tx import MAX_MONEY
 
@@ -46,7 +46,7 @@ def outpoint_key(txid_hex: str, vout: int) -> OutPointKey:
     """The key of an outpoint from its display-order txid hex and output index."""
     txid = txid_hex.lower()
     if not _TXID_TEXT.fullmatch(txid) or not 0 <= vout <= _MAX_VOUT:
-        raise InvalidInput("ledger.bad_outpoint", f"not an outpoint: {txid_hex[:80]!r}:{vout}")
+        raise InvalidInput(Code.LEDGER_BAD_OUTPOINT, f"not an outpoint: {txid_hex[:80]!r}:{vout}")
     return OutPointKey(f"{txid}:{vout}")
 
 
@@ -134,14 +134,16 @@ def previous_spends(
 def load(home: Path) -> Ledger:
     """0.1's ledger.json in home, or an empty ledger; a bad file is refused and left as it is."""
     path = home / LEDGER_NAME
-    untrusted_data = read_stored(path, MAX_LEDGER_SIZE, "ledger.unreadable", "ledger.unreadable")
+    untrusted_data = read_stored(
+        path, MAX_LEDGER_SIZE, Code.LEDGER_UNREADABLE, Code.LEDGER_UNREADABLE
+    )
     return Ledger() if untrusted_data is None else _parse(untrusted_data, path)
 
 
 def _parse(untrusted_data: bytes, path: Path) -> Ledger:
     def corrupt(why: str) -> ConfigError:
         return ConfigError(
-            "ledger.corrupt", f"{path} is damaged ({why}); it was left untouched: restore it"
+            Code.LEDGER_CORRUPT, f"{path} is damaged ({why}); it was left untouched: restore it"
         )
 
     untrusted = load_json(untrusted_data, corrupt, cap=MAX_LEDGER_SIZE)

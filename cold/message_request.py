@@ -19,7 +19,7 @@ from cold.keystore import load_keystore, read_secret_file, unlock
 from cold.message_sign import check_format, default_format, find_owner, sign_message
 from cold.policy import load_policy
 from cold.wallets import registered_wallets
-from psbtbridge.errors import Declined, Refused
+from psbtbridge.errors import Code, Declined, Refused
 from psbtbridge.message import MessageFormat, check_message, script_of_address
 from psbtbridge.script import address_of
 
@@ -44,7 +44,8 @@ def sign_message_request(
     """The base64 signature, or a BridgeError saying why not (declines are logged)."""
     if request.confirm not in CONFIRM_MODES:
         raise Refused(
-            "message.unattended", "a message is signed only after a person read it: use tty or gui"
+            Code.MESSAGE_UNATTENDED,
+            "a message is signed only after a person read it: use tty or gui",
         )
     text = check_message(untrusted_message)
     data = untrusted_message  # checked: at most the cap, and UTF-8 text

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from cold.crypto import public_key, sign_ecdsa, sign_taproot_keypath
 from cold.keystore import Seed
 from psbtbridge import bip322, message
-from psbtbridge.errors import BridgeError, Refused
+from psbtbridge.errors import BridgeError, Code, Refused
 from psbtbridge.hashes import hash160
 from psbtbridge.message import MessageFormat
 from psbtbridge.script import ScriptType
@@ -52,13 +52,13 @@ def find_owner(wallets: Iterable[Wallet], script_pubkey: bytes, window: int) -> 
     found = locate(script_pubkey, wallets, window)
     if found is None:
         raise Refused(
-            "message.not_ours",
+            Code.MESSAGE_NOT_OURS,
             "the address is not a receive or change address of this keystore"
             f" (indexes 0-{window - 1})",
         )
     if found.wallet.is_multisig:
         raise Refused(
-            "message.multisig",
+            Code.MESSAGE_MULTISIG,
             f"the address is in multisig wallet {found.wallet.name}: one key cannot sign"
             " a message for it",
         )
@@ -76,7 +76,7 @@ def check_format(script_type: ScriptType, chosen: MessageFormat) -> MessageForma
     if script_type not in allowed:
         names = ", ".join(t.value for t in allowed)
         raise Refused(
-            "message.unsupported_format",
+            Code.MESSAGE_UNSUPPORTED_FORMAT,
             f"{chosen.value} signatures are made for {names} addresses, not {script_type.value}",
         )
     return chosen
@@ -99,7 +99,7 @@ def sign_message(
     if (pubkey[1:] if script_type is ScriptType.P2TR else pubkey) != registered:
         # never sign with a key we did not show the address of
         raise BridgeError(
-            "sign.key_mismatch", f"the seed's key at {owner.path} is not the wallet's"
+            Code.SIGN_KEY_MISMATCH, f"the seed's key at {owner.path} is not the wallet's"
         )
     if chosen is MessageFormat.ELECTRUM:
         signature = sign_electrum(secret, text)
@@ -118,7 +118,9 @@ def sign_electrum(secret: bytes, text: bytes) -> str:
     pubkey = public_key(secret)
     # The recovery check below runs on embit's library, which signed; Debian's checks too.
     if not verify_ecdsa(pubkey, digest, der):
-        raise BridgeError("crypto.sign_failed", "a message signature failed the independent check")
+        raise BridgeError(
+            Code.CRYPTO_SIGN_FAILED, "a message signature failed the independent check"
+        )
     compact = bytes(
         secp256k1.ecdsa_signature_serialize_compact(secp256k1.ecdsa_signature_parse_der(der))
     )
@@ -127,7 +129,7 @@ def sign_electrum(secret: bytes, text: bytes) -> str:
         if message.recover_pubkey(compact, recid, digest, compressed=True) == pubkey:
             raw = bytes([message.electrum_header(recid)]) + compact
             return base64.b64encode(raw).decode("ascii")
-    raise BridgeError("crypto.sign_failed", "no recovery id gives back the signing key")
+    raise BridgeError(Code.CRYPTO_SIGN_FAILED, "no recovery id gives back the signing key")
 
 
 def sign_bip322_simple(
@@ -154,7 +156,7 @@ def sign_bip322_simple(
         sighash = SighashCache(unsigned, spend.outputs).taproot(0, SighashType.DEFAULT)
         witness = (sign_taproot_keypath(secret, sighash, None, aux_rand),)
     else:
-        raise Refused("message.unsupported_format", f"no BIP-322 simple for {script_type.value}")
+        raise Refused(Code.MESSAGE_UNSUPPORTED_FORMAT, f"no BIP-322 simple for {script_type.value}")
     return bip322.encode_simple(witness)
 
 
@@ -164,5 +166,5 @@ def check(script_pubkey: bytes, signature: str, text: bytes) -> None:
         message.verify_message(script_pubkey, signature, text)
     except BridgeError as error:
         raise BridgeError(
-            "crypto.sign_failed", f"a fresh message signature failed its check ({error.code})"
+            Code.CRYPTO_SIGN_FAILED, f"a fresh message signature failed its check ({error.code})"
         ) from error

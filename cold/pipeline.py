@@ -37,7 +37,7 @@ from cold.verdict import ALREADY_SIGNED, Verdict, evaluate, evaluate_unattended
 from cold.wallets import registered_wallets
 from psbtbridge.analysis import Analysis, analyse
 from psbtbridge.encoding import decode, encode
-from psbtbridge.errors import BridgeError, ConfigError, Declined, Finding, Refused
+from psbtbridge.errors import BridgeError, Code, ConfigError, Declined, Finding, Refused
 from psbtbridge.home import data_home
 from psbtbridge.psbt import Psbt
 from psbtbridge.size import MAX_SCRIPT_SIZE, MAX_STANDARD_WEIGHT, unsigned_weight
@@ -195,21 +195,21 @@ def _check_bounds(ctx: _Context) -> None:
     digest = ctx.tx.digest()
     if ctx.request.expected_digest is not None and digest != ctx.request.expected_digest:
         raise Refused(
-            "service.digest_mismatch",
+            Code.SERVICE_DIGEST_MISMATCH,
             f"the request was announced as {ctx.request.expected_digest} but the transaction"
             f" is {digest}",
         )
     for index, out in enumerate(ctx.tx.outputs):
         if len(out.script_pubkey) > MAX_SCRIPT_SIZE:
             raise Refused(
-                "proof.script_too_large",
+                Code.PROOF_SCRIPT_TOO_LARGE,
                 f"output {index}: its script is {len(out.script_pubkey)} bytes, over the"
                 f" {MAX_SCRIPT_SIZE}-byte limit of any spendable script",
             )
     weight = unsigned_weight(ctx.tx)
     if weight > MAX_STANDARD_WEIGHT:
         raise Refused(
-            "proof.tx_too_heavy",
+            Code.PROOF_TX_TOO_HEAVY,
             f"the transaction weighs at least {weight} WU before signing, over the standard"
             f" {MAX_STANDARD_WEIGHT} WU: no node would relay it",
         )
@@ -227,7 +227,7 @@ def _judge(ctx: _Context, held: state.State) -> tuple[Analysis, Verdict]:
     ctx.analysis = analysis
     if analysis.vsize * 4 > MAX_STANDARD_WEIGHT:
         raise Refused(
-            "proof.tx_too_heavy",
+            Code.PROOF_TX_TOO_HEAVY,
             f"the signed transaction would weigh about {analysis.vsize * 4} WU, over the"
             f" standard {MAX_STANDARD_WEIGHT} WU: no node would relay it",
         )
@@ -239,13 +239,13 @@ def _judge(ctx: _Context, held: state.State) -> tuple[Analysis, Verdict]:
     conflicts = check_amounts(held.amounts(stated), stated)
     if conflicts:
         raise Refused(
-            "proof.amount_changed",
+            Code.PROOF_AMOUNT_CHANGED,
             f"{conflicts[0].sentence()}; the full previous transaction proves the real amount",
         )
     owned = [_key(i.prevout.txid, i.prevout.vout) for i in analysis.owned_inputs]
     reused = tuple(
         Finding(
-            "warning.input_already_signed",
+            Code.WARNING_INPUT_ALREADY_SIGNED,
             f"input {outpoint}",
             f"was already signed into another transaction {other}",
         )
@@ -271,7 +271,7 @@ def _still_as_shown(shown: Verdict, now: Verdict) -> None:
     new = [w for w in now.warnings if w not in shown.warnings]
     if new:
         raise Refused(
-            "state.changed",
+            Code.STATE_CHANGED,
             f"while the request was being confirmed, another signing changed it: {new[0].text};"
             " nothing was signed, send the request again to see it",
         )
@@ -288,7 +288,7 @@ def _sign_and_record(
     state.checkpoint("decided")
     if caller_gone():
         raise Declined(
-            "service.caller_gone", "the caller went away before signing: nothing was signed"
+            Code.SERVICE_CALLER_GONE, "the caller went away before signing: nothing was signed"
         )
     seed = ctx.seed if ctx.seed is not None else unlock(ctx.keystore, passphrase)
     signed = sign(ctx.psbt, analysis, seed)
@@ -303,7 +303,7 @@ def _unattended_passphrase(keystore: KeystoreFile, request: SignRequest) -> str 
         return None
     if request.passphrase_file is None:
         raise ConfigError(
-            "keystore.passphrase_required",
+            Code.KEYSTORE_PASSPHRASE_REQUIRED,
             "unattended signing with an encrypted keystore needs --passphrase-file",
         )
     return read_secret_file(request.passphrase_file)
@@ -357,7 +357,7 @@ def _passphrase_check(ctx: _Context) -> Callable[[str], str | None]:
         try:
             ctx.seed = unlock(ctx.keystore, passphrase)
         except ConfigError as error:
-            if error.code != "keystore.bad_passphrase":
+            if error.code != Code.KEYSTORE_BAD_PASSPHRASE:
                 raise
             return error.message
         return None
@@ -427,7 +427,7 @@ def _logged(ctx: _Context, error: Refused | Declined, now: Clock) -> BridgeError
             try:
                 held.record(_record(ctx, decision, error), now())
             except ConfigError as bad:
-                if bad.code != "audit.bad_record":
+                if bad.code != Code.AUDIT_BAD_RECORD:
                     raise
                 # The full record could not be written: the decision alone still can.
                 ctx.analysis = None

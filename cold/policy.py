@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Final
 
-from psbtbridge.errors import ConfigError
+from psbtbridge.errors import Code, ConfigError
 from psbtbridge.files import read_stored
 from psbtbridge.sighash import SighashType
 from psbtbridge.tx import MAX_MONEY  # no amount or fee limit above it means anything
@@ -92,7 +92,7 @@ def sum_last_24h(spends: Iterable[tuple[datetime, int]], now: datetime) -> int:
 def load_policy(home: Path) -> Policy:
     """The policy in home/policy.toml, or the safe defaults when there is no such file."""
     path = home / FILE_NAME
-    data = read_stored(path, MAX_POLICY_SIZE, "policy.unreadable", "policy.unreadable")
+    data = read_stored(path, MAX_POLICY_SIZE, Code.POLICY_UNREADABLE, Code.POLICY_UNREADABLE)
     if data is None:
         return DEFAULT_POLICY
     try:
@@ -100,7 +100,7 @@ def load_policy(home: Path) -> Policy:
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise ConfigError(
-            "policy.unreadable", f"{FILE_NAME} line {line}: not UTF-8 text"
+            Code.POLICY_UNREADABLE, f"{FILE_NAME} line {line}: not UTF-8 text"
         ) from error
     return parse_policy(text)
 
@@ -111,11 +111,11 @@ def parse_policy(text: str) -> Policy:
     try:
         untrusted_data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError("policy.syntax", _syntax_message(str(error), text)) from error
+        raise ConfigError(Code.POLICY_SYNTAX, _syntax_message(str(error), text)) from error
     except (RecursionError, ValueError) as error:
         # arrays nested past the recursion limit; an integer past int()'s 4,300 digits
         raise ConfigError(
-            "policy.syntax", f"{FILE_NAME}: not a policy: nested too deeply or a number too long"
+            Code.POLICY_SYNTAX, f"{FILE_NAME}: not a policy: nested too deeply or a number too long"
         ) from error
     return _Reader().policy(untrusted_data)
 
@@ -124,7 +124,7 @@ def _check_bounds(text: str) -> None:
     for number, line in enumerate(text.splitlines(), start=1):
         if len(line) > MAX_LINE_LENGTH or line.count(".") > MAX_DOTS_PER_LINE:
             raise ConfigError(
-                "policy.syntax",
+                Code.POLICY_SYNTAX,
                 f"{FILE_NAME} line {number}: longer than {MAX_LINE_LENGTH} characters or more"
                 f" than {MAX_DOTS_PER_LINE} dots; no setting needs that",
             )
@@ -170,7 +170,7 @@ class _Reader:
     def _unattended(self, untrusted_table: object) -> UnattendedPolicy:
         path = ("unattended",)
         if not isinstance(untrusted_table, dict):
-            raise self._error("policy.bad_type", path, "unattended must be a table")
+            raise self._error(Code.POLICY_BAD_TYPE, path, "unattended must be a table")
         self._refuse_unknown(untrusted_table, path, _UNATTENDED_KEYS)
         d = DEFAULT_POLICY.unattended
         get = untrusted_table.get
@@ -194,36 +194,40 @@ class _Reader:
         for key in untrusted_table:
             if key not in known:
                 raise self._error(
-                    "policy.unknown_key",
+                    Code.POLICY_UNKNOWN_KEY,
                     (*path, key),
                     f"unknown setting {_dotted((*path, key))!r} (known: {', '.join(sorted(known))})",
                 )
 
     def _flag(self, path: tuple[str, ...], untrusted: object) -> bool:
         if not isinstance(untrusted, bool):
-            raise self._error("policy.bad_type", path, f"{_dotted(path)} must be true or false")
+            raise self._error(Code.POLICY_BAD_TYPE, path, f"{_dotted(path)} must be true or false")
         return untrusted
 
     def _whole(self, path: tuple[str, ...], untrusted: object, what: str) -> int:
         # bool is an int subclass in Python, but `max_fee = true` is a mistake, not 1 sat
         if isinstance(untrusted, bool) or not isinstance(untrusted, int):
-            raise self._error("policy.bad_type", path, f"{_dotted(path)} must be {what}")
+            raise self._error(Code.POLICY_BAD_TYPE, path, f"{_dotted(path)} must be {what}")
         return untrusted
 
     def _sats(self, path: tuple[str, ...], untrusted: object) -> int:
         value = self._whole(path, untrusted, "a whole number of satoshis")
         if not 0 <= value <= MAX_MONEY:
             raise self._error(
-                "policy.bad_value", path, f"{_dotted(path)} must be between 0 and {MAX_MONEY} sat"
+                Code.POLICY_BAD_VALUE,
+                path,
+                f"{_dotted(path)} must be between 0 and {MAX_MONEY} sat",
             )
         return value
 
     def _number(self, path: tuple[str, ...], untrusted: object, what: str) -> Decimal:
         if isinstance(untrusted, bool) or not isinstance(untrusted, int | Decimal):
-            raise self._error("policy.bad_type", path, f"{_dotted(path)} must be {what}")
+            raise self._error(Code.POLICY_BAD_TYPE, path, f"{_dotted(path)} must be {what}")
         value = Decimal(untrusted)
         if not value.is_finite():
-            raise self._error("policy.bad_value", path, f"{_dotted(path)} must be a finite number")
+            raise self._error(
+                Code.POLICY_BAD_VALUE, path, f"{_dotted(path)} must be a finite number"
+            )
         return value
 
     def _rate(self, untrusted: object) -> Decimal:
@@ -231,7 +235,7 @@ class _Reader:
         value = self._number(path, untrusted, "a number of sat/vB")
         if not 0 <= value <= MAX_MONEY:
             raise self._error(
-                "policy.bad_value", path, f"{_dotted(path)} must be between 0 and {MAX_MONEY}"
+                Code.POLICY_BAD_VALUE, path, f"{_dotted(path)} must be between 0 and {MAX_MONEY}"
             )
         return value
 
@@ -239,7 +243,9 @@ class _Reader:
         path = ("max_fee_percent",)
         value = self._number(path, untrusted, "a number (a percentage)")
         if not 0 <= value <= 100:
-            raise self._error("policy.bad_value", path, "max_fee_percent must be between 0 and 100")
+            raise self._error(
+                Code.POLICY_BAD_VALUE, path, "max_fee_percent must be between 0 and 100"
+            )
         return value
 
     def _window(self, untrusted: object) -> int:
@@ -247,7 +253,7 @@ class _Reader:
         value = self._whole(path, untrusted, "a whole number")
         if not 1 <= value <= MAX_CHANGE_INDEX_WINDOW:
             raise self._error(
-                "policy.bad_value",
+                Code.POLICY_BAD_VALUE,
                 path,
                 f"change_index_window must be between 1 and {MAX_CHANGE_INDEX_WINDOW}",
             )
@@ -255,27 +261,31 @@ class _Reader:
 
     def _strings(self, path: tuple[str, ...], untrusted: object, what: str) -> list[str]:
         if not isinstance(untrusted, list) or not all(isinstance(v, str) for v in untrusted):
-            raise self._error("policy.bad_type", path, f"{_dotted(path)} must be a list of {what}")
+            raise self._error(
+                Code.POLICY_BAD_TYPE, path, f"{_dotted(path)} must be a list of {what}"
+            )
         if len(set(untrusted)) != len(untrusted):
-            raise self._error("policy.bad_value", path, f"{_dotted(path)} lists an entry twice")
+            raise self._error(Code.POLICY_BAD_VALUE, path, f"{_dotted(path)} lists an entry twice")
         return list(untrusted)
 
     def _sighash(self, untrusted: object) -> tuple[str, ...]:
         path = ("allowed_sighash",)
         names = self._strings(path, untrusted, "sighash type names")
         if not names:
-            raise self._error("policy.bad_value", path, "allowed_sighash must name ALL or DEFAULT")
+            raise self._error(
+                Code.POLICY_BAD_VALUE, path, "allowed_sighash must name ALL or DEFAULT"
+            )
         for index, name in enumerate(names, start=1):
             if name not in SIGHASH_TYPES:
                 raise self._error(
-                    "policy.bad_value",
+                    Code.POLICY_BAD_VALUE,
                     path,
                     f"allowed_sighash entry {index} is not a sighash type name"
                     f" (one of: {', '.join(SIGHASH_TYPES)})",
                 )
             if name not in SIGNABLE_SIGHASH:
                 raise self._error(
-                    "policy.sighash_unsupported",
+                    Code.POLICY_SIGHASH_UNSUPPORTED,
                     path,
                     f"allowed_sighash entry {index} ({name}) is never signed by psbtbridge,"
                     " which commits to all inputs and outputs: only ALL and DEFAULT are possible",
@@ -288,14 +298,14 @@ class _Reader:
         for index, address in enumerate(addresses, start=1):
             if not _ADDRESS_TEXT.fullmatch(address):
                 raise self._error(
-                    "policy.bad_value",
+                    Code.POLICY_BAD_VALUE,
                     path,
                     f"unattended.allowed_destinations entry {index} must be an address: 1 to"
                     f" {MAX_ADDRESS_LENGTH} printable ASCII characters without spaces",
                 )
         return tuple(addresses)
 
-    def _error(self, code: str, path: tuple[str, ...], sentence: str) -> ConfigError:
+    def _error(self, code: Code, path: tuple[str, ...], sentence: str) -> ConfigError:
         return ConfigError(code, f"{FILE_NAME} [{_dotted(path)}]: {sentence}")
 
 

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Final, TextIO
 
-from psbtbridge.errors import CODES, BridgeError, ConfigError, ExitStatus, InvalidInput
+from psbtbridge.errors import CODES, BridgeError, Code, ConfigError, ExitStatus, InvalidInput
 from psbtbridge.files import DEFAULT_MAX_INPUT
 from psbtbridge.qrexec import (
     Reason,
@@ -53,12 +53,12 @@ def validate_digest_arg(untrusted_arg: str | None, service: str = SERVICE_NAME) 
     """The service argument: exactly 8 lower-case hex characters (the request's digest)."""
     if not untrusted_arg:  # dom0 appends "+" to a call without one: set and empty
         raise InvalidInput(
-            "service.missing_argument",
+            Code.SERVICE_MISSING_ARGUMENT,
             f"{service} needs the request's 8-hex digest as its argument ({service}+DIGEST)",
         )
     if not is_digest(untrusted_arg):
         raise InvalidInput(
-            "service.bad_argument",
+            Code.SERVICE_BAD_ARGUMENT,
             f"the {service} argument is not an 8-character lower-case hex digest",
         )
     digest = untrusted_arg  # 8 characters of [0-9a-f]: safe to log, show and compare
@@ -73,13 +73,13 @@ def validate_caller(untrusted_name: str | None) -> str:
     """
     if untrusted_name is None:
         raise ConfigError(
-            "service.missing_caller",
+            Code.SERVICE_MISSING_CALLER,
             "QREXEC_REMOTE_DOMAIN is not set: `psbt serve` runs only as a qrexec service;"
             " use `psbt sign` by hand",
         )
     if not is_qube_name(untrusted_name):
         raise ConfigError(
-            "service.bad_caller", "QREXEC_REMOTE_DOMAIN is not a valid qube name (see qrexec)"
+            Code.SERVICE_BAD_CALLER, "QREXEC_REMOTE_DOMAIN is not a valid qube name (see qrexec)"
         )
     caller = untrusted_name  # Qubes' qube-name rule: [A-Za-z][A-Za-z0-9_.-]{0,30}
     return caller
@@ -97,7 +97,7 @@ def validate_service_name(
     accepted = {f"{service}+{untrusted_arg}"} if untrusted_arg else {service, f"{service}+"}
     if untrusted_full_name not in accepted:
         raise ConfigError(
-            "service.wrong_name",
+            Code.SERVICE_WRONG_NAME,
             f"this service runs only as {service}+DIGEST under qrexec"
             " (QREXEC_SERVICE_FULL_NAME is unset or names another service)",
         )
@@ -119,7 +119,7 @@ def read_request(untrusted_fd: int, cap: int, deadline_s: float) -> bytes:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise InvalidInput(
-                "service.read_timeout",
+                Code.SERVICE_READ_TIMEOUT,
                 f"the request did not end within {deadline_s:g} s (the caller sent it too slowly"
                 " or never closed it)",
             )
@@ -131,14 +131,14 @@ def read_request(untrusted_fd: int, cap: int, deadline_s: float) -> bytes:
             continue
         except OSError as error:
             raise BridgeError(
-                "io.read_failed", f"cannot read the request: {error.strerror}"
+                Code.IO_READ_FAILED, f"cannot read the request: {error.strerror}"
             ) from error
         if not chunk:
             break
         chunks.append(chunk)
         total += len(chunk)
         if total > cap:
-            raise InvalidInput("io.too_large", f"the request is larger than the {cap}-byte cap")
+            raise InvalidInput(Code.IO_TOO_LARGE, f"the request is larger than the {cap}-byte cap")
     return b"".join(chunks)
 
 
@@ -229,7 +229,7 @@ def _deadline(stderr: TextIO, deadline_s: float) -> Iterator[None]:
             Reason(
                 ReasonKind.ERROR,
                 f"no answer within the {deadline_s:g}-second processing deadline",
-                "service.deadline",
+                Code.SERVICE_DEADLINE,
             ),
         )
         os._exit(ExitStatus.INTERNAL)
@@ -274,7 +274,7 @@ def run_service(
         digest = validate_digest_arg(untrusted_arg, service)
         request = read_request(stdin_fd, cap, read_deadline_s)
         if not request:
-            raise InvalidInput("encoding.empty", "the request on stdin is empty")
+            raise InvalidInput(Code.ENCODING_EMPTY, "the request on stdin is empty")
         watch = _Watch(_stream_fd(stdout))
         with _deadline(stderr, deadline_s):
             try:
@@ -299,13 +299,13 @@ def run_service(
                 ReasonKind.ERROR,
                 f"signed, but the caller went away before the answer was delivered; it is"
                 f" kept in {copy}",
-                "sign.undelivered",
+                Code.SIGN_UNDELIVERED,
             )
         else:
             reason = Reason(
                 ReasonKind.ERROR,
                 "the caller went away before the answer was delivered",
-                "service.caller_gone",
+                Code.SERVICE_CALLER_GONE,
             )
         _report(stderr, reason)
         return ExitStatus.INTERNAL
@@ -319,7 +319,7 @@ def run_service(
                 ReasonKind.ERROR,
                 f"internal error ({type(error).__name__})"
                 + ("" if kept() is None else "; signed, and kept in the data folder's signed/"),
-                "internal.bug",
+                Code.INTERNAL_BUG,
             ),
         )
         return ExitStatus.INTERNAL

@@ -11,7 +11,7 @@ from cold.crypto import sign_ecdsa, sign_taproot_keypath
 from cold.keystore import Seed
 from cold.wallets import find_our_key
 from psbtbridge.analysis import Analysis, InputAnalysis
-from psbtbridge.errors import BridgeError
+from psbtbridge.errors import BridgeError, Code
 from psbtbridge.psbt import Psbt, PsbtInput
 from psbtbridge.psbt.fields import GlobalType, InputType
 from psbtbridge.script import ScriptType, p2pkh
@@ -130,7 +130,7 @@ class _KeyCache:
         if registered is None or shown != registered:
             # The seed does not derive the registered key: never sign with a key we cannot show.
             raise BridgeError(
-                "sign.key_mismatch",
+                Code.SIGN_KEY_MISMATCH,
                 f"the seed's key at {account.origin.derivation}/{chain}/{index} is not the"
                 " registered one",
             )

@@ -37,7 +37,7 @@ from typing import Any, Final
 from cold import audit, ledger
 from cold.audit import AuditEntry, AuditRecord
 from cold.ledger import OutPointKey, Remembered
-from psbtbridge.errors import ConfigError
+from psbtbridge.errors import Code, ConfigError
 
 STATE_NAME: Final = "state.sqlite"
 LOCK_NAME: Final = "state.lock"  # a file of its own: state.sqlite is replaced on a rebuild
@@ -146,7 +146,7 @@ class State:
             return self._db.execute(query, parameters).fetchall()
         except sqlite3.Error as error:
             raise ConfigError(
-                "state.unusable",
+                Code.STATE_UNUSABLE,
                 f"the state index {self.home / STATE_NAME} cannot be read ({error}); it is"
                 " rebuilt from the audit log when deleted",
             ) from error
@@ -182,12 +182,14 @@ def locked(home: Path) -> Iterator[State]:
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError as error:
-        raise ConfigError("state.unusable", f"cannot open {path}: {error.strerror}") from error
+        raise ConfigError(Code.STATE_UNUSABLE, f"cannot open {path}: {error.strerror}") from error
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)  # released when fd closes, or the process dies
         except OSError as error:
-            raise ConfigError("state.unusable", f"cannot lock {path}: {error.strerror}") from error
+            raise ConfigError(
+                Code.STATE_UNUSABLE, f"cannot lock {path}: {error.strerror}"
+            ) from error
         db = _open_current(home)
         try:
             yield db
@@ -326,7 +328,7 @@ def _connect(path: Path) -> sqlite3.Connection:
         db = sqlite3.connect(path, isolation_level=None)
         db.execute("PRAGMA journal_mode = DELETE")
     except (OSError, sqlite3.Error) as error:
-        raise ConfigError("state.unusable", f"cannot open {path}: {error}") from error
+        raise ConfigError(Code.STATE_UNUSABLE, f"cannot open {path}: {error}") from error
     return db
 
 
@@ -335,7 +337,7 @@ def _transaction(db: sqlite3.Connection) -> Iterator[None]:
     try:
         db.execute("BEGIN IMMEDIATE")
     except sqlite3.Error as error:
-        raise ConfigError("state.unusable", f"cannot write the state index: {error}") from error
+        raise ConfigError(Code.STATE_UNUSABLE, f"cannot write the state index: {error}") from error
     try:
         yield
     except BaseException:
@@ -345,4 +347,4 @@ def _transaction(db: sqlite3.Connection) -> Iterator[None]:
     try:
         db.execute("COMMIT")
     except sqlite3.Error as error:
-        raise ConfigError("state.unusable", f"cannot write the state index: {error}") from error
+        raise ConfigError(Code.STATE_UNUSABLE, f"cannot write the state index: {error}") from error

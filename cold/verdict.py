@@ -8,10 +8,10 @@ from typing import Final
 
 from cold.policy import Policy
 from psbtbridge.analysis import Analysis, OutputKind
-from psbtbridge.errors import Finding
+from psbtbridge.errors import Code, Finding
 
 #: The warning that this exact transaction (same txid) was signed before.
-ALREADY_SIGNED: Final = "warning.already_signed"
+ALREADY_SIGNED: Final = Code.WARNING_ALREADY_SIGNED
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def evaluate(
     if fee_rate > policy.max_fee_rate:
         found.append(
             Finding(
-                "policy.fee_rate_too_high",
+                Code.POLICY_FEE_RATE_TOO_HIGH,
                 "",
                 f"fee rate {fee_rate:.1f} sat/vB is above max_fee_rate {policy.max_fee_rate}",
             )
@@ -41,7 +41,7 @@ def evaluate(
     if analysis.fee > policy.max_fee:
         found.append(
             Finding(
-                "policy.fee_too_high",
+                Code.POLICY_FEE_TOO_HIGH,
                 "",
                 f"fee {analysis.fee} sat is above max_fee {policy.max_fee} sat",
             )
@@ -50,7 +50,7 @@ def evaluate(
     if analysis.fee * 100 > policy.max_fee_percent * analysis.total_out:
         found.append(
             Finding(
-                "policy.fee_percent_too_high",
+                Code.POLICY_FEE_PERCENT_TOO_HIGH,
                 "",
                 f"fee is {analysis.fee_percent:.2f}% of the outputs, above max_fee_percent"
                 f" {policy.max_fee_percent}%",
@@ -59,7 +59,7 @@ def evaluate(
     if analysis.foreign_inputs and not policy.allow_foreign_inputs:
         found.append(
             Finding(
-                "policy.foreign_inputs",
+                Code.POLICY_FOREIGN_INPUTS,
                 "",
                 f"input {analysis.foreign_inputs[0].index} is not ours and allow_foreign_inputs"
                 " is false",
@@ -67,13 +67,13 @@ def evaluate(
         )
     if not policy.allow_op_return and any(o.kind is OutputKind.OP_RETURN for o in analysis.outputs):
         found.append(
-            Finding("policy.op_return", "", "an OP_RETURN output and allow_op_return is false")
+            Finding(Code.POLICY_OP_RETURN, "", "an OP_RETURN output and allow_op_return is false")
         )
     for inp in analysis.owned_inputs:
         if inp.sighash_type is not None and not policy.allows_sighash(inp.sighash_type):
             found.append(
                 Finding(
-                    "policy.sighash",
+                    Code.POLICY_SIGHASH,
                     "",
                     f"input {inp.index}: sighash 0x{inp.sighash_type:02x} is not in allowed_sighash",
                 )
@@ -82,7 +82,7 @@ def evaluate(
     if analysis.foreign_inputs and policy.allow_foreign_inputs:
         warnings.append(
             Finding(
-                "warning.foreign_inputs",
+                Code.WARNING_FOREIGN_INPUTS,
                 "",
                 f"{len(analysis.foreign_inputs)} input(s) are not ours (a joint transaction);"
                 " only ours will be signed",
@@ -110,7 +110,7 @@ def evaluate_unattended(
     if not rules.enabled:
         found.append(
             Finding(
-                "policy.unattended_disabled",
+                Code.POLICY_UNATTENDED_DISABLED,
                 "",
                 "unattended signing is off ([unattended] enabled = false in policy.toml)",
             )
@@ -122,7 +122,7 @@ def evaluate_unattended(
         if out.address is None or out.address not in allowed:
             found.append(
                 Finding(
-                    "policy.destination_not_allowed",
+                    Code.POLICY_DESTINATION_NOT_ALLOWED,
                     "",
                     f"output {out.index} pays {out.address or 'a non-address script'}, which is not"
                     " in allowed_destinations",
@@ -133,7 +133,7 @@ def evaluate_unattended(
     if leaving > rules.max_per_transaction:
         found.append(
             Finding(
-                "policy.over_transaction_limit",
+                Code.POLICY_OVER_TRANSACTION_LIMIT,
                 "",
                 f"{leaving} sat (fee included) would leave the wallet; max_per_transaction is"
                 f" {rules.max_per_transaction}",
@@ -143,7 +143,7 @@ def evaluate_unattended(
     if sent_24h + adding > rules.max_per_24h:
         found.append(
             Finding(
-                "policy.over_daily_limit",
+                Code.POLICY_OVER_DAILY_LIMIT,
                 "",
                 f"already spent in the last 24 h: {sent_24h} sat; this transaction: {adding}"
                 f" sat (fee included); together over max_per_24h {rules.max_per_24h} sat",
@@ -153,7 +153,7 @@ def evaluate_unattended(
     warnings = [w for w in verdict.warnings if w.code != ALREADY_SIGNED]
     if rules.refuse_on_warning and warnings:
         found.append(
-            Finding("policy.warning_unattended", "", f"refused on a warning: {warnings[0].text}")
+            Finding(Code.POLICY_WARNING_UNATTENDED, "", f"refused on a warning: {warnings[0].text}")
         )
     # Refused whatever refuse_on_warning says: nobody is there to judge them.
     for warning in verdict.warnings:
@@ -167,6 +167,6 @@ def evaluate_unattended(
 #: into another transaction is a fee bump a person may approve, or a replay that spends the
 #: coin twice; an input far past the indexes known may be planted to move the change window.
 _ALWAYS_REFUSED = {
-    "warning.input_already_signed": "policy.input_signed_elsewhere",
-    "warning.input_beyond_known": "policy.input_beyond_known",
+    Code.WARNING_INPUT_ALREADY_SIGNED: Code.POLICY_INPUT_SIGNED_ELSEWHERE,
+    Code.WARNING_INPUT_BEYOND_KNOWN: Code.POLICY_INPUT_BEYOND_KNOWN,
 }

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Final
 
 from cold.keystore import KeystoreFile, Seed
-from psbtbridge.errors import ConfigError, InvalidInput, Refused
+from psbtbridge.errors import Code, ConfigError, InvalidInput, Refused
 from psbtbridge.files import load_json, read_stored, write_atomic
 from psbtbridge.network import Network
 from psbtbridge.wallet import AccountKey, Wallet, descriptor_of, parse_descriptor
@@ -29,7 +29,7 @@ def load_registry(home: Path, network: Network) -> tuple[Wallet, ...]:
     """The registered multisig wallets; an absent file is an empty registry."""
     path = registry_path(home)
     untrusted_data = read_stored(
-        path, MAX_REGISTRY_SIZE, "wallet.registry_unreadable", "wallet.registry_corrupt"
+        path, MAX_REGISTRY_SIZE, Code.WALLET_REGISTRY_UNREADABLE, Code.WALLET_REGISTRY_CORRUPT
     )
     return () if untrusted_data is None else parse_registry(untrusted_data, path, network)
 
@@ -44,7 +44,7 @@ def parse_registry(untrusted_data: bytes, path: Path, network: Network) -> tuple
         raise _corrupt(path, f"unknown format; this version reads {FORMAT}")
     if untrusted["network"] != network.value:
         raise ConfigError(
-            "wallet.registry_network",
+            Code.WALLET_REGISTRY_NETWORK,
             f"{path} holds {str(untrusted['network'])[:20]} wallets but the keystore is"
             f" {network.value}",
         )
@@ -86,7 +86,9 @@ def check_new(wallet: Wallet, existing: tuple[Wallet, ...]) -> None:
     """Refuse a wallet whose name is taken or whose scripts another wallet already makes."""
     for other in existing:
         if other.name == wallet.name:
-            raise Refused("wallet.duplicate_name", f"a wallet named {wallet.name} already exists")
+            raise Refused(
+                Code.WALLET_DUPLICATE_NAME, f"a wallet named {wallet.name} already exists"
+            )
         # equal first receive and change scripts: the same keys, threshold and script type
         # (a sortedmulti with its keys listed in another order is the same wallet)
         if other.script_type == wallet.script_type and all(
@@ -94,7 +96,7 @@ def check_new(wallet: Wallet, existing: tuple[Wallet, ...]) -> None:
             for chain in (0, 1)
         ):
             raise Refused(
-                "wallet.duplicate_descriptor",
+                Code.WALLET_DUPLICATE_DESCRIPTOR,
                 f"wallet {other.name} already has this descriptor",
             )
 
@@ -105,18 +107,18 @@ def find_our_key(wallet: Wallet, seed: Seed) -> AccountKey:
     for key in ours:
         if seed.account_key(key.origin.path).xpub != key.xpub:
             raise Refused(
-                "wallet.key_mismatch",
+                Code.WALLET_KEY_MISMATCH,
                 f"the key at {key.origin.derivation} has this seed's fingerprint"
                 f" {seed.fingerprint.hex()} but not its xpub: wrong path, passphrase or forgery",
             )
     if not ours:
         raise Refused(
-            "wallet.not_ours",
+            Code.WALLET_NOT_OURS,
             f"no key in the descriptor has this seed's fingerprint {seed.fingerprint.hex()}",
         )
     if len(ours) > 1:
         raise Refused(
-            "wallet.ours_twice",
+            Code.WALLET_OURS_TWICE,
             f"{len(ours)} keys come from this seed: one signer would hold several of the"
             f" {wallet.threshold} signatures",
         )
@@ -127,7 +129,7 @@ def add_wallet(home: Path, keystore_file: KeystoreFile, wallet: Wallet) -> None:
     """Append a checked multisig wallet to the registry, atomically."""
     if not wallet.is_multisig:
         raise Refused(
-            "wallet.not_multisig",
+            Code.WALLET_NOT_MULTISIG,
             "only multisig wallets are registered: single-sig ones come from the seed",
         )
     check_new(wallet, registered_wallets(home, keystore_file))
@@ -140,4 +142,4 @@ def add_wallet(home: Path, keystore_file: KeystoreFile, wallet: Wallet) -> None:
 
 
 def _corrupt(path: Path, why: str) -> ConfigError:
-    return ConfigError("wallet.registry_corrupt", f"{path} is damaged: {why}")
+    return ConfigError(Code.WALLET_REGISTRY_CORRUPT, f"{path} is damaged: {why}")

@@ -104,7 +104,6 @@ def fuzz_tx(data: bytes) -> None:
 def _wallets() -> tuple[object, ...]:
     """Real single-sig wallets of the test mnemonic, and the 2-of-3 multisig of the tests."""
     from psbtbridge.bip32 import HARDENED
-
     from psbtbridge.network import Network
     from psbtbridge.script import ScriptType
     from psbtbridge.wallet import Wallet

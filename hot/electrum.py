@@ -26,7 +26,7 @@ from typing import Any, Final
 
 from hot.watch_only import wallet_file
 from psbtbridge.encoding import Encoding, decode
-from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, UsageError
+from psbtbridge.errors import BridgeError, Code, ConfigError, InvalidInput, UsageError
 from psbtbridge.files import DEFAULT_MAX_INPUT, load_json, write_new
 from psbtbridge.network import Network
 from psbtbridge.tx import MAX_MONEY, Tx
@@ -111,7 +111,7 @@ class Electrum:
             argv = tuple(shlex.split(untrusted_command))
         except ValueError as error:
             raise ConfigError(
-                "electrum.bad_command", f"{ENV_VAR} is not a valid command line: {error}"
+                Code.ELECTRUM_BAD_COMMAND, f"{ENV_VAR} is not a valid command line: {error}"
             ) from error
         return cls(argv)
 
@@ -121,7 +121,7 @@ class Electrum:
         chosen = {_NETWORK_OPTIONS.get(arg) for arg in self.argv if arg in _NETWORK_DIRS}
         if None in chosen or len(chosen) > 1:
             raise ConfigError(
-                "electrum.bad_command",
+                Code.ELECTRUM_BAD_COMMAND,
                 f"{ENV_VAR} names a network psbtbridge does not know, or more than one",
             )
         return chosen.pop() if chosen else None
@@ -141,7 +141,7 @@ class Electrum:
         fixed 180 sat/vB in 4.3, 150 in 4.5; a static fallback when it has no fee estimates).
         """
         if not 1 <= len(outputs) <= MAX_OUTPUTS:
-            raise UsageError("electrum.bad_output_count", f"pay 1 to {MAX_OUTPUTS} outputs")
+            raise UsageError(Code.ELECTRUM_BAD_OUTPUT_COUNT, f"pay 1 to {MAX_OUTPUTS} outputs")
         pairs = [_check_output(i, address, amount) for i, (address, amount) in enumerate(outputs)]
         args = [
             "paytomany",
@@ -162,14 +162,14 @@ class Electrum:
     def get_transaction(self, wallet: Path | None, txid: str) -> bytes:
         """A transaction the wallet (or, when online, the server) knows, checked against its txid."""
         if not _TXID_RE.fullmatch(txid):
-            raise UsageError("electrum.bad_txid", "a txid is 64 lowercase hex digits")
+            raise UsageError(Code.ELECTRUM_BAD_TXID, "a txid is 64 lowercase hex digits")
         text = self._run(["gettransaction", txid], wallet)
         if not _HEX_RE.fullmatch(text):
             raise _bad_output("gettransaction", text)
         raw = bytes.fromhex(text)
         if _txid(raw, "gettransaction") != txid:
             raise BridgeError(
-                "electrum.bad_output", f"Electrum returned a different transaction than {txid}"
+                Code.ELECTRUM_BAD_OUTPUT, f"Electrum returned a different transaction than {txid}"
             )
         return raw
 
@@ -179,7 +179,7 @@ class Electrum:
         text = self._run(["addtransaction", "-"], wallet, raw.hex().encode())
         if text == "false":
             raise BridgeError(
-                "electrum.tx_rejected",
+                Code.ELECTRUM_TX_REJECTED,
                 f"Electrum did not add {txid}: it conflicts with a transaction in the wallet",
             )
         if text != txid:
@@ -227,7 +227,7 @@ class Electrum:
             addresses = self.list_addresses(path, offline=True)
             if not addresses or addresses[0] != expected:
                 raise BridgeError(
-                    "electrum.address_mismatch",
+                    Code.ELECTRUM_ADDRESS_MISMATCH,
                     f"Electrum derives {addresses[0] if addresses else 'no address'} where"
                     f" psbtbridge derives {expected}; is {ENV_VAR} set for the export's"
                     f" network ({wallet.network.value})? {path} was removed",
@@ -257,7 +257,7 @@ class Electrum:
             try:
                 return self._through_daemon(online, args, wallet, stdin)
             except ConfigError as error:
-                if error.code != "electrum.not_running":
+                if error.code != Code.ELECTRUM_NOT_RUNNING:
                     raise
         offline_argv = self.argv if OFFLINE in self.argv else (*self.argv, OFFLINE)
         return self._call(offline_argv, args, wallet, stdin)
@@ -289,7 +289,7 @@ class Electrum:
         try:
             return self._call(online, args, wallet, stdin)
         except ConfigError as error:
-            if wallet is None or error.code != "electrum.wallet_not_loaded":
+            if wallet is None or error.code != Code.ELECTRUM_WALLET_NOT_LOADED:
                 raise
         self._call(online, ["load_wallet"], wallet, b"")  # 4.5 prints nothing, 4.3 "true"
         try:
@@ -322,16 +322,16 @@ class Electrum:
             )
         except subprocess.TimeoutExpired as error:
             raise BridgeError(
-                "electrum.timeout", f"electrum {name} did not answer in {self.timeout:g} s"
+                Code.ELECTRUM_TIMEOUT, f"electrum {name} did not answer in {self.timeout:g} s"
             ) from error
         except OSError as error:
             raise ConfigError(
-                "electrum.missing",
+                Code.ELECTRUM_MISSING,
                 f"cannot run {electrum[0]!r} ({error.strerror}): install Electrum"
                 f" (Debian: apt install electrum) or set {ENV_VAR} to its command line",
             ) from error
         if len(result.stdout) > DEFAULT_MAX_INPUT:
-            raise BridgeError("electrum.bad_output", f"electrum {name} printed too much")
+            raise BridgeError(Code.ELECTRUM_BAD_OUTPUT, f"electrum {name} printed too much")
         out = result.stdout.decode("utf-8", errors="replace").strip()
         if result.returncode != 0:
             raise _failure(name, out + "\n" + result.stderr.decode("utf-8", errors="replace"))
@@ -343,40 +343,42 @@ def _failure(name: str, untrusted_text: str) -> BridgeError:
     text = untrusted_text.strip()
     if "Run this command without --offline" in text:
         return ConfigError(
-            "electrum.stale_lockfile",
+            Code.ELECTRUM_STALE_LOCKFILE,
             "Electrum 4.5 runs no command offline while its daemon's lockfile exists, and"
             " no running Electrum answered: if none runs, `electrum stop` (with the options"
             f" of {ENV_VAR}) removes the lockfile a crash left",
         )
     if "Daemon not running" in text:
-        return ConfigError("electrum.not_running", f"Electrum is not running: {START_HINT}")
+        return ConfigError(Code.ELECTRUM_NOT_RUNNING, f"Electrum is not running: {START_HINT}")
     if "wallet not loaded" in text:
         return ConfigError(
-            "electrum.wallet_not_loaded",
+            Code.ELECTRUM_WALLET_NOT_LOADED,
             "the wallet is not open in the running Electrum: open it in the GUI or run"
             " `electrum load_wallet -w WALLET`",
         )
     if "Wallet file not found" in text:
-        return ConfigError("electrum.wallet_missing", "Electrum cannot find the wallet file")
+        return ConfigError(Code.ELECTRUM_WALLET_MISSING, "Electrum cannot find the wallet file")
     # "--offline" client, or a daemon started with --offline (it has no network object).
     if "cannot be run offline" in text or "'NoneType' object has no attribute" in text:
         return BridgeError(
-            "electrum.offline",
+            Code.ELECTRUM_OFFLINE,
             f"electrum {name} needs the network but Electrum runs offline: run Electrum online",
         )
     if "Invalid extended key format" in text:
         return BridgeError(
-            "electrum.wrong_network",
+            Code.ELECTRUM_WRONG_NETWORK,
             "Electrum cannot read the wallet's keys: does it run on the wallet's network"
             " (--testnet, --regtest)?",
         )
     if "Insufficient funds" in text:
-        return BridgeError("electrum.insufficient_funds", "the wallet has too little to pay this")
+        return BridgeError(
+            Code.ELECTRUM_INSUFFICIENT_FUNDS, "the wallet has too little to pay this"
+        )
     if "unrelated to this wallet" in text:
         return BridgeError(
-            "electrum.unrelated_tx", "the transaction neither pays to nor spends from the wallet"
+            Code.ELECTRUM_UNRELATED_TX, "the transaction neither pays to nor spends from the wallet"
         )
-    code = "electrum.broadcast_failed" if name == "broadcast" else "electrum.failed"
+    code = Code.ELECTRUM_BROADCAST_FAILED if name == "broadcast" else Code.ELECTRUM_FAILED
     return BridgeError(code, f"electrum {name} failed: {_excerpt(_last_line(text))}")
 
 
@@ -400,7 +402,7 @@ def _json_output(name: str, untrusted_text: str) -> Any:
 
 def _bad_output(name: str, untrusted_text: str) -> BridgeError:
     return BridgeError(
-        "electrum.bad_output",
+        Code.ELECTRUM_BAD_OUTPUT,
         f"electrum {name} printed something unexpected: {_excerpt(untrusted_text)}",
     )
 
@@ -416,11 +418,11 @@ def _excerpt(untrusted_text: str) -> str:
 def _check_output(index: int, address: str, amount: str) -> list[str]:
     if not _ADDRESS_RE.fullmatch(address):
         raise UsageError(
-            "electrum.bad_address", f"output {index}: {_excerpt(address)!r} is not an address"
+            Code.ELECTRUM_BAD_ADDRESS, f"output {index}: {_excerpt(address)!r} is not an address"
         )
     if not _AMOUNT_RE.fullmatch(amount) or (amount != "!" and Decimal(amount) <= 0):
         raise UsageError(
-            "electrum.bad_amount",
+            Code.ELECTRUM_BAD_AMOUNT,
             f"output {index}: amount {_excerpt(amount)!r} is not a positive BTC amount (8 decimals at most)",
         )
     return [address, amount]
@@ -429,7 +431,8 @@ def _check_output(index: int, address: str, amount: str) -> list[str]:
 def _check_feerate(feerate: float) -> str:
     if isinstance(feerate, bool) or not math.isfinite(feerate) or not 0 < feerate <= MAX_FEERATE:
         raise UsageError(
-            "electrum.bad_feerate", f"fee rate must be above 0 and at most {MAX_FEERATE:g} sat/vB"
+            Code.ELECTRUM_BAD_FEERATE,
+            f"fee rate must be above 0 and at most {MAX_FEERATE:g} sat/vB",
         )
     return repr(float(feerate))
 
@@ -439,7 +442,7 @@ def _txid(raw: bytes, name: str) -> str:
         return Tx.parse(raw).txid_hex()
     except InvalidInput as error:
         raise InvalidInput(
-            "electrum.bad_tx", f"electrum {name}: not a serialized transaction ({error})"
+            Code.ELECTRUM_BAD_TX, f"electrum {name}: not a serialized transaction ({error})"
         ) from error
 
 
@@ -465,5 +468,5 @@ def _create_new(path: Path, data: bytes) -> None:
         write_new(path, data)
     except FileExistsError as error:
         raise UsageError(
-            "electrum.wallet_exists", f"{path} exists; psbtbridge never overwrites a wallet file"
+            Code.ELECTRUM_WALLET_EXISTS, f"{path} exists; psbtbridge never overwrites a wallet file"
         ) from error

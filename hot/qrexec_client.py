@@ -23,6 +23,7 @@ from typing import IO, Final
 from psbtbridge.errors import (
     CODES,
     BridgeError,
+    Code,
     ConfigError,
     Declined,
     InvalidInput,
@@ -49,7 +50,7 @@ def client_command(environ: Mapping[str, str]) -> list[str]:
         return shlex.split(configured)
     except ValueError as error:
         raise ConfigError(
-            "send.bad_client", f"{CLIENT_ENV} is not a valid command line: {error}"
+            Code.SEND_BAD_CLIENT, f"{CLIENT_ENV} is not a valid command line: {error}"
         ) from error
 
 
@@ -63,38 +64,40 @@ def status_error(
     detail = f": {tail}" if tail else ""
     # The cold side's own code travels on (it says what was refused); ours stands in only
     # when the service gave no reason line, or one whose code we do not know.
-    code = reason.code if reason and reason.code in CODES else None
+    code = CODES.get(reason.code) if reason else None
     if status == 1 and reason and reason.kind is ReasonKind.DECLINED:
-        return Declined(code or "send.declined", f"{qube} declined to sign: {said}")
+        return Declined(code or Code.SEND_DECLINED, f"{qube} declined to sign: {said}")
     if status == 1 and reason:
-        return Refused(code or "send.declined", f"{qube} refused to sign: {said}")
+        return Refused(code or Code.SEND_DECLINED, f"{qube} refused to sign: {said}")
     if status == 3:
-        return InvalidInput(code or "send.invalid", f"{qube} rejected the PSBT as invalid: {said}")
+        return InvalidInput(
+            code or Code.SEND_INVALID, f"{qube} rejected the PSBT as invalid: {said}"
+        )
     if status == 4:
-        return BridgeError(code or "send.signer_error", f"the signer in {qube} failed: {said}")
+        return BridgeError(code or Code.SEND_SIGNER_ERROR, f"the signer in {qube} failed: {said}")
     if status == 126:
         return Refused(
-            "send.qrexec_denied",
+            Code.SEND_QREXEC_DENIED,
             f"dom0 refused the call to {service} in {qube}: its qrexec policy denies it or"
             " the prompt was declined (see qrexec/INSTALL.md)",
         )
     if status == 125:
-        return BridgeError("send.qrexec_failed", f"qrexec could not make the call{detail}")
+        return BridgeError(Code.SEND_QREXEC_FAILED, f"qrexec could not make the call{detail}")
     if status == 127:
         return BridgeError(
-            "send.service_missing",
+            Code.SEND_SERVICE_MISSING,
             f"{qube} has no {service} service: install it in its template (qrexec/INSTALL.md)",
         )
     if status > 128:
         return BridgeError(
-            "send.signer_error", f"the signer in {qube} was killed by signal {status - 128}"
+            Code.SEND_SIGNER_ERROR, f"the signer in {qube} was killed by signal {status - 128}"
         )
     if status < 0:
         return BridgeError(
-            "send.client_failed", f"the qrexec client was killed by signal {-status}"
+            Code.SEND_CLIENT_FAILED, f"the qrexec client was killed by signal {-status}"
         )
     return BridgeError(
-        "send.client_failed",
+        Code.SEND_CLIENT_FAILED,
         f"the qrexec client exited with status {status} and no answer from {qube}{detail}",
     )
 
@@ -128,9 +131,9 @@ def call_signer(
     """Send psbt (or another service's request) to SERVICE+DIGEST in qube (psbtbridge.Sign
     unless told); return the answer, or raise why not."""
     if not is_qube_name(qube):
-        raise UsageError("send.bad_qube", f"{qube!r} is not a valid qube name")
+        raise UsageError(Code.SEND_BAD_QUBE, f"{qube!r} is not a valid qube name")
     if not is_digest(digest):
-        raise BridgeError("send.bad_digest", f"{digest!r} is not an 8-character hex digest")
+        raise BridgeError(Code.SEND_BAD_DIGEST, f"{digest!r} is not an 8-character hex digest")
     command = [*(client_cmd or client_command(os.environ)), qube, f"{service}+{digest}"]
     try:
         process = subprocess.Popen(
@@ -138,7 +141,7 @@ def call_signer(
         )
     except OSError as error:
         raise ConfigError(
-            "send.no_client",
+            Code.SEND_NO_CLIENT,
             f"cannot run {command[0]}: {error.strerror}; outside Qubes set {CLIENT_ENV}",
         ) from error
     assert process.stdin and process.stdout and process.stderr  # all three are pipes
@@ -153,7 +156,7 @@ def call_signer(
         process.kill()
         process.stdout.close()  # anything the client left behind gets EPIPE, not a full pipe
         raise InvalidInput(
-            "send.answer_too_large", f"the answer from {qube} is larger than {cap} bytes"
+            Code.SEND_ANSWER_TOO_LARGE, f"the answer from {qube} is larger than {cap} bytes"
         ) from error
     finally:
         status = process.wait()
@@ -164,5 +167,5 @@ def call_signer(
     if status != 0:
         raise status_error(status, b"".join(errors).decode("utf-8", "replace"), qube, service)
     if not answer:
-        raise InvalidInput("send.empty_answer", f"{qube} reported success but sent no PSBT")
+        raise InvalidInput(Code.SEND_EMPTY_ANSWER, f"{qube} reported success but sent no PSBT")
     return answer

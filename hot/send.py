@@ -18,7 +18,7 @@ from hot.electrum import Electrum
 from psbtbridge.address import decode_address
 from psbtbridge.amount import SATS_PER_BTC, format_btc
 from psbtbridge.encoding import decode
-from psbtbridge.errors import BridgeError, InvalidInput, UsageError
+from psbtbridge.errors import BridgeError, Code, InvalidInput, UsageError
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt
 from psbtbridge.psbt.fields import InputType
@@ -54,14 +54,14 @@ def btc_to_sats(untrusted_amount: str) -> int:
     """An exact BTC amount ("0.001") in satoshis, without floating point; above 0, at most 21M."""
     if _AMOUNT_RE.fullmatch(untrusted_amount) is None:
         raise UsageError(
-            "send.bad_amount",
+            Code.SEND_BAD_AMOUNT,
             f"{untrusted_amount[:30]!r} is not an amount in BTC (digits, at most 8 decimals)",
         )
     whole, _, fraction = untrusted_amount.partition(".")
     sats = int(whole) * SATS_PER_BTC + int(fraction.ljust(8, "0") or "0")
     if not 0 < sats <= MAX_MONEY:
         raise UsageError(
-            "send.bad_amount", f"{untrusted_amount} BTC is not above 0 and at most 21M"
+            Code.SEND_BAD_AMOUNT, f"{untrusted_amount} BTC is not above 0 and at most 21M"
         )
     return sats
 
@@ -73,8 +73,12 @@ def address_script(untrusted_address: str, network: Network) -> tuple[str, bytes
     try:
         return decode_address(untrusted_address, network)
     except InvalidInput as error:
-        code = "send.wrong_network" if error.code == "address.wrong_network" else "send.bad_address"
-        hint = ": give --network for it" if code == "send.wrong_network" else ""
+        code = (
+            Code.SEND_WRONG_NETWORK
+            if error.code == Code.ADDRESS_WRONG_NETWORK
+            else Code.SEND_BAD_ADDRESS
+        )
+        hint = ": give --network for it" if code == Code.SEND_WRONG_NETWORK else ""
         raise UsageError(code, error.message + hint) from error
 
 
@@ -88,7 +92,9 @@ def parse_payments(untrusted_pays: Sequence[Sequence[str]], network: Network) ->
     """Every --pay, checked before Electrum is asked for anything."""
     payments = [parse_payment(address, amount, network) for address, amount in untrusted_pays]
     if sum(p.sats is None for p in payments) > 1:
-        raise UsageError("send.bad_amount", f"only one payment can be {EVERYTHING!r} (everything)")
+        raise UsageError(
+            Code.SEND_BAD_AMOUNT, f"only one payment can be {EVERYTHING!r} (everything)"
+        )
     return payments
 
 
@@ -121,11 +127,11 @@ def enrich(psbt: Psbt, electrum: Electrum, wallet: Path | None) -> Psbt:
                 "Electrum's --offline command line cannot look transactions up: start Electrum"
                 " (its GUI, or `electrum daemon -d` and `electrum load_wallet -w WALLET`) and"
                 " leave --offline out of PSBTBRIDGE_ELECTRUM"
-                if error.code == "electrum.offline"
+                if error.code == Code.ELECTRUM_OFFLINE
                 else error.message
             )
             raise BridgeError(
-                "send.prevtx_unavailable",
+                Code.SEND_PREVTX_UNAVAILABLE,
                 f"input {index} lacks its previous transaction {txid} and Electrum could not"
                 f" supply it: {hint}; nothing was sent",
             ) from error
@@ -149,7 +155,7 @@ def check_payments(psbt: Psbt, payments: Sequence[Payment]) -> None:
         )
         if found is None:
             raise BridgeError(
-                "send.payment_missing",
+                Code.SEND_PAYMENT_MISSING,
                 f"Electrum's transaction does not pay {payment.electrum_amount} BTC to"
                 f" {payment.address}; nothing was sent",
             )
@@ -197,7 +203,7 @@ def check_answer(sent: Psbt, untrusted_answer: bytes) -> SignedAnswer:
     tx = sent.unsigned_tx()
     if answer.unsigned_tx().serialize() != tx.serialize():
         raise InvalidInput(
-            "send.tx_changed", "the signed PSBT is for a different transaction than the one sent"
+            Code.SEND_TX_CHANGED, "the signed PSBT is for a different transaction than the one sent"
         )
     verifier = Verifier(tx.serialize(), spent_by(sent))
     added = 0
@@ -218,7 +224,7 @@ def check_answer(sent: Psbt, untrusted_answer: bytes) -> SignedAnswer:
             verifier.check_schnorr_keypath(after.index, after.tap_key_sig)
             added += 1
     if not added:
-        raise InvalidInput("send.no_signature", "the signer answered without adding a signature")
+        raise InvalidInput(Code.SEND_NO_SIGNATURE, "the signer answered without adding a signature")
     return SignedAnswer(answer, added)
 
 

@@ -14,7 +14,7 @@ import json
 from typing import Any, Final
 
 from psbtbridge.bip32 import HARDENED, KeyOrigin
-from psbtbridge.errors import UsageError
+from psbtbridge.errors import Code, UsageError
 from psbtbridge.script import ScriptType
 from psbtbridge.wallet import Wallet, electrum_xpub
 from psbtbridge.wallet.export import wallet_from_export
@@ -31,17 +31,17 @@ def watchable_from_export(untrusted_data: bytes, name: str) -> Wallet:
     where = f"export: wallet {name!r}"
     if wallet.script_type is ScriptType.P2TR:
         raise UsageError(
-            "watch_only.unsupported",
+            Code.WATCH_ONLY_UNSUPPORTED,
             f"{where}: Electrum 4.3 has no taproot wallets; choose a p2wpkh, p2sh-p2wpkh or p2pkh wallet",
         )
     if wallet.is_multisig and not wallet.sorted:
         raise UsageError(
-            "watch_only.unsupported",
+            Code.WATCH_ONLY_UNSUPPORTED,
             f"{where}: Electrum only builds sorted multisig (sortedmulti); this wallet keeps key order",
         )
     if wallet.is_multisig and not 2 <= len(wallet.keys) <= MAX_COSIGNERS:
         raise UsageError(
-            "watch_only.unsupported",
+            Code.WATCH_ONLY_UNSUPPORTED,
             f"{where}: {len(wallet.keys)} cosigners; Electrum takes 2 to {MAX_COSIGNERS}",
         )
     return wallet

@@ -13,7 +13,7 @@ from typing import Final
 from embit.base import EmbitError
 from embit.script import address_to_scriptpubkey
 
-from psbtbridge.errors import InvalidInput
+from psbtbridge.errors import Code, InvalidInput
 from psbtbridge.network import Network
 from psbtbridge.script import address_of
 
@@ -57,9 +57,9 @@ def decode_address(untrusted_address: str, network: Network) -> tuple[str, bytes
         others = [n.value for n in Network if address_of(spk, n) == candidate]
         if others:
             raise InvalidInput(
-                "address.wrong_network",
+                Code.ADDRESS_WRONG_NETWORK,
                 f"{candidate} is a {'/'.join(others)} address, not {network.value}",
             )
     raise InvalidInput(
-        "address.bad_address", f"{_shown(untrusted_address)} is not a bitcoin address"
+        Code.ADDRESS_BAD_ADDRESS, f"{_shown(untrusted_address)} is not a bitcoin address"
     )

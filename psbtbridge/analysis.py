@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from psbtbridge.bip32 import HARDENED, KeyOrigin
-from psbtbridge.errors import Finding, Refused
+from psbtbridge.errors import Code, Finding, Refused
 from psbtbridge.hashes import hash160, sha256
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt, PsbtInput, PsbtOutput
@@ -171,8 +171,8 @@ def analyse(
     finder = _Finder(wallets)
     inputs = tuple(_analyse_input(inp, finder) for inp in psbt.inputs)
     if not any(i.owner for i in inputs):
-        raise Refused("proof.nothing_to_sign", _nothing_to_sign(psbt, wallets))
-    _raise_first(f for f in facts.refusals if f.code == "proof.unknown_amount")
+        raise Refused(Code.PROOF_NOTHING_TO_SIGN, _nothing_to_sign(psbt, wallets))
+    _raise_first(f for f in facts.refusals if f.code == Code.PROOF_UNKNOWN_AMOUNT)
     windows = _Windows(inputs, known, change_window, receive_window)
     outputs = tuple(
         _analyse_output(out, finder, claimers, network, windows) for out in psbt.outputs
@@ -182,7 +182,7 @@ def analyse(
     # A claimed amount matters only where no signature of ours commits to it.
     foreign = {i.index for i in inputs if i.owner is None}
     warnings = [
-        f for f in facts.warnings if f.code != "warning.amount_claimed" or _index(f) in foreign
+        f for f in facts.warnings if f.code != Code.WARNING_AMOUNT_CLAIMED or _index(f) in foreign
     ]
     warnings += windows.inputs_beyond(inputs)
     mismatch = network_finding(psbt, network)  # paths of ours on another network: refused above
@@ -192,7 +192,7 @@ def analyse(
         if out.kind is OutputKind.TRANSFER and out.owner is not None:
             warnings.append(
                 Finding(
-                    "warning.transfer",
+                    Code.WARNING_TRANSFER,
                     f"output {out.index}",
                     f"pays {out.owner.wallet.name}, another of our wallets than the one(s)"
                     " spent from: a transfer between wallets, counted as leaving",
@@ -220,7 +220,7 @@ def analyse(
 
 #: Refusals `analyse` raises only after it has looked for inputs of ours, so that a PSBT
 #: with none is named as such first.
-_LATE_REFUSALS = frozenset({"proof.unknown_amount", "proof.negative_fee"})
+_LATE_REFUSALS = frozenset({Code.PROOF_UNKNOWN_AMOUNT, Code.PROOF_NEGATIVE_FEE})
 
 
 @dataclass(frozen=True)
@@ -241,14 +241,14 @@ def check_facts(psbt: Psbt) -> Facts:
     warnings: list[Finding] = []
     if not tx.inputs or not tx.outputs:
         refusals.append(
-            Finding("proof.empty_tx", "", "the transaction has no inputs or no outputs")
+            Finding(Code.PROOF_EMPTY_TX, "", "the transaction has no inputs or no outputs")
         )
     seen: dict[OutPoint, int] = {}
     for i, txin in enumerate(tx.inputs):
         if txin.prevout in seen:
             refusals.append(
                 Finding(
-                    "proof.duplicate_input",
+                    Code.PROOF_DUPLICATE_INPUT,
                     f"input {i}",
                     f"spends {txin.prevout}, as input {seen[txin.prevout]} does",
                 )
@@ -264,7 +264,7 @@ def check_facts(psbt: Psbt) -> Facts:
         if total is not None and total > MAX_MONEY:
             refusals.append(
                 Finding(
-                    "proof.bad_amount",
+                    Code.PROOF_BAD_AMOUNT,
                     "",
                     f"the {what} add up to {total} sat, more than 21 million BTC",
                 )
@@ -273,7 +273,7 @@ def check_facts(psbt: Psbt) -> Facts:
     if fee is not None and fee < 0:
         refusals.append(
             Finding(
-                "proof.negative_fee",
+                Code.PROOF_NEGATIVE_FEE,
                 "",
                 f"outputs ({total_out} sat) exceed inputs ({total_in} sat): the fee would be"
                 f" {fee} sat",
@@ -288,17 +288,19 @@ def _input_amount(inp: PsbtInput, refusals: list[Finding], warnings: list[Findin
     spent = inp.spent_output
     if spent is None:
         refusals.append(
-            Finding("proof.unknown_amount", place, "no UTXO is given, so the fee cannot be known")
+            Finding(
+                Code.PROOF_UNKNOWN_AMOUNT, place, "no UTXO is given, so the fee cannot be known"
+            )
         )
         return None
     if not 0 <= spent.value <= MAX_MONEY:
         refusals.append(
-            Finding("proof.bad_amount", place, f"amount {spent.value} sat is out of range")
+            Finding(Code.PROOF_BAD_AMOUNT, place, f"amount {spent.value} sat is out of range")
         )
     if not inp.amount_proven:
         warnings.append(
             Finding(
-                "warning.amount_claimed",
+                Code.WARNING_AMOUNT_CLAIMED,
                 place,
                 "its amount is only claimed (PSBT_IN_WITNESS_UTXO), not proven by the previous"
                 " transaction; the fee shown relies on it",
@@ -310,7 +312,7 @@ def _input_amount(inp: PsbtInput, refusals: list[Finding], warnings: list[Findin
     ):
         warnings.append(
             Finding(
-                "warning.sighash_not_all",
+                Code.WARNING_SIGHASH_NOT_ALL,
                 place,
                 f"requests sighash {sighash_name(inp.sighash_type)}, not ALL",
             )
@@ -319,7 +321,7 @@ def _input_amount(inp: PsbtInput, refusals: list[Finding], warnings: list[Findin
         if sig.sighash_type != SighashType.ALL:
             warnings.append(
                 Finding(
-                    "warning.sighash_not_all",
+                    Code.WARNING_SIGHASH_NOT_ALL,
                     place,
                     f"a partial signature uses sighash {sighash_name(sig.sighash_type)}",
                 )
@@ -331,13 +333,13 @@ def _check_output_amount(out: PsbtOutput, refusals: list[Finding], warnings: lis
     place = f"output {out.index}"
     if not 0 <= out.amount <= MAX_MONEY:
         refusals.append(
-            Finding("proof.bad_amount", place, f"amount {out.amount} sat is out of range")
+            Finding(Code.PROOF_BAD_AMOUNT, place, f"amount {out.amount} sat is out of range")
         )
     if is_op_return(out.script_pubkey):
         if out.amount:
             refusals.append(
                 Finding(
-                    "proof.op_return_value",
+                    Code.PROOF_OP_RETURN_VALUE,
                     place,
                     f"an OP_RETURN output carries {out.amount} sat, which would be burned",
                 )
@@ -345,10 +347,12 @@ def _check_output_amount(out: PsbtOutput, refusals: list[Finding], warnings: lis
         return
     if not has_address(out.script_pubkey):
         warnings.append(
-            Finding("warning.unknown_script", place, "a script that is not a standard address")
+            Finding(Code.WARNING_UNKNOWN_SCRIPT, place, "a script that is not a standard address")
         )
     elif 0 <= out.amount < DUST_LIMIT:
-        warnings.append(Finding("warning.dust", place, f"{out.amount} sat is below the dust limit"))
+        warnings.append(
+            Finding(Code.WARNING_DUST, place, f"{out.amount} sat is below the dust limit")
+        )
 
 
 def _field_warnings(psbt: Psbt) -> list[Finding]:
@@ -360,11 +364,13 @@ def _field_warnings(psbt: Psbt) -> list[Finding]:
     for place, unknown, proprietary in maps:
         if unknown:
             found.append(
-                Finding("warning.unknown_fields", place, f"{unknown} field(s) of unknown type")
+                Finding(Code.WARNING_UNKNOWN_FIELDS, place, f"{unknown} field(s) of unknown type")
             )
         if proprietary:
             found.append(
-                Finding("warning.proprietary_fields", place, f"{proprietary} proprietary field(s)")
+                Finding(
+                    Code.WARNING_PROPRIETARY_FIELDS, place, f"{proprietary} proprietary field(s)"
+                )
             )
     return found
 
@@ -399,7 +405,7 @@ def network_finding(psbt: Psbt, network: Network) -> Finding | None:
         "0 (main)" if c == 0 else "1 (test networks)" if c == 1 else str(c) for c in other
     )
     return Finding(
-        "warning.network_mismatch",
+        Code.WARNING_NETWORK_MISMATCH,
         "",
         f"derivation paths name coin type {names}, but addresses are shown for"
         f" {network.value}: give the right --network",
@@ -409,7 +415,7 @@ def network_finding(psbt: Psbt, network: Network) -> Finding | None:
 def size_finding(indexes: list[int]) -> Finding:
     """The warning for inputs sized at their smallest: the fee rate shown is the most it can be."""
     return Finding(
-        "warning.size_unknown",
+        Code.WARNING_SIZE_UNKNOWN,
         f"input(s) {', '.join(str(i) for i in indexes)}",
         "unknown script or spend path: sized at the smallest an input can be, so the fee rate"
         " shown is an upper bound",
@@ -445,7 +451,7 @@ def _analyse_input(inp: PsbtInput, finder: _Finder) -> InputAnalysis:
     if owner is not None:
         if not inp.amount_proven and owner.wallet.script_type is not ScriptType.P2TR:
             raise Refused(
-                "proof.missing_non_witness_utxo",
+                Code.PROOF_MISSING_NON_WITNESS_UTXO,
                 f"{where}: ours, but its amount is not proven by the full previous transaction"
                 " (PSBT_IN_NON_WITNESS_UTXO)",
             )
@@ -471,7 +477,7 @@ def _check_signer_rules(inp: PsbtInput, spent: TxOut | None, where: str) -> None
     if inp.redeem_script is not None:
         if not (is_p2sh(spk) and spk[2:22] == hash160(inp.redeem_script)):
             raise Refused(
-                "proof.redeem_script_mismatch",
+                Code.PROOF_REDEEM_SCRIPT_MISMATCH,
                 f"{where}: PSBT_IN_REDEEM_SCRIPT does not hash to the P2SH output it spends",
             )
         program = inp.redeem_script
@@ -479,14 +485,14 @@ def _check_signer_rules(inp: PsbtInput, spent: TxOut | None, where: str) -> None
         is_p2wsh(program) and program[2:] == sha256(inp.witness_script)
     ):
         raise Refused(
-            "proof.witness_script_mismatch",
+            Code.PROOF_WITNESS_SCRIPT_MISMATCH,
             f"{where}: PSBT_IN_WITNESS_SCRIPT does not hash to the P2WSH program it spends",
         )
     # A P2SH output without its redeem script may still wrap a witness program: undecided here.
     undecided = program is spk and is_p2sh(spk)
     if inp.witness_utxo is not None and not is_witness_program(program) and not undecided:
         raise Refused(
-            "proof.witness_utxo_non_segwit",
+            Code.PROOF_WITNESS_UTXO_NON_SEGWIT,
             f"{where}: a witness UTXO is given for a non-segwit output; a legacy signature"
             " does not commit to the amount it claims",
         )
@@ -499,7 +505,7 @@ def _check_sighash(inp: PsbtInput, owner: Ownership, where: str) -> None:
         allowed.add(SighashType.DEFAULT)
     if inp.sighash_type is not None and inp.sighash_type not in allowed:
         raise Refused(
-            "proof.sighash_not_allowed",
+            Code.PROOF_SIGHASH_NOT_ALLOWED,
             f"{where}: requests sighash type 0x{inp.sighash_type:02x}; only ALL"
             " (and DEFAULT for taproot) is ever signed",
         )
@@ -548,7 +554,7 @@ class _Windows:
             if out.owner.index > limit:
                 found.append(
                     Finding(
-                        "warning.self_transfer",
+                        Code.WARNING_SELF_TRANSFER,
                         f"output {out.index}",
                         f"pays our receive address {out.owner.path}, beyond index {limit}"
                         f" ({why}): a wallet scanning its gap limit may never see it arrive",
@@ -569,7 +575,7 @@ class _Windows:
             if i.owner.index > limit:
                 found.append(
                     Finding(
-                        "warning.input_beyond_known",
+                        Code.WARNING_INPUT_BEYOND_KNOWN,
                         f"input {i.index}",
                         f"ours at {i.owner.path}, beyond index {limit} ({why}); if the wallet"
                         f" really used it, record that with `psbt audit used {i.owner.wallet.name}"
@@ -655,7 +661,7 @@ def _analyse_output(
     if owner.index > limit and owner.chain == 1:
         chain = "change" if owner.chain == 1 else "receive"
         raise Refused(
-            "proof.change_beyond_window",
+            Code.PROOF_CHANGE_BEYOND_WINDOW,
             f"{where}: ours at {owner.path}, beyond index {limit} ({why}); a wallet scanning"
             " its gap limit would never find it. If this wallet has really used its"
             f" {chain} addresses that far (a wallet moved here with its history), record it"
@@ -674,14 +680,14 @@ def _fake_change(out: PsbtOutput, claims: list[KeyOrigin], finder: _Finder, wher
         tail = origin.path[-2:]
         if len(tail) == 2 and any(step >= HARDENED for step in tail):
             return Refused(
-                "proof.change_hardened",
+                Code.PROOF_CHANGE_HARDENED,
                 f"{where}: claims a hardened change path {origin.descriptor_form()}; wallets use"
                 " non-hardened change",
             )
     for origin in claims:
         if len(origin.path) >= 2 and origin.path[-2] not in (0, 1):
             return Refused(
-                "proof.change_bad_chain",
+                Code.PROOF_CHANGE_BAD_CHAIN,
                 f"{where}: claims path {origin.descriptor_form()}, outside the receive and change chains",
             )
     spk = out.script_pubkey
@@ -692,30 +698,30 @@ def _fake_change(out: PsbtOutput, claims: list[KeyOrigin], finder: _Finder, wher
                 continue
             if _spk_shape(spk) != _spk_shape(derived.script_pubkey):
                 return Refused(
-                    "proof.change_script_type",
+                    Code.PROOF_CHANGE_SCRIPT_TYPE,
                     f"{where}: claims {origin.descriptor_form()} of wallet {wallet.name}"
                     f" ({wallet.script_type.value}) but is a different kind of script",
                 )
             if wallet.script_type is ScriptType.P2TR:
                 return Refused(
-                    "proof.change_script_tree",
+                    Code.PROOF_CHANGE_SCRIPT_TREE,
                     f"{where}: claims {origin.descriptor_form()} but its taproot output key is not the"
                     " BIP86 key: it may hide a script path someone else can spend",
                 )
             if wallet.is_multisig:
                 return Refused(
-                    "proof.multisig_change_mismatch",
+                    Code.PROOF_MULTISIG_CHANGE_MISMATCH,
                     f"{where}: claims {origin.descriptor_form()} of multisig {wallet.name} but its"
                     " script uses other keys",
                 )
     for origin in claims:
         if finder.other_account(origin):
             return Refused(
-                "proof.change_other_account",
+                Code.PROOF_CHANGE_OTHER_ACCOUNT,
                 f"{where}: claims {origin.descriptor_form()}, an account that is not registered here",
             )
     return Refused(
-        "proof.fake_change",
+        Code.PROOF_FAKE_CHANGE,
         f"{where}: claims to be ours ({claims[0].descriptor_form()}) but does not re-derive from any"
         " registered wallet",
     )
@@ -819,7 +825,7 @@ def _check_network(
     for xpub in psbt.xpubs:
         if xpub.xpub[:4] not in versions:
             raise Refused(
-                "proof.wrong_network",
+                Code.PROOF_WRONG_NETWORK,
                 f"a global xpub is not a {network.value} key; this signer is for {network.value}",
             )
     maps: list[PsbtInput | PsbtOutput] = [*psbt.inputs, *psbt.outputs]
@@ -834,7 +840,7 @@ def _check_network(
                 and path[1] - HARDENED != network.coin_type
             ):
                 raise Refused(
-                    "proof.wrong_network",
+                    Code.PROOF_WRONG_NETWORK,
                     f"path {origin.descriptor_form()} is for coin type {path[1] - HARDENED}; this"
                     f" signer is for {network.value}",
                 )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from embit.util import ctypes_secp256k1 as secp
 
-from psbtbridge.errors import BridgeError, InvalidInput
+from psbtbridge.errors import BridgeError, Code, InvalidInput
 
 #: BIP32: indexes from 2^31 on are hardened children.
 HARDENED = 0x80000000
@@ -34,11 +34,11 @@ class KeyOrigin:
 
     def __post_init__(self) -> None:
         if len(self.fingerprint) != 4:
-            raise InvalidInput("wallet.bad_origin", "a key fingerprint must be 4 bytes")
+            raise InvalidInput(Code.WALLET_BAD_ORIGIN, "a key fingerprint must be 4 bytes")
         # BIP32 serializes depth in one byte
         path = self.path
         if len(path) > 255 or (path and not 0 <= min(path) <= max(path) <= 0xFFFFFFFF):
-            raise InvalidInput("wallet.bad_origin", "a derivation path is out of range")
+            raise InvalidInput(Code.WALLET_BAD_ORIGIN, "a derivation path is out of range")
 
     @property
     def derivation(self) -> str:
@@ -56,7 +56,7 @@ class KeyOrigin:
 def child_tweak(chain_code: bytes, pubkey: bytes, index: int) -> tuple[bytes, bytes]:
     """BIP32's I = HMAC-SHA512(c, serP(K) || ser32(i)), split into (IL, IR) for index < 2^31."""
     if not 0 <= index < HARDENED:
-        raise BridgeError("bip32.bad_index", f"index {index} is not a non-hardened child index")
+        raise BridgeError(Code.BIP32_BAD_INDEX, f"index {index} is not a non-hardened child index")
     digest = hmac.digest(chain_code, pubkey + index.to_bytes(4, "big"), "sha512")
     return digest[:32], digest[32:]
 
@@ -68,5 +68,5 @@ def public_child(pubkey: bytes, chain_code: bytes, index: int) -> tuple[bytes, b
         point = secp.ec_pubkey_add(secp.ec_pubkey_parse(pubkey), tweak)
     except ValueError as error:
         # BIP32: IL >= n or a point at infinity (probability < 2^-127) makes the index invalid.
-        raise BridgeError("bip32.invalid_child", f"child {index} is invalid; skip it") from error
+        raise BridgeError(Code.BIP32_INVALID_CHILD, f"child {index} is invalid; skip it") from error
     return bytes(secp.ec_pubkey_serialize(point, secp.EC_COMPRESSED)), child_code

@@ -19,7 +19,7 @@ from enum import Enum
 from typing import Final
 
 from psbtbridge.compact import compact_size, read_compact_size, read_var_bytes, var_bytes
-from psbtbridge.errors import InvalidInput, Refused
+from psbtbridge.errors import Code, InvalidInput, Refused
 from psbtbridge.hashes import hash160, sha256, tagged_hash
 from psbtbridge.psbt import Psbt
 from psbtbridge.psbt.fields import InputType
@@ -97,11 +97,11 @@ def split_variant(untrusted_signature: str) -> tuple[Variant, bytes]:
 def decode_base64(untrusted_text: str) -> bytes:
     """Strict base64 (no stray characters), bounded before decoding."""
     if len(untrusted_text) > MAX_SIGNATURE_SIZE * 4 // 3 + 4:
-        raise InvalidInput("message.bad_signature", "the signature is longer than the cap")
+        raise InvalidInput(Code.MESSAGE_BAD_SIGNATURE, "the signature is longer than the cap")
     try:
         return base64.b64decode(untrusted_text.strip(), validate=True)
     except (binascii.Error, ValueError) as error:
-        raise InvalidInput("message.bad_signature", "the signature is not base64") from error
+        raise InvalidInput(Code.MESSAGE_BAD_SIGNATURE, "the signature is not base64") from error
 
 
 def decode_witness(untrusted_stack: bytes) -> tuple[bytes, ...]:
@@ -110,14 +110,14 @@ def decode_witness(untrusted_stack: bytes) -> tuple[bytes, ...]:
     try:
         count = read_compact_size(stream, "witness item count")
         if count > _MAX_WITNESS_ITEMS:
-            raise InvalidInput("message.bad_signature", f"{count} witness items is over the cap")
+            raise InvalidInput(Code.MESSAGE_BAD_SIGNATURE, f"{count} witness items is over the cap")
         items = tuple(read_var_bytes(stream, f"witness item {i}") for i in range(count))
     except InvalidInput as error:
         raise InvalidInput(
-            "message.bad_signature", f"not a witness stack: {error.message}"
+            Code.MESSAGE_BAD_SIGNATURE, f"not a witness stack: {error.message}"
         ) from error
     if stream.read(1):
-        raise InvalidInput("message.bad_signature", "bytes follow the witness stack")
+        raise InvalidInput(Code.MESSAGE_BAD_SIGNATURE, "bytes follow the witness stack")
     return items
 
 
@@ -145,19 +145,19 @@ def verify_full(message_challenge: bytes, untrusted_tx: bytes, message: bytes) -
         signed = Tx.parse(untrusted_tx)
     except InvalidInput as error:
         raise InvalidInput(
-            "message.bad_signature", f"not a transaction: {error.message}"
+            Code.MESSAGE_BAD_SIGNATURE, f"not a transaction: {error.message}"
         ) from error
     spend = to_spend(message_challenge, message)
     if len(signed.inputs) != 1:
         raise Refused(
-            "message.inconclusive", "a full signature with several inputs is a proof of funds"
+            Code.MESSAGE_INCONCLUSIVE, "a full signature with several inputs is a proof of funds"
         )
     if signed.inputs[0].prevout != OutPoint(spend.txid(), 0):
-        raise Refused("message.invalid", "to_sign does not spend to_spend for this message")
+        raise Refused(Code.MESSAGE_INVALID, "to_sign does not spend to_spend for this message")
     if signed.outputs != (TxOut(0, OP_RETURN_SCRIPT),):
-        raise Refused("message.invalid", "to_sign must have exactly one output: 0 to OP_RETURN")
+        raise Refused(Code.MESSAGE_INVALID, "to_sign must have exactly one output: 0 to OP_RETURN")
     if signed.version not in (0, 2):
-        raise Refused("message.inconclusive", f"to_sign version {signed.version} is not 0 or 2")
+        raise Refused(Code.MESSAGE_INCONCLUSIVE, f"to_sign version {signed.version} is not 0 or 2")
     _check_spend(spend, signed)
 
 
@@ -177,13 +177,13 @@ def _check_spend(spend: Tx, signed: Tx) -> None:
         elif is_p2tr(challenge):
             if script_sig or len(witness) != 1:
                 raise Refused(
-                    "message.inconclusive", "only taproot key-path signatures are checked"
+                    Code.MESSAGE_INCONCLUSIVE, "only taproot key-path signatures are checked"
                 )
             verifier.check_schnorr_keypath(0, witness[0])
         elif is_p2pkh(challenge):
             pushes = _two_pushes(script_sig)
             if pushes is None or witness:
-                raise Refused("message.invalid", "P2PKH needs the scriptSig <signature> <key>")
+                raise Refused(Code.MESSAGE_INVALID, "P2PKH needs the scriptSig <signature> <key>")
             verifier.check_ecdsa(0, pushes[1], pushes[0])
         elif is_p2sh(challenge) and len(witness) == 2:
             redeem = b"\x00\x14" + hash160(witness[1])
@@ -195,17 +195,17 @@ def _check_spend(spend: Tx, signed: Tx) -> None:
             if not _is_multisig(witness[-1]):
                 # Time locks, hash locks, miniscript: python-bitcointx cannot run CLTV/CSV
                 # (psbtbridge/verify/interpreter.py), and only in multisig is every item a signature.
-                raise Refused("message.inconclusive", "only multisig P2WSH scripts are checked")
+                raise Refused(Code.MESSAGE_INCONCLUSIVE, "only multisig P2WSH scripts are checked")
             # Every signature must be SIGHASH_ALL; an empty push is an absent signature.
             for item in witness[:-1]:
                 _expect(not item or item[-1] == SIGHASH_ALL, "signatures must use SIGHASH_ALL")
             verifier.check_final_input(0)
         else:
-            raise Refused("message.inconclusive", "this script type cannot be checked here")
+            raise Refused(Code.MESSAGE_INCONCLUSIVE, "this script type cannot be checked here")
     except Refused as error:
-        if error.code in {"message.inconclusive", "verify.unsupported"}:
-            raise Refused("message.inconclusive", error.message) from error
-        raise Refused("message.invalid", error.message) from error
+        if error.code in {Code.MESSAGE_INCONCLUSIVE, Code.VERIFY_UNSUPPORTED}:
+            raise Refused(Code.MESSAGE_INCONCLUSIVE, error.message) from error
+        raise Refused(Code.MESSAGE_INVALID, error.message) from error
 
 
 def _is_multisig(script: bytes) -> bool:
@@ -223,7 +223,7 @@ def _is_multisig(script: bytes) -> bool:
 
 def _expect(condition: bool, why: str) -> None:
     if not condition:
-        raise Refused("message.invalid", why)
+        raise Refused(Code.MESSAGE_INVALID, why)
 
 
 def _two_pushes(script: bytes) -> tuple[bytes, bytes] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from psbtbridge.errors import InvalidInput
+from psbtbridge.errors import Code, InvalidInput
 
 #: No single length-prefixed item may claim more than this (the default PSBT size cap).
 MAX_ITEM_SIZE = 16 * 1024 * 1024
@@ -20,12 +20,12 @@ def read_exact(stream: Readable, n: int, what: str = "data") -> bytes:
     """Read exactly n bytes or raise: a short read must never become a smaller number."""
     if n > MAX_ITEM_SIZE:
         raise InvalidInput(
-            "wire.too_long", f"{what}: length {n} is over the {MAX_ITEM_SIZE}-byte cap"
+            Code.WIRE_TOO_LONG, f"{what}: length {n} is over the {MAX_ITEM_SIZE}-byte cap"
         )
     data = stream.read(n)
     if len(data) != n:
         raise InvalidInput(
-            "wire.truncated",
+            Code.WIRE_TRUNCATED,
             f"{what}: input ends early; looks truncated: at least {n - len(data)} bytes missing",
         )
     return data
@@ -36,7 +36,8 @@ def read_compact_size(stream: Readable, what: str = "compact size") -> int:
     head = stream.read(1)  # not read_exact: this is the hottest read of every parse
     if not head:
         raise InvalidInput(
-            "wire.truncated", f"{what}: input ends early; looks truncated: at least 1 byte missing"
+            Code.WIRE_TRUNCATED,
+            f"{what}: input ends early; looks truncated: at least 1 byte missing",
         )
     first = head[0]
     return first if first < 0xFD else finish_compact_size(first, stream, what)
@@ -59,7 +60,8 @@ def compact_size_at(data: bytes, at: int, what: str = "compact size") -> tuple[i
     walk a whole byte string by offset instead of a stream."""
     if at >= len(data):
         raise InvalidInput(
-            "wire.truncated", f"{what}: input ends early; looks truncated: at least 1 byte missing"
+            Code.WIRE_TRUNCATED,
+            f"{what}: input ends early; looks truncated: at least 1 byte missing",
         )
     first = data[at]
     if first < 0xFD:
@@ -68,7 +70,7 @@ def compact_size_at(data: bytes, at: int, what: str = "compact size") -> tuple[i
     end = at + 1 + width
     if end > len(data):
         raise InvalidInput(
-            "wire.truncated",
+            Code.WIRE_TRUNCATED,
             f"{what}: input ends early; looks truncated: at least {end - len(data)} bytes missing",
         )
     return _canonical(int.from_bytes(data[at + 1 : end], "little"), minimum, what), end
@@ -76,7 +78,7 @@ def compact_size_at(data: bytes, at: int, what: str = "compact size") -> tuple[i
 
 def _canonical(value: int, minimum: int, what: str) -> int:
     if value < minimum:
-        raise InvalidInput("wire.noncanonical_size", f"{what}: non-canonical compact size")
+        raise InvalidInput(Code.WIRE_NONCANONICAL_SIZE, f"{what}: non-canonical compact size")
     return value
 
 

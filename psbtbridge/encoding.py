@@ -7,7 +7,7 @@ import binascii
 import re
 from enum import Enum
 
-from psbtbridge.errors import InvalidInput
+from psbtbridge.errors import Code, InvalidInput
 
 PSBT_MAGIC = b"psbt\xff"
 _BASE64_MAGIC = b"cHNidP"  # base64 of the magic's first 4 bytes and 2 bits of 0xff
@@ -34,17 +34,17 @@ def decode(untrusted_data: bytes) -> tuple[bytes, Encoding]:
         return untrusted_data, Encoding.BINARY
     text = _WHITESPACE.sub(b"", untrusted_data)
     if not text:
-        raise InvalidInput("encoding.empty", "input is empty")
+        raise InvalidInput(Code.ENCODING_EMPTY, "input is empty")
     if text[:10].lower() == _HEX_MAGIC and _HEX_RE.fullmatch(text):
         if len(text) % 2:
             raise InvalidInput(
-                "encoding.truncated", "hex input looks truncated: an odd number of digits"
+                Code.ENCODING_TRUNCATED, "hex input looks truncated: an odd number of digits"
             )
         return bytes.fromhex(text.decode("ascii")), Encoding.HEX
     if text.startswith(_BASE64_MAGIC) and _BASE64_RE.fullmatch(text):
         return _decode_base64(text), Encoding.BASE64
     raise InvalidInput(
-        "encoding.unknown",
+        Code.ENCODING_UNKNOWN,
         "input is not a PSBT: neither binary (psbt\\xff), base64 (cHNidP...) nor hex",
     )
 
@@ -54,14 +54,14 @@ def _decode_base64(text: bytes) -> bytes:
     missing = -len(text) % 4
     if missing:
         raise InvalidInput(
-            "encoding.truncated",
+            Code.ENCODING_TRUNCATED,
             f"base64 input looks truncated: its length {len(text)} is not a multiple of 4"
             f" ({missing} character{'s' if missing > 1 else ''} missing, or more)",
         )
     try:
         return base64.b64decode(text, validate=True)
     except binascii.Error as error:
-        raise InvalidInput("encoding.unknown", "input is not valid base64") from error
+        raise InvalidInput(Code.ENCODING_UNKNOWN, "input is not valid base64") from error
 
 
 def encode(data: bytes, encoding: Encoding) -> bytes:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Final
 
 from psbtbridge.compact import Readable
-from psbtbridge.errors import BridgeError, ConfigError, InvalidInput
+from psbtbridge.errors import BridgeError, Code, ConfigError, InvalidInput
 
 DEFAULT_MAX_INPUT = 16 * 1024 * 1024  # bytes; the PSBT size cap before any parsing
 _CHUNK = 64 * 1024
@@ -31,7 +31,7 @@ def read_bounded(untrusted_stream: Readable, cap: int) -> bytes:
         chunks.append(chunk)
         total += len(chunk)
     if total > cap:
-        raise InvalidInput("io.too_large", f"input is larger than the {cap}-byte cap")
+        raise InvalidInput(Code.IO_TOO_LARGE, f"input is larger than the {cap}-byte cap")
     return b"".join(chunks)
 
 
@@ -60,10 +60,10 @@ def read_input(
         with open(path, "rb") as stream:
             return read_bounded(stream, cap)
     except OSError as error:
-        raise BridgeError("io.read_failed", f"cannot read {path}: {error.strerror}") from error
+        raise BridgeError(Code.IO_READ_FAILED, f"cannot read {path}: {error.strerror}") from error
 
 
-def read_stored(path: Path, cap: int, unreadable: str, too_large: str) -> bytes | None:
+def read_stored(path: Path, cap: int, unreadable: Code, too_large: Code) -> bytes | None:
     """One of our own data files, whole, or None when it does not exist yet.
 
     A file we cannot read or one over its cap is a ConfigError with the caller's codes: the
@@ -149,7 +149,7 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
             raise
         fsync_folder(path.parent)
     except OSError as error:
-        raise BridgeError("io.write_failed", f"cannot write {path}: {error.strerror}") from error
+        raise BridgeError(Code.IO_WRITE_FAILED, f"cannot write {path}: {error.strerror}") from error
 
 
 def write_new(path: Path, data: bytes, mode: int = 0o600) -> None:
@@ -168,7 +168,7 @@ def write_new(path: Path, data: bytes, mode: int = 0o600) -> None:
     except FileExistsError:
         raise
     except OSError as error:
-        raise BridgeError("io.write_failed", f"cannot write {path}: {error.strerror}") from error
+        raise BridgeError(Code.IO_WRITE_FAILED, f"cannot write {path}: {error.strerror}") from error
 
 
 def _durable_temp(path: Path, data: bytes, mode: int) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
-from psbtbridge.errors import ConfigError
+from psbtbridge.errors import Code, ConfigError
 from psbtbridge.files import read_stored
 from psbtbridge.network import Network
 
@@ -34,10 +34,12 @@ def keystore_network(home: Path) -> Network | None:
     keystore checks stay in cold/keystore.py, which this side must not import.
     """
     path = home / KEYSTORE_NAME
-    untrusted_data = read_stored(path, MAX_KEYSTORE_SIZE, "keystore.unreadable", "keystore.corrupt")
+    untrusted_data = read_stored(
+        path, MAX_KEYSTORE_SIZE, Code.KEYSTORE_UNREADABLE, Code.KEYSTORE_CORRUPT
+    )
     if untrusted_data is None:
         return None
     try:
         return Network(json.loads(untrusted_data)["network"])
     except (ValueError, TypeError, KeyError) as error:
-        raise ConfigError("keystore.corrupt", f"{path}: no known network in it") from error
+        raise ConfigError(Code.KEYSTORE_CORRUPT, f"{path}: no known network in it") from error

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from embit.util import secp256k1
 
-from psbtbridge.errors import InvalidInput
+from psbtbridge.errors import Code, InvalidInput
 from psbtbridge.sighash import SighashType
 
 #: Order of the secp256k1 group: ECDSA r and s must lie in [1, N-1].
@@ -39,7 +39,7 @@ def check_pubkey(untrusted_key: bytes, where: str) -> bytes:
         size == 65 and untrusted_key[0] == 4
     )
     if not well_formed or not _on_curve(untrusted_key):
-        raise InvalidInput("psbt.bad_pubkey", f"{where}: not a valid public key ({size} bytes)")
+        raise InvalidInput(Code.PSBT_BAD_PUBKEY, f"{where}: not a valid public key ({size} bytes)")
     return untrusted_key
 
 
@@ -47,7 +47,7 @@ def check_compressed_pubkey(untrusted_key: bytes, where: str) -> bytes:
     """A 33-byte compressed SEC key that is a curve point (BIP373 keys must be compressed)."""
     if len(untrusted_key) != 33:
         raise InvalidInput(
-            "psbt.bad_pubkey",
+            Code.PSBT_BAD_PUBKEY,
             f"{where}: a compressed public key is 33 bytes, not {len(untrusted_key)}",
         )
     return check_pubkey(untrusted_key, where)
@@ -57,7 +57,7 @@ def check_xonly_pubkey(untrusted_key: bytes, where: str) -> bytes:
     """A 32-byte BIP340 x-only key whose x coordinate is on the curve."""
     if len(untrusted_key) != 32 or not _on_curve(b"\x02" + untrusted_key):
         raise InvalidInput(
-            "psbt.bad_pubkey",
+            Code.PSBT_BAD_PUBKEY,
             f"{where}: not a valid 32-byte x-only public key ({len(untrusted_key)} bytes)",
         )
     return untrusted_key
@@ -67,22 +67,22 @@ def check_xpub(untrusted_xpub: bytes, where: str) -> bytes:
     """A 78-byte BIP32 extended public key: known version, consistent depth, valid point."""
     if len(untrusted_xpub) != XPUB_SIZE:
         raise InvalidInput(
-            "psbt.bad_xpub",
+            Code.PSBT_BAD_XPUB,
             f"{where}: an extended public key is 78 bytes, not {len(untrusted_xpub)}",
         )
     version, depth = untrusted_xpub[:4], untrusted_xpub[4]
     parent, child = untrusted_xpub[5:9], untrusted_xpub[9:13]
     if version not in XPUB_VERSIONS:
         raise InvalidInput(
-            "psbt.bad_xpub", f"{where}: version bytes {version.hex()} are not xpub or tpub"
+            Code.PSBT_BAD_XPUB, f"{where}: version bytes {version.hex()} are not xpub or tpub"
         )
     # BIP32: a master key (depth 0) has no parent fingerprint and child number 0.
     if depth == 0 and (parent != bytes(4) or child != bytes(4)):
         raise InvalidInput(
-            "psbt.bad_xpub", f"{where}: depth 0 with a parent fingerprint or child number"
+            Code.PSBT_BAD_XPUB, f"{where}: depth 0 with a parent fingerprint or child number"
         )
     if untrusted_xpub[45] not in (2, 3) or not _on_curve(untrusted_xpub[45:]):
-        raise InvalidInput("psbt.bad_xpub", f"{where}: the key is not a valid public key")
+        raise InvalidInput(Code.PSBT_BAD_XPUB, f"{where}: the key is not a valid public key")
     return untrusted_xpub
 
 
@@ -111,10 +111,12 @@ def check_ecdsa_signature(untrusted_sig: bytes, where: str) -> bytes:
             )
     if not ok:
         raise InvalidInput(
-            "psbt.bad_signature", f"{where}: not a strict DER signature plus sighash byte"
+            Code.PSBT_BAD_SIGNATURE, f"{where}: not a strict DER signature plus sighash byte"
         )
     if sig[-1] not in SIGNATURE_HASH_TYPES:
-        raise InvalidInput("psbt.bad_signature", f"{where}: undefined sighash type 0x{sig[-1]:02x}")
+        raise InvalidInput(
+            Code.PSBT_BAD_SIGNATURE, f"{where}: undefined sighash type 0x{sig[-1]:02x}"
+        )
     return sig
 
 
@@ -122,12 +124,12 @@ def check_schnorr_signature(untrusted_sig: bytes, where: str) -> bytes:
     """BIP341: 64 bytes (SIGHASH_DEFAULT) or 65 with an explicit, defined, non-zero sighash byte."""
     if len(untrusted_sig) not in (64, 65):
         raise InvalidInput(
-            "psbt.bad_signature",
+            Code.PSBT_BAD_SIGNATURE,
             f"{where}: a Schnorr signature is 64 or 65 bytes, not {len(untrusted_sig)}",
         )
     if len(untrusted_sig) == 65 and untrusted_sig[64] not in SIGNATURE_HASH_TYPES:
         raise InvalidInput(
-            "psbt.bad_signature",
+            Code.PSBT_BAD_SIGNATURE,
             f"{where}: invalid explicit sighash type 0x{untrusted_sig[64]:02x}",
         )
     return untrusted_sig

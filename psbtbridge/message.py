@@ -18,7 +18,7 @@ from typing import Final
 from psbtbridge import bip322
 from psbtbridge.address import decode_address
 from psbtbridge.compact import compact_size
-from psbtbridge.errors import InvalidInput, Refused
+from psbtbridge.errors import Code, InvalidInput, Refused
 from psbtbridge.hashes import hash160, hash256
 from psbtbridge.network import Network
 from psbtbridge.script import ScriptType
@@ -52,14 +52,14 @@ def check_message(untrusted_message: bytes) -> str:
     """
     if len(untrusted_message) > MAX_MESSAGE_SIZE:
         raise Refused(
-            "message.too_long",
+            Code.MESSAGE_TOO_LONG,
             f"the message is {len(untrusted_message)} bytes; at most {MAX_MESSAGE_SIZE} are signed",
         )
     try:
         return untrusted_message.decode("utf-8")
     except UnicodeDecodeError as error:
         raise InvalidInput(
-            "message.not_utf8", f"the message is not UTF-8 text (byte {error.start})"
+            Code.MESSAGE_NOT_UTF8, f"the message is not UTF-8 text (byte {error.start})"
         ) from error
 
 
@@ -101,9 +101,9 @@ def script_of_address(untrusted_address: str, network: Network | None = None) ->
         try:
             return decode_address(untrusted_address, candidate)[1]
         except InvalidInput as error:
-            if error.code != "address.wrong_network":
+            if error.code != Code.ADDRESS_WRONG_NETWORK:
                 raise
-    raise InvalidInput("address.bad_address", "not a bitcoin address")  # unreachable in practice
+    raise InvalidInput(Code.ADDRESS_BAD_ADDRESS, "not a bitcoin address")  # unreachable in practice
 
 
 # --- Electrum (BIP137-style) compact signatures ----------------------------------------------
@@ -150,15 +150,15 @@ def verify_electrum(script_pubkey: bytes, signature: bytes, message: bytes) -> N
     verifymessage does it.
     """
     if len(signature) != COMPACT_SIZE:
-        raise InvalidInput("message.bad_signature", "a compact signature is 65 bytes")
+        raise InvalidInput(Code.MESSAGE_BAD_SIGNATURE, "a compact signature is 65 bytes")
     header = signature[0]
     if not 27 <= header <= 42:
-        raise Refused("message.invalid", f"header byte {header} is not 27-42")
+        raise Refused(Code.MESSAGE_INVALID, f"header byte {header} is not 27-42")
     recid = (header - 27) % 4
     compressed = header >= ELECTRUM_COMPRESSED
     pubkey = recover_pubkey(signature[1:], recid, signed_message_hash(message), compressed)
     if pubkey is None or script_pubkey not in _scripts_for_key(pubkey, header).values():
-        raise Refused("message.invalid", "the signature is not by this address's key")
+        raise Refused(Code.MESSAGE_INVALID, "the signature is not by this address's key")
 
 
 # --- one entry for both formats --------------------------------------------------------------
@@ -187,4 +187,4 @@ def verify_message(script_pubkey: bytes, untrusted_signature: str, message: byte
     if variant is bip322.Variant.FULL:
         bip322.verify_full(script_pubkey, body, message)
         return Verified("bip322-full")
-    raise Refused("message.inconclusive", "proof-of-funds signatures are not checked here")
+    raise Refused(Code.MESSAGE_INCONCLUSIVE, "proof-of-funds signatures are not checked here")

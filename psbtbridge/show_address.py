@@ -18,7 +18,7 @@ import re
 from typing import Final, NamedTuple
 
 from psbtbridge.address import MAX_ADDRESS_LENGTH
-from psbtbridge.errors import InvalidInput
+from psbtbridge.errors import Code, InvalidInput
 from psbtbridge.qrexec import Service
 
 SERVICE: Final = Service.SHOW_ADDRESS
@@ -62,7 +62,7 @@ def check_address_text(untrusted_text: str) -> str:
     """
     if _ADDRESS_TEXT.fullmatch(untrusted_text) is None:
         shown = "".join(ch if ch.isprintable() else "." for ch in untrusted_text[:40])
-        raise InvalidInput("address.bad_address", f"{shown!r} is not a bitcoin address")
+        raise InvalidInput(Code.ADDRESS_BAD_ADDRESS, f"{shown!r} is not a bitcoin address")
     text = untrusted_text  # ASCII letters and digits only: safe to hash, show and log
     return text
 
@@ -70,7 +70,7 @@ def check_address_text(untrusted_text: str) -> str:
 def parse_request(untrusted_request: bytes) -> str:
     """The address text of a request (not yet decoded for a network)."""
     if len(untrusted_request) > MAX_REQUEST:
-        raise InvalidInput("io.too_large", f"the request is longer than {MAX_REQUEST} bytes")
+        raise InvalidInput(Code.IO_TOO_LARGE, f"the request is longer than {MAX_REQUEST} bytes")
     body = untrusted_request.removesuffix(b"\n")
     return check_address_text(body.decode("ascii", errors="replace"))
 
@@ -83,7 +83,7 @@ def parse_answer(untrusted_answer: bytes) -> Answer:
     match = _OURS.fullmatch(text)
     if match is None:
         raise InvalidInput(
-            "address.bad_answer",
+            Code.ADDRESS_BAD_ANSWER,
             "the cold qube's answer is neither `ours WALLET PATH` nor `not-ours`",
         )
     return Answer(True, match.group(1), match.group(2))

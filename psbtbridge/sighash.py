@@ -12,7 +12,7 @@ from enum import IntEnum
 from typing import Final
 
 from psbtbridge.compact import compact_size, var_bytes
-from psbtbridge.errors import InvalidInput, Refused
+from psbtbridge.errors import Code, InvalidInput, Refused
 from psbtbridge.hashes import hash256, sha256, tagged_hash
 from psbtbridge.script import OP_CODESEPARATOR, ScriptEndsInPush, ops
 from psbtbridge.tx import Tx, TxIn, TxOut
@@ -50,22 +50,24 @@ def _sighash_type(value: int, allow_default: bool) -> SighashType:
     try:
         hash_type = SighashType(value)
     except ValueError:
-        raise InvalidInput("sighash.bad_type", f"unknown sighash type 0x{value:02x}") from None
+        raise InvalidInput(Code.SIGHASH_BAD_TYPE, f"unknown sighash type 0x{value:02x}") from None
     if hash_type is SighashType.DEFAULT and not allow_default:
-        raise InvalidInput("sighash.bad_type", "sighash type DEFAULT (0) exists only for taproot")
+        raise InvalidInput(
+            Code.SIGHASH_BAD_TYPE, "sighash type DEFAULT (0) exists only for taproot"
+        )
     return hash_type
 
 
 def _amount_bytes(amount: int, where: str) -> bytes:
     if not 0 <= amount < 2**63:
-        raise InvalidInput("sighash.bad_amount", f"{where}: amount {amount} is out of range")
+        raise InvalidInput(Code.SIGHASH_BAD_AMOUNT, f"{where}: amount {amount} is out of range")
     return amount.to_bytes(8, "little")
 
 
 def _input(tx: Tx, index: int) -> TxIn:
     if not 0 <= index < len(tx.inputs):
         raise InvalidInput(
-            "sighash.bad_index", f"input {index} does not exist (the tx has {len(tx.inputs)})"
+            Code.SIGHASH_BAD_INDEX, f"input {index} does not exist (the tx has {len(tx.inputs)})"
         )
     return tx.inputs[index]
 
@@ -78,7 +80,7 @@ def _single_output(tx: Tx, index: int) -> TxOut:
     """
     if index >= len(tx.outputs):
         raise Refused(
-            "sighash.single_no_output",
+            Code.SIGHASH_SINGLE_NO_OUTPUT,
             f"input {index}: SIGHASH_SINGLE without an output at the same index",
         )
     return tx.outputs[index]
@@ -93,7 +95,7 @@ def remove_codeseparators(script: bytes) -> bytes:
             script[op.start : op.end] for op in ops(script) if op.opcode != OP_CODESEPARATOR
         )
     except ScriptEndsInPush:
-        raise InvalidInput("sighash.bad_script", "scriptCode ends inside a push") from None
+        raise InvalidInput(Code.SIGHASH_BAD_SCRIPT, "scriptCode ends inside a push") from None
 
 
 def legacy_sighash(tx: Tx, index: int, script_code: bytes, hash_type: int) -> bytes:
@@ -145,7 +147,7 @@ class SighashCache:
     def __init__(self, tx: Tx, spent_outputs: Sequence[TxOut] | None = None) -> None:
         if spent_outputs is not None and len(spent_outputs) != len(tx.inputs):
             raise InvalidInput(
-                "sighash.spent_outputs",
+                Code.SIGHASH_SPENT_OUTPUTS,
                 f"{len(spent_outputs)} spent outputs for {len(tx.inputs)} inputs",
             )
         self.tx = tx
@@ -227,12 +229,12 @@ class SighashCache:
         txin = _input(self.tx, index)
         if self.spent_outputs is None or self.sha_amounts is None or self.sha_scriptpubkeys is None:
             raise InvalidInput(
-                "sighash.spent_outputs", "a taproot sighash needs every spent output"
+                Code.SIGHASH_SPENT_OUTPUTS, "a taproot sighash needs every spent output"
             )
         if annex is not None and annex[:1] != b"\x50":
-            raise InvalidInput("sighash.bad_annex", f"input {index}: an annex starts with 0x50")
+            raise InvalidInput(Code.SIGHASH_BAD_ANNEX, f"input {index}: an annex starts with 0x50")
         if leaf_hash is not None and len(leaf_hash) != 32:
-            raise InvalidInput("sighash.bad_leaf_hash", "a tapleaf hash is 32 bytes")
+            raise InvalidInput(Code.SIGHASH_BAD_LEAF_HASH, "a tapleaf hash is 32 bytes")
         base = kind.base
         parts = [
             b"\x00",  # epoch

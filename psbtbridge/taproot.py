@@ -6,7 +6,7 @@ import io
 from typing import NamedTuple
 
 from psbtbridge.compact import read_exact, read_var_bytes, var_bytes
-from psbtbridge.errors import InvalidInput
+from psbtbridge.errors import Code, InvalidInput
 from psbtbridge.hashes import tagged_hash
 
 TAPROOT_LEAF_MASK = 0xFE
@@ -39,7 +39,7 @@ def check_leaf_version(untrusted_version: int, where: str) -> int:
     """A leaf version is even (its low bit is the control block's parity bit) and not the annex tag."""
     if untrusted_version & ~TAPROOT_LEAF_MASK or untrusted_version == ANNEX_TAG:
         raise InvalidInput(
-            "psbt.bad_leaf_version",
+            Code.PSBT_BAD_LEAF_VERSION,
             f"{where}: 0x{untrusted_version:02x} is not a valid leaf version",
         )
     return untrusted_version
@@ -51,7 +51,7 @@ def check_control_block(untrusted_block: bytes, where: str) -> bytes:
     nodes, rest = divmod(size - CONTROL_BLOCK_BASE, CONTROL_BLOCK_NODE)
     if size < CONTROL_BLOCK_BASE or rest or nodes > MAX_TREE_DEPTH:
         raise InvalidInput(
-            "psbt.bad_control_block",
+            Code.PSBT_BAD_CONTROL_BLOCK,
             f"{where}: a control block is 33 + 32·m bytes (m <= 128), not {size}",
         )
     check_leaf_version(untrusted_block[0] & TAPROOT_LEAF_MASK, where)
@@ -61,7 +61,7 @@ def check_control_block(untrusted_block: bytes, where: str) -> bytes:
 def parse_tap_tree(untrusted_value: bytes, where: str) -> tuple[TapLeaf, ...]:
     """Decode PSBT_OUT_TAP_TREE: leaves in depth-first order that must form one complete binary tree."""
     if not untrusted_value:
-        raise InvalidInput("psbt.bad_tap_tree", f"{where}: the tap tree is empty")
+        raise InvalidInput(Code.PSBT_BAD_TAP_TREE, f"{where}: the tap tree is empty")
     stream = io.BytesIO(untrusted_value)
     leaves: list[TapLeaf] = []
     try:
@@ -70,11 +70,11 @@ def parse_tap_tree(untrusted_value: bytes, where: str) -> tuple[TapLeaf, ...]:
             script = read_var_bytes(stream, "tap leaf script")
             leaves.append(TapLeaf(depth, version, script))
     except InvalidInput as error:
-        raise InvalidInput("psbt.bad_tap_tree", f"{where}: {error.message}") from error
+        raise InvalidInput(Code.PSBT_BAD_TAP_TREE, f"{where}: {error.message}") from error
     for leaf in leaves:
         if leaf.depth > MAX_TREE_DEPTH:
             raise InvalidInput(
-                "psbt.bad_tap_tree", f"{where}: leaf depth {leaf.depth} is over {MAX_TREE_DEPTH}"
+                Code.PSBT_BAD_TAP_TREE, f"{where}: leaf depth {leaf.depth} is over {MAX_TREE_DEPTH}"
             )
         check_leaf_version(leaf.leaf_version, where)
     _check_complete([leaf.depth for leaf in leaves], where)
@@ -93,13 +93,15 @@ def _check_complete(depths: list[int], where: str) -> None:
     closed = False
     for depth in depths:
         if closed or depth + 1 < len(open_levels):
-            raise InvalidInput("psbt.bad_tap_tree", f"{where}: leaves are not one depth-first tree")
+            raise InvalidInput(
+                Code.PSBT_BAD_TAP_TREE, f"{where}: leaves are not one depth-first tree"
+            )
         level = depth
         while level < len(open_levels) and open_levels[level]:
             open_levels.pop()
             if level == 0:
                 raise InvalidInput(
-                    "psbt.bad_tap_tree", f"{where}: leaves are not one depth-first tree"
+                    Code.PSBT_BAD_TAP_TREE, f"{where}: leaves are not one depth-first tree"
                 )
             level -= 1
         while len(open_levels) <= level:
@@ -107,4 +109,4 @@ def _check_complete(depths: list[int], where: str) -> None:
         open_levels[level] = True
         closed = level == 0
     if not closed:
-        raise InvalidInput("psbt.bad_tap_tree", f"{where}: the tap tree is incomplete")
+        raise InvalidInput(Code.PSBT_BAD_TAP_TREE, f"{where}: the tap tree is incomplete")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, Self, TypeVar
 
 from psbtbridge.compact import compact_size, compact_size_at, var_bytes
-from psbtbridge.errors import InvalidInput
+from psbtbridge.errors import Code, InvalidInput
 from psbtbridge.hashes import hash256
 
 SEGWIT_FLAG = 0x01
@@ -178,19 +178,19 @@ class _Layout(NamedTuple):
     @classmethod
     def read(cls, data: bytes, allow_witness: bool, keep_inputs: bool) -> _Layout:
         if len(data) < 5:
-            raise InvalidInput("wire.truncated", "transaction: shorter than any transaction")
+            raise InvalidInput(Code.WIRE_TRUNCATED, "transaction: shorter than any transaction")
         version = int.from_bytes(data[:4], "little", signed=True)
         n_inputs, at = compact_size_at(data, 4, "input count")
         segwit = n_inputs == 0 and allow_witness
         if segwit:
             if at >= len(data):
                 raise InvalidInput(
-                    "wire.truncated", "transaction: the data ends before the segwit flag"
+                    Code.WIRE_TRUNCATED, "transaction: the data ends before the segwit flag"
                 )
             if data[at] != SEGWIT_FLAG:
                 flag = data[at]
                 raise InvalidInput(
-                    "tx.bad_segwit_flag", f"transaction has segwit marker but flag {flag}"
+                    Code.TX_BAD_SEGWIT_FLAG, f"transaction has segwit marker but flag {flag}"
                 )
             n_inputs, at = compact_size_at(data, at + 1, "input count")
         inputs: list[TxIn] = []
@@ -210,7 +210,9 @@ class _Layout(NamedTuple):
                 counts, at = _walk(data, at, n_inputs, "a witness", _skip_stack(data))
             if not any(counts):
                 # BIP144: a witness serialization with all witnesses empty is invalid.
-                raise InvalidInput("tx.empty_witness", "segwit serialization with no witness data")
+                raise InvalidInput(
+                    Code.TX_EMPTY_WITNESS, "segwit serialization with no witness data"
+                )
         _expect_end(data, at + 4, "transaction")
         locktime = int.from_bytes(data[at:], "little")
         return cls(version, inputs, tuple(outputs), witnesses, locktime, segwit, outputs_end)
@@ -236,7 +238,7 @@ def _walk(
     except IndexError:  # a length byte past the end
         at = len(data) + 1
     if at > len(data):
-        raise InvalidInput("wire.truncated", f"transaction: the data ends inside {what}")
+        raise InvalidInput(Code.WIRE_TRUNCATED, f"transaction: the data ends inside {what}")
     return items, at
 
 
@@ -300,6 +302,10 @@ def _skip_stack(data: bytes) -> Callable[[int], tuple[int, int]]:
 
 def _expect_end(data: bytes, end: int, what: str) -> None:
     if end > len(data):
-        raise InvalidInput("wire.truncated", f"{what}: the data ends {end - len(data)} bytes early")
+        raise InvalidInput(
+            Code.WIRE_TRUNCATED, f"{what}: the data ends {end - len(data)} bytes early"
+        )
     if end < len(data):
-        raise InvalidInput("wire.trailing_bytes", f"{what}: {len(data) - end} bytes after the end")
+        raise InvalidInput(
+            Code.WIRE_TRAILING_BYTES, f"{what}: {len(data) - end} bytes after the end"
+        )

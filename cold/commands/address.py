@@ -18,7 +18,7 @@ from cold.keystore import KeystoreFile, load_keystore
 from cold.service import run_service
 from cold.wallets import registered_wallets
 from psbtbridge.address import group_address
-from psbtbridge.errors import ExitStatus, Refused, UsageError
+from psbtbridge.errors import Code, ExitStatus, Refused, UsageError
 from psbtbridge.home import data_home
 from psbtbridge.show_address import MAX_REQUEST, SERVICE
 from psbtbridge.wallet import Wallet
@@ -68,7 +68,7 @@ def _show(args: argparse.Namespace, keystore: KeystoreFile, wallets: tuple[Walle
     count = args.count if args.count is not None else (1 if args.qr else DEFAULT_COUNT)
     if args.qr and (count != 1 or len(chosen) != 1):
         raise UsageError(
-            "cli.usage", "--qr shows one address: give --wallet NAME (and --count 1 or none)"
+            Code.CLI_USAGE, "--qr shows one address: give --wallet NAME (and --count 1 or none)"
         )
     chain = CHANGE if args.change else RECEIVE
     shown = list_addresses(chosen, chain, args.index, count, keystore.master_fingerprint)
@@ -99,7 +99,7 @@ def _verify(args: argparse.Namespace, keystore: KeystoreFile, wallets: tuple[Wal
     )
     if found is None:
         raise Refused(
-            "address.not_ours",
+            Code.ADDRESS_NOT_OURS,
             f"{args.address} is NOT OURS: no wallet here derives it (receive and change,"
             f" indexes 0 to {ADDRESS_WINDOW - 1})",
         )

@@ -18,7 +18,7 @@ from cold.audit import (
     read_records,
     verify_chain,
 )
-from psbtbridge.errors import ConfigError, ExitStatus, UsageError
+from psbtbridge.errors import Code, ConfigError, ExitStatus, UsageError
 from psbtbridge.home import data_home
 
 MAX_INDEX = 2**31 - 1
@@ -73,11 +73,11 @@ def _declare_used(home: Path, untrusted_name: str, receive: int | None, change: 
     from cold.wallets import registered_wallets
 
     if receive is None and change is None:
-        raise UsageError("audit.nothing_declared", "give --receive N, --change N or both")
+        raise UsageError(Code.AUDIT_NOTHING_DECLARED, "give --receive N, --change N or both")
     names = {w.name for w in registered_wallets(home, load_keystore(home))}
     if untrusted_name not in names:
         raise ConfigError(
-            "audit.unknown_wallet",
+            Code.AUDIT_UNKNOWN_WALLET,
             f"no wallet of that name here; known: {', '.join(sorted(names)) or 'none'}",
         )
     name = untrusted_name  # one of our own wallets' names: safe to log
@@ -108,7 +108,7 @@ def _verify(path: Path, as_json: bool) -> int:
     result = verify_chain(path)
     if not result.intact:
         raise ConfigError(
-            "audit.broken",
+            Code.AUDIT_BROKEN,
             f"{result.path} line {result.broken_line}: {result.problem}"
             f" ({result.records} good records before it)",
         )

@@ -38,7 +38,7 @@ from cold.keystore.electrum_file import MAX_WALLET_FILE_SIZE, read_wallet
 from cold.keystore.electrum_seed import SeedFormat, detect_format, electrum_seed
 from cold.wallets import add_wallet, check_new, load_registry, registered_wallets
 from psbtbridge.address import group_address
-from psbtbridge.errors import ConfigError, Declined, ExitStatus, InvalidInput, UsageError
+from psbtbridge.errors import Code, ConfigError, Declined, ExitStatus, InvalidInput, UsageError
 from psbtbridge.files import read_bounded
 from psbtbridge.home import data_home
 from psbtbridge.network import Network
@@ -150,7 +150,7 @@ def _init(args: argparse.Namespace) -> int:
     path = keystore_path(home)
     if path.exists():  # before any prompt; write_new_keystore checks again
         raise ConfigError(
-            "keystore.exists",
+            Code.KEYSTORE_EXISTS,
             f"a keystore already exists at {path}; move it away first (it may hold funds)",
         )
     seed_passphrase = ""
@@ -176,7 +176,7 @@ def _init(args: argparse.Namespace) -> int:
                 ) from error
     elif args.seed_type == SeedFormat.ELECTRUM.value:
         raise UsageError(
-            "cli.usage", "--seed-type electrum needs --mnemonic-file: new seeds are BIP39"
+            Code.CLI_USAGE, "--seed-type electrum needs --mnemonic-file: new seeds are BIP39"
         )
     else:
         mnemonic = entropy_to_mnemonic(secrets.token_bytes(32))
@@ -221,7 +221,7 @@ def _electrum_seed_keystore(
     """An Electrum seed: its one account (p2pkh at m/ or p2wpkh at m/0h), as Electrum uses it."""
     if args.account != 0:
         raise UsageError(
-            "keys.account_not_applicable",
+            Code.KEYS_ACCOUNT_NOT_APPLICABLE,
             "an Electrum seed has one account (Electrum's own path): drop --account",
         )
     seed = electrum_seed(untrusted_phrase, extension)
@@ -242,7 +242,7 @@ def _import_electrum(args: argparse.Namespace) -> int:
     path = keystore_path(home)
     if path.exists():
         raise ConfigError(
-            "keystore.exists",
+            Code.KEYSTORE_EXISTS,
             f"a keystore already exists at {path}; move it away first (it may hold funds)",
         )
     network = Network(args.network)
@@ -251,7 +251,7 @@ def _import_electrum(args: argparse.Namespace) -> int:
             untrusted_data = read_bounded(stream, MAX_WALLET_FILE_SIZE)
     except OSError as error:
         raise ConfigError(
-            "keys.electrum_unreadable", f"cannot read {args.wallet_file}: {error.strerror}"
+            Code.KEYS_ELECTRUM_UNREADABLE, f"cannot read {args.wallet_file}: {error.strerror}"
         ) from error
     password = None
     if args.password_file is not None:
@@ -259,7 +259,7 @@ def _import_electrum(args: argparse.Namespace) -> int:
     try:
         wallet = read_wallet(untrusted_data, password, network)
     except ConfigError as error:
-        if error.code != "keys.password_required" or password is not None:
+        if error.code != Code.KEYS_PASSWORD_REQUIRED or password is not None:
             raise
         password = ask_passphrase(f"Password of {args.wallet_file}: ", confirm=False)
         wallet = read_wallet(untrusted_data, password, network)
@@ -282,7 +282,7 @@ def _import_electrum(args: argparse.Namespace) -> int:
         if not args.yes and not confirm_on_tty(
             "Import this key and register this wallet? Type yes: "
         ):
-            raise Declined("wallet.declined", f"wallet {multisig.name} was not registered")
+            raise Declined(Code.WALLET_DECLINED, f"wallet {multisig.name} was not registered")
     data = build_key_keystore(
         secret,
         network=network,
@@ -364,7 +364,7 @@ def _check_written_down(words: list[str], tty_in: TextIO, tty_out: TextIO) -> No
         tty_out.write(_mnemonic_text(" ".join(words)))
         if not ask_yes_no(tty_in, tty_out, "Have you written them all down? Type yes or no: "):
             raise Declined(
-                "keys.not_written_down",
+                Code.KEYS_NOT_WRITTEN_DOWN,
                 "the words were not written down: nothing was stored; run `psbt keys init`"
                 " again with paper at hand (it makes new words)",
             )
@@ -378,13 +378,13 @@ def _check_written_down(words: list[str], tty_in: TextIO, tty_out: TextIO) -> No
             except KeyboardInterrupt:
                 answer = None
             if answer is None:
-                raise Declined("keys.not_written_down", "no answer: nothing was stored")
+                raise Declined(Code.KEYS_NOT_WRITTEN_DOWN, "no answer: nothing was stored")
             right = right and answer.strip().lower() == words[position]
         tty_out.write(CLEAR_SCREEN)
         if right:
             return
     raise Declined(
-        "keys.words_mismatch",
+        Code.KEYS_WORDS_MISMATCH,
         f"the words typed did not match {WORD_CHECK_ROUNDS} times: nothing was stored",
     )
 

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 
-from psbtbridge.errors import ExitStatus, InvalidInput, Refused
+from psbtbridge.errors import Code, ExitStatus, InvalidInput, Refused
 from psbtbridge.files import read_input
 from psbtbridge.home import data_home
 from psbtbridge.message import (
@@ -81,10 +81,10 @@ def read_message(path: str) -> bytes:
     try:
         data = read_input(path, MAX_MESSAGE_SIZE, "the message", _TTY_ENDING)
     except InvalidInput as error:
-        if error.code != "io.too_large":
+        if error.code != Code.IO_TOO_LARGE:
             raise
         raise Refused(
-            "message.too_long", f"the message is over the {MAX_MESSAGE_SIZE}-byte cap"
+            Code.MESSAGE_TOO_LONG, f"the message is over the {MAX_MESSAGE_SIZE}-byte cap"
         ) from error
     check_message(data)
     return data
@@ -115,7 +115,8 @@ def _sign(args: argparse.Namespace) -> int:
     )
     if request.confirm == "policy":  # refused before the message is even read
         raise Refused(
-            "message.unattended", "a message is signed only after a person read it: use tty or gui"
+            Code.MESSAGE_UNATTENDED,
+            "a message is signed only after a person read it: use tty or gui",
         )
     signature = sign_message_request(read_message(args.file), args.address, request)
     sys.stdout.write(signature + "\n")

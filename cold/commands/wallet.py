@@ -16,7 +16,7 @@ from cold.confirm.tty import ask_yes_no
 from cold.keystore import load_keystore, passphrase_for, unlock
 from cold.wallets import add_wallet, check_new, find_our_key, registered_wallets
 from psbtbridge.address import group_address
-from psbtbridge.errors import Declined, ExitStatus, Refused, UsageError
+from psbtbridge.errors import Code, Declined, ExitStatus, Refused, UsageError
 from psbtbridge.home import data_home
 from psbtbridge.wallet import AccountKey, Wallet, descriptor_of, parse_descriptor
 from psbtbridge.wallet.addresses import wallet_address
@@ -50,7 +50,7 @@ def _add(args: argparse.Namespace) -> int:
     wallet = parse_descriptor(args.descriptor, keystore.network, args.name)
     if not wallet.is_multisig:
         raise Refused(
-            "wallet.not_multisig",
+            Code.WALLET_NOT_MULTISIG,
             "only multisig wallets are registered: single-sig ones come from the seed",
         )
     check_new(wallet, registered_wallets(home, keystore))  # before asking for the passphrase
@@ -58,7 +58,7 @@ def _add(args: argparse.Namespace) -> int:
     ours = find_our_key(wallet, seed)
     sys.stderr.write(wallet_summary(wallet, ours))
     if not args.yes and not confirm_on_tty("Register this wallet? Type yes to confirm: "):
-        raise Declined("wallet.declined", f"wallet {wallet.name} was not registered")
+        raise Declined(Code.WALLET_DECLINED, f"wallet {wallet.name} was not registered")
     add_wallet(home, keystore, wallet)
     sys.stderr.write(f"Registered wallet {wallet.name}.\n")
     return ExitStatus.OK
@@ -92,7 +92,7 @@ def confirm_on_tty(question: str) -> bool:
         tty_in = open("/dev/tty", encoding="utf-8", errors="replace")  # noqa: SIM115
     except OSError as error:
         raise UsageError(
-            "wallet.no_tty", "no terminal to confirm on: check the cosigners, then add --yes"
+            Code.WALLET_NO_TTY, "no terminal to confirm on: check the cosigners, then add --yes"
         ) from error
     with tty_in, open("/dev/tty", "w", encoding="utf-8") as tty_out:
         return ask_yes_no(tty_in, tty_out, question)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from psbtbridge.errors import UsageError
+from psbtbridge.errors import Code, UsageError
 
 MODES: Final = ("tty", "gui", "policy")
 
@@ -14,6 +14,8 @@ def choose_mode(explicit: str | None, environ: Mapping[str, str]) -> str:
     """The mode asked for, else "gui" when an X display is set, else "tty"."""
     if explicit is not None:
         if explicit not in MODES:
-            raise UsageError("confirm.bad_mode", f"--confirm {explicit!r}: use tty, gui or policy")
+            raise UsageError(
+                Code.CONFIRM_BAD_MODE, f"--confirm {explicit!r}: use tty, gui or policy"
+            )
         return explicit
     return "gui" if environ.get("DISPLAY") else "tty"

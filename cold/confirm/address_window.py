@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from psbtbridge.address import group_address
-from psbtbridge.errors import BridgeError, ConfigError
+from psbtbridge.errors import BridgeError, Code, ConfigError
 
 if TYPE_CHECKING:
     import tkinter as tk
@@ -65,31 +65,31 @@ def show_address_window(
     the caller hangs up; ConfigError without X."""
     if not 0 < timeout_s <= MAX_TIMEOUT_S:
         raise ConfigError(
-            "confirm.bad_timing", f"address window: timeout {timeout_s} s is out of range"
+            Code.CONFIRM_BAD_TIMING, f"address window: timeout {timeout_s} s is out of range"
         )
     try:
         import tkinter
     except ImportError as e:
         raise ConfigError(
-            "confirm.no_tk", "address window: tkinter is missing (Debian: python3-tk)"
+            Code.CONFIRM_NO_TK, "address window: tkinter is missing (Debian: python3-tk)"
         ) from e
     if not os.environ.get("DISPLAY"):
-        raise ConfigError("confirm.no_display", "address window: DISPLAY is not set")
+        raise ConfigError(Code.CONFIRM_NO_DISPLAY, "address window: DISPLAY is not set")
     try:
         root = tkinter.Tk(className="Psbtbridge")
     except tkinter.TclError as e:
         raise ConfigError(
-            "confirm.no_display", f"address window: cannot open the X display ({e})"
+            Code.CONFIRM_NO_DISPLAY, f"address window: cannot open the X display ({e})"
         ) from e
     try:
         window = _Window(root, view, timeout_s, caller_gone)
     except tkinter.TclError as e:
         root.destroy()
-        raise BridgeError("internal.bug", f"address window could not be built ({e})") from e
+        raise BridgeError(Code.INTERNAL_BUG, f"address window could not be built ({e})") from e
     root.mainloop()
     if window.failure is not None:
         raise BridgeError(
-            "internal.bug", f"address window failed: {window.failure!r}"
+            Code.INTERNAL_BUG, f"address window failed: {window.failure!r}"
         ) from window.failure
 
 

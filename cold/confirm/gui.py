@@ -34,7 +34,7 @@ from cold.confirm.view import (
     title,
 )
 from psbtbridge.amount import format_btc
-from psbtbridge.errors import BridgeError, ConfigError
+from psbtbridge.errors import BridgeError, Code, ConfigError
 
 if TYPE_CHECKING:
     import tkinter as tk
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from tkinter import ttk
 
 MAX_TIMEOUT_S: Final = 3600.0
-CALLER_GONE: Final = "service.caller_gone"
+CALLER_GONE: Final = Code.SERVICE_CALLER_GONE
 _VISIBLE_OUTPUT_LINES: Final = 15  # beyond this the output list scrolls
 _VISIBLE_INPUT_LINES: Final = 6
 _TEXT_COLUMNS: Final = 86  # a 64-character regtest taproot address, grouped, plus indent
@@ -87,7 +87,7 @@ def run_dialog(
     """Open a Tk root on the display, build one SignDialog in it and wait for its answer."""
     if not (0 < timeout_s <= MAX_TIMEOUT_S) or not (0 <= sign_delay_s < timeout_s):
         raise ConfigError(
-            "confirm.bad_timing",
+            Code.CONFIRM_BAD_TIMING,
             f"confirmation dialog: need 0 < sign delay ({sign_delay_s} s) < timeout "
             f"({timeout_s} s) <= {MAX_TIMEOUT_S:.0f} s",
         )
@@ -95,27 +95,27 @@ def run_dialog(
         import tkinter
     except ImportError as e:
         raise ConfigError(
-            "confirm.no_tk", "confirmation dialog: tkinter is missing (Debian: python3-tk)"
+            Code.CONFIRM_NO_TK, "confirmation dialog: tkinter is missing (Debian: python3-tk)"
         ) from e
     if not os.environ.get("DISPLAY"):
-        raise ConfigError("confirm.no_display", "confirmation dialog: DISPLAY is not set")
+        raise ConfigError(Code.CONFIRM_NO_DISPLAY, "confirmation dialog: DISPLAY is not set")
     try:
         root = tkinter.Tk(className="Psbtbridge")
     except tkinter.TclError as e:
         raise ConfigError(
-            "confirm.no_display", f"confirmation dialog: cannot open the X display ({e})"
+            Code.CONFIRM_NO_DISPLAY, f"confirmation dialog: cannot open the X display ({e})"
         ) from e
     try:
         dialog = build(root)
     except tkinter.TclError as e:
         root.destroy()
-        raise BridgeError("internal.bug", f"confirmation dialog could not be built ({e})") from e
+        raise BridgeError(Code.INTERNAL_BUG, f"confirmation dialog could not be built ({e})") from e
     root.mainloop()
     if isinstance(dialog.failure, ConfigError):
         raise dialog.failure  # e.g. three wrong passphrases: its own code, not a bug
     if dialog.failure is not None:
         raise BridgeError(
-            "internal.bug", f"confirmation dialog failed: {dialog.failure!r}"
+            Code.INTERNAL_BUG, f"confirmation dialog failed: {dialog.failure!r}"
         ) from dialog.failure
     return dialog.decision
 
@@ -328,7 +328,7 @@ class SignDialog:
         self._passphrase_tries += 1
         if self._passphrase_tries >= PASSPHRASE_TRIES:
             self.failure = ConfigError(
-                "keystore.bad_passphrase",
+                Code.KEYSTORE_BAD_PASSPHRASE,
                 f"{wrong}; {PASSPHRASE_TRIES} wrong tries, nothing was signed",
             )
             self._finish(Decision.decline(DECLINED))

@@ -17,7 +17,7 @@ from typing import Final, TextIO
 from cold.confirm.tty import PASSPHRASE_PROMPT, ask_yes_no, read_passphrase_from_tty
 from cold.confirm.view import DECLINED, Decision
 from psbtbridge.address import group_address
-from psbtbridge.errors import ConfigError
+from psbtbridge.errors import Code, ConfigError
 from psbtbridge.message import visible_lines
 
 PROMPT: Final = "Type yes to sign this message: "
@@ -108,7 +108,7 @@ def confirm_message_terminal(view: MessageView) -> Decision:
         tty_in = open("/dev/tty", encoding="utf-8", errors="replace")  # noqa: SIM115
     except OSError as e:
         raise ConfigError(
-            "confirm.no_tty", f"terminal confirmation: cannot open /dev/tty ({e.strerror})"
+            Code.CONFIRM_NO_TTY, f"terminal confirmation: cannot open /dev/tty ({e.strerror})"
         ) from e
     with tty_in, open("/dev/tty", "w", encoding="utf-8") as tty_out:
         # A "yes" typed before the message was on screen is not an answer to it.

@@ -17,7 +17,7 @@ from cold.confirm.view import (
     PassphraseCheck,
     render_text,
 )
-from psbtbridge.errors import ConfigError
+from psbtbridge.errors import Code, ConfigError
 
 PROMPT: Final = "Type yes to sign: "
 PASSPHRASE_PROMPT: Final = "Keystore passphrase: "
@@ -71,7 +71,7 @@ def read_passphrase_from_tty(prompt: str) -> str:
             return getpass.getpass(prompt)
         except getpass.GetPassWarning as e:
             raise ConfigError(
-                "confirm.no_tty", "keystore passphrase: no terminal to read it without echo"
+                Code.CONFIRM_NO_TTY, "keystore passphrase: no terminal to read it without echo"
             ) from e
 
 
@@ -107,7 +107,7 @@ def confirm_tty(
                 break
             if attempt == PASSPHRASE_TRIES:
                 raise ConfigError(
-                    "keystore.bad_passphrase",
+                    Code.KEYSTORE_BAD_PASSPHRASE,
                     f"{wrong}; {PASSPHRASE_TRIES} wrong tries, nothing was signed",
                 )
             stdout.write(f"{wrong}; try again ({PASSPHRASE_TRIES - attempt} left).\n")
@@ -123,7 +123,7 @@ def confirm_terminal(
         tty_in = open("/dev/tty", encoding="utf-8", errors="replace")  # noqa: SIM115
     except OSError as e:
         raise ConfigError(
-            "confirm.no_tty", f"terminal confirmation: cannot open /dev/tty ({e.strerror})"
+            Code.CONFIRM_NO_TTY, f"terminal confirmation: cannot open /dev/tty ({e.strerror})"
         ) from e
     with tty_in, open("/dev/tty", "w", encoding="utf-8") as tty_out:
         # Drop type-ahead: a "yes" typed before this request was on screen is not an answer to it.

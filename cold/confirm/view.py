@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Final, Literal
 
 from psbtbridge.address import group_address
 from psbtbridge.amount import format_btc
-from psbtbridge.errors import BridgeError, Declined
+from psbtbridge.errors import BridgeError, Code, Declined
 from psbtbridge.network import Network
 from psbtbridge.summary import LOCKTIME_THRESHOLD, SEQUENCE_RBF_LIMIT
 
@@ -47,10 +47,10 @@ PASSPHRASE_TRIES: Final = 3
 #: Unlocks the keystore with a passphrase: None if it worked, else the sentence saying why not.
 PassphraseCheck = Callable[[str], "str | None"]
 
-APPROVED: Final = "confirm.approved"
-DECLINED: Final = "confirm.declined"
-TIMEOUT: Final = "confirm.timeout"
-_DECLINE_SENTENCES: Final[dict[str, str]] = {
+APPROVED: Final = Code.CONFIRM_APPROVED
+DECLINED: Final = Code.CONFIRM_DECLINED
+TIMEOUT: Final = Code.CONFIRM_TIMEOUT
+_DECLINE_SENTENCES: Final[dict[Code, str]] = {
     DECLINED: "the user declined to sign",
     TIMEOUT: "nobody confirmed the signature in time",
 }
@@ -58,7 +58,7 @@ _DECLINE_SENTENCES: Final[dict[str, str]] = {
 
 def _bad_view(message: str) -> BridgeError:
     # A bug in whoever built the view: exit 4, nothing shown or signed.
-    return BridgeError("confirm.bad_view", f"confirmation view: {message}")
+    return BridgeError(Code.CONFIRM_BAD_VIEW, f"confirmation view: {message}")
 
 
 def _check_text(place: str, text: str) -> None:
@@ -205,20 +205,20 @@ class Decision:
 
     approved: bool
     passphrase: str | None = field(repr=False)  # never in a log line or a traceback
-    reason_code: str
+    reason_code: Code
 
     def __post_init__(self) -> None:
         if self.approved != (self.reason_code == APPROVED) or (
             self.passphrase is not None and not self.approved
         ):
-            raise BridgeError("internal.bug", f"inconsistent confirmation {self.reason_code}")
+            raise BridgeError(Code.INTERNAL_BUG, f"inconsistent confirmation {self.reason_code}")
 
     @classmethod
     def approve(cls, passphrase: str | None) -> Decision:
         return cls(approved=True, passphrase=passphrase, reason_code=APPROVED)
 
     @classmethod
-    def decline(cls, reason_code: str) -> Decision:
+    def decline(cls, reason_code: Code) -> Decision:
         return cls(approved=False, passphrase=None, reason_code=reason_code)
 
     def raise_if_declined(self) -> None:

@@ -8,7 +8,7 @@ from typing import Final
 from embit import bip39
 from embit.wordlists.bip39 import WORDLIST
 
-from psbtbridge.errors import InvalidInput
+from psbtbridge.errors import Code, InvalidInput
 
 _WORDS: Final = frozenset(WORDLIST)
 
@@ -35,18 +35,18 @@ def normalize_mnemonic(untrusted_text: str) -> str:
     words = unicodedata.normalize("NFKD", untrusted_text).lower().split()
     if len(words) not in (12, 15, 18, 21, 24):
         raise InvalidInput(
-            "keystore.bad_mnemonic",
+            Code.KEYSTORE_BAD_MNEMONIC,
             f"a BIP39 mnemonic has 12, 15, 18, 21 or 24 words, not {len(words)}",
         )
     for position, word in enumerate(words, 1):
         if word not in _WORDS:
             raise InvalidInput(
-                "keystore.bad_mnemonic", f"word {position} is not in the BIP39 English wordlist"
+                Code.KEYSTORE_BAD_MNEMONIC, f"word {position} is not in the BIP39 English wordlist"
             )
     mnemonic = " ".join(words)
     if not bip39.mnemonic_is_valid(mnemonic):
         raise InvalidInput(
-            "keystore.bad_mnemonic_checksum",
+            Code.KEYSTORE_BAD_MNEMONIC_CHECKSUM,
             "the mnemonic's checksum is wrong: a word is mistyped or missing",
         )
     return mnemonic

@@ -32,7 +32,7 @@ from embit.util import ctypes_secp256k1 as secp
 from cold.crypto import public_key
 from cold.keystore.electrum_seed import electrum_seed
 from psbtbridge.bip32 import KeyOrigin
-from psbtbridge.errors import ConfigError, InvalidInput, Refused
+from psbtbridge.errors import Code, ConfigError, InvalidInput, Refused
 from psbtbridge.hashes import hash160
 from psbtbridge.network import Network
 from psbtbridge.script import ScriptType
@@ -123,10 +123,10 @@ def decrypt_storage(untrusted_data: bytes, password: str) -> bytes:
         raw = base64.b64decode(untrusted_data.strip(), validate=True)
     except (binascii.Error, ValueError) as error:
         raise InvalidInput(
-            "keys.electrum_bad_file", "the encrypted wallet is not base64"
+            Code.KEYS_ELECTRUM_BAD_FILE, "the encrypted wallet is not base64"
         ) from error
     if len(raw) < 4 + 33 + 16 + 32 or raw[:4] != b"BIE1" or (len(raw) - 69) % 16:
-        raise InvalidInput("keys.electrum_bad_file", "the encrypted wallet is truncated")
+        raise InvalidInput(Code.KEYS_ELECTRUM_BAD_FILE, "the encrypted wallet is truncated")
     ephemeral, ciphertext, mac = raw[4:37], raw[37:-32], raw[-32:]
     try:
         # embit's tweak_mul multiplies the freshly parsed 64-byte point in place
@@ -134,22 +134,24 @@ def decrypt_storage(untrusted_data: bytes, password: str) -> bytes:
         secp.ec_pubkey_tweak_mul(shared, _password_point_secret(password))
     except ValueError as error:
         raise InvalidInput(
-            "keys.electrum_bad_file", "the encrypted wallet's ephemeral key is not a point"
+            Code.KEYS_ELECTRUM_BAD_FILE, "the encrypted wallet's ephemeral key is not a point"
         ) from error
     digest = hashlib.sha512(bytes(secp.ec_pubkey_serialize(shared, secp.EC_COMPRESSED))).digest()
     iv, aes_key, mac_key = digest[:16], digest[16:32], digest[32:]
     if not hmac.compare_digest(mac, hmac.digest(mac_key, raw[:-32], "sha256")):
-        raise ConfigError("keys.wrong_password", "wrong password for the Electrum wallet file")
+        raise ConfigError(Code.KEYS_WRONG_PASSWORD, "wrong password for the Electrum wallet file")
     compressed = _aes_cbc_decrypt(aes_key, iv, ciphertext)
     if compressed is None:
-        raise InvalidInput("keys.electrum_bad_file", "the decrypted wallet has bad padding")
+        raise InvalidInput(Code.KEYS_ELECTRUM_BAD_FILE, "the decrypted wallet has bad padding")
     inflater = zlib.decompressobj()
     try:
         plaintext = inflater.decompress(compressed, MAX_WALLET_FILE_SIZE + 1)
     except zlib.error as error:
-        raise InvalidInput("keys.electrum_bad_file", "the decrypted wallet is not zlib") from error
+        raise InvalidInput(
+            Code.KEYS_ELECTRUM_BAD_FILE, "the decrypted wallet is not zlib"
+        ) from error
     if len(plaintext) > MAX_WALLET_FILE_SIZE or not inflater.eof:
-        raise InvalidInput("keys.electrum_bad_file", "the decrypted wallet is too large or cut")
+        raise InvalidInput(Code.KEYS_ELECTRUM_BAD_FILE, "the decrypted wallet is too large or cut")
     return plaintext
 
 
@@ -172,16 +174,18 @@ def decrypt_field(untrusted_value: str, password: str) -> str:
     try:
         raw = base64.b64decode(untrusted_value, validate=True)
     except (binascii.Error, ValueError) as error:
-        raise InvalidInput("keys.electrum_bad_file", "an encrypted field is not base64") from error
+        raise InvalidInput(
+            Code.KEYS_ELECTRUM_BAD_FILE, "an encrypted field is not base64"
+        ) from error
     key = hashlib.sha256(hashlib.sha256(password.encode("utf-8")).digest()).digest()
     plaintext = _aes_cbc_decrypt(key, raw[:16], raw[16:]) if len(raw) >= 32 else None
     if plaintext is None:
-        raise ConfigError("keys.wrong_password", "wrong password for the Electrum wallet file")
+        raise ConfigError(Code.KEYS_WRONG_PASSWORD, "wrong password for the Electrum wallet file")
     try:
         return plaintext.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ConfigError(
-            "keys.wrong_password", "wrong password for the Electrum wallet file"
+            Code.KEYS_WRONG_PASSWORD, "wrong password for the Electrum wallet file"
         ) from error
 
 
@@ -199,15 +203,17 @@ def load_document(untrusted_text: str) -> dict[str, Any]:
             if text[end:] == ",":
                 break  # an append cut after its separator: Electrum drops it too
             if not text.startswith(",", end) or len(patches) >= _MAX_PATCHES:
-                raise InvalidInput("keys.electrum_bad_file", "the wallet file is not Electrum JSON")
+                raise InvalidInput(
+                    Code.KEYS_ELECTRUM_BAD_FILE, "the wallet file is not Electrum JSON"
+                )
             patch, end = decoder.raw_decode(text, end + 1 + _spaces(text, end + 1))
             patches.append(patch)
     except (ValueError, RecursionError) as error:  # JSONDecodeError; absurd nesting
         raise InvalidInput(
-            "keys.electrum_bad_file", "the wallet file is not Electrum's JSON (or truncated)"
+            Code.KEYS_ELECTRUM_BAD_FILE, "the wallet file is not Electrum's JSON (or truncated)"
         ) from error
     if not isinstance(document, dict):
-        raise InvalidInput("keys.electrum_bad_file", "the wallet file is not a JSON object")
+        raise InvalidInput(Code.KEYS_ELECTRUM_BAD_FILE, "the wallet file is not a JSON object")
     for patch in patches:
         _apply_patch(document, patch)
     return document
@@ -222,10 +228,10 @@ def _apply_patch(document: dict[str, Any], untrusted_patch: object) -> None:
     ops = untrusted_patch if isinstance(untrusted_patch, list) else [untrusted_patch]
     for op in ops:
         if not isinstance(op, dict) or not isinstance(op.get("path"), str):
-            raise InvalidInput("keys.electrum_bad_file", "a JSON patch in the file is malformed")
+            raise InvalidInput(Code.KEYS_ELECTRUM_BAD_FILE, "a JSON patch in the file is malformed")
         pointer = op["path"]
         if not pointer.startswith("/"):
-            raise InvalidInput("keys.electrum_bad_file", "a JSON patch path is not a pointer")
+            raise InvalidInput(Code.KEYS_ELECTRUM_BAD_FILE, "a JSON patch path is not a pointer")
         parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer[1:].split("/")]
         parent: Any = document
         for part in parts[:-1]:
@@ -240,7 +246,7 @@ def _apply_patch(document: dict[str, Any], untrusted_patch: object) -> None:
             case "remove":
                 parent.pop(last, None)
             case _:
-                raise InvalidInput("keys.electrum_bad_file", "a JSON patch has an unknown op")
+                raise InvalidInput(Code.KEYS_ELECTRUM_BAD_FILE, "a JSON patch has an unknown op")
 
 
 # --- keystores ---------------------------------------------------------------------------
@@ -251,14 +257,15 @@ def read_wallet(untrusted_data: bytes, password: str | None, network: Network) -
     magic = storage_magic(untrusted_data)
     if magic == b"BIE2":
         raise Refused(
-            "keys.electrum_hardware_encryption",
+            Code.KEYS_ELECTRUM_HARDWARE_ENCRYPTION,
             "the wallet file is encrypted with a hardware wallet's key (BIE2): it holds no"
             " secret psbtbridge can use",
         )
     if magic == b"BIE1":
         if not password:
             raise ConfigError(
-                "keys.password_required", "the Electrum wallet file is encrypted: give its password"
+                Code.KEYS_PASSWORD_REQUIRED,
+                "the Electrum wallet file is encrypted: give its password",
             )
         untrusted_plain = decrypt_storage(untrusted_data, password)
     else:
@@ -266,7 +273,7 @@ def read_wallet(untrusted_data: bytes, password: str | None, network: Network) -
     try:
         untrusted_text = untrusted_plain.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise InvalidInput("keys.electrum_bad_file", "the wallet file is not UTF-8") from error
+        raise InvalidInput(Code.KEYS_ELECTRUM_BAD_FILE, "the wallet file is not UTF-8") from error
     return parse_wallet(load_document(untrusted_text), password, network)
 
 
@@ -280,39 +287,41 @@ def parse_wallet(
         or not MIN_SEED_VERSION <= seed_version <= MAX_SEED_VERSION
     ):
         raise InvalidInput(
-            "keys.electrum_unsupported_version",
+            Code.KEYS_ELECTRUM_UNSUPPORTED_VERSION,
             f"the wallet file's seed_version {str(seed_version)[:12]} is not one this reads"
             f" ({MIN_SEED_VERSION}..{MAX_SEED_VERSION}): open it once with Electrum 4.3..4.5",
         )
     use_encryption = untrusted.get("use_encryption", False)
     if not isinstance(use_encryption, bool):
-        raise InvalidInput("keys.electrum_bad_file", "use_encryption is not a boolean")
+        raise InvalidInput(Code.KEYS_ELECTRUM_BAD_FILE, "use_encryption is not a boolean")
     if use_encryption and not password:
         raise ConfigError(
-            "keys.password_required", "the Electrum wallet's keys are encrypted: give its password"
+            Code.KEYS_PASSWORD_REQUIRED,
+            "the Electrum wallet's keys are encrypted: give its password",
         )
     field_password = password if use_encryption else None
     wallet_type = untrusted.get("wallet_type")
     if wallet_type == "standard":
         entry = _keystore_entry(untrusted.get("keystore"), "keystore")
         if entry.get("xprv") is None and entry.get("type") == "bip32":
-            raise Refused("keys.electrum_watch_only", "the wallet file is watch-only: no secret")
+            raise Refused(Code.KEYS_ELECTRUM_WATCH_ONLY, "the wallet file is watch-only: no secret")
         ours = _our_key(entry, "keystore", field_password, network, multisig=False)
         return ElectrumWallet(network, ours, None)
     if wallet_type in ("2fa", "trustedcoin"):
         raise Refused(
-            "keys.electrum_2fa_seed", "this is an Electrum 2FA (TrustedCoin) wallet: not supported"
+            Code.KEYS_ELECTRUM_2FA_SEED,
+            "this is an Electrum 2FA (TrustedCoin) wallet: not supported",
         )
     match = _MULTISIG_TYPE.fullmatch(wallet_type) if isinstance(wallet_type, str) else None
     if match is None:
         raise Refused(
-            "keys.electrum_unsupported_wallet",
+            Code.KEYS_ELECTRUM_UNSUPPORTED_WALLET,
             f"Electrum wallet type {str(wallet_type)[:20]!r} is not supported (only standard"
             " and multisig wallets with keys)",
         )
     threshold, count = int(match[1]), int(match[2])
     if not 1 <= threshold <= count <= 15:
-        raise InvalidInput("keys.electrum_bad_file", f"bad multisig type {wallet_type}")
+        raise InvalidInput(Code.KEYS_ELECTRUM_BAD_FILE, f"bad multisig type {wallet_type}")
     return _multisig(untrusted, threshold, count, field_password, network)
 
 
@@ -333,10 +342,12 @@ def _multisig(
     if not secret_holders:
         if any(e.get("type") == "hardware" for _, e in entries):
             _refuse_keystore_type({"type": "hardware"}, "the multisig wallet")
-        raise Refused("keys.electrum_watch_only", "no keystore of the multisig wallet has a secret")
+        raise Refused(
+            Code.KEYS_ELECTRUM_WATCH_ONLY, "no keystore of the multisig wallet has a secret"
+        )
     if len(secret_holders) > 1:
         raise Refused(
-            "keys.electrum_several_secrets",
+            Code.KEYS_ELECTRUM_SEVERAL_SECRETS,
             f"{len(secret_holders)} keystores of this multisig wallet hold secrets: one signer"
             f" would hold several of the {threshold} signatures",
         )
@@ -351,13 +362,13 @@ def _multisig(
         _, standard = _xpub_script_type(xpub, network, multisig=True, where=name)
         keys.append(AccountKey(_origin(entry, standard, name), standard))
     if len({k.xpub for k in keys}) != len(keys):
-        raise InvalidInput("keys.electrum_bad_file", "a cosigner key appears twice")
+        raise InvalidInput(Code.KEYS_ELECTRUM_BAD_FILE, "a cosigner key appears twice")
     return ElectrumWallet(network, ours, MultisigPieces(threshold, ours.script_type, tuple(keys)))
 
 
 def _keystore_entry(untrusted: object, name: str) -> dict[str, Any]:
     if not isinstance(untrusted, dict):
-        raise InvalidInput("keys.electrum_bad_file", f"keystore {name} is missing or malformed")
+        raise InvalidInput(Code.KEYS_ELECTRUM_BAD_FILE, f"keystore {name} is missing or malformed")
     return untrusted
 
 
@@ -365,22 +376,22 @@ def _refuse_keystore_type(entry: dict[str, Any], name: str) -> None:
     kind = entry.get("type")
     if kind == "hardware":
         raise Refused(
-            "keys.electrum_hardware",
+            Code.KEYS_ELECTRUM_HARDWARE,
             f"{name} is a hardware wallet ({str(entry.get('hw_type'))[:20]}): its keys are on"
             " the device, sign there",
         )
     if kind == "old":
         raise Refused(
-            "keys.electrum_old_seed",
+            Code.KEYS_ELECTRUM_OLD_SEED,
             f"{name} holds a pre-2.0 Electrum seed, which psbtbridge does not support",
         )
     if kind == "imported":
         raise Refused(
-            "keys.electrum_imported_keys",
+            Code.KEYS_ELECTRUM_IMPORTED_KEYS,
             f"{name} holds imported single private keys, which psbtbridge does not support",
         )
     raise Refused(
-        "keys.electrum_unsupported_wallet", f"{name} has keystore type {str(kind)[:20]!r}"
+        Code.KEYS_ELECTRUM_UNSUPPORTED_WALLET, f"{name} has keystore type {str(kind)[:20]!r}"
     )
 
 
@@ -391,7 +402,7 @@ def _our_key(
         _refuse_keystore_type(entry, name)
     if entry.get("pw_hash_version", 1) != 1:
         raise Refused(
-            "keys.electrum_unsupported_version", f"{name} uses an unknown password hash version"
+            Code.KEYS_ELECTRUM_UNSUPPORTED_VERSION, f"{name} uses an unknown password hash version"
         )
     electrum_xpub = _string(entry, "xpub", name)
     script_type, standard = _xpub_script_type(electrum_xpub, network, multisig=multisig, where=name)
@@ -406,7 +417,7 @@ def _our_key(
 def _xprv_matching(untrusted_xprv: str, standard_xpub: str, name: str) -> tuple[bytes, bytes]:
     """(private key, chain code) of the keystore's xprv, which must be the xpub's private half:
     with a wrong password the decrypted bytes are noise (or, rarely, pad correctly)."""
-    wrong = ConfigError("keys.wrong_password", "wrong password for the Electrum wallet file")
+    wrong = ConfigError(Code.KEYS_WRONG_PASSWORD, "wrong password for the Electrum wallet file")
     try:
         raw = base58.decode_check(untrusted_xprv)
     except (ValueError, IndexError) as error:
@@ -432,11 +443,11 @@ def _seed_of(
     if untrusted_seed is None:
         return None
     if not isinstance(untrusted_seed, str):
-        raise InvalidInput("keys.electrum_bad_file", f"{name}: the seed is not a string")
+        raise InvalidInput(Code.KEYS_ELECTRUM_BAD_FILE, f"{name}: the seed is not a string")
     phrase = untrusted_seed if password is None else decrypt_field(untrusted_seed, password)
     untrusted_extension = entry.get("passphrase") or ""
     if not isinstance(untrusted_extension, str):
-        raise InvalidInput("keys.electrum_bad_file", f"{name}: the passphrase is not a string")
+        raise InvalidInput(Code.KEYS_ELECTRUM_BAD_FILE, f"{name}: the passphrase is not a string")
     extension = (
         untrusted_extension
         if password is None or not untrusted_extension
@@ -448,7 +459,7 @@ def _seed_of(
     root_fingerprint = bytes(root.my_fingerprint)
     if secret != private_key or root_fingerprint != account.origin.fingerprint:
         raise InvalidInput(
-            "keys.electrum_seed_mismatch",
+            Code.KEYS_ELECTRUM_SEED_MISMATCH,
             f"{name}: the seed (with its extension) does not derive the stored key",
         )
     return seed
@@ -457,7 +468,7 @@ def _seed_of(
 def _string(entry: dict[str, Any], key: str, name: str) -> str:
     value = entry.get(key)
     if not isinstance(value, str) or not value:
-        raise InvalidInput("keys.electrum_bad_file", f"{name}: field {key!r} is missing")
+        raise InvalidInput(Code.KEYS_ELECTRUM_BAD_FILE, f"{name}: field {key!r} is missing")
     return value
 
 
@@ -468,22 +479,24 @@ def _xpub_script_type(
     try:
         raw = base58.decode_check(untrusted_xpub)
     except (ValueError, IndexError) as error:
-        raise InvalidInput("keys.electrum_bad_file", f"{where}: the xpub is not base58") from error
+        raise InvalidInput(
+            Code.KEYS_ELECTRUM_BAD_FILE, f"{where}: the xpub is not base58"
+        ) from error
     if len(raw) != 78:
-        raise InvalidInput("keys.electrum_bad_file", f"{where}: the xpub is not 78 bytes")
+        raise InvalidInput(Code.KEYS_ELECTRUM_BAD_FILE, f"{where}: the xpub is not 78 bytes")
     params = network.params
     for version_name, (single, multi) in _SCRIPT_TYPES.items():
         if raw[:4] == params[version_name]:
             script_type = multi if multisig else single
             if script_type is None:
                 raise InvalidInput(
-                    "keys.electrum_bad_file",
+                    Code.KEYS_ELECTRUM_BAD_FILE,
                     f"{where}: a {version_name} key in a {'multi' if multisig else 'single'}"
                     "-sig wallet",
                 )
             return script_type, str(base58.encode_check(params["xpub"] + raw[4:]))
     raise InvalidInput(
-        "keys.electrum_wrong_network",
+        Code.KEYS_ELECTRUM_WRONG_NETWORK,
         f"{where}: the xpub is not a {network.value} key (give --network)",
     )
 
@@ -500,13 +513,13 @@ def _origin(entry: dict[str, Any], standard_xpub: str, name: str) -> KeyOrigin:
             path = _parse_derivation(untrusted_derivation, name)
             return KeyOrigin(fingerprint, path)
         except ValueError as error:
-            raise InvalidInput("keys.electrum_bad_file", f"{name}: bad key origin") from error
+            raise InvalidInput(Code.KEYS_ELECTRUM_BAD_FILE, f"{name}: bad key origin") from error
     if depth == 0:
         return KeyOrigin(hash160(raw[45:])[:4], ())
     if depth == 1:
         return KeyOrigin(parent, (child,))
     raise Refused(
-        "keys.electrum_unknown_origin",
+        Code.KEYS_ELECTRUM_UNKNOWN_ORIGIN,
         f"{name}: a depth-{depth} key without its root fingerprint and derivation; psbtbridge"
         " needs the key's origin",
     )
@@ -516,5 +529,5 @@ def _parse_derivation(untrusted: str, name: str) -> tuple[int, ...]:
     """Electrum writes "m/0'" or "m/84'/1'/0'" (also "m/" for the root)."""
     parts = untrusted.rstrip("/").split("/")
     if parts[0] != "m" or len(parts) > 256:
-        raise InvalidInput("keys.electrum_bad_file", f"{name}: bad derivation")
+        raise InvalidInput(Code.KEYS_ELECTRUM_BAD_FILE, f"{name}: bad derivation")
     return tuple(parse_path_item(part, name) for part in parts[1:])

@@ -21,7 +21,7 @@ from typing import Final
 from embit import bip39
 
 from psbtbridge.bip32 import HARDENED
-from psbtbridge.errors import InvalidInput, Refused, UsageError
+from psbtbridge.errors import Code, InvalidInput, Refused, UsageError
 from psbtbridge.script import ScriptType
 
 #: Electrum's version.py: the hex prefixes of HMAC-SHA512("Seed version", phrase).
@@ -158,19 +158,19 @@ def electrum_seed(untrusted_phrase: str, extension: str, *, multisig: bool = Fal
     kind = electrum_seed_type(untrusted_phrase)
     if kind in ("2fa", "2fa_segwit"):
         raise Refused(
-            "keys.electrum_2fa_seed",
+            Code.KEYS_ELECTRUM_2FA_SEED,
             "this is an Electrum 2FA (TrustedCoin) seed: its wallet is a 2-of-3 with"
             " TrustedCoin's key, which psbtbridge does not sign for",
         )
     if kind == "old":
         raise Refused(
-            "keys.electrum_old_seed",
+            Code.KEYS_ELECTRUM_OLD_SEED,
             "this is a pre-2.0 Electrum seed, which psbtbridge does not support: move the"
             " coins to a new seed",
         )
     if kind is None:
         raise InvalidInput(
-            "keys.not_electrum_seed",
+            Code.KEYS_NOT_ELECTRUM_SEED,
             "the phrase is not an Electrum 2.0+ seed (its version hash matches no seed type;"
             " pre-2.0 'old' Electrum word seeds are not supported)",
         )
@@ -202,7 +202,7 @@ def detect_format(untrusted_phrase: str, requested: SeedFormat) -> SeedFormat:
     electrum_kind = electrum_seed_type(untrusted_phrase)
     if bip39_ok and electrum_kind is not None:
         raise UsageError(
-            "keys.ambiguous_seed",
+            Code.KEYS_AMBIGUOUS_SEED,
             f"the phrase is valid both as a BIP39 mnemonic and as an Electrum {electrum_kind}"
             " seed: say which with --seed-type bip39 or --seed-type electrum",
         )

@@ -42,7 +42,7 @@ from cold.keystore.seed import (
     wallet_name,
 )
 from psbtbridge.bip32 import HARDENED, KeyOrigin
-from psbtbridge.errors import BridgeError, ConfigError, InvalidInput, UsageError
+from psbtbridge.errors import BridgeError, Code, ConfigError, InvalidInput, UsageError
 from psbtbridge.files import load_json, read_stored, write_new
 from psbtbridge.home import KEYSTORE_NAME, MAX_KEYSTORE_SIZE
 from psbtbridge.network import Network
@@ -174,12 +174,12 @@ def build_keystore(
     it from the OS; kdf defaults to `default_kdf` over that salt.
     """
     if len(random_bytes) != 28:
-        raise BridgeError("internal.bug", "build_keystore needs 28 random bytes")
+        raise BridgeError(Code.INTERNAL_BUG, "build_keystore needs 28 random bytes")
     if not 0 <= account < HARDENED:
-        raise UsageError("keystore.bad_account", f"account {account} is not in 0..2^31-1")
+        raise UsageError(Code.KEYSTORE_BAD_ACCOUNT, f"account {account} is not in 0..2^31-1")
     if passphrase == "":
         raise UsageError(
-            "keystore.empty_passphrase",
+            Code.KEYSTORE_EMPTY_PASSPHRASE,
             "the keystore passphrase is empty: give one, or choose --no-encryption",
         )
     mnemonic = normalize_mnemonic(mnemonic)
@@ -205,10 +205,10 @@ def build_key_keystore(
     """The bytes of a keystore holding one imported key (an Electrum seed or an account
     xprv, as `seed` holds it): a single-sig account, or our key of a multisig wallet."""
     if len(random_bytes) != 28:
-        raise BridgeError("internal.bug", "build_key_keystore needs 28 random bytes")
+        raise BridgeError(Code.INTERNAL_BUG, "build_key_keystore needs 28 random bytes")
     if passphrase == "":
         raise UsageError(
-            "keystore.empty_passphrase",
+            Code.KEYSTORE_EMPTY_PASSPHRASE,
             "the keystore passphrase is empty: give one, or choose --no-encryption",
         )
     seed = seed_from_secret(secret, network)
@@ -270,7 +270,7 @@ def write_new_keystore(home: Path, data: bytes) -> Path:
         write_new(path, data, mode=0o600)
     except FileExistsError as error:
         raise ConfigError(
-            "keystore.exists",
+            Code.KEYSTORE_EXISTS,
             f"a keystore already exists at {path}; move it away first (it may hold funds)",
         ) from error
     return path
@@ -279,10 +279,12 @@ def write_new_keystore(home: Path, data: bytes) -> Path:
 def load_keystore(home: Path) -> KeystoreFile:
     """Read and strictly parse the keystore; needs no passphrase."""
     path = keystore_path(home)
-    untrusted_data = read_stored(path, MAX_KEYSTORE_SIZE, "keystore.unreadable", "keystore.corrupt")
+    untrusted_data = read_stored(
+        path, MAX_KEYSTORE_SIZE, Code.KEYSTORE_UNREADABLE, Code.KEYSTORE_CORRUPT
+    )
     if untrusted_data is None:
         raise ConfigError(
-            "keystore.missing", f"no keystore at {path}: create one with `psbt keys init`"
+            Code.KEYSTORE_MISSING, f"no keystore at {path}: create one with `psbt keys init`"
         )
     return parse_keystore(untrusted_data, path)
 
@@ -296,7 +298,7 @@ def parse_keystore(untrusted_data: bytes, path: Path) -> KeystoreFile:
         raise _corrupt(path, "it is not a JSON object")
     if untrusted.get("format") != FORMAT:
         raise ConfigError(
-            "keystore.unsupported_format",
+            Code.KEYSTORE_UNSUPPORTED_FORMAT,
             f"{path} has format {str(untrusted.get('format'))[:40]!r}; this version reads {FORMAT}",
         )
     expected = {
@@ -493,7 +495,7 @@ def unlock(keystore_file: KeystoreFile, passphrase: str | None) -> Seed:
     if encryption is not None:
         if passphrase is None:
             raise ConfigError(
-                "keystore.passphrase_required",
+                Code.KEYSTORE_PASSPHRASE_REQUIRED,
                 f"{keystore_file.path} is encrypted: give its passphrase",
             )
         # Loaded only for encrypted keystores: unattended signing starts faster without it.
@@ -507,7 +509,7 @@ def unlock(keystore_file: KeystoreFile, passphrase: str | None) -> Seed:
             )
         except InvalidTag as error:
             raise ConfigError(
-                "keystore.bad_passphrase",
+                Code.KEYSTORE_BAD_PASSPHRASE,
                 f"wrong passphrase for {keystore_file.path} (or the file was altered)",
             ) from error
     if keystore_file.kind == KIND_BIP39:
@@ -586,7 +588,7 @@ def _seed_from(mnemonic: str, bip39_passphrase: str, network: Network) -> Seed:
 
 
 def _corrupt(path: Path, why: str) -> ConfigError:
-    return ConfigError("keystore.corrupt", f"{path} is damaged: {why}")
+    return ConfigError(Code.KEYSTORE_CORRUPT, f"{path} is damaged: {why}")
 
 
 def _field(untrusted: dict[str, Any], name: str, kind: type, path: Path) -> Any:

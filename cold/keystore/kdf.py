@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from cold.keystore.bip39 import nfkd
-from psbtbridge.errors import ConfigError
+from psbtbridge.errors import Code, ConfigError
 
 # --- key derivation functions ------------------------------------------------------------
 
@@ -27,7 +27,7 @@ class Argon2idKdf:
             from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
         except ImportError as error:
             raise ConfigError(
-                "keystore.kdf_unavailable",
+                Code.KEYSTORE_KDF_UNAVAILABLE,
                 "this keystore uses Argon2id, which needs cryptography 44 or newer",
             ) from error
         kdf = Argon2id(

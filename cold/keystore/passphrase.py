@@ -7,7 +7,7 @@ import sys
 from typing import Final
 
 from cold.keystore.file import KeystoreFile
-from psbtbridge.errors import ConfigError, InvalidInput, UsageError
+from psbtbridge.errors import Code, ConfigError, InvalidInput, UsageError
 from psbtbridge.files import read_bounded
 
 MAX_SECRET_FILE_SIZE: Final = 4096
@@ -24,11 +24,13 @@ def read_secret_file(path: str) -> str:
         with open(path, "rb") as stream:
             data = read_bounded(stream, MAX_SECRET_FILE_SIZE)
     except OSError as error:
-        raise ConfigError("keystore.unreadable", f"cannot read {path}: {error.strerror}") from error
+        raise ConfigError(
+            Code.KEYSTORE_UNREADABLE, f"cannot read {path}: {error.strerror}"
+        ) from error
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise InvalidInput("keystore.bad_secret_file", f"{path} is not UTF-8 text") from error
+        raise InvalidInput(Code.KEYSTORE_BAD_SECRET_FILE, f"{path} is not UTF-8 text") from error
     return text.removesuffix("\n").removesuffix("\r")
 
 
@@ -39,7 +41,7 @@ def ask_passphrase(prompt: str, confirm: bool) -> str:
             pass
     except OSError as error:
         raise UsageError(
-            "keystore.no_tty",
+            Code.KEYSTORE_NO_TTY,
             "no terminal to ask the passphrase on: use --passphrase-file",
         ) from error
     for _ in range(PASSPHRASE_TRIES):
@@ -49,7 +51,7 @@ def ask_passphrase(prompt: str, confirm: bool) -> str:
         # a typo in one of two unseen entries is common: ask again rather than start over
         sys.stderr.write("The two passphrases differ; please type them again.\n")
     raise UsageError(
-        "keystore.passphrase_mismatch", f"the two passphrases differed {PASSPHRASE_TRIES} times"
+        Code.KEYSTORE_PASSPHRASE_MISMATCH, f"the two passphrases differed {PASSPHRASE_TRIES} times"
     )
 
 

@@ -10,7 +10,7 @@ from embit.base import EmbitError
 from embit.bip32 import HDKey
 
 from psbtbridge.bip32 import HARDENED, KeyOrigin
-from psbtbridge.errors import InvalidInput, Refused
+from psbtbridge.errors import Code, InvalidInput, Refused
 from psbtbridge.network import Network
 from psbtbridge.script import ScriptType
 from psbtbridge.wallet import AccountKey
@@ -50,7 +50,7 @@ class Seed:
         base = self.base
         if path[: len(base)] != base:
             raise Refused(
-                "keystore.outside_account",
+                Code.KEYSTORE_OUTSIDE_ACCOUNT,
                 "this keystore holds one account key; the path is not below it",
             )
         return self.root.derive(list(path[len(base) :]))
@@ -110,7 +110,7 @@ def seed_from_secret(secret: ImportedSecret, network: Network) -> Seed:
             return Seed(network, HDKey.from_seed(data, version=network.params["xprv"]))
         root = HDKey.from_string(secret.value)
     except (ValueError, EmbitError) as error:
-        raise InvalidInput("keystore.bad_secret", "the imported secret is malformed") from error
+        raise InvalidInput(Code.KEYSTORE_BAD_SECRET, "the imported secret is malformed") from error
     if (
         secret.kind != KIND_ACCOUNT_XPRV
         or not root.is_private
@@ -119,6 +119,6 @@ def seed_from_secret(secret: ImportedSecret, network: Network) -> Seed:
         or secret.origin_fingerprint is None
     ):
         raise InvalidInput(
-            "keystore.bad_secret", "the imported account key does not fit its origin"
+            Code.KEYSTORE_BAD_SECRET, "the imported account key does not fit its origin"
         )
     return Seed(network, root, secret.base, secret.origin_fingerprint)

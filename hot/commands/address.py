@@ -14,7 +14,7 @@ import sys
 
 from hot.qrexec_client import call_signer
 from psbtbridge.address import group_address
-from psbtbridge.errors import ExitStatus, Refused
+from psbtbridge.errors import Code, ExitStatus, Refused
 from psbtbridge.show_address import (
     MAX_ANSWER,
     SERVICE,
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if not answer.ours:
         raise Refused(
-            "address.not_ours", f"{args.to} says {address} is NOT OURS: do not give it out"
+            Code.ADDRESS_NOT_OURS, f"{args.to} says {address} is NOT OURS: do not give it out"
         )
     if args.json:
         document = {"ours": True, "address": address, "wallet": answer.wallet, "path": answer.path}

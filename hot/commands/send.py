@@ -27,7 +27,7 @@ from hot.send import (
     summary_lines,
 )
 from psbtbridge.encoding import Encoding, decode, encode
-from psbtbridge.errors import BridgeError, ExitStatus, UsageError
+from psbtbridge.errors import BridgeError, Code, ExitStatus, UsageError
 from psbtbridge.files import read_input, write_atomic, write_output
 from psbtbridge.home import data_home
 from psbtbridge.network import Network
@@ -77,15 +77,15 @@ def check_usage(args: argparse.Namespace) -> None:
     """Options that parse but do not go together (argparse cannot say "only with --pay")."""
     if args.pay:
         if args.file is not None:
-            raise UsageError("send.usage", "give either a PSBT file or --pay, not both")
+            raise UsageError(Code.SEND_USAGE, "give either a PSBT file or --pay, not both")
         if args.feerate is None:
             raise UsageError(
-                "send.usage", "--pay needs --feerate SAT_VB (Electrum's own choice is silent)"
+                Code.SEND_USAGE, "--pay needs --feerate SAT_VB (Electrum's own choice is silent)"
             )
         return
     for given, option in ((args.feerate is not None, "--feerate"), (args.broadcast, "--broadcast")):
         if given:
-            raise UsageError("send.usage", f"{option} goes with --pay")
+            raise UsageError(Code.SEND_USAGE, f"{option} goes with --pay")
 
 
 def choose_network(given: str | None, electrum: Electrum) -> Network:
@@ -97,7 +97,7 @@ def choose_network(given: str | None, electrum: Electrum) -> Network:
         return driven or Network.MAIN
     if driven is not None and Network(given) is not driven:
         raise UsageError(
-            "send.network_mismatch",
+            Code.SEND_NETWORK_MISMATCH,
             f"--network {given}, but PSBTBRIDGE_ELECTRUM runs Electrum on {driven.value}",
         )
     return Network(given)
@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
             path = _keep(f"{tx.txid_hex()}.txn", raw_hex)
             later = f": broadcast it later with `electrum broadcast - < {path}`" if path else ""
             raise BridgeError(
-                "send.broadcast_failed",
+                Code.SEND_BROADCAST_FAILED,
                 f"{error.message}; the signed transaction {_kept(path)}{later}",
             ) from error
     _deliver(args.output, result, f"{tx.txid_hex()}.txn", raw_hex)
@@ -167,7 +167,7 @@ def _deliver(output: str | None, data: bytes, name: str, signed: bytes) -> None:
     except (BridgeError, OSError) as error:
         kept = _kept(_keep(name, signed))
         message = error.message if isinstance(error, BridgeError) else f"cannot write: {error}"
-        raise BridgeError("io.write_failed", f"{message}; the signed result {kept}") from error
+        raise BridgeError(Code.IO_WRITE_FAILED, f"{message}; the signed result {kept}") from error
 
 
 def _keep(name: str, data: bytes) -> Path | None:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from psbtbridge import encoding
 from psbtbridge.amount import format_btc
 from psbtbridge.analysis import network_from_paths
-from psbtbridge.errors import ExitStatus, UsageError
+from psbtbridge.errors import Code, ExitStatus, UsageError
 from psbtbridge.files import read_input
 from psbtbridge.home import data_home, keystore_network
 from psbtbridge.network import Network
@@ -65,7 +65,7 @@ def choose_network(given: str | None, environ: Mapping[str, str], psbt: Psbt) ->
     if from_paths is not None:
         return from_paths
     raise UsageError(
-        "inspect.network_unknown",
+        Code.INSPECT_NETWORK_UNKNOWN,
         "cannot tell which network this PSBT is for (no keystore here, no coin type 0 path):"
         " give --network main|test|signet|regtest",
     )

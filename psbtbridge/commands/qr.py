@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Final
 
 from psbtbridge import encoding
-from psbtbridge.errors import BridgeError, InvalidInput, UsageError
+from psbtbridge.errors import BridgeError, Code, InvalidInput, UsageError
 from psbtbridge.files import read_input, write_atomic, write_output
 from psbtbridge.psbt import Psbt
 from psbtbridge.qr.animation import DEFAULT_MAX_VERSION, Animation, plan
@@ -101,9 +101,11 @@ def _reply_format(args: argparse.Namespace) -> QrFormat:
     try:
         untrusted_note = read_input(note_path, 64).decode("ascii", "replace").strip()
     except BridgeError as error:  # unreadable or over 64 bytes
-        raise UsageError("qr.no_format_note", f"--like: cannot use {note_path}: {error}") from error
+        raise UsageError(
+            Code.QR_NO_FORMAT_NOTE, f"--like: cannot use {note_path}: {error}"
+        ) from error
     if untrusted_note not in _REPLY_FORMATS:
-        raise UsageError("qr.no_format_note", f"--like: {note_path} names no QR format")
+        raise UsageError(Code.QR_NO_FORMAT_NOTE, f"--like: {note_path} names no QR format")
     return _REPLY_FORMATS[untrusted_note]  # one of two known names: safe
 
 
@@ -112,13 +114,13 @@ def show(args: argparse.Namespace) -> int:
     psbt = Psbt.parse(untrusted_data)  # strict: we only ever display a well-formed PSBT
     data = untrusted_data  # now validated
     if not args.fps > 0:
-        raise UsageError("cli.usage", "--fps must be a positive number")
+        raise UsageError(Code.CLI_USAGE, "--fps must be a positive number")
     if not (args.out or args.gif or args.window):
         from psbtbridge.qr import window
 
         if not window.has_display():
             raise UsageError(
-                "qr.no_display", "no display for the QR window: use --out DIR or --gif FILE"
+                Code.QR_NO_DISPLAY, "no display for the QR window: use --out DIR or --gif FILE"
             )
     animation = plan(data, _reply_format(args), args.max_version)
     txid = psbt.unsigned_tx().txid_hex()
@@ -159,7 +161,7 @@ def _frames(args: argparse.Namespace) -> Generator[str, None, None]:
 
 def scan(args: argparse.Namespace) -> int:
     if bool(args.images) == (args.camera is not None):
-        raise UsageError("cli.usage", "give IMAGE files or --camera, not both and not neither")
+        raise UsageError(Code.CLI_USAGE, "give IMAGE files or --camera, not both and not neither")
     joiner = Joiner()
     last = (0, 0)
     frames = _frames(args)
@@ -176,7 +178,7 @@ def scan(args: argparse.Namespace) -> int:
     if joiner.result is None:
         have, need = joiner.progress
         raise InvalidInput(
-            "qr.incomplete", f"only {have} of {need} parts scanned: scan more frames"
+            Code.QR_INCOMPLETE, f"only {have} of {need} parts scanned: scan more frames"
         )
     assert joiner.format is not None  # set by the first frame
     output = _validated_output(joiner.result, args.output)

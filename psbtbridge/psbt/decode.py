@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from psbtbridge.bip32 import KeyOrigin
 from psbtbridge.compact import Readable, read_compact_size, read_exact, read_var_bytes
-from psbtbridge.errors import InvalidInput
+from psbtbridge.errors import Code, InvalidInput
 from psbtbridge.keyencoding import check_compressed_pubkey, check_pubkey, check_xonly_pubkey
 from psbtbridge.psbt.fields import (
     Bip32Derivation,
@@ -33,10 +33,10 @@ def check_field_rules(entry: Entry, rule: FieldRule[Any], place: str, version: i
     data); returns where the field is, for its decoder's messages."""
     where = f"{place}: {rule.bip_name}"
     if rule.v2_only and version == 0:
-        raise InvalidInput("psbt.v2_field_in_v0", f"{where}: a PSBTv2 field in a version 0 PSBT")
+        raise InvalidInput(Code.PSBT_V2_FIELD_IN_V0, f"{where}: a PSBTv2 field in a version 0 PSBT")
     if rule.no_key_data and entry.key_data:
         raise InvalidInput(
-            "psbt.unexpected_key_data",
+            Code.PSBT_UNEXPECTED_KEY_DATA,
             f"{where}: key must be the type alone, found {len(entry.key_data)} bytes of key data",
         )
     return where
@@ -47,7 +47,7 @@ def decode_value(untrusted_value: bytes, parse: Callable[[bytes], T], where: str
     try:
         return parse(untrusted_value)
     except InvalidInput as error:
-        raise InvalidInput("psbt.bad_value", f"{where}: {error.message}") from error
+        raise InvalidInput(Code.PSBT_BAD_VALUE, f"{where}: {error.message}") from error
 
 
 def decode_exact(untrusted_value: bytes, read: Callable[[Readable], T], where: str) -> T:
@@ -58,7 +58,7 @@ def decode_exact(untrusted_value: bytes, read: Callable[[Readable], T], where: s
         value = read(stream)
         if stream.tell() != len(data):
             raise InvalidInput(
-                "psbt.bad_value", f"{len(data) - stream.tell()} bytes after the end of the value"
+                Code.PSBT_BAD_VALUE, f"{len(data) - stream.tell()} bytes after the end of the value"
             )
         return value
 
@@ -74,7 +74,7 @@ def decode_fixed(untrusted_value: bytes, fmt: str, where: str) -> int:
 def expect_length(untrusted_value: bytes, size: int, where: str) -> bytes:
     if len(untrusted_value) != size:
         raise InvalidInput(
-            "psbt.bad_value_length",
+            Code.PSBT_BAD_VALUE_LENGTH,
             f"{where}: value is {len(untrusted_value)} bytes, expected {size}",
         )
     return untrusted_value
@@ -84,7 +84,7 @@ def expect_key_data_length(entry: Entry, sizes: tuple[int, ...], where: str) -> 
     if len(entry.key_data) not in sizes:
         expected = " or ".join(str(s) for s in sizes)
         raise InvalidInput(
-            "psbt.bad_key_data",
+            Code.PSBT_BAD_KEY_DATA,
             f"{where}: key data is {len(entry.key_data)} bytes, expected {expected}",
         )
     return entry.key_data
@@ -98,7 +98,7 @@ def decode_key_origin(untrusted_value: bytes, where: str) -> KeyOrigin:
     """BIP174: a 4-byte fingerprint then 32-bit little-endian path elements; length 4·k, k >= 1."""
     if len(untrusted_value) < 4 or len(untrusted_value) % 4:
         raise InvalidInput(
-            "psbt.bad_key_origin",
+            Code.PSBT_BAD_KEY_ORIGIN,
             f"{where}: key origin is {len(untrusted_value)} bytes, not a non-zero multiple of 4",
         )
     steps = struct.unpack(f"<{len(untrusted_value) // 4 - 1}I", untrusted_value[4:])
@@ -114,7 +114,7 @@ def decode_tap_key_origin(
         count = read_compact_size(stream, "leaf hash count")
         hashes = tuple(read_exact(stream, 32, "leaf hash") for _ in range(count))
     except InvalidInput as error:
-        raise InvalidInput("psbt.bad_key_origin", f"{where}: {error.message}") from error
+        raise InvalidInput(Code.PSBT_BAD_KEY_ORIGIN, f"{where}: {error.message}") from error
     return hashes, decode_key_origin(untrusted_value[stream.tell() :], where)
 
 
@@ -125,7 +125,7 @@ def check_proprietary_key(untrusted_key_data: bytes, where: str) -> bytes:
         read_var_bytes(stream, "proprietary identifier")
         read_compact_size(stream, "proprietary subtype")
     except InvalidInput as error:
-        raise InvalidInput("psbt.bad_proprietary_key", f"{where}: {error.message}") from error
+        raise InvalidInput(Code.PSBT_BAD_PROPRIETARY_KEY, f"{where}: {error.message}") from error
     return untrusted_key_data
 
 
@@ -155,7 +155,8 @@ def decode_musig2_participants(entry: Entry, where: str) -> MuSig2Participants:
     value = entry.value
     if len(value) % 33:
         raise InvalidInput(
-            "psbt.bad_value_length", f"{where}: value is {len(value)} bytes, not a multiple of 33"
+            Code.PSBT_BAD_VALUE_LENGTH,
+            f"{where}: value is {len(value)} bytes, not a multiple of 33",
         )
     participants = tuple(
         check_compressed_pubkey(value[i : i + 33], f"{where} participant {i // 33}")

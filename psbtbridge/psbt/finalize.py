@@ -8,7 +8,7 @@ run the result through verify.verify_final_tx before anything leaves.
 
 from __future__ import annotations
 
-from psbtbridge.errors import InvalidInput, Refused
+from psbtbridge.errors import Code, InvalidInput, Refused
 from psbtbridge.hashes import hash160, sha256
 from psbtbridge.psbt.input_map import PsbtInput
 from psbtbridge.psbt.psbt import Psbt
@@ -29,7 +29,8 @@ def spent_output(inp: PsbtInput) -> TxOut:
     output = inp.spent_output
     if output is None:
         raise Refused(
-            "finalize.missing_utxo", f"input {inp.index}: neither non_witness_utxo nor witness_utxo"
+            Code.FINALIZE_MISSING_UTXO,
+            f"input {inp.index}: neither non_witness_utxo nor witness_utxo",
         )
     return output
 
@@ -49,7 +50,7 @@ def _single_key(inp: PsbtInput, keyhash: bytes, kind: str) -> tuple[bytes, bytes
         if hash160(partial.pubkey) == keyhash:
             return partial.signature, partial.pubkey
     raise Refused(
-        "finalize.missing_signature", f"input {inp.index}: no signature by the {kind} key"
+        Code.FINALIZE_MISSING_SIGNATURE, f"input {inp.index}: no signature by the {kind} key"
     )
 
 
@@ -58,13 +59,13 @@ def _multisig_signatures(inp: PsbtInput, script: bytes) -> list[bytes]:
     multisig = parse_multisig(script)
     if multisig is None:
         raise Refused(
-            "finalize.unsupported",
+            Code.FINALIZE_UNSUPPORTED,
             f"input {inp.index}: the script is neither single-key nor a standard multisig",
         )
     found = [s for s in (_signature_by_key(inp, k) for k in multisig.pubkeys) if s is not None]
     if len(found) < multisig.threshold:
         raise Refused(
-            "finalize.missing_signature",
+            Code.FINALIZE_MISSING_SIGNATURE,
             f"input {inp.index}: {len(found)} of the {multisig.threshold} signatures"
             f" this {multisig.threshold}-of-{len(multisig.pubkeys)} multisig needs",
         )
@@ -81,7 +82,8 @@ def _witness_program(inp: PsbtInput, program: bytes) -> tuple[bytes, ...] | None
         script = inp.witness_script
         if script is None or sha256(script) != program[2:]:
             raise Refused(
-                "finalize.script_mismatch", f"{where}: witnessScript missing or not the P2WSH one"
+                Code.FINALIZE_SCRIPT_MISMATCH,
+                f"{where}: witnessScript missing or not the P2WSH one",
             )
         # The leading empty item is the one CHECKMULTISIG pops too many (BIP147: it must be empty).
         return (b"", *_multisig_signatures(inp, script), script)
@@ -97,7 +99,9 @@ def finalize_input(inp: PsbtInput, spent: TxOut) -> PsbtInput:
     if is_p2tr(spk):
         if inp.tap_key_sig is None:
             raise Refused(
-                "finalize.missing_signature" if not inp.tap_script_sigs else "finalize.unsupported",
+                Code.FINALIZE_MISSING_SIGNATURE
+                if not inp.tap_script_sigs
+                else Code.FINALIZE_UNSUPPORTED,
                 f"{where}: no taproot key-path signature (script-path spends are not finalized)",
             )
         return inp.finalized(b"", (inp.tap_key_sig,))
@@ -105,7 +109,7 @@ def finalize_input(inp: PsbtInput, spent: TxOut) -> PsbtInput:
         redeem = inp.redeem_script
         if redeem is None or hash160(redeem) != spk[2:22]:
             raise Refused(
-                "finalize.script_mismatch", f"{where}: redeemScript missing or not the P2SH one"
+                Code.FINALIZE_SCRIPT_MISMATCH, f"{where}: redeemScript missing or not the P2SH one"
             )
         witness = _witness_program(inp, redeem)
         if witness is not None:
@@ -120,7 +124,7 @@ def finalize_input(inp: PsbtInput, spent: TxOut) -> PsbtInput:
         signature, pubkey = _single_key(inp, spk[3:23], "P2PKH")
         return inp.finalized(push(signature) + push(pubkey), ())
     raise Refused(
-        "finalize.unsupported", f"{where}: the spent output's script type is not supported"
+        Code.FINALIZE_UNSUPPORTED, f"{where}: the spent output's script type is not supported"
     )
 
 
@@ -137,7 +141,7 @@ def extract(psbt: Psbt) -> Tx:
     inputs = []
     for inp, txin in zip(psbt.inputs, tx.inputs, strict=True):
         if not inp.is_finalized:
-            raise Refused("finalize.not_finalized", f"input {inp.index} is not finalized")
+            raise Refused(Code.FINALIZE_NOT_FINALIZED, f"input {inp.index} is not finalized")
         inputs.append(
             TxIn(
                 txin.prevout,
@@ -148,5 +152,7 @@ def extract(psbt: Psbt) -> Tx:
         )
     if not inputs:
         # Valid as a PSBT (BIP174 valid 8 and 9), but its serialization would read as a segwit marker.
-        raise InvalidInput("finalize.no_inputs", "a transaction without inputs cannot be extracted")
+        raise InvalidInput(
+            Code.FINALIZE_NO_INPUTS, "a transaction without inputs cannot be extracted"
+        )
     return Tx(tx.version, tuple(inputs), tx.outputs, tx.locktime)

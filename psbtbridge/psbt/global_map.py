@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from psbtbridge.errors import InvalidInput
+from psbtbridge.errors import Code, InvalidInput
 from psbtbridge.keyencoding import check_xpub
 from psbtbridge.psbt.decode import (
     check_field_rules,
@@ -72,7 +72,7 @@ def decode_global(entries: Iterable[Entry]) -> PsbtGlobal:
             case GlobalType.UNSIGNED_TX:
                 if version != 0:
                     raise InvalidInput(
-                        "psbt.unsigned_tx_in_v2", f"{where}: must be excluded from PSBTv2"
+                        Code.PSBT_UNSIGNED_TX_IN_V2, f"{where}: must be excluded from PSBTv2"
                     )
                 unsigned_tx = _unsigned_tx(entry.value, where)
             case GlobalType.XPUB:
@@ -95,7 +95,7 @@ def decode_global(entries: Iterable[Entry]) -> PsbtGlobal:
     if version == 0:
         if unsigned_tx is None:
             raise InvalidInput(
-                "psbt.missing_unsigned_tx",
+                Code.PSBT_MISSING_UNSIGNED_TX,
                 "global map: PSBT_GLOBAL_UNSIGNED_TX is required in a version 0 PSBT",
             )
         tx_version = unsigned_tx.version
@@ -123,7 +123,9 @@ def decode_global(entries: Iterable[Entry]) -> PsbtGlobal:
 
 
 def _missing(field: GlobalType) -> InvalidInput:
-    return InvalidInput("psbt.missing_field", f"global map: {field.bip_name} is required in PSBTv2")
+    return InvalidInput(
+        Code.PSBT_MISSING_FIELD, f"global map: {field.bip_name} is required in PSBTv2"
+    )
 
 
 def _version(entries: tuple[Entry, ...]) -> int:
@@ -135,7 +137,7 @@ def _version(entries: tuple[Entry, ...]) -> int:
             version = decode_fixed(entry.value, "<I", where)
             if version not in SUPPORTED_VERSIONS:
                 raise InvalidInput(
-                    "psbt.unsupported_version",
+                    Code.PSBT_UNSUPPORTED_VERSION,
                     f"{where}: version {version} is not supported (only 0 and 2 exist)",
                 )
             return version
@@ -152,14 +154,14 @@ def _unsigned_tx(value: bytes, where: str) -> Tx:
     except InvalidInput as error:
         if _is_witness_serialization(value):
             raise InvalidInput(
-                "psbt.unsigned_tx_witness",
+                Code.PSBT_UNSIGNED_TX_WITNESS,
                 f"{where}: serialized with witness marker and flag; it must have no witness",
             ) from error
         raise
     for index, txin in enumerate(tx.inputs):
         if txin.script_sig:
             raise InvalidInput(
-                "psbt.unsigned_tx_scriptsig",
+                Code.PSBT_UNSIGNED_TX_SCRIPTSIG,
                 f"{where}: input {index} has a non-empty scriptSig; it must be empty",
             )
     return tx
@@ -171,5 +173,5 @@ def _is_witness_serialization(value: bytes) -> bool:
         Tx.parse(value)
     except InvalidInput as error:
         # Marker, flag and all-empty witnesses: still the witness format, just an empty one.
-        return error.code == "tx.empty_witness"
+        return error.code == Code.TX_EMPTY_WITNESS
     return True

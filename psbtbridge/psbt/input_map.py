@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from psbtbridge.compact import Readable, compact_size, read_compact_size, read_var_bytes
-from psbtbridge.errors import InvalidInput
+from psbtbridge.errors import Code, InvalidInput
 from psbtbridge.hashes import hash160, hash256, ripemd160, sha256
 from psbtbridge.keyencoding import (
     check_compressed_pubkey,
@@ -281,7 +281,7 @@ def decode_input(
         if previous_txid is None or output_index is None:
             missing = InputType.PREVIOUS_TXID if previous_txid is None else InputType.OUTPUT_INDEX
             raise InvalidInput(
-                "psbt.missing_field", f"{place}: {missing.bip_name} is required in PSBTv2"
+                Code.PSBT_MISSING_FIELD, f"{place}: {missing.bip_name} is required in PSBTv2"
             )
         prevout = OutPoint(previous_txid, output_index)
         if sequence is None:
@@ -290,7 +290,7 @@ def decode_input(
         _check_non_witness_utxo(non_witness_utxo, prevout, place)
         if witness_utxo is not None and witness_utxo != non_witness_utxo.outputs[prevout.vout]:
             raise InvalidInput(
-                "psbt.witness_utxo_mismatch",
+                Code.PSBT_WITNESS_UTXO_MISMATCH,
                 f"{place}: PSBT_IN_WITNESS_UTXO differs from output {prevout.vout} of"
                 " PSBT_IN_NON_WITNESS_UTXO",
             )
@@ -332,13 +332,13 @@ def _check_non_witness_utxo(previous: PreviousTx, prevout: OutPoint, place: str)
     txid = previous.txid()
     if txid != prevout.txid:
         raise InvalidInput(
-            "psbt.non_witness_utxo_txid",
+            Code.PSBT_NON_WITNESS_UTXO_TXID,
             f"{place}: PSBT_IN_NON_WITNESS_UTXO has txid {txid[::-1].hex()}, but the input"
             f" spends {prevout.txid[::-1].hex()}",
         )
     if prevout.vout >= len(previous.outputs):
         raise InvalidInput(
-            "psbt.non_witness_utxo_index",
+            Code.PSBT_NON_WITNESS_UTXO_INDEX,
             f"{place}: PSBT_IN_NON_WITNESS_UTXO has {len(previous.outputs)} outputs, but the"
             f" input spends output {prevout.vout}",
         )
@@ -355,7 +355,7 @@ def required_locktime(untrusted_value: bytes, where: str, *, time: bool) -> int:
     valid = locktime >= LOCKTIME_THRESHOLD if time else 0 < locktime < LOCKTIME_THRESHOLD
     if not valid:
         kind = "time (>= 500000000)" if time else "block height (1 to 499999999)"
-        raise InvalidInput("psbt.bad_locktime", f"{where}: {locktime} is not a {kind}")
+        raise InvalidInput(Code.PSBT_BAD_LOCKTIME, f"{where}: {locktime} is not a {kind}")
     return locktime
 
 
@@ -379,7 +379,9 @@ def _preimage(entry: Entry, kind: InputType, where: str) -> Preimage:
     digest = _PREIMAGE_HASHES[kind]
     expected = expect_key_data_length(entry, (len(digest(b"")),), where)
     if digest(entry.value) != expected:
-        raise InvalidInput("psbt.bad_preimage", f"{where}: the preimage does not hash to the key")
+        raise InvalidInput(
+            Code.PSBT_BAD_PREIMAGE, f"{where}: the preimage does not hash to the key"
+        )
     return Preimage(kind, expected, entry.value)
 
 
@@ -387,7 +389,7 @@ def _por_commitment(untrusted_value: bytes, where: str) -> str:
     try:
         return untrusted_value.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise InvalidInput("psbt.bad_value", f"{where}: not UTF-8 text") from error
+        raise InvalidInput(Code.PSBT_BAD_VALUE, f"{where}: not UTF-8 text") from error
 
 
 def _tap_script_sig(entry: Entry, where: str) -> TapScriptSig:
@@ -404,11 +406,11 @@ def _tap_leaf_script(entry: Entry, where: str) -> TapLeafScript:
     """BIP371: key data is a control block, the value a script followed by its leaf version."""
     control_block = check_control_block(entry.key_data, where)
     if not entry.value:
-        raise InvalidInput("psbt.bad_value_length", f"{where}: value has no leaf version byte")
+        raise InvalidInput(Code.PSBT_BAD_VALUE_LENGTH, f"{where}: value has no leaf version byte")
     leaf_version = entry.value[-1]
     if leaf_version != control_block[0] & TAPROOT_LEAF_MASK:
         raise InvalidInput(
-            "psbt.bad_leaf_version",
+            Code.PSBT_BAD_LEAF_VERSION,
             f"{where}: leaf version 0x{leaf_version:02x} differs from the control block's"
             f" 0x{control_block[0] & TAPROOT_LEAF_MASK:02x}",
         )

@@ -11,7 +11,7 @@ import io
 from typing import NamedTuple
 
 from psbtbridge.compact import Readable, compact_size, read_compact_size, read_var_bytes, var_bytes
-from psbtbridge.errors import InvalidInput
+from psbtbridge.errors import Code, InvalidInput
 
 SEPARATOR = b"\x00"
 
@@ -41,7 +41,7 @@ def split_key(untrusted_key: bytes, where: str) -> tuple[int, bytes]:
     try:
         key_type = read_compact_size(stream, "key type")
     except InvalidInput as error:
-        raise InvalidInput("psbt.bad_key_type", f"{where}: {error.message}") from error
+        raise InvalidInput(Code.PSBT_BAD_KEY_TYPE, f"{where}: {error.message}") from error
     return key_type, untrusted_key[stream.tell() :]
 
 
@@ -55,7 +55,7 @@ def read_map(untrusted_stream: Readable, where: str) -> tuple[Entry, ...]:
             return tuple(entries)
         if key in seen:
             raise InvalidInput(
-                "psbt.duplicate_key", f"{where}: key {_short_hex(key)} appears twice"
+                Code.PSBT_DUPLICATE_KEY, f"{where}: key {_short_hex(key)} appears twice"
             )
         seen.add(key)
         key_type, key_data = split_key(key, where)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from psbtbridge.errors import InvalidInput
+from psbtbridge.errors import Code, InvalidInput
 from psbtbridge.keyencoding import check_xonly_pubkey
 from psbtbridge.psbt.decode import (
     check_field_rules,
@@ -116,7 +116,7 @@ def decode_output(
     elif amount is None or script is None:
         missing = OutputType.AMOUNT if amount is None else OutputType.SCRIPT
         raise InvalidInput(
-            "psbt.missing_field", f"{place}: {missing.bip_name} is required in PSBTv2"
+            Code.PSBT_MISSING_FIELD, f"{place}: {missing.bip_name} is required in PSBTv2"
         )
     return PsbtOutput(
         index=index,

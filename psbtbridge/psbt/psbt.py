@@ -14,7 +14,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from psbtbridge.errors import BridgeError, InvalidInput
+from psbtbridge.errors import BridgeError, Code, InvalidInput
 from psbtbridge.psbt.fields import GlobalXpub
 from psbtbridge.psbt.global_map import PsbtGlobal, decode_global
 from psbtbridge.psbt.input_map import PsbtInput, decode_input
@@ -44,12 +44,12 @@ class Psbt:
         """Parse binary PSBT bytes strictly (size cap first); raise InvalidInput otherwise."""
         if len(untrusted_data) > max_size:
             raise InvalidInput(
-                "psbt.too_large",
+                Code.PSBT_TOO_LARGE,
                 f"the PSBT is {len(untrusted_data)} bytes, over the {max_size}-byte cap",
             )
         if not untrusted_data.startswith(MAGIC):
             raise InvalidInput(
-                "psbt.bad_magic", "not a PSBT: the magic bytes psbt\\xff are missing"
+                Code.PSBT_BAD_MAGIC, "not a PSBT: the magic bytes psbt\\xff are missing"
             )
         stream = io.BytesIO(untrusted_data)
         stream.seek(len(MAGIC))
@@ -74,7 +74,7 @@ class Psbt:
             outputs.append(decode_output(entries, index, version, tx_output))
         if stream.tell() != len(untrusted_data):
             raise InvalidInput(
-                "psbt.trailing_bytes",
+                Code.PSBT_TRAILING_BYTES,
                 f"{len(untrusted_data) - stream.tell()} bytes follow the last output map",
             )
         return cls(global_map, tuple(inputs), tuple(outputs))
@@ -141,7 +141,7 @@ class Psbt:
         if all(t is not None for t in times):
             return max(t for t in times if t is not None)
         raise InvalidInput(
-            "psbt.locktime_conflict",
+            Code.PSBT_LOCKTIME_CONFLICT,
             "some inputs require a block-height locktime and others a time locktime:"
             " no transaction can satisfy both",
         )
@@ -167,7 +167,7 @@ class Psbt:
         """A copy with input map `index` replaced (e.g. by `inp.with_partial_sig(...)`)."""
         if new.index != index:
             raise BridgeError(
-                "psbt.map_mismatch", f"input {index}: the new map is input {new.index}'s"
+                Code.PSBT_MAP_MISMATCH, f"input {index}: the new map is input {new.index}'s"
             )
         return self.with_inputs([new])
 
@@ -185,7 +185,8 @@ class Psbt:
                 )
             ):
                 raise BridgeError(
-                    "psbt.map_mismatch", f"input {new.index}: the new map belongs to another input"
+                    Code.PSBT_MAP_MISMATCH,
+                    f"input {new.index}: the new map belongs to another input",
                 )
             inputs[new.index] = new
         return replace(self, inputs=tuple(inputs))
@@ -200,7 +201,7 @@ class Psbt:
             or (self.version == 0 and new.txout != old.txout)
         ):
             raise BridgeError(
-                "psbt.map_mismatch", f"output {index}: the new map belongs to another output"
+                Code.PSBT_MAP_MISMATCH, f"output {index}: the new map belongs to another output"
             )
         outputs = (*self.outputs[:index], new, *self.outputs[index + 1 :])
         return replace(self, outputs=outputs)
@@ -217,7 +218,7 @@ class Psbt:
             or (new.input_count, new.output_count) != (len(self.inputs), len(self.outputs))
         ):
             raise BridgeError(
-                "psbt.map_mismatch",
+                Code.PSBT_MAP_MISMATCH,
                 "global map: the change would alter the version, the unsigned transaction"
                 " or the number of inputs or outputs",
             )
@@ -227,6 +228,6 @@ class Psbt:
 def _expect_map(stream: io.BytesIO, size: int, name: str, count: int, kind: str) -> None:
     if stream.tell() >= size:
         raise InvalidInput(
-            "psbt.missing_map",
+            Code.PSBT_MISSING_MAP,
             f"{name}: the PSBT ends before this map, but the transaction has {count} {kind}s",
         )

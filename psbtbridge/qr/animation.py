@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from psbtbridge.errors import UsageError
+from psbtbridge.errors import Code, UsageError
 from psbtbridge.qr import bbqr, cbor, ur
 from psbtbridge.qr.capacity import MAX_VERSION, Ecc, alphanumeric_capacity
 from psbtbridge.qr.joiner import QrFormat
@@ -50,7 +50,7 @@ def _smallest_version(length: int, max_version: int) -> int:
         if alphanumeric_capacity(version, Ecc.L) >= length:
             return version
     raise UsageError(
-        "qr.version", f"a {length}-character frame does not fit QR version {max_version}"
+        Code.QR_VERSION, f"a {length}-character frame does not fit QR version {max_version}"
     )
 
 
@@ -66,12 +66,12 @@ def _longest_ur_part(encoder: ur.UREncoder, message_len: int) -> int:
 def plan(psbt: bytes, qr_format: QrFormat, max_version: int = DEFAULT_MAX_VERSION) -> Animation:
     """Frames for a PSBT in UR (`crypto-psbt`) or BBQr (type P, Z encoding)."""
     if not MIN_VERSION <= max_version <= MAX_VERSION:
-        raise UsageError("qr.version", f"--max-version must be {MIN_VERSION}..{MAX_VERSION}")
+        raise UsageError(Code.QR_VERSION, f"--max-version must be {MIN_VERSION}..{MAX_VERSION}")
     if qr_format is QrFormat.BBQR:
         split = bbqr.split(psbt, "P", max_version=max_version)
         return Animation(qr_format, split.version, len(split.parts), split.parts, psbt)
     if qr_format is not QrFormat.UR:
-        raise UsageError("cli.usage", f"cannot show {qr_format.value}: only UR and BBQr")
+        raise UsageError(Code.CLI_USAGE, f"cannot show {qr_format.value}: only UR and BBQr")
     encoder = _ur_encoder(psbt, max_version)
     count = 1 if encoder.seq_len == 1 else 2 * encoder.seq_len
     frames = tuple(encoder.next_part().upper() for _ in range(count))

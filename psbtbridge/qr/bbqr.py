@@ -19,7 +19,7 @@ from enum import Enum
 from math import ceil
 from typing import Final
 
-from psbtbridge.errors import InvalidInput, UsageError
+from psbtbridge.errors import Code, InvalidInput, UsageError
 from psbtbridge.qr.capacity import MAX_VERSION, Ecc, alphanumeric_capacity
 
 HEADER_LEN: Final = 8
@@ -79,7 +79,7 @@ class BBQrFile:
 
 def base36(value: int) -> str:
     if not 0 <= value <= MAX_PARTS:
-        raise UsageError("qr.too_many_parts", f"BBQr holds at most {MAX_PARTS} parts")
+        raise UsageError(Code.QR_TOO_MANY_PARTS, f"BBQr holds at most {MAX_PARTS} parts")
     return _BASE36[value // 36] + _BASE36[value % 36]
 
 
@@ -120,7 +120,7 @@ def split(
 ) -> Split:
     """Frames for data: fewest parts within the limits, then the smallest QR version."""
     if file_type not in FILE_TYPES:
-        raise UsageError("qr.bbqr_type", f"BBQr file type {file_type!r} is not in the spec")
+        raise UsageError(Code.QR_BBQR_TYPE, f"BBQr file type {file_type!r} is not in the spec")
     text, encoding = _encode(data, encoding, level)
     best: tuple[int, int, int] | None = None  # parts, version, chars per part
     for version in range(min_version, max_version + 1):
@@ -129,7 +129,7 @@ def split(
             best = (count, version, per_part)
     if best is None:
         raise InvalidInput(
-            "qr.too_large",
+            Code.QR_TOO_LARGE,
             f"{len(data)} bytes do not fit {min_split}..{max_split} BBQr frames"
             f" of QR version {min_version}..{max_version}",
         )
@@ -144,20 +144,20 @@ def parse_header(untrusted_text: str) -> Header:
     head = untrusted_text[:HEADER_LEN].upper()
     if len(head) < HEADER_LEN or not head.startswith("B$"):
         raise InvalidInput(
-            "qr.bbqr_header", "BBQr: frame does not start with an 8-char `B$` header"
+            Code.QR_BBQR_HEADER, "BBQr: frame does not start with an 8-char `B$` header"
         )
     try:
         encoding = Encoding(head[2])
     except ValueError as error:
-        raise InvalidInput("qr.bbqr_encoding", f"BBQr: unknown encoding {head[2]!r}") from error
+        raise InvalidInput(Code.QR_BBQR_ENCODING, f"BBQr: unknown encoding {head[2]!r}") from error
     if head[3] not in FILE_TYPES:
-        raise InvalidInput("qr.bbqr_type", f"BBQr: unknown file type {head[3]!r}")
+        raise InvalidInput(Code.QR_BBQR_TYPE, f"BBQr: unknown file type {head[3]!r}")
     digits = head[4:8]
     if any(c not in _BASE36 for c in digits):
-        raise InvalidInput("qr.bbqr_header", "BBQr: part numbers are not base36")
+        raise InvalidInput(Code.QR_BBQR_HEADER, "BBQr: part numbers are not base36")
     total, index = int(digits[:2], 36), int(digits[2:], 36)
     if not 0 <= index < total:
-        raise InvalidInput("qr.bbqr_header", f"BBQr: part {index} of {total} does not exist")
+        raise InvalidInput(Code.QR_BBQR_HEADER, f"BBQr: part {index} of {total} does not exist")
     return Header(encoding, head[3], total, index)
 
 
@@ -167,13 +167,15 @@ def inflate(untrusted_data: bytes, cap: int) -> bytes:
     try:
         data = inflater.decompress(untrusted_data, cap + 1)
     except zlib.error as error:
-        raise InvalidInput("qr.deflate", "BBQr: compressed data is corrupt") from error
+        raise InvalidInput(Code.QR_DEFLATE, "BBQr: compressed data is corrupt") from error
     if len(data) > cap:
         raise InvalidInput(
-            "qr.inflate_too_large", f"BBQr: data inflates to more than the {cap}-byte cap"
+            Code.QR_INFLATE_TOO_LARGE, f"BBQr: data inflates to more than the {cap}-byte cap"
         )
     if not inflater.eof or inflater.unused_data:
-        raise InvalidInput("qr.deflate", "BBQr: compressed data is cut short or followed by junk")
+        raise InvalidInput(
+            Code.QR_DEFLATE, "BBQr: compressed data is cut short or followed by junk"
+        )
     return data
 
 
@@ -181,13 +183,13 @@ def _decode_body(text: str, encoding: Encoding, cap: int) -> bytes:
     try:
         if encoding is Encoding.HEX:
             if len(text) % 2:
-                raise InvalidInput("qr.bbqr_data", "BBQr: odd number of hex digits")
+                raise InvalidInput(Code.QR_BBQR_DATA, "BBQr: odd number of hex digits")
             return bytes.fromhex(text)
         if len(text) % 8 in (1, 3, 6):
-            raise InvalidInput("qr.bbqr_data", "BBQr: base32 length is impossible")
+            raise InvalidInput(Code.QR_BBQR_DATA, "BBQr: base32 length is impossible")
         data = base64.b32decode(text + "=" * (-len(text) % 8))
     except (ValueError, binascii.Error) as error:
-        raise InvalidInput("qr.bbqr_data", "BBQr: data is not valid hex or base32") from error
+        raise InvalidInput(Code.QR_BBQR_DATA, "BBQr: data is not valid hex or base32") from error
     return inflate(data, cap) if encoding is Encoding.ZLIB else data
 
 
@@ -208,12 +210,12 @@ class BBQrJoiner:
         """Take one frame; True if it was a new part. Raises InvalidInput on any inconsistency."""
         text = untrusted_text.strip()
         if len(text) > MAX_FRAME_LEN:
-            raise InvalidInput("qr.bbqr_data", "BBQr: frame is longer than any QR code holds")
+            raise InvalidInput(Code.QR_BBQR_DATA, "BBQr: frame is longer than any QR code holds")
         header = parse_header(text)
         body = text[HEADER_LEN:].upper()
         alphabet = "H" if header.encoding is Encoding.HEX else "2"
         if not _BODY_RE[alphabet].fullmatch(body):
-            raise InvalidInput("qr.bbqr_data", f"BBQr part {header.index}: bad characters")
+            raise InvalidInput(Code.QR_BBQR_DATA, f"BBQr part {header.index}: bad characters")
         first = self._first
         if first is None:
             self._first = header
@@ -223,14 +225,14 @@ class BBQrJoiner:
             first.total,
         ):
             raise InvalidInput(
-                "qr.bbqr_inconsistent",
+                Code.QR_BBQR_INCONSISTENT,
                 f"BBQr part {header.index}: encoding, type or count differs from earlier parts",
             )
         known = self._bodies.get(header.index)
         if known is not None:
             if known != body:
                 raise InvalidInput(
-                    "qr.conflict", f"BBQr part {header.index} seen twice with different data"
+                    Code.QR_CONFLICT, f"BBQr part {header.index} seen twice with different data"
                 )
             return False
         if self.result is not None:
@@ -244,11 +246,17 @@ class BBQrJoiner:
         mod = header.encoding.split_mod
         bodies = [self._bodies[i] for i in range(header.total)]
         if any(len(body) % mod for body in bodies[:-1]):
-            raise InvalidInput("qr.bbqr_data", "BBQr: a non-final part does not hold whole bytes")
+            raise InvalidInput(
+                Code.QR_BBQR_DATA, "BBQr: a non-final part does not hold whole bytes"
+            )
         text = "".join(bodies)
         if len(text) > 2 * self._max_len:  # hex is the widest encoding: 2 chars per byte
-            raise InvalidInput("qr.too_large", f"BBQr: data is over the {self._max_len}-byte cap")
+            raise InvalidInput(
+                Code.QR_TOO_LARGE, f"BBQr: data is over the {self._max_len}-byte cap"
+            )
         data = _decode_body(text, header.encoding, self._max_len)
         if len(data) > self._max_len:
-            raise InvalidInput("qr.too_large", f"BBQr: data is over the {self._max_len}-byte cap")
+            raise InvalidInput(
+                Code.QR_TOO_LARGE, f"BBQr: data is over the {self._max_len}-byte cap"
+            )
         return BBQrFile(header.file_type, header.encoding, data)

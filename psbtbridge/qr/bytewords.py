@@ -11,7 +11,7 @@ import zlib
 from enum import Enum
 from typing import Final
 
-from psbtbridge.errors import InvalidInput
+from psbtbridge.errors import Code, InvalidInput
 
 _WORD_TEXT: Final = (
     "able acid also apex aqua arch atom aunt away axis back bald barn belt beta bias blue "
@@ -57,7 +57,7 @@ def decode(untrusted_text: str, style: Style = Style.MINIMAL) -> bytes:
     text = untrusted_text.lower()
     if style is Style.MINIMAL:
         if len(text) % 2:
-            raise InvalidInput("qr.bytewords", "bytewords: odd number of letters")
+            raise InvalidInput(Code.QR_BYTEWORDS, "bytewords: odd number of letters")
         words = [text[i : i + 2] for i in range(0, len(text), 2)]
         table = _BY_MINIMAL
     else:
@@ -68,11 +68,11 @@ def decode(untrusted_text: str, style: Style = Style.MINIMAL) -> bytes:
         payload = bytes(table[word] for word in words)
     except KeyError as error:
         raise InvalidInput(
-            "qr.bytewords", f"bytewords: {str(error.args[0])[:8]!r} is not a byteword"
+            Code.QR_BYTEWORDS, f"bytewords: {str(error.args[0])[:8]!r} is not a byteword"
         ) from error
     if len(payload) <= _CHECKSUM_LEN:
-        raise InvalidInput("qr.bytewords", "bytewords: too short to hold data and a checksum")
+        raise InvalidInput(Code.QR_BYTEWORDS, "bytewords: too short to hold data and a checksum")
     data, checksum = payload[:-_CHECKSUM_LEN], payload[-_CHECKSUM_LEN:]
     if zlib.crc32(data).to_bytes(_CHECKSUM_LEN, "big") != checksum:
-        raise InvalidInput("qr.checksum", "bytewords: checksum mismatch (misread frame?)")
+        raise InvalidInput(Code.QR_CHECKSUM, "bytewords: checksum mismatch (misread frame?)")
     return data

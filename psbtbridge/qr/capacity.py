@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Final
 
-from psbtbridge.errors import UsageError
+from psbtbridge.errors import Code, UsageError
 
 MIN_VERSION: Final = 1
 MAX_VERSION: Final = 40
@@ -36,7 +36,7 @@ class Ecc(Enum):
 
 def _data_bits(version: int, ecc: Ecc) -> int:
     if not MIN_VERSION <= version <= MAX_VERSION:
-        raise UsageError("qr.version", f"QR version {version} is outside 1..40")
+        raise UsageError(Code.QR_VERSION, f"QR version {version} is outside 1..40")
     table = _DATA_CODEWORDS_L if ecc is Ecc.L else _DATA_CODEWORDS_M
     return 8 * table[version - 1]
 

@@ -14,7 +14,7 @@ from typing import Final
 from PIL import Image, ImageSequence, UnidentifiedImageError
 from pyzbar import pyzbar
 
-from psbtbridge.errors import ConfigError, InvalidInput
+from psbtbridge.errors import Code, ConfigError, InvalidInput
 from psbtbridge.files import read_input
 from psbtbridge.qr.joiner import MAX_FRAME_LEN
 
@@ -27,9 +27,9 @@ def frame_text(untrusted_data: bytes, where: str) -> str:
     """A QR payload as text: printable ASCII only (UR, BBQr and base64 all are)."""
     data = untrusted_data.strip()
     if len(data) > MAX_FRAME_LEN:
-        raise InvalidInput("qr.too_large", f"{where}: a QR code holds more than any QR code can")
+        raise InvalidInput(Code.QR_TOO_LARGE, f"{where}: a QR code holds more than any QR code can")
     if not data or not _PRINTABLE.issuperset(data):
-        raise InvalidInput("qr.not_text", f"{where}: the QR code holds binary data, not text")
+        raise InvalidInput(Code.QR_NOT_TEXT, f"{where}: the QR code holds binary data, not text")
     return data.decode("ascii")
 
 
@@ -41,14 +41,14 @@ def decode_image(untrusted_data: bytes, name: str) -> list[str]:
             width, height = image.size
             frame_count = getattr(image, "n_frames", 1)
             if width * height * frame_count > MAX_IMAGE_PIXELS:
-                raise InvalidInput("qr.bad_image", f"{name}: picture is too large")
+                raise InvalidInput(Code.QR_BAD_IMAGE, f"{name}: picture is too large")
             for frame in ImageSequence.Iterator(image):
                 symbols = pyzbar.decode(frame.convert("L"), symbols=[pyzbar.ZBarSymbol.QRCODE])
                 texts += [frame_text(symbol.data, name) for symbol in symbols]
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
-        raise InvalidInput("qr.bad_image", f"{name}: not a readable picture") from error
+        raise InvalidInput(Code.QR_BAD_IMAGE, f"{name}: not a readable picture") from error
     if not texts:
-        raise InvalidInput("qr.no_code", f"{name}: no QR code found")
+        raise InvalidInput(Code.QR_NO_CODE, f"{name}: no QR code found")
     return texts
 
 
@@ -68,7 +68,7 @@ def frames_from_camera(device: str | None) -> Generator[str, None, None]:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
     except OSError as error:
         raise ConfigError(
-            "qr.camera", f"cannot run zbarcam ({error.strerror}); Debian: apt install zbar-tools"
+            Code.QR_CAMERA, f"cannot run zbarcam ({error.strerror}); Debian: apt install zbar-tools"
         ) from error
     assert process.stdout is not None  # stdout=PIPE
     try:
@@ -78,12 +78,12 @@ def frames_from_camera(device: str | None) -> Generator[str, None, None]:
             if not line:
                 break
             if not line.endswith(b"\n") and len(line) > MAX_FRAME_LEN:
-                raise InvalidInput("qr.too_large", "camera: a frame is longer than any QR code")
+                raise InvalidInput(Code.QR_TOO_LARGE, "camera: a frame is longer than any QR code")
             if line.strip():
                 yield frame_text(line, "camera")
         status = process.wait()
         raise ConfigError(
-            "qr.camera", f"zbarcam stopped (status {status}) before the scan was complete"
+            Code.QR_CAMERA, f"zbarcam stopped (status {status}) before the scan was complete"
         )
     finally:
         if process.poll() is None:

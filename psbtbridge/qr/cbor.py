@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import TypeAlias
 
-from psbtbridge.errors import InvalidInput
+from psbtbridge.errors import Code, InvalidInput
 
 
 class MajorType(IntEnum):
@@ -39,16 +39,16 @@ def _head(major: MajorType, value: int) -> bytes:
     for info, width in ((24, 1), (25, 2), (26, 4), (27, 8)):
         if value < 1 << (8 * width):
             return bytes([top | info]) + value.to_bytes(width, "big")
-    raise InvalidInput("qr.cbor", "CBOR: integer does not fit in 64 bits")
+    raise InvalidInput(Code.QR_CBOR, "CBOR: integer does not fit in 64 bits")
 
 
 def encode(item: Item) -> bytes:
     """Serialize with the shortest heads (canonical, as every UR encoder does)."""
     if isinstance(item, bool):
-        raise InvalidInput("qr.cbor", "CBOR: booleans are not supported")
+        raise InvalidInput(Code.QR_CBOR, "CBOR: booleans are not supported")
     if isinstance(item, int):
         if item < 0:
-            raise InvalidInput("qr.cbor", "CBOR: negative integers are not supported")
+            raise InvalidInput(Code.QR_CBOR, "CBOR: negative integers are not supported")
         return _head(MajorType.UNSIGNED, item)
     if isinstance(item, bytes):
         return _head(MajorType.BYTES, len(item)) + item
@@ -64,7 +64,7 @@ class _Reader:
 
     def take(self, count: int) -> bytes:
         if count > len(self.data) - self.pos:
-            raise InvalidInput("qr.cbor", "CBOR: data ends early")
+            raise InvalidInput(Code.QR_CBOR, "CBOR: data ends early")
         chunk = self.data[self.pos : self.pos + count]
         self.pos += count
         return chunk
@@ -77,13 +77,13 @@ class _Reader:
         widths = {24: 1, 25: 2, 26: 4, 27: 8}
         if info not in widths:
             # 28-30 are reserved, 31 is an indefinite length: neither occurs in a UR
-            raise InvalidInput("qr.cbor", "CBOR: indefinite or reserved length")
+            raise InvalidInput(Code.QR_CBOR, "CBOR: indefinite or reserved length")
         # Non-shortest heads are accepted: some encoders write fixed-width checksums.
         return major, int.from_bytes(self.take(widths[info]), "big")
 
     def item(self, depth: int) -> Item:
         if depth > _MAX_DEPTH:
-            raise InvalidInput("qr.cbor", "CBOR: nested too deeply")
+            raise InvalidInput(Code.QR_CBOR, "CBOR: nested too deeply")
         major, value = self.head()
         if major == MajorType.UNSIGNED:
             return value
@@ -91,11 +91,11 @@ class _Reader:
             return self.take(value)
         if major == MajorType.ARRAY:
             if value > len(self.data) - self.pos:  # every element takes at least one byte
-                raise InvalidInput("qr.cbor", "CBOR: array longer than the data")
+                raise InvalidInput(Code.QR_CBOR, "CBOR: array longer than the data")
             return tuple(self.item(depth + 1) for _ in range(value))
         if major == MajorType.TAG:
             return Tagged(value, self.item(depth + 1))
-        raise InvalidInput("qr.cbor", f"CBOR: major type {major} is not supported")
+        raise InvalidInput(Code.QR_CBOR, f"CBOR: major type {major} is not supported")
 
 
 def decode(untrusted_data: bytes) -> Item:
@@ -103,5 +103,5 @@ def decode(untrusted_data: bytes) -> Item:
     reader = _Reader(untrusted_data)
     item = reader.item(0)
     if reader.pos != len(untrusted_data):
-        raise InvalidInput("qr.cbor", "CBOR: trailing bytes after the item")
+        raise InvalidInput(Code.QR_CBOR, "CBOR: trailing bytes after the item")
     return item

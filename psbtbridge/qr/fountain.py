@@ -17,7 +17,7 @@ from functools import lru_cache
 from math import ceil
 from typing import TypeVar
 
-from psbtbridge.errors import InvalidInput
+from psbtbridge.errors import Code, InvalidInput
 from psbtbridge.qr import cbor
 from psbtbridge.qr.xoshiro import Xoshiro256
 
@@ -51,7 +51,7 @@ class Part:
     def from_cbor(cls, untrusted_data: bytes) -> Part:
         item = cbor.decode(untrusted_data)
         if not isinstance(item, tuple) or len(item) != _PART_FIELDS:
-            raise InvalidInput("qr.ur_part", "UR part: not a 5-element CBOR array")
+            raise InvalidInput(Code.QR_UR_PART, "UR part: not a 5-element CBOR array")
         seq_num, seq_len, message_len, checksum, data = item
         if not (
             isinstance(seq_num, int)
@@ -60,11 +60,11 @@ class Part:
             and isinstance(checksum, int)
             and isinstance(data, bytes)
         ):
-            raise InvalidInput("qr.ur_part", "UR part: fields have the wrong CBOR types")
+            raise InvalidInput(Code.QR_UR_PART, "UR part: fields have the wrong CBOR types")
         if not (0 < seq_num < _UINT32 and 0 < seq_len < _UINT32 and checksum < _UINT32):
-            raise InvalidInput("qr.ur_part", "UR part: sequence or checksum out of range")
+            raise InvalidInput(Code.QR_UR_PART, "UR part: sequence or checksum out of range")
         if message_len == 0 or not data:
-            raise InvalidInput("qr.ur_part", "UR part: empty message or fragment")
+            raise InvalidInput(Code.QR_UR_PART, "UR part: empty message or fragment")
         return cls(seq_num, seq_len, message_len, checksum, data)
 
 
@@ -204,25 +204,25 @@ class FountainDecoder:
         if self._header is None:
             if part.message_len > self._max_message_len:
                 raise InvalidInput(
-                    "qr.too_large",
+                    Code.QR_TOO_LARGE,
                     f"UR: message of {part.message_len} bytes is over the"
                     f" {self._max_message_len}-byte cap",
                 )
             if part.seq_len > self._max_seq_len:
                 raise InvalidInput(
-                    "qr.too_many_parts",
+                    Code.QR_TOO_MANY_PARTS,
                     f"UR: {part.seq_len} fragments is over the {self._max_seq_len}-part cap",
                 )
             if ceil(part.message_len / len(part.data)) != part.seq_len:
                 raise InvalidInput(
-                    "qr.ur_inconsistent",
+                    Code.QR_UR_INCONSISTENT,
                     f"UR part {part.seq_num}: {part.seq_len} fragments of {len(part.data)}"
                     f" bytes cannot hold {part.message_len} bytes",
                 )
             self._header = header
         elif header != self._header:
             raise InvalidInput(
-                "qr.ur_inconsistent",
+                Code.QR_UR_INCONSISTENT,
                 f"UR part {part.seq_num}: length, size or checksum differs from earlier parts"
                 " (frames of two different messages?)",
             )
@@ -236,7 +236,7 @@ class FountainDecoder:
         earlier = self._seen.setdefault(part.seq_num, digest)
         if earlier != digest:
             raise InvalidInput(
-                "qr.conflict", f"UR part {part.seq_num} seen twice with different data"
+                Code.QR_CONFLICT, f"UR part {part.seq_num} seen twice with different data"
             )
         if earlier is not digest:
             return False
@@ -253,7 +253,7 @@ class FountainDecoder:
         self._work += steps
         if budget[0] < 0 or self._work > MAX_WORK:
             raise InvalidInput(
-                "qr.ur_too_complex",
+                Code.QR_UR_TOO_COMPLEX,
                 "UR: the parts mix so many fragments that decoding them would take too long"
                 " (more work than any PSBT stream needs); scan the sender's frames again",
             )
@@ -262,7 +262,7 @@ class FountainDecoder:
         self._held += len(data) + _INDEX_COST * len(indexes)
         if self._held > MAX_HELD_BYTES:
             raise InvalidInput(
-                "qr.ur_too_complex",
+                Code.QR_UR_TOO_COMPLEX,
                 f"UR: the unsolved mixed parts would take over {MAX_HELD_BYTES} bytes",
             )
         self._mixed[indexes] = data
@@ -295,7 +295,7 @@ class FountainDecoder:
                         self._spend(len(indexes) + len(data) // 64, budget)
             if not indexes:
                 if any(data):
-                    raise InvalidInput("qr.conflict", "UR: parts contradict each other")
+                    raise InvalidInput(Code.QR_CONFLICT, "UR: parts contradict each other")
             elif len(indexes) == 1:
                 (index,) = indexes
                 self._simple[index] = data
@@ -313,5 +313,5 @@ class FountainDecoder:
     def _assemble(self, part: Part) -> None:
         message = b"".join(self._simple[i] for i in range(part.seq_len))[: part.message_len]
         if zlib.crc32(message) != part.checksum:
-            raise InvalidInput("qr.message_checksum", "UR: reassembled message fails its CRC-32")
+            raise InvalidInput(Code.QR_MESSAGE_CHECKSUM, "UR: reassembled message fails its CRC-32")
         self.message = message

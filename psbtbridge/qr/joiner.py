@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
-from psbtbridge.errors import InvalidInput
+from psbtbridge.errors import Code, InvalidInput
 from psbtbridge.qr import bbqr, legacy, ur
 from psbtbridge.qr.bbqr import BBQrJoiner
 from psbtbridge.qr.legacy import PmofnJoiner
@@ -112,16 +112,16 @@ class Joiner:
         self._frames += 1
         if self._frames > self._limits.max_frames:
             raise InvalidInput(
-                "qr.too_many_frames", f"{self._limits.max_frames} frames without a complete PSBT"
+                Code.QR_TOO_MANY_FRAMES, f"{self._limits.max_frames} frames without a complete PSBT"
             )
         if len(untrusted_text) > MAX_FRAME_LEN:
-            raise InvalidInput("qr.too_large", "a frame is longer than any QR code holds")
+            raise InvalidInput(Code.QR_TOO_LARGE, "a frame is longer than any QR code holds")
         kind = detect(untrusted_text)
         if self.format is None:
             self.format = kind
         elif kind is not self.format:
             raise InvalidInput(
-                "qr.mixed_formats",
+                Code.QR_MIXED_FORMATS,
                 f"a {kind.value} frame among {self.format.value} frames",
             )
         if self.result is not None:
@@ -142,7 +142,9 @@ class Joiner:
         new = self._ur.receive(untrusted_text)
         self.detail = self._ur.ur_type or ""
         if self.detail not in ur.PSBT_TYPES:
-            raise InvalidInput("qr.ur_type", f"UR: `{self.detail}` is not `crypto-psbt` or `psbt`")
+            raise InvalidInput(
+                Code.QR_UR_TYPE, f"UR: `{self.detail}` is not `crypto-psbt` or `psbt`"
+            )
         if self._ur.ur is not None:
             self.result = Payload(PayloadKind.PSBT, ur.psbt_from_ur(self._ur.ur))
         return new
@@ -151,7 +153,7 @@ class Joiner:
         header = bbqr.parse_header(untrusted_text.strip())
         if header.file_type not in _BBQR_KINDS:
             raise InvalidInput(
-                "qr.unsupported_payload",
+                Code.QR_UNSUPPORTED_PAYLOAD,
                 f"BBQr file type {header.file_type} ({bbqr.FILE_TYPES[header.file_type]})"
                 " is not a PSBT or a transaction",
             )

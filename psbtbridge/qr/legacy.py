@@ -10,7 +10,7 @@ import re
 from typing import Final
 
 from psbtbridge import encoding
-from psbtbridge.errors import InvalidInput
+from psbtbridge.errors import Code, InvalidInput
 
 _PMOFN_RE: Final = re.compile(r"p([1-9][0-9]{0,3})of([1-9][0-9]{0,3}) (\S+)", re.ASCII)
 
@@ -37,24 +37,26 @@ class PmofnJoiner:
     def receive(self, untrusted_text: str) -> bool:
         match = _PMOFN_RE.fullmatch(untrusted_text.strip())
         if match is None:
-            raise InvalidInput("qr.pmofn", "pMofN: frame is not `pMofN CHUNK`")
+            raise InvalidInput(Code.QR_PMOFN, "pMofN: frame is not `pMofN CHUNK`")
         index, total, chunk = int(match[1]), int(match[2]), match[3]
         if index > total or total > self._max_parts:
-            raise InvalidInput("qr.pmofn", f"pMofN: part {index} of {total} is out of range")
+            raise InvalidInput(Code.QR_PMOFN, f"pMofN: part {index} of {total} is out of range")
         if self._total == 0:
             self._total = total
         elif total != self._total:
-            raise InvalidInput("qr.pmofn", f"pMofN: part of {total} among parts of {self._total}")
+            raise InvalidInput(
+                Code.QR_PMOFN, f"pMofN: part of {total} among parts of {self._total}"
+            )
         known = self._chunks.get(index)
         if known is not None:
             if known != chunk:
-                raise InvalidInput("qr.conflict", f"pMofN part {index} seen twice, different")
+                raise InvalidInput(Code.QR_CONFLICT, f"pMofN part {index} seen twice, different")
             return False
         if self.text is not None:
             return False
         self._chunks[index] = chunk
         if sum(len(c) for c in self._chunks.values()) > 2 * self._max_len:
-            raise InvalidInput("qr.too_large", "pMofN: text is over the size cap")
+            raise InvalidInput(Code.QR_TOO_LARGE, "pMofN: text is over the size cap")
         if len(self._chunks) == total:
             self.text = "".join(self._chunks[i] for i in range(1, total + 1))
         return True
@@ -65,10 +67,10 @@ def psbt_from_text(untrusted_text: str) -> bytes:
     try:
         data, _ = encoding.decode(untrusted_text.encode("ascii"))
     except UnicodeEncodeError as error:
-        raise InvalidInput("qr.unknown_format", "frame text is not ASCII") from error
+        raise InvalidInput(Code.QR_UNKNOWN_FORMAT, "frame text is not ASCII") from error
     except InvalidInput as error:
         raise InvalidInput(
-            "qr.unknown_format",
+            Code.QR_UNKNOWN_FORMAT,
             "frame is neither UR, BBQr, pMofN nor a base64/hex PSBT",
         ) from error
     return data

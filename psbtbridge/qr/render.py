@@ -15,7 +15,7 @@ import qrcode.util
 from PIL import Image
 from qrcode.image.pil import PilImage
 
-from psbtbridge.errors import UsageError
+from psbtbridge.errors import Code, UsageError
 from psbtbridge.files import write_atomic
 
 QUIET_ZONE = 4  # modules of white around the code, as ISO/IEC 18004 asks
@@ -34,7 +34,7 @@ def render(text: str, version: int, box_size: int = 4) -> Image.Image:
         code.add_data(qrcode.util.QRData(text.encode("ascii"), mode=qrcode.util.MODE_ALPHA_NUM))
         code.make(fit=False)
     except (ValueError, qrcode.exceptions.DataOverflowError) as error:
-        raise UsageError("qr.version", f"a frame does not fit QR version {version}") from error
+        raise UsageError(Code.QR_VERSION, f"a frame does not fit QR version {version}") from error
     image: Image.Image = code.make_image().get_image()
     return image.convert("L")
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from psbtbridge.errors import InvalidInput, UsageError
+from psbtbridge.errors import Code, InvalidInput, UsageError
 from psbtbridge.qr import bytewords, cbor
 from psbtbridge.qr.capacity import Ecc, alphanumeric_capacity
 from psbtbridge.qr.fountain import FountainDecoder, FountainEncoder, Part
@@ -53,22 +53,22 @@ def parse(untrusted_text: str) -> Frame:
     """Parse one UR string (any case); the bytewords checksum is verified here."""
     text = untrusted_text.strip().lower()
     if not text.startswith("ur:"):
-        raise InvalidInput("qr.ur_syntax", "UR: does not start with `ur:`")
+        raise InvalidInput(Code.QR_UR_SYNTAX, "UR: does not start with `ur:`")
     components = text[3:].split("/")
     ur_type = components[0]
     if not _TYPE_RE.fullmatch(ur_type):
-        raise InvalidInput("qr.ur_syntax", "UR: the type is not lower-case letters, digits, `-`")
+        raise InvalidInput(Code.QR_UR_SYNTAX, "UR: the type is not lower-case letters, digits, `-`")
     if len(components) == 2:
         return Frame(ur_type, bytewords.decode(components[1]))
     if len(components) != 3:
-        raise InvalidInput("qr.ur_syntax", "UR: expected `ur:TYPE/BODY` or `ur:TYPE/N-M/BODY`")
+        raise InvalidInput(Code.QR_UR_SYNTAX, "UR: expected `ur:TYPE/BODY` or `ur:TYPE/N-M/BODY`")
     seq = _SEQ_RE.fullmatch(components[1])
     if seq is None:
-        raise InvalidInput("qr.ur_syntax", "UR: the sequence is not `N-M`")
+        raise InvalidInput(Code.QR_UR_SYNTAX, "UR: the sequence is not `N-M`")
     part = Part.from_cbor(bytewords.decode(components[2]))
     if (part.seq_num, part.seq_len) != (int(seq[1]), int(seq[2])):
         raise InvalidInput(
-            "qr.ur_inconsistent", f"UR: header says {seq[0]} but the part holds another number"
+            Code.QR_UR_INCONSISTENT, f"UR: header says {seq[0]} but the part holds another number"
         )
     return Frame(ur_type, part)
 
@@ -107,7 +107,7 @@ def max_fragment_len(ur_type: str, message_len: int, version: int) -> int:
     budget = (alphanumeric_capacity(version, Ecc.L) - prefix) // 2 - _CHECKSUM_LEN
     fragment = budget - cbor_overhead
     if fragment < 10:
-        raise UsageError("qr.version", f"QR version {version} is too small for UR parts")
+        raise UsageError(Code.QR_VERSION, f"QR version {version} is too small for UR parts")
     return fragment
 
 
@@ -134,20 +134,23 @@ class URDecoder:
             self.ur_type = frame.ur_type
         elif frame.ur_type != self.ur_type:
             raise InvalidInput(
-                "qr.ur_inconsistent", f"UR: a `{frame.ur_type}` part among `{self.ur_type}` parts"
+                Code.QR_UR_INCONSISTENT,
+                f"UR: a `{frame.ur_type}` part among `{self.ur_type}` parts",
             )
         if isinstance(frame.body, bytes):
             whole = UR(frame.ur_type, frame.body)
             if self.ur == whole:
                 return False
             if self.ur is not None or self._fountain.progress != (0, 0):
-                raise InvalidInput("qr.ur_inconsistent", "UR: a single-part UR among other parts")
+                raise InvalidInput(
+                    Code.QR_UR_INCONSISTENT, "UR: a single-part UR among other parts"
+                )
             if len(frame.body) > self._max_message_len:
-                raise InvalidInput("qr.too_large", "UR: message is over the size cap")
+                raise InvalidInput(Code.QR_TOO_LARGE, "UR: message is over the size cap")
             self.ur = whole
             return True
         if self.ur is not None and self._fountain.message is None:
-            raise InvalidInput("qr.ur_inconsistent", "UR: a part after a single-part UR")
+            raise InvalidInput(Code.QR_UR_INCONSISTENT, "UR: a part after a single-part UR")
         new = self._fountain.receive(frame.body)
         if self._fountain.message is not None and self.ur is None:
             self.ur = UR(frame.ur_type, self._fountain.message)
@@ -162,10 +165,10 @@ def psbt_to_ur(psbt: bytes) -> UR:
 def psbt_from_ur(ur: UR) -> bytes:
     """The PSBT bytes in a `crypto-psbt` or `psbt` UR (an explicit matching tag is tolerated)."""
     if ur.ur_type not in PSBT_TYPES:
-        raise InvalidInput("qr.ur_type", f"UR: type `{ur.ur_type}` is not a PSBT")
+        raise InvalidInput(Code.QR_UR_TYPE, f"UR: type `{ur.ur_type}` is not a PSBT")
     item = cbor.decode(ur.cbor)
     if isinstance(item, cbor.Tagged) and item.tag == PSBT_TYPES[ur.ur_type]:
         item = item.value
     if not isinstance(item, bytes):
-        raise InvalidInput("qr.ur_type", f"UR: `{ur.ur_type}` body is not a CBOR byte string")
+        raise InvalidInput(Code.QR_UR_TYPE, f"UR: `{ur.ur_type}` body is not a CBOR byte string")
     return item

@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Iterator
 
-from psbtbridge.errors import UsageError
+from psbtbridge.errors import Code, UsageError
 from psbtbridge.qr.animation import Animation
 from psbtbridge.qr.capacity import modules
 from psbtbridge.qr.render import QUIET_ZONE, render
@@ -32,13 +32,13 @@ def show(animation: Animation, fps: float, caption: str) -> None:
         from PIL import ImageTk
     except ImportError as error:
         raise UsageError(
-            "qr.no_display", "the QR window needs tkinter (Debian: python3-tk)"
+            Code.QR_NO_DISPLAY, "the QR window needs tkinter (Debian: python3-tk)"
         ) from error
     try:
         root = tkinter.Tk(className="psbt-qr")
     except tkinter.TclError as error:
         raise UsageError(
-            "qr.no_display",
+            Code.QR_NO_DISPLAY,
             "cannot open the QR window (no X display?): use --out DIR or --gif FILE",
         ) from error
     root.title(f"psbt qr show: {animation.format.value}")

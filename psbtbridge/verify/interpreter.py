@@ -36,7 +36,7 @@ from bitcointx.core.script import (
 from bitcointx.core.scripteval import VerifyScript
 from bitcointx.core.serialize import SerializationError
 
-from psbtbridge.errors import InvalidInput, Refused
+from psbtbridge.errors import Code, InvalidInput, Refused
 from psbtbridge.verify.layout import TxLayout
 
 _CODESEPARATOR_BYTE = int(OP_CODESEPARATOR)
@@ -69,7 +69,7 @@ class ScriptChecker:
             self.tx = CTransaction.deserialize(layout.raw)
         except (SerializationError, ValueError) as error:
             raise InvalidInput(
-                "verify.bad_tx", f"bitcointx cannot parse the transaction: {error}"
+                Code.VERIFY_BAD_TX, f"bitcointx cannot parse the transaction: {error}"
             ) from error
         self._script_class = _routed_script_class(layout, self.tx)
 
@@ -96,12 +96,12 @@ class ScriptChecker:
             )
         except _CodeSeparatorExecuted as error:
             raise Refused(
-                "verify.unsupported", f"{where}: a signature behind an executed OP_CODESEPARATOR"
+                Code.VERIFY_UNSUPPORTED, f"{where}: a signature behind an executed OP_CODESEPARATOR"
             ) from error
         except (ValidationError, ValueError, IndexError) as error:
             # bitcointx reports script failures as ValidationError; malformed scripts can
             # surface as ValueError/IndexError from its parsers. Each means "does not spend".
-            raise Refused("verify.script_failed", f"{where}: {error}") from error
+            raise Refused(Code.VERIFY_SCRIPT_FAILED, f"{where}: {error}") from error
 
 
 def _routed_script_class(layout: TxLayout, tx: CTransaction) -> type[CBitcoinScript]:

@@ -25,7 +25,7 @@ from embit.base import EmbitError
 from embit.compact import to_bytes as compact_size
 from embit.transaction import Transaction as EmbitTransaction
 
-from psbtbridge.errors import InvalidInput, Refused
+from psbtbridge.errors import Code, InvalidInput, Refused
 
 SIGHASH_ALL: Final = 0x01
 SIGHASH_NONE: Final = 0x02
@@ -75,11 +75,13 @@ class TxLayout:
             # at 1,000 inputs; neither is ours.
             parsed = EmbitTransaction.parse(raw_tx)
         except (EmbitError, ValueError, IndexError) as error:
-            raise InvalidInput("verify.bad_tx", f"cannot parse the transaction: {error}") from error
+            raise InvalidInput(
+                Code.VERIFY_BAD_TX, f"cannot parse the transaction: {error}"
+            ) from error
         self.raw = raw_tx
         if len(spent_outputs) != len(parsed.vin):
             raise InvalidInput(
-                "verify.spent_outputs",
+                Code.VERIFY_SPENT_OUTPUTS,
                 f"{len(spent_outputs)} spent outputs for {len(parsed.vin)} inputs",
             )
         self.spent: tuple[SpentOutput | None, ...] = tuple(
@@ -190,7 +192,7 @@ class TxLayout:
         spent = self.spent[index]
         if spent is None or self._sha_amounts is None or self._sha_scriptpubkeys is None:
             raise Refused(
-                "verify.missing_utxo",
+                Code.VERIFY_MISSING_UTXO,
                 f"input {index}: a taproot signature commits to every spent output,"
                 " and some are unknown",
             )
@@ -223,7 +225,7 @@ class TxLayout:
         if output_type == SIGHASH_SINGLE:
             if index >= len(self.outputs):
                 raise Refused(
-                    "verify.bad_signature", f"input {index}: SIGHASH_SINGLE without its output"
+                    Code.VERIFY_BAD_SIGNATURE, f"input {index}: SIGHASH_SINGLE without its output"
                 )
             parts.append(sha256(self.outputs[index]))
         tag = sha256(b"TapSighash")

@@ -12,7 +12,7 @@ from typing import Final
 
 from embit.hashes import hash160 as _embit_hash160
 
-from psbtbridge.errors import Refused
+from psbtbridge.errors import Code, Refused
 
 OP_CODESEPARATOR: Final = 0xAB
 
@@ -65,33 +65,35 @@ def ecdsa_script_code(
     if _is_p2sh(spk):
         if redeem_script is None or hash160(redeem_script) != spk[2:22]:
             raise Refused(
-                "verify.script_mismatch", f"{where}: redeemScript does not match the P2SH hash"
+                Code.VERIFY_SCRIPT_MISMATCH, f"{where}: redeemScript does not match the P2SH hash"
             )
         program = redeem_script
     elif redeem_script is not None:
-        raise Refused("verify.script_mismatch", f"{where}: a redeemScript for a non-P2SH output")
+        raise Refused(Code.VERIFY_SCRIPT_MISMATCH, f"{where}: a redeemScript for a non-P2SH output")
     is_p2wsh = _is_p2wsh(program)
     if witness_script is not None and not is_p2wsh:
-        raise Refused("verify.script_mismatch", f"{where}: a witnessScript for a non-P2WSH output")
+        raise Refused(
+            Code.VERIFY_SCRIPT_MISMATCH, f"{where}: a witnessScript for a non-P2WSH output"
+        )
     if _is_p2wpkh(program):
         if hash160(pubkey) != program[2:]:
-            raise Refused("verify.wrong_key", f"{where}: the key is not the P2WPKH key")
+            raise Refused(Code.VERIFY_WRONG_KEY, f"{where}: the key is not the P2WPKH key")
         # BIP143: P2WPKH signs the P2PKH script of its key hash.
         return b"\x76\xa9\x14" + program[2:] + b"\x88\xac", True
     if is_p2wsh:
         if witness_script is None or hashlib.sha256(witness_script).digest() != program[2:]:
             raise Refused(
-                "verify.script_mismatch", f"{where}: witnessScript does not match the P2WSH hash"
+                Code.VERIFY_SCRIPT_MISMATCH, f"{where}: witnessScript does not match the P2WSH hash"
             )
         _check_script_holds_key(where, witness_script, pubkey)
         return witness_script, True
     if is_witness_program(program):
         raise Refused(
-            "verify.unsupported", f"{where}: a witness program that is not an ECDSA spend"
+            Code.VERIFY_UNSUPPORTED, f"{where}: a witness program that is not an ECDSA spend"
         )
     if _is_p2pkh(program):
         if hash160(pubkey) != program[3:23]:
-            raise Refused("verify.wrong_key", f"{where}: the key is not the P2PKH key")
+            raise Refused(Code.VERIFY_WRONG_KEY, f"{where}: the key is not the P2PKH key")
         return program, False
     _check_script_holds_key(where, program, pubkey)
     return program, False
@@ -102,6 +104,6 @@ def _check_script_holds_key(where: str, script: bytes, pubkey: bytes) -> None:
 
     if OP_CODESEPARATOR in opcodes(script):
         # Which part is the scriptCode depends on execution: nothing we sign.
-        raise Refused("verify.unsupported", f"{where}: the script has OP_CODESEPARATOR")
+        raise Refused(Code.VERIFY_UNSUPPORTED, f"{where}: the script has OP_CODESEPARATOR")
     if not pushes(script, pubkey):
-        raise Refused("verify.wrong_key", f"{where}: the key is not in the script")
+        raise Refused(Code.VERIFY_WRONG_KEY, f"{where}: the key is not in the script")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ctypes
 from functools import cache
 
-from psbtbridge.errors import BridgeError
+from psbtbridge.errors import BridgeError, Code
 
 SONAME = "libsecp256k1.so.1"
 _CONTEXT_VERIFY = 0x0101  # SECP256K1_FLAGS_TYPE_CONTEXT | SECP256K1_FLAGS_BIT_CONTEXT_VERIFY
@@ -36,7 +36,7 @@ def _load() -> ctypes.CDLL:
         return ctypes.CDLL(found)
     except OSError as error:
         raise BridgeError(
-            "verify.no_library", f"cannot load {SONAME} (Debian package libsecp256k1-1)"
+            Code.VERIFY_NO_LIBRARY, f"cannot load {SONAME} (Debian package libsecp256k1-1)"
         ) from error
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Final
 
-from psbtbridge.errors import InvalidInput, Refused
+from psbtbridge.errors import Code, InvalidInput, Refused
 from psbtbridge.verify import secp256k1
 from psbtbridge.verify.layout import (
     SIGHASH_ALL,
@@ -53,10 +53,10 @@ class Verifier:
 
     def _spent_output(self, index: int) -> SpentOutput:
         if not 0 <= index < len(self.layout.spent):
-            raise InvalidInput("verify.bad_index", f"input {index} does not exist")
+            raise InvalidInput(Code.VERIFY_BAD_INDEX, f"input {index} does not exist")
         spent = self.layout.spent[index]
         if spent is None:
-            raise Refused("verify.missing_utxo", f"input {index}: the spent output is unknown")
+            raise Refused(Code.VERIFY_MISSING_UTXO, f"input {index}: the spent output is unknown")
         return spent
 
     # --- one signature at a time (the signer, and `psbt send` on returned signatures)
@@ -79,25 +79,29 @@ class Verifier:
         )
         parsed = secp256k1.strict_signature(signature[:-1])
         if parsed is None:
-            raise Refused("verify.bad_encoding", f"{where}: not a strict-DER, low-S signature")
+            raise Refused(Code.VERIFY_BAD_ENCODING, f"{where}: not a strict-DER, low-S signature")
         hashtype = signature[-1]
         if hashtype not in hash_types:
             raise Refused(
-                "verify.hash_type", f"{where}: sighash type 0x{hashtype:02x} not accepted"
+                Code.VERIFY_HASH_TYPE, f"{where}: sighash type 0x{hashtype:02x} not accepted"
             )
         if witness_v0 and len(pubkey) != 33:
-            raise Refused("verify.bad_encoding", f"{where}: segwit v0 keys are compressed (BIP143)")
+            raise Refused(
+                Code.VERIFY_BAD_ENCODING, f"{where}: segwit v0 keys are compressed (BIP143)"
+            )
         if witness_v0:
             sighash = self.layout.witness_v0(index, script_code, spent.amount, hashtype)
         elif hashtype & 0x1F == SIGHASH_SINGLE and index >= len(self.layout.outputs):
             # Consensus would take a signature of the number one here; nothing honest makes one.
             raise Refused(
-                "verify.bad_signature", f"{where}: legacy SIGHASH_SINGLE without its output"
+                Code.VERIFY_BAD_SIGNATURE, f"{where}: legacy SIGHASH_SINGLE without its output"
             )
         else:
             sighash = self.layout.legacy(index, script_code, hashtype)
         if not secp256k1.ecdsa_verify(pubkey, sighash, parsed):
-            raise Refused("verify.bad_signature", f"{where}: the ECDSA signature does not verify")
+            raise Refused(
+                Code.VERIFY_BAD_SIGNATURE, f"{where}: the ECDSA signature does not verify"
+            )
 
     def check_schnorr_keypath(
         self,
@@ -110,21 +114,23 @@ class Verifier:
         where = f"input {index}"
         spk = self._spent_output(index).script_pubkey
         if not is_p2tr(spk):
-            raise Refused("verify.script_mismatch", f"{where}: the spent output is not P2TR")
+            raise Refused(Code.VERIFY_SCRIPT_MISMATCH, f"{where}: the spent output is not P2TR")
         if len(signature) == 64:
             hashtype = SIGHASH_DEFAULT
         elif len(signature) == 65 and signature[64] != SIGHASH_DEFAULT:
             # BIP341: a 65-byte signature with hash type 0 is invalid.
             hashtype = signature[64]
         else:
-            raise Refused("verify.bad_encoding", f"{where}: not a 64/65-byte BIP341 signature")
+            raise Refused(Code.VERIFY_BAD_ENCODING, f"{where}: not a 64/65-byte BIP341 signature")
         if hashtype not in hash_types:
             raise Refused(
-                "verify.hash_type", f"{where}: sighash type 0x{hashtype:02x} not accepted"
+                Code.VERIFY_HASH_TYPE, f"{where}: sighash type 0x{hashtype:02x} not accepted"
             )
         sighash = self.layout.taproot_keypath(index, hashtype)
         if not secp256k1.schnorr_verify(spk[2:], sighash, signature[:64]):
-            raise Refused("verify.bad_signature", f"{where}: the Schnorr signature does not verify")
+            raise Refused(
+                Code.VERIFY_BAD_SIGNATURE, f"{where}: the Schnorr signature does not verify"
+            )
 
     # --- finished transactions
 
@@ -136,7 +142,7 @@ class Verifier:
             witness = scripts.witness_stack(index)
             if scripts.has_script_sig(index) or len(witness) != 1:
                 raise Refused(
-                    "verify.unsupported",
+                    Code.VERIFY_UNSUPPORTED,
                     f"input {index}: only taproot key-path spends (one witness item) can be"
                     " verified",
                 )

@@ -16,7 +16,7 @@ from typing import Final
 from psbtbridge.address import decode_address
 from psbtbridge.analysis import DEFAULT_CHANGE_WINDOW
 from psbtbridge.bip32 import HARDENED
-from psbtbridge.errors import InvalidInput
+from psbtbridge.errors import Code, InvalidInput
 from psbtbridge.network import Network
 from psbtbridge.script import (
     ScriptType,
@@ -79,7 +79,7 @@ def wallet_address(
     address = address_of(derived.script_pubkey, wallet.network)
     if address is None:  # every script type a Wallet derives has an address form
         raise InvalidInput(
-            "wallet.bad_derivation", f"wallet {wallet.name}: no address at {chain}/{index}"
+            Code.WALLET_BAD_DERIVATION, f"wallet {wallet.name}: no address at {chain}/{index}"
         )
     key = wallet.keys[_our_key_position(wallet, fingerprint)]
     path = key.origin.child(chain, index).derivation
@@ -94,7 +94,7 @@ def select_wallets(wallets: Sequence[Wallet], name: str | None) -> tuple[Wallet,
     if not chosen:
         known = ", ".join(w.name for w in wallets) or "none"
         raise InvalidInput(
-            "address.unknown_wallet", f"no wallet is named {name[:64]!r} (known: {known})"
+            Code.ADDRESS_UNKNOWN_WALLET, f"no wallet is named {name[:64]!r} (known: {known})"
         )
     return chosen
 
@@ -108,12 +108,16 @@ def list_addresses(
 ) -> tuple[WalletAddress, ...]:
     """count addresses from index start on one chain of each wallet, wallet by wallet."""
     if chain not in (RECEIVE, CHANGE):
-        raise InvalidInput("address.bad_range", f"chain {chain!r} is not 0 (receive) or 1 (change)")
+        raise InvalidInput(
+            Code.ADDRESS_BAD_RANGE, f"chain {chain!r} is not 0 (receive) or 1 (change)"
+        )
     if not 1 <= count <= MAX_SHOWN:
-        raise InvalidInput("address.bad_range", f"count {count} is not between 1 and {MAX_SHOWN}")
+        raise InvalidInput(
+            Code.ADDRESS_BAD_RANGE, f"count {count} is not between 1 and {MAX_SHOWN}"
+        )
     if start < 0 or start + count > HARDENED:
         raise InvalidInput(
-            "address.bad_range", f"indexes {start}..{start + count - 1} are not all below 2^31"
+            Code.ADDRESS_BAD_RANGE, f"indexes {start}..{start + count - 1} are not all below 2^31"
         )
     return tuple(
         wallet_address(wallet, chain, index, fingerprint)

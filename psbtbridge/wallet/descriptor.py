@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from psbtbridge.bip32 import KeyOrigin
-from psbtbridge.errors import InvalidInput
+from psbtbridge.errors import Code, InvalidInput
 from psbtbridge.network import Network
 from psbtbridge.script import ScriptType
 from psbtbridge.wallet.wallet import SLIP132, AccountKey, Wallet, parse_path_item, parse_xpub
@@ -16,7 +16,7 @@ MAX_DESCRIPTOR_LENGTH = 10_000  # characters: 20 keys with long origins fit many
 def descriptor_of(wallet: Wallet, chain: int | None = None) -> str:
     """Output descriptor with BIP380 checksum; `<0;1>` multipath (BIP389) when chain is None."""
     if chain not in (None, 0, 1):
-        raise InvalidInput("wallet.bad_derivation", f"chain {chain!r} is not 0, 1 or None")
+        raise InvalidInput(Code.WALLET_BAD_DERIVATION, f"chain {chain!r} is not 0, 1 or None")
     suffix = "<0;1>/*" if chain is None else f"{chain}/*"
     keys = [f"[{k.origin.descriptor_form()}]{k.xpub}/{suffix}" for k in wallet.keys]
     multi = (
@@ -45,7 +45,7 @@ def descriptor_checksum(body: str) -> str:
         return str(embit_checksum(body))
     except DescriptorError as error:
         raise InvalidInput(
-            "descriptor.syntax", "the descriptor holds a character descriptors do not allow"
+            Code.DESCRIPTOR_SYNTAX, "the descriptor holds a character descriptors do not allow"
         ) from error
 
 
@@ -55,7 +55,7 @@ def strip_checksum(untrusted_text: str) -> str:
     expected = descriptor_checksum(body)
     if hash_sign and untrusted_checksum != expected:
         raise InvalidInput(
-            "descriptor.bad_checksum",
+            Code.DESCRIPTOR_BAD_CHECKSUM,
             "the descriptor's checksum is wrong: it was altered or mistyped",
         )
     return body
@@ -68,7 +68,7 @@ _MULTI = ("multi", "sortedmulti")
 def _call(text: str) -> tuple[str, str]:
     match = _CALL_RE.fullmatch(text)
     if match is None:
-        raise InvalidInput("descriptor.syntax", f"expected NAME(...) at {text[:40]!r}")
+        raise InvalidInput(Code.DESCRIPTOR_SYNTAX, f"expected NAME(...) at {text[:40]!r}")
     return match.group(1), match.group(2)
 
 
@@ -80,7 +80,9 @@ def parse_descriptor(untrusted_text: str, network: Network, name: str = "multisi
     `[fingerprint/path]xpub/0/*` (receive; change is then `/1/*`).
     """
     if len(untrusted_text) > MAX_DESCRIPTOR_LENGTH:
-        raise InvalidInput("descriptor.too_long", "the descriptor is longer than 10000 characters")
+        raise InvalidInput(
+            Code.DESCRIPTOR_TOO_LONG, "the descriptor is longer than 10000 characters"
+        )
     body = strip_checksum(untrusted_text.strip())
     outer, inner = _call(body)
     if outer == "sh":
@@ -96,12 +98,12 @@ def parse_descriptor(untrusted_text: str, network: Network, name: str = "multisi
     elif outer in ("pkh", "wpkh", "tr"):
         if outer == "tr" and "," in inner:
             raise InvalidInput(
-                "descriptor.unsupported", "taproot script trees are not supported, only tr(KEY)"
+                Code.DESCRIPTOR_UNSUPPORTED, "taproot script trees are not supported, only tr(KEY)"
             )
         script_type = {"pkh": ScriptType.P2PKH, "wpkh": ScriptType.P2WPKH, "tr": ScriptType.P2TR}
         return _single(script_type[outer], inner, network, name)
     raise InvalidInput(
-        "descriptor.unsupported",
+        Code.DESCRIPTOR_UNSUPPORTED,
         "only pkh, wpkh, sh(wpkh), tr, and multi/sortedmulti in wsh, sh(wsh) or sh are supported",
     )
 
@@ -115,18 +117,19 @@ def _multi(script_type: ScriptType, text: str, network: Network, name: str) -> W
     function, args = _call(text)
     if function not in _MULTI:
         raise InvalidInput(
-            "descriptor.unsupported", f"{function}() is not supported here, only multi/sortedmulti"
+            Code.DESCRIPTOR_UNSUPPORTED,
+            f"{function}() is not supported here, only multi/sortedmulti",
         )
     untrusted_threshold, *untrusted_keys = args.split(",")
     if not re.fullmatch(r"[0-9]{1,3}", untrusted_threshold) or not untrusted_keys:
-        raise InvalidInput("descriptor.syntax", f"{function}() needs a threshold and keys")
+        raise InvalidInput(Code.DESCRIPTOR_SYNTAX, f"{function}() needs a threshold and keys")
     parsed = [
         _parse_key(k, network, script_type, f"key {i}") for i, k in enumerate(untrusted_keys, 1)
     ]
     if len({multipath for _, multipath in parsed}) != 1:
         # BIP389 would keep a /0/* key fixed on the change branch: not what anyone means
         raise InvalidInput(
-            "descriptor.mixed_paths", "either every key ends in /<0;1>/* or every key in /0/*"
+            Code.DESCRIPTOR_MIXED_PATHS, "either every key ends in /<0;1>/* or every key in /0/*"
         )
     keys = tuple(key for key, _ in parsed)
     return Wallet(
@@ -140,23 +143,23 @@ def _parse_key(
     """`[fp/path]xpub/<0;1>/*` or `[fp/path]xpub/0/*`; return the key and whether it was multipath."""
     if not untrusted_key.startswith("["):
         raise InvalidInput(
-            "descriptor.missing_origin",
+            Code.DESCRIPTOR_MISSING_ORIGIN,
             f"{where}: needs its origin [fingerprint/path] to prove it is ours",
         )
     origin_text, bracket, rest = untrusted_key[1:].partition("]")
     untrusted_fingerprint, *untrusted_path = origin_text.split("/")
     if not bracket or not re.fullmatch(r"[0-9a-fA-F]{8}", untrusted_fingerprint):
-        raise InvalidInput("descriptor.syntax", f"{where}: origin is not [8-hex-digits/path]")
+        raise InvalidInput(Code.DESCRIPTOR_SYNTAX, f"{where}: origin is not [8-hex-digits/path]")
     path = tuple(parse_path_item(item, where) for item in untrusted_path)
     untrusted_xpub, slash, suffix = rest.partition("/")
     if suffix.endswith(("*h", "*H", "*'")):
         raise InvalidInput(
-            "descriptor.hardened_wildcard",
+            Code.DESCRIPTOR_HARDENED_WILDCARD,
             f"{where}: a hardened wildcard cannot be derived from an xpub",
         )
     if not slash or suffix not in ("<0;1>/*", "0/*"):
         raise InvalidInput(
-            "descriptor.bad_path", f"{where}: must end in /<0;1>/* (or /0/* for receive)"
+            Code.DESCRIPTOR_BAD_PATH, f"{where}: must end in /<0;1>/* (or /0/* for receive)"
         )
     slip132 = SLIP132[script_type]
     accepted = ("xpub",) if slip132 in (None, "xpub") else ("xpub", slip132)

@@ -12,7 +12,7 @@ import re
 from typing import Any, Final
 
 from psbtbridge.bip32 import HARDENED, KeyOrigin
-from psbtbridge.errors import InvalidInput, UsageError
+from psbtbridge.errors import Code, InvalidInput, UsageError
 from psbtbridge.files import load_json
 from psbtbridge.network import Network
 from psbtbridge.script import ScriptType
@@ -85,34 +85,34 @@ def wallet_from_export(untrusted_data: bytes, name: str) -> Wallet:
     """Wallet `name` of an export, every key checked; UsageError when there is no such wallet."""
     if len(untrusted_data) > MAX_EXPORT_SIZE:
         raise InvalidInput(
-            "watch_only.bad_export", f"export is larger than {MAX_EXPORT_SIZE} bytes"
+            Code.WATCH_ONLY_BAD_EXPORT, f"export is larger than {MAX_EXPORT_SIZE} bytes"
         )
     untrusted_doc = load_json(
         untrusted_data,
-        lambda why: InvalidInput("watch_only.bad_export", f"export: {why}"),
+        lambda why: InvalidInput(Code.WATCH_ONLY_BAD_EXPORT, f"export: {why}"),
         cap=MAX_EXPORT_SIZE,
     )
     if not isinstance(untrusted_doc, dict) or untrusted_doc.get("format") != EXPORT_FORMAT:
-        raise InvalidInput("watch_only.bad_export", f"export: format is not {EXPORT_FORMAT!r}")
+        raise InvalidInput(Code.WATCH_ONLY_BAD_EXPORT, f"export: format is not {EXPORT_FORMAT!r}")
     network_name = _field(untrusted_doc, "network", str, "export")
     if network_name not in Network.names():
         raise InvalidInput(
-            "watch_only.bad_export", f"export: unknown network {network_name[:20]!r}"
+            Code.WATCH_ONLY_BAD_EXPORT, f"export: unknown network {network_name[:20]!r}"
         )
     network = Network(network_name)
     master = _fingerprint(_field(untrusted_doc, "master_fingerprint", str, "export"), "export")
     names = []
     for i, untrusted_wallet in enumerate(_field(untrusted_doc, "wallets", list, "export")):
         if not isinstance(untrusted_wallet, dict):
-            raise InvalidInput("watch_only.bad_export", f"export: wallets[{i}] is not an object")
+            raise InvalidInput(Code.WATCH_ONLY_BAD_EXPORT, f"export: wallets[{i}] is not an object")
         wallet_name = _field(untrusted_wallet, "name", str, f"export: wallets[{i}]")
         if not _NAME_RE.fullmatch(wallet_name):
-            raise InvalidInput("watch_only.bad_export", f"export: wallets[{i}] has a bad name")
+            raise InvalidInput(Code.WATCH_ONLY_BAD_EXPORT, f"export: wallets[{i}] has a bad name")
         if wallet_name == name:
             return _wallet(untrusted_wallet, name, network, master)
         names.append(wallet_name)
     raise UsageError(
-        "watch_only.no_wallet",
+        Code.WATCH_ONLY_NO_WALLET,
         f"the export has no wallet named {name[:64]!r}; it has: {', '.join(names) or 'none'}",
     )
 
@@ -125,7 +125,7 @@ def _wallet(untrusted: dict[str, Any], name: str, network: Network, master: byte
         script_type = ScriptType(type_name)
     except ValueError as error:
         raise InvalidInput(
-            "watch_only.bad_export", f"{where}: unknown script_type {type_name[:20]!r}"
+            Code.WATCH_ONLY_BAD_EXPORT, f"{where}: unknown script_type {type_name[:20]!r}"
         ) from error
     if kind == "single" and script_type in _SINGLE:
         key = _key(untrusted, master, network, script_type, where)
@@ -133,7 +133,8 @@ def _wallet(untrusted: dict[str, Any], name: str, network: Network, master: byte
         return _checked(Wallet(name, script_type, 1, (key,), False, network), given, where)
     if kind != "multisig" or script_type in _SINGLE:
         raise InvalidInput(
-            "watch_only.bad_export", f"{where}: kind {kind[:20]!r} with script_type {type_name!r}"
+            Code.WATCH_ONLY_BAD_EXPORT,
+            f"{where}: kind {kind[:20]!r} with script_type {type_name!r}",
         )
     is_sorted = _field(untrusted, "sorted", bool, where)
     untrusted_cosigners = _field(untrusted, "cosigners", list, where)
@@ -141,13 +142,13 @@ def _wallet(untrusted: dict[str, Any], name: str, network: Network, master: byte
     threshold = _field(untrusted, "threshold", int, where)
     if isinstance(threshold, bool) or not 1 <= threshold <= count:
         raise InvalidInput(
-            "watch_only.bad_export", f"{where}: threshold must be between 1 and {count}"
+            Code.WATCH_ONLY_BAD_EXPORT, f"{where}: threshold must be between 1 and {count}"
         )
     keys = []
     for i, untrusted_cosigner in enumerate(untrusted_cosigners):
         cosigner_where = f"{where}: cosigners[{i}]"
         if not isinstance(untrusted_cosigner, dict):
-            raise InvalidInput("watch_only.bad_export", f"{cosigner_where} is not an object")
+            raise InvalidInput(Code.WATCH_ONLY_BAD_EXPORT, f"{cosigner_where} is not an object")
         fingerprint = _fingerprint(
             _field(untrusted_cosigner, "fingerprint", str, cosigner_where), cosigner_where
         )
@@ -156,7 +157,7 @@ def _wallet(untrusted: dict[str, Any], name: str, network: Network, master: byte
     try:
         wallet = Wallet(name, script_type, threshold, tuple(keys), is_sorted, network)
     except InvalidInput as error:  # the same key twice, too many keys
-        raise InvalidInput("watch_only.bad_key", f"{where}: {error.message}") from error
+        raise InvalidInput(Code.WATCH_ONLY_BAD_KEY, f"{where}: {error.message}") from error
     return _checked(wallet, given, where)
 
 
@@ -172,12 +173,12 @@ def _key(
     path = _path(_field(untrusted, "derivation", str, where), where)
     untrusted_xpub = _field(untrusted, "xpub", str, where)
     if len(untrusted_xpub) > _MAX_XPUB_LENGTH:
-        raise InvalidInput("watch_only.bad_key", f"{where}: xpub is too long")
+        raise InvalidInput(Code.WATCH_ONLY_BAD_KEY, f"{where}: xpub is too long")
     try:
         xpub = parse_xpub(untrusted_xpub, network, ("xpub",), where)
         return AccountKey(KeyOrigin(fingerprint, path), xpub)
     except InvalidInput as error:
-        raise InvalidInput("watch_only.bad_key", error.message) from error
+        raise InvalidInput(Code.WATCH_ONLY_BAD_KEY, error.message) from error
 
 
 def _checked(wallet: Wallet, untrusted_given: list[Any], where: str) -> Wallet:
@@ -188,7 +189,7 @@ def _checked(wallet: Wallet, untrusted_given: list[Any], where: str) -> Wallet:
         if given is not None and given != ours:
             place = where if len(untrusted_given) == 1 else f"{where}: cosigners[{i}]"
             raise InvalidInput(
-                "watch_only.bad_key", f"{place}: electrum_xpub is not the same key as xpub"
+                Code.WATCH_ONLY_BAD_KEY, f"{place}: electrum_xpub is not the same key as xpub"
             )
     return wallet
 
@@ -197,25 +198,27 @@ def _field(untrusted: dict[str, Any], key: str, kind: type, where: str) -> Any:
     value = untrusted.get(key)
     if not isinstance(value, kind):
         raise InvalidInput(
-            "watch_only.bad_export", f"{where}: {key!r} is missing or not a {kind.__name__}"
+            Code.WATCH_ONLY_BAD_EXPORT, f"{where}: {key!r} is missing or not a {kind.__name__}"
         )
     return value
 
 
 def _fingerprint(untrusted: str, where: str) -> bytes:
     if not _FINGERPRINT_RE.fullmatch(untrusted):
-        raise InvalidInput("watch_only.bad_export", f"{where}: fingerprint is not 8 lowercase hex")
+        raise InvalidInput(
+            Code.WATCH_ONLY_BAD_EXPORT, f"{where}: fingerprint is not 8 lowercase hex"
+        )
     return bytes.fromhex(untrusted)
 
 
 def _path(untrusted: str, where: str) -> tuple[int, ...]:
     if not _PATH_RE.fullmatch(untrusted):
-        raise InvalidInput("watch_only.bad_export", f"{where}: derivation {untrusted[:40]!r}")
+        raise InvalidInput(Code.WATCH_ONLY_BAD_EXPORT, f"{where}: derivation {untrusted[:40]!r}")
     path = []
     for step in untrusted.split("/")[1:]:
         hardened = step[-1] in "'h"
         index = int(step.rstrip("'h"))
         if index >= HARDENED:
-            raise InvalidInput("watch_only.bad_export", f"{where}: derivation index {index}")
+            raise InvalidInput(Code.WATCH_ONLY_BAD_EXPORT, f"{where}: derivation index {index}")
         path.append(index | HARDENED if hardened else index)
     return tuple(path)

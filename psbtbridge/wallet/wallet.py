@@ -15,7 +15,7 @@ from embit.base import EmbitError
 from embit.bip32 import HDKey
 
 from psbtbridge.bip32 import HARDENED, KeyOrigin, public_child
-from psbtbridge.errors import InvalidInput
+from psbtbridge.errors import Code, InvalidInput
 from psbtbridge.hashes import hash160
 from psbtbridge.keyencoding import check_xpub
 from psbtbridge.network import Network
@@ -29,7 +29,9 @@ def parse_path_item(untrusted_item: str, where: str) -> int:
     """`84h`, `84'`, `84H` or `0` to its BIP32 index; anything else is refused."""
     match = _PATH_ITEM_RE.fullmatch(untrusted_item)
     if match is None or int(match.group(1)) >= HARDENED:
-        raise InvalidInput("descriptor.bad_path", f"{where}: {untrusted_item!r} is not a path step")
+        raise InvalidInput(
+            Code.DESCRIPTOR_BAD_PATH, f"{where}: {untrusted_item!r} is not a path step"
+        )
     return int(match.group(1)) + (HARDENED if match.group(2) else 0)
 
 
@@ -51,9 +53,11 @@ def _decode_xpub(untrusted_xpub: str, where: str) -> tuple[bytes, bytes]:
     try:
         raw = base58.decode_check(untrusted_xpub)
     except (ValueError, IndexError) as error:
-        raise InvalidInput("wallet.bad_xpub", f"{where}: not a base58check extended key") from error
+        raise InvalidInput(
+            Code.WALLET_BAD_XPUB, f"{where}: not a base58check extended key"
+        ) from error
     if len(raw) != 78:
-        raise InvalidInput("wallet.bad_xpub", f"{where}: an extended key must be 78 bytes")
+        raise InvalidInput(Code.WALLET_BAD_XPUB, f"{where}: an extended key must be 78 bytes")
     return raw[:4], raw[4:]
 
 
@@ -79,29 +83,29 @@ def parse_xpub(untrusted_xpub: str, network: Network, accepted: tuple[str, ...],
     version, payload = _decode_xpub(untrusted_xpub, where)
     if _is_private_version(version):
         raise InvalidInput(
-            "descriptor.private_key", f"{where}: is a private key; give the xpub instead"
+            Code.DESCRIPTOR_PRIVATE_KEY, f"{where}: is a private key; give the xpub instead"
         )
     params = network.params
     if version not in {params[name] for name in accepted}:
         if version in _public_versions(network):
             raise InvalidInput(
-                "descriptor.slip132_mismatch",
+                Code.DESCRIPTOR_SLIP132_MISMATCH,
                 f"{where}: its SLIP-132 version is for another script type",
             )
         if any(version in _public_versions(net) for net in Network):
             raise InvalidInput(
-                "wallet.wrong_network", f"{where}: the xpub belongs to another network"
+                Code.WALLET_WRONG_NETWORK, f"{where}: the xpub belongs to another network"
             )
-        raise InvalidInput("wallet.bad_xpub", f"{where}: unknown extended key version")
+        raise InvalidInput(Code.WALLET_BAD_XPUB, f"{where}: unknown extended key version")
     standard = params["xpub"] + payload
     try:
         key = HDKey.parse(standard)
     except (EmbitError, ValueError, IndexError) as error:
         raise InvalidInput(
-            "wallet.bad_xpub", f"{where}: not a valid extended public key"
+            Code.WALLET_BAD_XPUB, f"{where}: not a valid extended public key"
         ) from error
     if key.is_private:
-        raise InvalidInput("descriptor.private_key", f"{where}: is a private key")
+        raise InvalidInput(Code.DESCRIPTOR_PRIVATE_KEY, f"{where}: is a private key")
     return str(key.to_base58())
 
 
@@ -129,11 +133,11 @@ class AccountKey:
         where = f"key [{self.origin.descriptor_form()}]"
         version, payload = _decode_xpub(self.xpub, where)
         if version not in {net.params["xpub"] for net in Network}:
-            raise InvalidInput("wallet.bad_xpub", f"{where}: xpub must use the standard version")
+            raise InvalidInput(Code.WALLET_BAD_XPUB, f"{where}: xpub must use the standard version")
         try:
             check_xpub(version + payload, where)
         except InvalidInput as error:
-            raise InvalidInput("wallet.bad_xpub", error.message) from error
+            raise InvalidInput(Code.WALLET_BAD_XPUB, error.message) from error
         depth, parent, child = payload[0], payload[1:5], int.from_bytes(payload[5:9], "big")
         path = self.origin.path
         # the xpub's own header must agree with the origin it is claimed to come from
@@ -147,7 +151,7 @@ class AccountKey:
             )
         if not consistent:
             raise InvalidInput(
-                "wallet.origin_mismatch",
+                Code.WALLET_ORIGIN_MISMATCH,
                 f"{where}: the xpub's depth, index or parent contradicts its origin",
             )
 
@@ -203,7 +207,7 @@ class Wallet:
     def __post_init__(self) -> None:
         if not _NAME_RE.fullmatch(self.name):
             raise InvalidInput(
-                "wallet.bad_name",
+                Code.WALLET_BAD_NAME,
                 f"wallet name {self.name[:70]!r} must be 1-64 letters, digits, '.', '_' or '-'"
                 " and start with a letter or digit",
             )
@@ -211,32 +215,32 @@ class Wallet:
         if self.script_type.is_multisig:
             if not 1 <= n <= self.script_type.max_keys:
                 raise InvalidInput(
-                    "wallet.too_many_keys",
+                    Code.WALLET_TOO_MANY_KEYS,
                     f"wallet {self.name}: {self.script_type.value} multisig takes 1 to"
                     f" {self.script_type.max_keys} keys, not {n}",
                 )
             if not 1 <= self.threshold <= n:
                 raise InvalidInput(
-                    "wallet.bad_threshold",
+                    Code.WALLET_BAD_THRESHOLD,
                     f"wallet {self.name}: threshold {self.threshold} is not between 1 and {n}",
                 )
         elif n != 1 or self.threshold != 1 or self.sorted:
             raise InvalidInput(
-                "wallet.bad_shape",
+                Code.WALLET_BAD_SHAPE,
                 f"wallet {self.name}: a {self.script_type.value} wallet has exactly one key",
             )
         xpubs = [k.xpub for k in self.keys]
         origins = [k.origin for k in self.keys]
         if len(set(xpubs)) != n or len(set(origins)) != n:
             raise InvalidInput(
-                "wallet.duplicate_key",
+                Code.WALLET_DUPLICATE_KEY,
                 f"wallet {self.name}: the same key or key origin appears twice",
             )
         standard = self.network.params["xpub"]
         for key in self.keys:
             if _decode_xpub(key.xpub, "xpub")[0] != standard:
                 raise InvalidInput(
-                    "wallet.wrong_network",
+                    Code.WALLET_WRONG_NETWORK,
                     f"wallet {self.name}: key [{key.origin.descriptor_form()}] is not a"
                     f" {self.network.value} xpub",
                 )
@@ -249,7 +253,7 @@ class Wallet:
         """The scripts and keys at chain (0 receive, 1 change) and a non-hardened index."""
         if chain not in (0, 1) or isinstance(index, bool) or not 0 <= index < HARDENED:
             raise InvalidInput(
-                "wallet.bad_derivation",
+                Code.WALLET_BAD_DERIVATION,
                 f"wallet {self.name}: cannot derive chain {chain!r} index {index!r}"
                 " (chain is 0 or 1, index below 2^31)",
             )
