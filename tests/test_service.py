@@ -541,10 +541,10 @@ def test_python_variables_from_the_profile_are_ignored(tmp_path: Path) -> None:
 
 
 def test_profile_output_lands_in_front_of_the_answer(tmp_path: Path) -> None:
-    """Why the cold user's ~/.profile must print nothing: qrexec starts the service through a
-    login shell, so the profile's stdout reaches the caller ahead of the signed PSBT (and the
-    hot side's strict parse then refuses the answer). The service cannot take it back;
-    INSTALL.md says to keep the profile quiet."""
+    """Why the cold user's ~/.profile must print nothing: in a qube without a GUI session
+    qrexec falls back to starting the service through a login shell, so the profile's stdout
+    reaches the caller ahead of the signed PSBT (and the hot side's strict parse then refuses
+    the answer). The service cannot take it back; INSTALL.md says to keep the profile quiet."""
     cold = harness.install(tmp_path, profile="echo 'Welcome to the cold qube'\n")
     outcome = harness.call(cold, DIGEST, b"a psbt", command=harness.driver("echo"))
     assert outcome.status == 0
