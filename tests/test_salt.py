@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -124,7 +125,9 @@ def test_template_and_cold_qube_states_install_a_signer(
     suite: str, salt_config: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     suite_parts(suite)
-    wheels = wheelhouse(tmp_path_factory.mktemp("wheelhouse"))
+    # Copied under the temporary folder: that and the checkout are all a root sees of ours.
+    wheels = tmp_path / "wheelhouse"
+    shutil.copytree(wheelhouse(tmp_path_factory.mktemp("wheelhouse")), wheels)
     layer = tmp_path / "layer"
     pillar = "pillar=" + json.dumps({"psbtbridge": {"wheelhouse": str(wheels)}})
     # The cold qube's user, as a Qubes template has it.
@@ -145,6 +148,17 @@ def test_template_and_cold_qube_states_install_a_signer(
         offline=suite == "trixie",
     )
     assert install.returncode == 0, install.stdout + install.stderr
+    # Idempotent, and once the packages are there, needs no network in either release.
+    again = salt_call(
+        suite,
+        salt_config / "minion",
+        "state.apply",
+        "psbtbridge.install",
+        pillar,
+        layer=layer,
+        offline=True,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
     configure = salt_call(
         suite,
         salt_config / "minion",
