@@ -15,6 +15,7 @@ from hot.qrexec_client import (
     call_signer,
     client_command,
     parse_reason,
+    status_error,
 )
 from psbtbridge.errors import BridgeError, ConfigError, ExitStatus, UsageError
 from tests.support import qrexec_harness as harness
@@ -241,3 +242,12 @@ def test_shim_plays_dom0_for_the_argument(shim: harness.Install) -> None:
     )
     assert result.returncode == 3
     assert b"[service.bad_argument]" in result.stderr
+
+
+def test_a_missing_service_is_explained_without_stderr() -> None:
+    """qrexec answers a call to a service that is not installed with exit 127 and an empty
+    stderr (measured with qrexec 4.4.2): the message must come from the status alone."""
+    silent = status_error(127, "", "electrum")
+    noisy = status_error(127, "something else entirely\n", "electrum")
+    assert (silent.code, str(silent)) == (noisy.code, str(noisy))
+    assert silent.code == "send.service_missing"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from psbtbridge.qrexec import is_qube_name
+from tests.support.qrexec_harness import SHIPPED_SERVICES
 from tests.support.qrexec_policy import lint_filename, lint_line, lint_policy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,8 +40,11 @@ def _rules(service: str) -> list[list[str]]:
 
 def test_shipped_policy_asks_for_electrum_hot_only_and_denies_the_rest() -> None:
     rules = _rules("psbtbridge.Sign")
-    assert rules[-1] == ["psbtbridge.Sign", "*", "@anyvm", "@anyvm", "deny"]
-    for rule in rules[:-1]:
+    assert rules[-2:] == [
+        ["psbtbridge.Sign", "*", "@anyvm", "@anyvm", "deny"],
+        ["psbtbridge.Sign", "*", "@anyvm", "@adminvm", "deny"],
+    ]
+    for rule in rules[:-2]:
         assert rule[:3] == ["psbtbridge.Sign", "*", "electrum-hot"]
         assert rule[4:] == ["ask", "target=electrum", "default_target=electrum"]
 
@@ -48,10 +52,20 @@ def test_shipped_policy_asks_for_electrum_hot_only_and_denies_the_rest() -> None
 def test_shipped_policy_lets_electrum_hot_ask_for_addresses_and_denies_the_rest() -> None:
     """ShowAddress signs nothing and shows the answer on the cold screen: no dom0 prompt."""
     rules = _rules("psbtbridge.ShowAddress")
-    assert rules[-1] == ["psbtbridge.ShowAddress", "*", "@anyvm", "@anyvm", "deny"]
-    for rule in rules[:-1]:
+    assert rules[-2:] == [
+        ["psbtbridge.ShowAddress", "*", "@anyvm", "@anyvm", "deny"],
+        ["psbtbridge.ShowAddress", "*", "@anyvm", "@adminvm", "deny"],
+    ]
+    for rule in rules[:-2]:
         assert rule[:3] == ["psbtbridge.ShowAddress", "*", "electrum-hot"]
         assert rule[4:] == ["allow", "target=electrum"]
+
+
+def test_every_service_denies_dom0_as_a_target() -> None:
+    """`@anyvm` does not include dom0 (measured with qrexec 4.4.2's policy engine): without its
+    own `@adminvm` deny, a call to dom0 would fall through to later policy files."""
+    for service in SHIPPED_SERVICES:
+        assert [service, "*", "@anyvm", "@adminvm", "deny"] in _rules(service), service
 
 
 def test_command_line_accepts_the_shipped_policy() -> None:

@@ -1,5 +1,6 @@
 """cold/service.py: every bad call ends with a defined status and one line, in bounded time
-and memory; the shipped service file runs it through a login shell as qrexec does."""
+and memory; the shipped service file runs it as qrexec does, exec'd by the fork server and
+through a login shell, and signs."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from psbtbridge.errors import (
     Refused,
 )
 from tests.support import qrexec_harness as harness
+from tests.support import signing_request
 
 DIGEST = "0badc0de"
 ENV = {
@@ -355,23 +357,63 @@ def cold(tmp_path: Path) -> harness.Install:
     return harness.install(tmp_path)
 
 
-def test_shipped_service_file_runs_serve_through_a_login_shell(cold: harness.Install) -> None:
-    outcome = harness.call(cold, "0BADC0DE", b"a psbt")
+MODES = pytest.mark.parametrize("mode", list(harness.Mode), ids=lambda m: m.value)
+
+
+@MODES
+def test_shipped_service_file_runs_serve(cold: harness.Install, mode: harness.Mode) -> None:
+    outcome = harness.call(cold, "0BADC0DE", b"a psbt", mode=mode)
     assert (outcome.status, outcome.stdout) == (3, b"")
     _one_line(outcome.stderr, "invalid", "service.bad_argument")
     assert outcome.elapsed < 10
 
 
-def test_shipped_service_file_hands_the_request_to_the_pipeline(cold: harness.Install) -> None:
-    outcome = harness.call(cold, DIGEST, b"not a psbt at all")
+@MODES
+def test_shipped_service_file_hands_the_request_to_the_pipeline(
+    cold: harness.Install, mode: harness.Mode
+) -> None:
+    outcome = harness.call(cold, DIGEST, b"not a psbt at all", mode=mode)
     assert (outcome.status, outcome.stdout) == (3, b"")
     _one_line(outcome.stderr, "invalid", "encoding.unknown")
 
 
-def test_shipped_service_file_refuses_a_missing_argument(cold: harness.Install) -> None:
-    outcome = harness.call(cold, None, b"a psbt")
+@MODES
+def test_shipped_service_file_refuses_a_missing_argument(
+    cold: harness.Install, mode: harness.Mode
+) -> None:
+    """dom0 appends `+` to a call without an argument: QREXEC_SERVICE_ARGUMENT is set, empty."""
+    outcome = harness.call(cold, None, b"a psbt", mode=mode)
     assert outcome.status == 3
     _one_line(outcome.stderr, "invalid", "service.missing_argument")
+
+
+@MODES
+def test_shipped_service_file_signs_with_the_default_data_folder(
+    cold: harness.Install, mode: harness.Mode
+) -> None:
+    """A whole signing as qrexec starts it, with nothing configured from the environment: the
+    data sits in the default folder under HOME, which both modes give the service."""
+    data = cold.home / ".local" / "share" / "psbtbridge"
+    _, request, digest = signing_request.prepare(data)
+    outcome = harness.call(cold, digest, request, mode=mode, timeout=120)
+    assert (outcome.status, outcome.stderr) == (0, ""), outcome.stderr
+    assert signing_request.signatures(outcome.stdout) == 1
+
+
+def test_the_fork_server_runs_no_profile(tmp_path: Path) -> None:
+    """With a GUI session the fork server execs the service: a noisy ~/.profile cannot
+    corrupt the answer, and what it exports (PSBTBRIDGE_HOME) does not reach the service,
+    which is why configuration never comes from the profile."""
+    elsewhere = tmp_path / "elsewhere"
+    cold = harness.install(
+        tmp_path / "root", profile=f"echo 'Welcome'\nexport PSBTBRIDGE_HOME={elsewhere}\n"
+    )
+    data = cold.home / ".local" / "share" / "psbtbridge"
+    _, request, digest = signing_request.prepare(data)
+    outcome = harness.call(cold, digest, request, mode=harness.Mode.FORK_SERVER, timeout=120)
+    assert (outcome.status, outcome.stderr) == (0, ""), outcome.stderr
+    assert signing_request.signatures(outcome.stdout) == 1
+    assert not elsewhere.exists()
 
 
 def test_stream_far_above_the_cap_is_refused_in_bounded_memory(cold: harness.Install) -> None:
@@ -499,10 +541,10 @@ def test_python_variables_from_the_profile_are_ignored(tmp_path: Path) -> None:
 
 
 def test_profile_output_lands_in_front_of_the_answer(tmp_path: Path) -> None:
-    """Why the cold user's ~/.profile must print nothing: qrexec starts the service through a
-    login shell, so the profile's stdout reaches the caller ahead of the signed PSBT (and the
-    hot side's strict parse then refuses the answer). The service cannot take it back;
-    INSTALL.md says to keep the profile quiet."""
+    """Why the cold user's ~/.profile must print nothing: in a qube without a GUI session
+    qrexec falls back to starting the service through a login shell, so the profile's stdout
+    reaches the caller ahead of the signed PSBT (and the hot side's strict parse then refuses
+    the answer). The service cannot take it back; INSTALL.md says to keep the profile quiet."""
     cold = harness.install(tmp_path, profile="echo 'Welcome to the cold qube'\n")
     outcome = harness.call(cold, DIGEST, b"a psbt", command=harness.driver("echo"))
     assert outcome.status == 0

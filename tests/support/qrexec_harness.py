@@ -1,20 +1,28 @@
 """Runs the psbtbridge services (Sign, ShowAddress) the way qrexec runs them in the cold qube,
 for tests.
 
-What qrexec does, and what this copies:
-- the service file from /etc/qubes-rpc is started through a login shell, `/bin/sh -lc`, as
-  the qube's user, so /etc/profile and ~/.profile run first (and whatever they print lands
-  on the service's stdout, i.e. in front of the answer);
-- dom0 sets QREXEC_REMOTE_DOMAIN (the caller), QREXEC_SERVICE_FULL_NAME (`NAME+ARG`) and,
-  only for a non-empty argument, QREXEC_SERVICE_ARGUMENT; the argument is also passed as $1;
+What qrexec does (measured with upstream qubes-core-qrexec 4.4.2), and what this copies, in
+its two ways of starting a service (`Mode`):
+- FORK_SERVER, the usual one in a qube with a GUI session (the services' rpc-config says
+  `wait-for-session=1`): `qrexec-fork-server`, started inside the X session, execs the
+  service file directly: no shell, no profile, the session's environment (HOME, USER,
+  DISPLAY, PATH as the session has them) plus the QREXEC_ variables;
+- LOGIN_SHELL, the fallback for a qube without a GUI session: the agent starts the service
+  file through `/bin/sh -lc` as the qube's user, so /etc/profile and ~/.profile run first
+  (and whatever they print lands on the service's stdout, i.e. in front of the answer);
+- either way dom0 sets QREXEC_REMOTE_DOMAIN (the caller), QREXEC_SERVICE_FULL_NAME
+  (`NAME+ARG`) and QREXEC_SERVICE_ARGUMENT, which is set and empty when the call had no
+  argument (dom0 appends `+` anyway); a non-empty argument is also passed as $1;
 - stdin and stdout are sockets (one socketpair each) to the qrexec agent; stderr goes back
   to the caller (and to the journal).
 
 `install` copies every shipped service file (`qrexec/psbtbridge.*`) into a temporary root,
-with the one line that names the interpreter pointed at this checkout's virtualenv instead of
-/opt/psbtbridge: the shipped file stays as it is, nothing in it reads an override from the
-environment, and everything else in it runs unchanged. The HOME it creates has a
-`.profile` with whatever the test wants in it (empty by default).
+with the one line that names the interpreter pointed at this checkout's virtualenv (or at
+another command, e.g. a Debian root's /opt/psbtbridge/bin/python run through
+tests/support/in-debian-root) instead of /opt/psbtbridge: the shipped file stays as it is,
+nothing in it reads an override from the environment, and everything else in it runs
+unchanged. The HOME it creates has a `.profile` with whatever the test wants in it (empty by
+default).
 
 Each run is started by a small parent process that plays the qrexec agent's part of
 parent: it waits for the service and records its peak memory (`Outcome.maxrss_kib`).
@@ -36,6 +44,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +60,13 @@ SERVICE = "psbtbridge.Sign"
 #: Every service file shipped next to psbtbridge.Sign.
 SHIPPED_SERVICES = tuple(sorted(p.name for p in SHIPPED_SCRIPT.parent.glob("psbtbridge.*")))
 _NOT_RPC_CHAR = re.compile(r"[^A-Za-z0-9._+-]")
+
+
+class Mode(Enum):
+    """How qrexec starts the service (see the module docstring)."""
+
+    FORK_SERVER = "fork-server"  # a qube with a GUI session: exec, no shell, no profile
+    LOGIN_SHELL = "login-shell"  # the fallback without one: /bin/sh -lc, the profile runs
 
 
 @dataclass(frozen=True)
@@ -76,8 +92,9 @@ class Outcome:
     maxrss_kib: int  # the service process's peak resident memory
 
 
-def install(root: Path, profile: str = "", python: Path = PYTHON) -> Install:
-    """Install the shipped service files under root, their interpreter pointed at python."""
+def install(root: Path, profile: str = "", python: Path | str = PYTHON) -> Install:
+    """Install the shipped service files under root, their interpreter pointed at python
+    (a path, or a shell command line that ends by running a Python)."""
     folder = root / "etc" / "qubes-rpc"
     folder.mkdir(parents=True)
     for service in SHIPPED_SERVICES:
@@ -100,7 +117,8 @@ def dom0_sanitize(argument: str) -> str:
 def service_environ(
     inst: Install, argument: str | None, caller: str | None = "electrum-hot", service: str = SERVICE
 ) -> dict[str, str]:
-    """The environment qrexec gives the service: a login's basics plus the QREXEC_ variables."""
+    """The environment qrexec gives the service: the session's or a login's basics plus the
+    QREXEC_ variables (the argument variable set, and empty, when there is no argument)."""
     env = {
         "HOME": str(inst.home),
         "USER": "user",
@@ -112,14 +130,22 @@ def service_environ(
     }
     if caller is not None:
         env["QREXEC_REMOTE_DOMAIN"] = caller
-    if argument:
-        env["QREXEC_SERVICE_ARGUMENT"] = argument
+    env["QREXEC_SERVICE_ARGUMENT"] = argument or ""
     return env
 
 
 def login_shell(command: Sequence[str], argument: str | None) -> list[str]:
     """`/bin/sh -lc` running command with the argument as $1, as the qrexec agent does."""
     return ["/bin/sh", "-lc", 'exec "$0" "$@"', *command, *([argument] if argument else [])]
+
+
+def fork_server(command: Sequence[str], argument: str | None) -> list[str]:
+    """command exec'd directly with the argument as $1, as qrexec-fork-server does."""
+    return [*command, *([argument] if argument else [])]
+
+
+def start(mode: Mode, command: Sequence[str], argument: str | None) -> list[str]:
+    return (login_shell if mode is Mode.LOGIN_SHELL else fork_server)(command, argument)
 
 
 # Peak memory is read by a small parent, not by pytest: a process's ru_maxrss keeps its
@@ -152,6 +178,7 @@ class Running:
         command: Sequence[str] | None = None,
         extra_env: dict[str, str] | None = None,
         service: str = SERVICE,
+        mode: Mode = Mode.LOGIN_SHELL,
     ) -> None:
         self.request, service_in = socket.socketpair()
         self.answer, service_out = socket.socketpair()
@@ -165,7 +192,7 @@ class Running:
                 "-c",
                 _MEASURE,
                 str(self._rss_file),
-                *login_shell(command or [str(inst.service_script(service))], argument),
+                *start(mode, command or [str(inst.service_script(service))], argument),
             ],
             stdin=service_in,
             stdout=service_out,
@@ -229,9 +256,10 @@ def call(
     extra_env: dict[str, str] | None = None,
     timeout: float = 30.0,
     service: str = SERVICE,
+    mode: Mode = Mode.LOGIN_SHELL,
 ) -> Outcome:
     """Run the service once with request on stdin; the whole outcome."""
-    running = Running(inst, argument, caller, command, extra_env, service)
+    running = Running(inst, argument, caller, command, extra_env, service, mode)
     writer = running.send([request] if isinstance(request, bytes) else request)
     answer = running.read_answer(timeout)
     status, stderr = running.wait(timeout)
