@@ -9,15 +9,18 @@ compare it with what the requester shows.
 from __future__ import annotations
 
 import hashlib
-import termios
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, TextIO
 
-from cold.confirm.tty import PASSPHRASE_PROMPT, ask_yes_no, read_passphrase_from_tty
+from cold.confirm.tty import (
+    PASSPHRASE_PROMPT,
+    ask_yes_no,
+    controlling_terminal,
+    read_passphrase_from_tty,
+)
 from cold.confirm.view import DECLINED, Decision
 from psbtbridge.address import group_address
-from psbtbridge.errors import Code, ConfigError
 from psbtbridge.message import visible_lines
 
 PROMPT: Final = "Type yes to sign this message: "
@@ -104,13 +107,5 @@ def confirm_message_tty(
 
 def confirm_message_terminal(view: MessageView) -> Decision:
     """confirm_message_tty on the controlling terminal (stdin may be the message itself)."""
-    try:
-        tty_in = open("/dev/tty", encoding="utf-8", errors="replace")  # noqa: SIM115
-    except OSError as e:
-        raise ConfigError(
-            Code.CONFIRM_NO_TTY, f"terminal confirmation: cannot open /dev/tty ({e.strerror})"
-        ) from e
-    with tty_in, open("/dev/tty", "w", encoding="utf-8") as tty_out:
-        # A "yes" typed before the message was on screen is not an answer to it.
-        termios.tcflush(tty_in.fileno(), termios.TCIFLUSH)
+    with controlling_terminal() as (tty_in, tty_out):
         return confirm_message_tty(view, tty_in, tty_out, read_passphrase_from_tty)

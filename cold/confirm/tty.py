@@ -5,7 +5,8 @@ from __future__ import annotations
 import getpass
 import termios
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Final, TextIO
 
 from cold.confirm.view import (
@@ -115,10 +116,13 @@ def confirm_tty(
     return Decision.approve(passphrase)
 
 
-def confirm_terminal(
-    view: ConfirmationView, check_passphrase: PassphraseCheck | None = None
-) -> Decision:
-    """confirm_tty on the controlling terminal, for `psbt sign -` whose stdin is the PSBT."""
+@contextmanager
+def controlling_terminal() -> Iterator[tuple[TextIO, TextIO]]:
+    """(input, output) on /dev/tty, whatever stdin is (a PSBT or a message may be on it).
+
+    Type-ahead is dropped: a "yes" typed before the request was on screen is not an answer
+    to it.
+    """
     try:
         tty_in = open("/dev/tty", encoding="utf-8", errors="replace")  # noqa: SIM115
     except OSError as e:
@@ -126,6 +130,13 @@ def confirm_terminal(
             Code.CONFIRM_NO_TTY, f"terminal confirmation: cannot open /dev/tty ({e.strerror})"
         ) from e
     with tty_in, open("/dev/tty", "w", encoding="utf-8") as tty_out:
-        # Drop type-ahead: a "yes" typed before this request was on screen is not an answer to it.
         termios.tcflush(tty_in.fileno(), termios.TCIFLUSH)
+        yield tty_in, tty_out
+
+
+def confirm_terminal(
+    view: ConfirmationView, check_passphrase: PassphraseCheck | None = None
+) -> Decision:
+    """confirm_tty on the controlling terminal, for `psbt sign -` whose stdin is the PSBT."""
+    with controlling_terminal() as (tty_in, tty_out):
         return confirm_tty(view, tty_in, tty_out, read_passphrase_from_tty, check_passphrase)
