@@ -162,6 +162,9 @@ class Setup:
         if result.returncode != 0:
             raise SystemExit(f"adding the funding transactions failed: {result.stderr!r}")
         self.coins = [f"{tx.txid().hex()}:{n}" for tx in funding for n in range(len(tx.vout))]
+        # The coins sit at receive indexes 0..utxos-1: a wallet with that history, which the
+        # signer is told of (unattended, it refuses inputs far past the indexes it knows).
+        self.psbt("audit", "used", "p2wpkh", "--receive", str(utxos), "--change", str(utxos))
 
     def unsigned(self, first: int, inputs: int) -> Path:
         """Electrum's own unsigned PSBT spending UTXOs first.. first+inputs-1, as a base64 file.
