@@ -9,12 +9,12 @@ window manager's close do the same), and the window closes itself after `timeout
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from cold.confirm.display import open_root
 from psbtbridge.address import group_address
 from psbtbridge.errors import BridgeError, Code, ConfigError
 
@@ -67,20 +67,9 @@ def show_address_window(
         raise ConfigError(
             Code.CONFIRM_BAD_TIMING, f"address window: timeout {timeout_s} s is out of range"
         )
-    try:
-        import tkinter
-    except ImportError as e:
-        raise ConfigError(
-            Code.CONFIRM_NO_TK, "address window: tkinter is missing (Debian: python3-tk)"
-        ) from e
-    if not os.environ.get("DISPLAY"):
-        raise ConfigError(Code.CONFIRM_NO_DISPLAY, "address window: DISPLAY is not set")
-    try:
-        root = tkinter.Tk(className="Psbtbridge")
-    except tkinter.TclError as e:
-        raise ConfigError(
-            Code.CONFIRM_NO_DISPLAY, f"address window: cannot open the X display ({e})"
-        ) from e
+    root = open_root("address window")
+    import tkinter
+
     try:
         window = _Window(root, view, timeout_s, caller_gone)
     except tkinter.TclError as e:

@@ -14,11 +14,11 @@ Safety rules of the dialog (README "Confirming a signature"):
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
+from cold.confirm.display import open_root
 from cold.confirm.view import (
     DECLINED,
     PASSPHRASE_TRIES,
@@ -91,20 +91,9 @@ def run_dialog(
             f"confirmation dialog: need 0 < sign delay ({sign_delay_s} s) < timeout "
             f"({timeout_s} s) <= {MAX_TIMEOUT_S:.0f} s",
         )
-    try:
-        import tkinter
-    except ImportError as e:
-        raise ConfigError(
-            Code.CONFIRM_NO_TK, "confirmation dialog: tkinter is missing (Debian: python3-tk)"
-        ) from e
-    if not os.environ.get("DISPLAY"):
-        raise ConfigError(Code.CONFIRM_NO_DISPLAY, "confirmation dialog: DISPLAY is not set")
-    try:
-        root = tkinter.Tk(className="Psbtbridge")
-    except tkinter.TclError as e:
-        raise ConfigError(
-            Code.CONFIRM_NO_DISPLAY, f"confirmation dialog: cannot open the X display ({e})"
-        ) from e
+    root = open_root("confirmation dialog")
+    import tkinter
+
     try:
         dialog = build(root)
     except tkinter.TclError as e:
