@@ -503,11 +503,11 @@ class Code(StrEnum):
     QR_PMOFN = "qr.pmofn", "a Specter-style `pMofN` frame is malformed or inconsistent"
     QR_MIXED_FORMATS = (
         "qr.mixed_formats",
-        "frames of different QR formats (UR, BBQr, pMofN, plain) were mixed",
+        "frames of different QR formats (UR, BBQr, pMofN, plain, base43) were mixed",
     )
     QR_UNKNOWN_FORMAT = (
         "qr.unknown_format",
-        "a frame is neither UR, BBQr, pMofN nor a base64/hex PSBT",
+        "a frame is neither UR, BBQr, pMofN, Electrum's base43 nor a base64/hex PSBT",
     )
     QR_UNSUPPORTED_PAYLOAD = (
         "qr.unsupported_payload",
@@ -522,6 +522,11 @@ class Code(StrEnum):
     QR_NO_FORMAT_NOTE = (
         "qr.no_format_note",
         "--like FILE has no readable FILE.qrformat note from `psbt qr scan`",
+    )
+    QR_BASE43 = "qr.base43", "a frame is not Electrum's base43 text"
+    QR_BASE43_TOO_LARGE = (
+        "qr.base43_too_large",
+        "the PSBT does not fit the one QR code Electrum reads (version 40 holds 4296 characters)",
     )
     # policy (psbtbridge/policy.py, cold/policy_file.py)
     POLICY_SYNTAX = "policy.syntax", "policy.toml is not valid TOML"
