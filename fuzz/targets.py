@@ -139,7 +139,7 @@ def fuzz_analyse(data: bytes) -> None:
 
 @target
 def fuzz_qr_codecs(data: bytes) -> None:
-    from psbtbridge.qr import bytewords, cbor
+    from psbtbridge.qr import base43, bytewords, cbor
 
     item = cbor.decode(data)
     # the reader takes non-minimal lengths (CBOR allows them), so compare the items
@@ -148,6 +148,8 @@ def fuzz_qr_codecs(data: bytes) -> None:
     text = _text(data)
     for style in bytewords.Style:
         bytewords.decode(text, style) if len(text) < 8192 else None
+    if len(text) < 8192 and base43.is_base43(text) and base43.encode(base43.decode(text)) != text:
+        raise ContractBroken("base43: encode(decode(text)) != text")
 
 
 @target
@@ -287,8 +289,8 @@ def _ur_streams() -> Iterator[bytes]:
     from psbtbridge.qr.joiner import QrFormat
 
     psbt = next(_honest_psbts())  # small: a big PSBT makes every execution slow
-    for qr_format in (QrFormat.UR, QrFormat.BBQR):
-        frames = plan(psbt, qr_format, 5).frames
+    for qr_format in (QrFormat.UR, QrFormat.BBQR, QrFormat.BASE43):
+        frames = plan(psbt, qr_format, 5 if qr_format is not QrFormat.BASE43 else 40).frames
         yield "\n".join(frames).encode()
         yield "\n".join(frames[len(frames) // 2 :]).encode()  # UR: mixed parts only
 

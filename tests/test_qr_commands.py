@@ -13,14 +13,16 @@ from pathlib import Path
 import pytest
 
 from psbtbridge.psbt import Psbt
-from psbtbridge.qr import bbqr, render
+from psbtbridge.qr import bbqr, capture, render
 from psbtbridge.qr.animation import plan
 from psbtbridge.qr.joiner import QrFormat, sha256_prefix
 from tests.conftest import VECTORS, load_vectors
+from tests.support.electrum_harness import electrum_qr
 
 PSBT_FILE = VECTORS / "bbqr" / "test_data" / "1in100out.psbt"
 PSBT = PSBT_FILE.read_bytes()
 PSBT_BIN = Path(sys.executable).parent / "psbt"
+SMALL_FILE = VECTORS / "bbqr" / "test_data" / "1in2out.psbt"  # Electrum shows it as one code
 
 
 def psbt(
@@ -127,6 +129,35 @@ def test_transaction_scan(tmp_path: Path) -> None:
     assert b"transaction of" in scanned.stderr
 
 
+def test_electrum_base43_request_is_scanned_and_answered_in_base43(tmp_path: Path) -> None:
+    """Electrum's own "Show as QR code" text, drawn and scanned; our reply read by
+    Electrum's own "Read QR code" path (tx_from_any), byte for byte."""
+    (shown,) = electrum_qr("export", base64.b64encode(SMALL_FILE.read_bytes()).decode())
+    (tmp_path / "electrum.png").write_bytes(render.png_bytes(render.render(shown, 40)))
+    scanned = psbt("scan", "electrum.png", "-o", "request.psbt", cwd=tmp_path)
+    assert scanned.returncode == 0, scanned.stderr
+    (electrum_bytes,) = electrum_qr("decode", shown)
+    assert (tmp_path / "request.psbt").read_bytes().hex() == electrum_bytes
+    assert (tmp_path / "request.psbt.qrformat").read_text() == "base43\n"
+    assert b"scanned base43: PSBT of" in scanned.stderr
+    reply = psbt("show", str(SMALL_FILE), "--like", "request.psbt", "--out", "reply", cwd=tmp_path)
+    assert reply.returncode == 0, reply.stderr
+    assert reply.stderr.startswith(b"psbt qr: base43, 675-byte PSBT, 1 fragment, QR version 18,")
+    (frame,) = sorted((tmp_path / "reply").iterdir())
+    ((_, text),) = capture.frames_from_images([str(frame)])
+    assert electrum_qr("read", text) == [f"{SMALL_FILE.read_bytes().hex()} psbt"]
+
+
+def test_electrum_base43_signed_transaction_scans(tmp_path: Path) -> None:
+    signed = (VECTORS / "bbqr" / "test_data" / "nfc-result.txn").read_bytes()
+    (shown,) = electrum_qr("encode", signed.hex())
+    (tmp_path / "signed.png").write_bytes(render.png_bytes(render.render(shown, 25)))
+    scanned = psbt("scan", "signed.png", cwd=tmp_path)
+    assert scanned.returncode == 0, scanned.stderr
+    assert scanned.stdout == signed.hex().encode() + b"\n"
+    assert b"scanned base43: transaction of" in scanned.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "status", "code"),
     [
@@ -135,10 +166,26 @@ def test_transaction_scan(tmp_path: Path) -> None:
         (["show", str(PSBT_FILE)], 2, b"[qr.no_display]"),
         (["show", str(PSBT_FILE), "--like", "nothing", "--out", "x"], 2, b"[qr.no_format_note]"),
         (["show", str(PSBT_FILE), "--max-version", "3", "--out", "x"], 2, b"[qr.version]"),
+        (["show", str(PSBT_FILE), "--format", "base43", "--out", "x"], 2, b"[qr.base43_too_large]"),
+        (
+            ["show", str(SMALL_FILE), "--format", "base43", "--max-version", "10", "--out", "x"],
+            2,
+            b"[qr.base43_too_large]",
+        ),
         (["scan"], 2, b"[cli.usage]"),
         (["scan", "hello.txt"], 3, b"[qr.bad_image]"),
     ],
-    ids=["not-psbt", "bad-psbt", "no-display", "no-note", "version", "no-source", "not-image"],
+    ids=[
+        "not-psbt",
+        "bad-psbt",
+        "no-display",
+        "no-note",
+        "version",
+        "base43-too-large",
+        "base43-over-max-version",
+        "no-source",
+        "not-image",
+    ],
 )
 def test_refusals(tmp_path: Path, args: list[str], status: int, code: bytes) -> None:
     (tmp_path / "hello.txt").write_text("hello\n")
