@@ -79,10 +79,12 @@ def test_electrum_base43_psbt_and_transaction() -> None:
     assert psbt.result.data == PSBT
     assert psbt.format is QrFormat.BASE43 and psbt.format.reply is QrFormat.BASE43
     assert psbt.progress == (1, 1)
-    signed = (VECTORS / "bbqr" / "test_data" / "nfc-result.txn").read_bytes()
-    tx = feed([base43.encode(signed)])
-    assert tx.result is not None and tx.result.kind is PayloadKind.TRANSACTION
-    assert tx.result.data == signed
+    for name in ("nfc-result", "last", "devils-txn", "finalized-by-ckcc"):
+        signed = (VECTORS / "bbqr" / "test_data" / f"{name}.txn").read_bytes()
+        signed = bytes.fromhex(signed.decode()) if signed[:1] == b"0" else signed  # hex files
+        tx = feed([base43.encode(signed)])
+        assert tx.result is not None and tx.result.kind is PayloadKind.TRANSACTION, name
+        assert tx.result.data == signed
 
 
 def test_progress_and_completion() -> None:
