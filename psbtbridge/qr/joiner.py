@@ -1,9 +1,9 @@
 """The scanner's front: feed QR frame texts in any order, get one PSBT or transaction back.
 
 The first frame fixes the format (UR, BBQr, pMofN, one plain base64/hex PSBT or one
-Electrum base43 frame); frames of
-another format, of another message, or contradicting earlier ones are refused. Only PSBTs
-and transactions come out: anything else is refused as soon as its first frame says so.
+Electrum base43 frame); frames of another format, of another message, or contradicting
+earlier ones are refused. Only PSBTs and transactions come out: anything else is refused
+as soon as its first frame says so.
 The result is structurally joined, not yet validated: the caller parses it strictly.
 """
 
@@ -83,13 +83,12 @@ def detect(untrusted_text: str) -> QrFormat:
     """The format a frame is in, from its first characters (and, for base43, its alphabet).
 
     Electrum's base43 alphabet holds the upper-case `UR:` and `B$`, and every hex digit, so
-    the order matters. Each base43 PSBT's text starts with characters fixed by the PSBT magic
-    and its length: every 978-byte PSBT's starts with `B$5XAH`, so `B$` alone would take it
-    for BBQr. Hence BBQr needs its encoding letter after `B$` (H, 2 or Z); UR and pMofN
-    (lower-case `p`) come first as their prefixes are never a base43 PSBT's
-    (tests/test_qr_joiner.py tries every PSBT length one QR code holds); then a PSBT in hex
-    (its magic spelt `70736274ff`) or base64 (`cHNidP`, lower case so never base43), as
-    Electrum's own reader tries hex first; only then a text in the base43 alphabet.
+    the order matters. A base43 PSBT's first characters are fixed by the PSBT magic and its
+    length: every 978-byte PSBT's start `B$5XAH`, so `B$` alone would take it for BBQr, and
+    BBQr needs its encoding letter too (H, 2 or Z). With that, UR, BBQr and pMofN (lower-case
+    `p`) come first: no base43 PSBT one QR code holds starts like them (tests/test_qr_joiner.py
+    tries every length). Then a PSBT in hex (magic `70736274ff`; Electrum's own reader also
+    tries hex first) or base64 (`cHNidP`: lower case, never base43); only then base43.
     """
     text = untrusted_text.strip()
     if text[:3].lower() == "ur:":
