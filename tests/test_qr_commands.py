@@ -161,19 +161,23 @@ def test_scan_refuses_invalid_psbt_before_writing(tmp_path: Path) -> None:
     assert not (tmp_path / "out.psbt.qrformat").exists()
 
 
+def camera_showing(tmp_path: Path, frames: list[str]) -> dict[str, str]:
+    """The environment in which `zbarcam` is a stand-in printing these frames as
+    `zbarcam --raw` does, then waiting like a camera pointed at a screen."""
+    (tmp_path / "frames.txt").write_text("\n".join(frames) + "\n")
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    fake = folder / "zbarcam"
+    fake.write_text(f"#!/bin/sh\ncat {tmp_path / 'frames.txt'}\nexec sleep 60\n")
+    fake.chmod(0o755)
+    return {"PATH": f"{folder}:{os.environ['PATH']}"}
+
+
 def test_scan_from_camera(tmp_path: Path) -> None:
     animation = plan(PSBT, QrFormat.UR, 10)
     lines = list(animation.frames) * 2
     random.Random(5).shuffle(lines)
-    (tmp_path / "frames.txt").write_text("\n".join(lines) + "\n")
-    folder = tmp_path / "bin"
-    folder.mkdir()
-    fake = folder / "zbarcam"  # stands in for the camera: prints frames as `zbarcam --raw` does
-    fake.write_text(f"#!/bin/sh\ncat {tmp_path / 'frames.txt'}\nexec sleep 60\n")
-    fake.chmod(0o755)
-    result = psbt(
-        "scan", "--camera", "-o", "-", cwd=tmp_path, env={"PATH": f"{folder}:{os.environ['PATH']}"}
-    )
+    result = psbt("scan", "--camera", "-o", "-", cwd=tmp_path, env=camera_showing(tmp_path, lines))
     assert result.returncode == 0, result.stderr
     assert base64.b64decode(result.stdout) == PSBT
 
@@ -189,21 +193,8 @@ def test_scan_from_camera_caught_mid_animation(tmp_path: Path) -> None:
     shuffler = random.Random(300)
     caught = [frame.upper() for frame in shown if shuffler.random() > 1 / 3]
     shuffler.shuffle(caught)
-    (tmp_path / "frames.txt").write_text("\n".join(caught) + "\n")
-    folder = tmp_path / "bin"
-    folder.mkdir()
-    fake = folder / "zbarcam"  # stands in for the camera: prints frames as `zbarcam --raw` does
-    fake.write_text(f"#!/bin/sh\ncat {tmp_path / 'frames.txt'}\nexec sleep 60\n")
-    fake.chmod(0o755)
-    run = run_measured(
-        "qr",
-        "scan",
-        "--camera",
-        "-o",
-        str(tmp_path / "out.psbt"),
-        cwd=tmp_path,
-        env={"PATH": f"{folder}:{os.environ['PATH']}"},
-    )
+    out, env = tmp_path / "out.psbt", camera_showing(tmp_path, caught)
+    run = run_measured("qr", "scan", "--camera", "-o", str(out), cwd=tmp_path, env=env)
     assert run.status == 0, run.stderr
     run.assert_bounded()
-    assert (tmp_path / "out.psbt").read_bytes() == big
+    assert out.read_bytes() == big
