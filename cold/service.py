@@ -1,11 +1,11 @@
-"""The qrexec service edge (psbtbridge.Sign, psbtbridge.ShowAddress): validate what qrexec
+"""The qrexec service edge (psbtbridge.Sign, ShowAddress, SignMessage): validate what qrexec
 hands us, read, answer, exit.
 
 Everything here distrusts the calling qube: its stdin is an unbounded stream it controls
 (size and pace), and the service argument is its text after dom0 replaced characters
 outside [A-Za-z0-9._+-] with `_`. Only QREXEC_REMOTE_DOMAIN comes from dom0. No PSBT logic:
 `run_service` hands the bytes, the digest argument and the caller's name to a handler
-(the cold pipeline, or the address check) and maps its outcome to stdout, one line on stderr and an exit status.
+(the cold pipeline, the address check, the message request) and maps its outcome to stdout, one line on stderr and an exit status.
 stderr reaches the caller and the cold qube's journal, so it never carries request bytes.
 """
 
