@@ -9,6 +9,7 @@ read-only scrolling box, under a heading that says it is a message and not a pay
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from cold.confirm.gui import SignDialog, run_dialog
@@ -25,21 +26,32 @@ _WRAP_COLUMNS: Final = 76
 
 
 def confirm_message_gui(
-    view: MessageView, timeout_s: float = 300, sign_delay_s: float = 2.0
+    view: MessageView,
+    timeout_s: float = 300,
+    sign_delay_s: float = 2.0,
+    caller_gone: Callable[[], bool] = lambda: False,
 ) -> Decision:
-    """Show the message dialog and wait for the user's answer."""
+    """Show the message dialog and wait for the user's answer; a service's caller hanging
+    up closes it as declined (service.caller_gone), as the transaction dialog does."""
     return run_dialog(
-        lambda root: _MessageDialog(root, view, timeout_s, sign_delay_s), timeout_s, sign_delay_s
+        lambda root: _MessageDialog(root, view, timeout_s, sign_delay_s, caller_gone),
+        timeout_s,
+        sign_delay_s,
     )
 
 
 class _MessageDialog(SignDialog):
     def __init__(
-        self, root: tk.Tk, view: MessageView, timeout_s: float, sign_delay_s: float
+        self,
+        root: tk.Tk,
+        view: MessageView,
+        timeout_s: float,
+        sign_delay_s: float,
+        caller_gone: Callable[[], bool],
     ) -> None:
         from tkinter import ttk
 
-        super().__init__(root, title(view), timeout_s, sign_delay_s)
+        super().__init__(root, title(view), timeout_s, sign_delay_s, caller_gone)
         frame = self.frame
         row = 0
         ttk.Label(frame, text="Sign a MESSAGE (not a payment)", style="Title.TLabel").grid(
