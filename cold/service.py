@@ -151,7 +151,9 @@ def caller_reason(error: BridgeError) -> Reason:
     sentence, which describes the caller's own bytes, is passed on whole.
     """
     kind = kind_of(error)
-    message = error.message if kind is ReasonKind.INVALID else CODES.get(error.code, error.code)
+    known = CODES.get(error.code)  # a Code, except where a test handler raised a bare string
+    fixed = known.meaning if known is not None else str(error.code)
+    message = error.message if kind is ReasonKind.INVALID else fixed
     return Reason(kind, message, error.code)
 
 
