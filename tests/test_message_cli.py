@@ -27,6 +27,7 @@ from tests.support.psbt_factory import (
     make_keyset,
     run_psbt,
 )
+from tests.support.xdo import click_sign, wait_for_window, xdo
 
 REGTEST = Network.REGTEST
 TEXT = "I control this address.\nDated 2026-12-06, for Alice — ünïcödé"
@@ -245,12 +246,6 @@ def test_message_verify_loads_no_cold_code(tmp_path: Path) -> None:
 # --- the dialog, on a real X server --------------------------------------------------------
 
 
-def _xdo(*args: str) -> str:
-    return subprocess.run(
-        ["xdotool", *args], capture_output=True, text=True, check=True, timeout=10
-    ).stdout
-
-
 def _dialog_sign(keys: KeySet, display: str, target: str) -> tuple[subprocess.Popen[bytes], str]:
     path = message_file(keys, TEXT.encode())
     env = {k: v for k, v in os.environ.items() if not k.startswith("PSBTBRIDGE_")}
@@ -263,11 +258,11 @@ def _dialog_sign(keys: KeySet, display: str, target: str) -> tuple[subprocess.Po
         start_new_session=True,
     )
     try:
-        found = _xdo("search", "--sync", "--onlyvisible", "--name", "^psbtbridge: sign a MESSAGE")
+        window = wait_for_window("^psbtbridge: sign a MESSAGE")
     except subprocess.TimeoutExpired:
         process.kill()
         raise
-    return process, found.split()[0]
+    return process, window
 
 
 def test_dialog_signs_after_the_delay_and_escape_declines(keys: KeySet, xdisplay: str) -> None:
@@ -277,11 +272,7 @@ def test_dialog_signs_after_the_delay_and_escape_declines(keys: KeySet, xdisplay
         time.sleep(0.3)
         shot = screenshot(xdisplay, "message_dialog")
         time.sleep(2.2)  # Sign is dead for 2 s after the window appears
-        geometry = dict(
-            line.split("=") for line in _xdo("getwindowgeometry", "--shell", window).split()
-        )
-        x, y = int(geometry["WIDTH"]) - 30, int(geometry["HEIGHT"]) - 25
-        _xdo("mousemove", "--window", window, str(x), str(y), "click", "1")
+        click_sign(window)
         out, err = process.communicate(timeout=30)
     finally:
         process.kill()
@@ -294,7 +285,7 @@ def test_dialog_signs_after_the_delay_and_escape_declines(keys: KeySet, xdisplay
     process, window = _dialog_sign(keys, xdisplay, target)
     try:
         time.sleep(0.3)
-        _xdo("key", "--delay", "50", "Escape")
+        xdo("key", "--delay", "50", "Escape")
         out, err = process.communicate(timeout=30)
     finally:
         process.kill()
