@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Final
 
 from cold.confirm.gui import SignDialog, run_dialog
 from cold.confirm.message import MessageView, escape_note, message_rows, title
-from cold.confirm.view import Decision
+from cold.confirm.view import REQUEST_CODE, Decision
 from psbtbridge.message import visible_lines
 
 if TYPE_CHECKING:
@@ -62,6 +62,14 @@ class _MessageDialog(SignDialog):
             row=row, column=0, columnspan=2, sticky="w", pady=(0, 10)
         )
         row += 1
+        if view.digest is not None:  # over qrexec: the code dom0's prompt showed
+            ttk.Label(frame, text=REQUEST_CODE, style="MonoBold.TLabel").grid(
+                row=row, column=0, sticky="w", padx=(0, 12)
+            )
+            ttk.Label(frame, text=view.digest, style="Digest.TLabel").grid(
+                row=row, column=1, sticky="w"
+            )
+            row += 1
         for label, value in message_rows(view):
             ttk.Label(frame, text=label, style="MonoBold.TLabel").grid(
                 row=row, column=0, sticky="w", padx=(0, 12)
