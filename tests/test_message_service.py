@@ -26,8 +26,8 @@ from psbtbridge.message import MAX_MESSAGE_SIZE, MessageFormat, script_of_addres
 from psbtbridge.sign_message import MAX_REQUEST, SERVICE, encode_request, request_digest
 from tests.conftest import screenshot
 from tests.support import qrexec_harness as harness
-from tests.support.psbt_cli import loaded_modules
-from tests.support.qube_pair import PSBT, Cold, environ, make_cold, ok, run_psbt
+from tests.support.psbt_cli import PSBT, loaded_modules
+from tests.support.qube_pair import Cold, environ, make_cold, ok, run_psbt
 from tests.support.xdo import click_sign, wait_for_window, xdo
 from tests.test_message import _electrum
 from tests.test_wallet_addresses import STRANGER
