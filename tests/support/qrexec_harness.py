@@ -1,5 +1,5 @@
-"""Runs the psbtbridge services (Sign, ShowAddress) the way qrexec runs them in the cold qube,
-for tests.
+"""Runs the psbtbridge services (Sign, ShowAddress, SignMessage) the way qrexec runs them in
+the cold qube, for tests.
 
 What qrexec does (measured with upstream qubes-core-qrexec 4.4.2), and what this copies, in
 its two ways of starting a service (`Mode`):
