@@ -15,6 +15,7 @@ import math
 import os
 import select
 import stat
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -326,3 +327,28 @@ def run_service(
         )
         return ExitStatus.INTERNAL
     return ExitStatus.OK
+
+
+def run_on_stdio(
+    handle: Handler,
+    *,
+    service: str,
+    cap: int,
+    read_deadline_s: float,
+    deadline_s: float = DEFAULT_DEADLINE_S,
+    kept: Callable[[], Path | None] = lambda: None,
+) -> int:
+    """`run_service` on this process's environment, stdin, stdout and stderr: what qrexec
+    connects to the calling qube."""
+    return run_service(
+        os.environ,
+        sys.stdin.fileno(),
+        sys.stdout.buffer,
+        sys.stderr,
+        handle,
+        cap=cap,
+        read_deadline_s=read_deadline_s,
+        deadline_s=deadline_s,
+        service=service,
+        kept=kept,
+    )

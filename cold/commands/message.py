@@ -15,7 +15,7 @@ from cold.confirm import choose_mode
 from cold.message_request import MessageRequest, sign_message_request
 from cold.message_service import READ_DEADLINE_S, handle
 from cold.pipeline import PASSPHRASE_FILE_VARIABLE
-from cold.service import run_service
+from cold.service import run_on_stdio
 from psbtbridge.commands.message import read_message
 from psbtbridge.errors import Code, ExitStatus, Refused
 from psbtbridge.home import data_home
@@ -25,15 +25,8 @@ from psbtbridge.sign_message import MAX_REQUEST, SERVICE
 
 def run(args: argparse.Namespace) -> int:
     if args.action == "serve":
-        return run_service(
-            os.environ,
-            sys.stdin.fileno(),
-            sys.stdout.buffer,
-            sys.stderr,
-            handle,
-            cap=MAX_REQUEST,
-            read_deadline_s=READ_DEADLINE_S,
-            service=SERVICE,
+        return run_on_stdio(
+            handle, service=SERVICE, cap=MAX_REQUEST, read_deadline_s=READ_DEADLINE_S
         )
     request = MessageRequest(
         home=data_home(os.environ),

@@ -7,18 +7,16 @@ psbt message serve            (the psbtbridge.SignMessage qrexec service body)
 
 `verify` needs no keystore and runs here; `sign` runs on the cold qube
 (cold/commands/message.py), or with --to on the hot one, which asks the cold qube over
-qrexec (hot/commands/message.py). As for `psbt address`, the side's module is imported
-only when it runs, by name, so neither side loads the other's code.
+qrexec (hot/commands/message.py): psbtbridge/commands/sides.py picks and loads the side.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
-from typing import Protocol, cast
 
+from psbtbridge.commands.sides import add_serve, run_side
 from psbtbridge.errors import Code, ExitStatus, InvalidInput, Refused
 from psbtbridge.files import read_input
 from psbtbridge.message import (
@@ -28,13 +26,10 @@ from psbtbridge.message import (
     script_of_address,
     verify_message,
 )
+from psbtbridge.qrexec import Service
 
 #: cold.confirm.MODES, spelled out so that parsing imports no cold module.
 _MODES = ("tty", "gui", "policy")
-
-
-class _Side(Protocol):
-    def run(self, args: argparse.Namespace) -> int: ...
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -80,19 +75,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     verify.add_argument("signature", metavar="SIGNATURE", help="base64, BIP-322 prefix or none")
     verify.add_argument("file", metavar="FILE", help="the message, byte for byte; - for stdin")
     verify.add_argument("--json", action="store_true", help='print {"valid": true, "format": ...}')
-    actions.add_parser(
-        "serve",
-        help="cold: the psbtbridge.SignMessage qrexec service body (stdin to stdout)",
-        description="Run by qrexec/psbtbridge.SignMessage only.",
-    )
+    add_serve(actions, Service.SIGN_MESSAGE)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.action == "verify":
         return _verify(args)
-    remote = args.action == "sign" and args.to is not None
-    name = "hot.commands.message" if remote else "cold.commands.message"
-    return cast(_Side, importlib.import_module(name)).run(args)
+    return run_side("message", args, remote=args.action == "sign" and args.to is not None)
 
 
 # Every byte is the message, a final newline too: say so, and how Ctrl-D ends a line without it.

@@ -228,6 +228,18 @@ class Running:
             parts.append(chunk)
         return b"".join(parts)
 
+    def hang_up(self, within: float) -> None:
+        """Close the caller's end of the answer, as a hot qube that went away, and check the
+        service noticed: it ends within `within` seconds, exit 4, one service.caller_gone line."""
+        hung_up = time.monotonic()
+        self.answer.close()
+        status, stderr = self.wait(within)
+        assert time.monotonic() - hung_up < within
+        assert status == 4, stderr  # ExitStatus.INTERNAL
+        assert stderr.startswith("psbtbridge: error: ") and stderr.endswith(
+            "[service.caller_gone]\n"
+        ), stderr
+
     def wait(self, timeout: float) -> tuple[int, str]:
         """Exit status (128+N for signal N, like a shell) and stderr; kills after timeout."""
         assert self.process.stderr is not None

@@ -26,3 +26,11 @@ def click_sign(window: str) -> None:
     geometry = dict(line.split("=") for line in shell)
     x, y = int(geometry["WIDTH"]) - 30, int(geometry["HEIGHT"]) - 25
     xdo("mousemove", "--window", window, str(x), str(y), "click", "1")
+
+
+def window_visible(title: str) -> bool:
+    """Whether a window whose name matches the regex title is on the screen now."""
+    found = subprocess.run(
+        ["xdotool", "search", "--onlyvisible", "--name", title], capture_output=True, check=False
+    )
+    return found.stdout != b""
