@@ -25,6 +25,7 @@ from typing import Final
 from cold import audit
 from cold.keystore import load_keystore, read_secret_file, unlock
 from cold.message_sign import check_format, default_format, find_owner, sign_message
+from cold.pipeline import never_gone
 from cold.policy import load_policy
 from cold.wallets import registered_wallets
 from psbtbridge.errors import BridgeError, Code, ConfigError, Declined, Refused
@@ -47,10 +48,6 @@ class MessageRequest:
     #: The qrexec argument (psbtbridge.qrexec.digest_of the message): must name this message.
     expected_digest: str | None = None
     dialog_timeout_s: float = 300.0
-
-
-def never_gone() -> bool:
-    return False
 
 
 def sign_message_request(
