@@ -149,10 +149,16 @@ def run_signing(
     """The whole pipeline on one request: what was signed, or a BridgeError saying why not."""
     data, encoding = decode(untrusted_data)
     psbt = Psbt.parse(data)
-    keystore = load_keystore(request.home)
-    policy = load_policy(request.home)
-    wallets = tuple(registered_wallets(request.home, keystore))
     unsigned = psbt.unsigned_tx()
+    try:
+        keystore = load_keystore(request.home)
+        policy = load_policy(request.home)
+        wallets = tuple(registered_wallets(request.home, keystore))
+    except ConfigError as error:
+        # A broken keystore, policy or wallet registry stops the request before any proof:
+        # still logged, with that file's code, as a refusal of this transaction.
+        record = _unanalysed_record(request, unsigned, "refused", error)
+        raise _logged(request.home, record, error, now) from None
     ctx = _Context(request, unsigned, unsigned.txid_hex(), psbt, wallets, keystore, policy)
     mode = request.confirm or ("policy" if policy.unattended.enabled else "gui")
     try:
@@ -180,7 +186,10 @@ def run_signing(
                 _still_as_shown(shown, verdict)
                 signed = _sign_and_record(ctx, held, analysis, passphrase, now, caller_gone)
     except (Refused, Declined) as error:
-        raise _logged(ctx, error, now) from None
+        decision: audit.Decision = "declined" if isinstance(error, Declined) else "refused"
+        # A record the log cannot hold in full (audit.bad_record): the decision alone can.
+        alone = replace(_unanalysed_record(request, unsigned, decision, error), outputs=())
+        raise _logged(request.home, _record(ctx, decision, error), error, now, alone) from None
     return Signed(
         encode(signed.serialize(), encoding),
         ctx.txid,
@@ -374,12 +383,7 @@ def _record(ctx: _Context, decision: audit.Decision, error: BridgeError | None) 
     reason = None if error is None else error.code
     sentence = None if error is None else error.message
     if analysis is None:
-        outputs = tuple(
-            bounded_output(None, o.script_pubkey, o.value, "unanalysed") for o in ctx.tx.outputs
-        )
-        return AuditRecord(
-            decision, reason, ctx.txid, outputs, None, None, ctx.request.caller, 0, sentence
-        )
+        return _unanalysed_record(ctx.request, ctx.tx, decision, error)
     return AuditRecord(
         decision=decision,
         reason=reason,
@@ -403,6 +407,26 @@ def _record(ctx: _Context, decision: audit.Decision, error: BridgeError | None) 
     )
 
 
+def _unanalysed_record(
+    request: SignRequest, tx: Tx, decision: audit.Decision, error: BridgeError | None
+) -> AuditRecord:
+    """The record of a request stopped before its analysis: what its bytes say."""
+    outputs = tuple(
+        bounded_output(None, o.script_pubkey, o.value, "unanalysed") for o in tx.outputs
+    )
+    return AuditRecord(
+        decision,
+        None if error is None else error.code,
+        tx.txid_hex(),
+        outputs,
+        None,
+        None,
+        request.caller,
+        0,
+        None if error is None else error.message,
+    )
+
+
 def _used(analysis: Analysis) -> tuple[UsedIndex, ...]:
     """The highest index of each wallet and chain this transaction proves ours."""
     highest: dict[tuple[str, int], int] = {}
@@ -414,20 +438,24 @@ def _used(analysis: Analysis) -> tuple[UsedIndex, ...]:
     return tuple(UsedIndex(w, c, i) for (w, c), i in sorted(highest.items()))
 
 
-def _logged(ctx: _Context, error: Refused | Declined, now: Clock) -> BridgeError:
-    """Log a refusal or decline; return the error to raise. A logging failure never takes
-    the refusal's place (issue 11, finding 7): the caller is still told it was refused."""
-    decision: audit.Decision = "declined" if isinstance(error, Declined) else "refused"
+def _logged(
+    home: Path,
+    record: AuditRecord,
+    error: BridgeError,
+    now: Clock,
+    shorter: AuditRecord | None = None,
+) -> BridgeError:
+    """Log a request that ended without a signature; return the error to raise. A logging
+    failure never takes the error's place (issue 11, finding 7): the caller is still told
+    why, and that it could not be logged."""
     try:
-        with state.locked(ctx.request.home) as held:
+        with state.locked(home) as held:
             try:
-                held.record(_record(ctx, decision, error), now())
+                held.record(record, now())
             except ConfigError as bad:
-                if bad.code != Code.AUDIT_BAD_RECORD:
+                if bad.code != Code.AUDIT_BAD_RECORD or shorter is None:
                     raise
-                # The full record could not be written: the decision alone still can.
-                ctx.analysis = None
-                held.record(replace(_record(ctx, decision, error), outputs=()), now())
+                held.record(shorter, now())
     except BridgeError as failure:
         return type(error)(
             error.code, f"{error.message} (this could not be logged: {failure.message})"

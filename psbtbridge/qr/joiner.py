@@ -98,7 +98,7 @@ class Joiner:
 
     @property
     def progress(self) -> tuple[int, int]:
-        """(parts in hand, parts needed) so far; UR counts recovered fragments."""
+        """(parts in hand, parts needed) so far; UR counts independent parts (its rank)."""
         if self.format is QrFormat.UR:
             return self._ur.progress
         if self.format is QrFormat.BBQR:
