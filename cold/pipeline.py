@@ -40,6 +40,7 @@ from psbtbridge.encoding import decode, encode
 from psbtbridge.errors import BridgeError, Code, ConfigError, Declined, Finding, Refused
 from psbtbridge.home import data_home
 from psbtbridge.psbt import Psbt
+from psbtbridge.qrexec import check_digest
 from psbtbridge.size import MAX_SCRIPT_SIZE, MAX_STANDARD_WEIGHT, unsigned_weight
 from psbtbridge.tx import Tx
 from psbtbridge.wallet import Wallet
@@ -201,13 +202,8 @@ def run_signing(
 
 def _check_bounds(ctx: _Context) -> None:
     """What no request may exceed, checked before any work that grows with it."""
-    digest = ctx.tx.digest()
-    if ctx.request.expected_digest is not None and digest != ctx.request.expected_digest:
-        raise Refused(
-            Code.SERVICE_DIGEST_MISMATCH,
-            f"the request was announced as {ctx.request.expected_digest} but the transaction"
-            f" is {digest}",
-        )
+    if ctx.request.expected_digest is not None:
+        check_digest(ctx.request.expected_digest, ctx.tx.digest(), "transaction")
     for index, out in enumerate(ctx.tx.outputs):
         if len(out.script_pubkey) > MAX_SCRIPT_SIZE:
             raise Refused(

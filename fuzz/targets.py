@@ -260,6 +260,26 @@ def fuzz_service_stdin(data: bytes) -> None:
     Psbt.parse(request)
 
 
+@target
+def fuzz_sign_message(data: bytes) -> None:
+    """The SignMessage exchange: the cold side's request framing (a byte-identical round
+    trip), and the hot side's answer line."""
+    from psbtbridge.errors import InvalidInput
+    from psbtbridge.sign_message import encode_answer, encode_request, parse_answer, parse_request
+
+    try:
+        signature = parse_answer(data)
+    except InvalidInput as error:
+        if error.code not in CODES:
+            raise ContractBroken(f"sign_message: undocumented code {error.code!r}") from error
+    else:
+        if encode_answer(signature) != data:
+            raise ContractBroken("sign_message: encode_answer(parse_answer(x)) != x")
+    request = parse_request(data)
+    if encode_request(request.address, request.untrusted_message, request.format) != data:
+        raise ContractBroken("sign_message: encode_request(parse_request(x)) != x")
+
+
 # --- seed corpora
 
 
@@ -325,6 +345,12 @@ def seeds(name: str) -> list[bytes]:
     elif name == "electrum_wallet_file":
         found = [p.read_bytes() for p in sorted((VECTORS / "electrum").glob("*")) if p.is_file()][
             :20
+        ]
+    elif name == "sign_message":
+        found = [
+            b"address bcrt1q6rz28mcfaxtmd6v789l9rrlrusdprr9pz3cppk\nI control it.\n",
+            b"address bcrt1q6rz28mcfaxtmd6v789l9rrlrusdprr9pz3cppk bip322\nhi",
+            b"H8xMj5kEXnGmODuOSqSdOV0YHGdqPMnfvZ89NAMxyLW/Y7fzGnMJjnV7wYt+hHkIAdR9JEm5rExTC+2Jh1e55Hs=\n",
         ]
     elif name == "electrum_output":
         found = [

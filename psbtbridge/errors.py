@@ -1064,7 +1064,7 @@ class Code(StrEnum):
         "extraction asked for a PSBT with an unfinalized input",
     )
     FINALIZE_NO_INPUTS = "finalize.no_inputs", "a PSBT without inputs has no transaction to extract"
-    # message (psbtbridge/message.py, bip322.py, cold/message_sign.py, `psbt message`)
+    # message (psbtbridge/message.py, bip322.py, sign_message.py, cold/message_sign.py, `psbt message`)
     MESSAGE_BAD_SIGNATURE = (
         "message.bad_signature",
         "the signature is not base64, not 65 bytes, or not a witness stack or transaction",
@@ -1091,6 +1091,14 @@ class Code(StrEnum):
     MESSAGE_UNATTENDED = (
         "message.unattended",
         "--confirm policy: a message is never signed without a person reading it",
+    )
+    MESSAGE_BAD_REQUEST = (
+        "message.bad_request",
+        "the psbtbridge.SignMessage request is not an `address ADDRESS [FORMAT]` line and the message",
+    )
+    MESSAGE_BAD_ANSWER = (
+        "message.bad_answer",
+        "the cold qube's psbtbridge.SignMessage answer is not one base64 signature line",
     )
     # electrum (hot/electrum.py): the hot side's Electrum command line
     ELECTRUM_BAD_COMMAND = "electrum.bad_command", "PSBTBRIDGE_ELECTRUM is not a valid command line"
