@@ -11,10 +11,13 @@ well-formed request is an audit record with the caller's name.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Final
 
+from cold.delivery import check_writable, keep_signature
 from cold.message_request import MessageRequest, sign_message_request
 from cold.pipeline import PASSPHRASE_FILE_VARIABLE
 from cold.service import CallerGone
@@ -25,25 +28,40 @@ from psbtbridge.sign_message import encode_answer, parse_request
 READ_DEADLINE_S: Final = 30.0
 
 
-def handle(
-    untrusted_request: bytes, digest: str, caller: str, caller_gone: Callable[[], bool]
-) -> bytes:
-    """run_service's handler: the signature line, after the dialog said Sign."""
-    request = parse_request(untrusted_request)
-    environ = os.environ
-    signature = sign_message_request(
-        request.untrusted_message,
-        request.address,
-        MessageRequest(
-            home=data_home(environ),
-            confirm="gui",
-            caller=caller,
-            format=request.format,
-            passphrase_file=environ.get(PASSPHRASE_FILE_VARIABLE),
-            expected_digest=digest,
-        ),
-        caller_gone,
-    )
-    if caller_gone():
-        raise CallerGone  # signed and logged, but nobody to answer: say why, not a broken pipe
-    return encode_answer(signature)
+class MessageSigner:
+    """run_service's handler: the signature line, after the dialog said Sign; remembers
+    where the answer is kept (signed/) until it is delivered, as the Sign service does."""
+
+    def __init__(self) -> None:
+        self.kept_copy: Path | None = None
+
+    def __call__(
+        self, untrusted_request: bytes, digest: str, caller: str, caller_gone: Callable[[], bool]
+    ) -> bytes:
+        request = parse_request(untrusted_request)
+        environ = os.environ
+        home = data_home(environ)
+        # Before the dialog: an answer we could not keep is not signed.
+        check_writable(home, None)
+        signature = sign_message_request(
+            request.untrusted_message,
+            request.address,
+            MessageRequest(
+                home=home,
+                confirm="gui",
+                caller=caller,
+                format=request.format,
+                passphrase_file=environ.get(PASSPHRASE_FILE_VARIABLE),
+                expected_digest=digest,
+            ),
+            caller_gone,
+        )
+        answer = encode_answer(signature)
+        message_sha256 = hashlib.sha256(request.untrusted_message).hexdigest()
+        self.kept_copy = keep_signature(home, message_sha256, answer)
+        if caller_gone():
+            raise CallerGone  # signed, logged and kept: say where, not a broken pipe
+        return answer
+
+    def kept(self) -> Path | None:
+        return self.kept_copy

@@ -119,6 +119,8 @@ def test_signed_after_sign_is_clicked(
     assert decisions_after(cold, before) == [("signed", None, "electrum-hot")]
     record = read_records(cold.home)[-1].record
     assert record.txid == hashlib.sha256(MESSAGE).hexdigest()
+    # kept in signed/ until delivered (a hang-up after Sign would leave it there, named)
+    assert not list((cold.home / "signed").glob("*.message.sig"))
     assert [(o.address, o.kind) for o in record.outputs] == [(address, "message")]
 
 

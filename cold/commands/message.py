@@ -13,7 +13,7 @@ import sys
 
 from cold.confirm import choose_mode
 from cold.message_request import MessageRequest, sign_message_request
-from cold.message_service import READ_DEADLINE_S, handle
+from cold.message_service import READ_DEADLINE_S, MessageSigner
 from cold.pipeline import PASSPHRASE_FILE_VARIABLE
 from cold.service import run_on_stdio
 from psbtbridge.commands.message import read_message
@@ -25,8 +25,13 @@ from psbtbridge.sign_message import MAX_REQUEST, SERVICE
 
 def run(args: argparse.Namespace) -> int:
     if args.action == "serve":
+        signer = MessageSigner()
         return run_on_stdio(
-            handle, service=SERVICE, cap=MAX_REQUEST, read_deadline_s=READ_DEADLINE_S
+            signer,
+            service=SERVICE,
+            cap=MAX_REQUEST,
+            read_deadline_s=READ_DEADLINE_S,
+            kept=signer.kept,
         )
     request = MessageRequest(
         home=data_home(os.environ),
