@@ -73,8 +73,14 @@ def sign_message_request(
     try:
         if request.expected_digest is not None:
             check_digest(request.expected_digest, digest_of(data), "message")
-        wallets = registered_wallets(request.home, keystore)
-        owner = find_owner(wallets, script, load_policy(request.home).change_index_window)
+        try:
+            wallets = registered_wallets(request.home, keystore)
+            window = load_policy(request.home).change_index_window
+        except ConfigError as error:
+            # As cold/pipeline.py: a damaged registry or policy.toml stops the request, and
+            # the request is logged as refused with that file's code.
+            raise _logged(request, error, data, address, script) from None
+        owner = find_owner(wallets, script, window)
         script_type = owner.wallet.script_type
         chosen = check_format(script_type, request.format or default_format(script_type))
         from_file = (
@@ -118,7 +124,7 @@ def sign_message_request(
 
 
 def _logged(
-    request: MessageRequest, error: Refused | Declined, data: bytes, address: str, script: bytes
+    request: MessageRequest, error: BridgeError, data: bytes, address: str, script: bytes
 ) -> BridgeError:
     """Log a refusal or decline; return the error to raise. As in cold/pipeline.py, a
     logging failure never takes the refusal's place: the caller is still told why."""

@@ -208,6 +208,24 @@ def test_refusals(keys: KeySet, tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [("wallets.json", "wallet.registry_corrupt"), ("policy.toml", "policy.syntax")],
+)
+def test_a_damaged_stored_file_stops_the_request_and_is_logged(
+    keys: KeySet, name: str, code: str
+) -> None:
+    """As `psbt sign`: the file's own code, exit 4, nothing signed, a refused record."""
+    (keys.home / name).write_text("[[[ not what it should be")
+    path = message_file(keys, b"hello")
+    result = run_psbt(keys.home, "message", "sign", str(path), "--address", address(keys, "p2wpkh"))
+    assert result.returncode == 4 and result.stdout == b""
+    assert_error(result.stderr, code)
+    assert [(e.record.decision, e.record.reason) for e in audit.read_records(keys.home)] == [
+        ("refused", code)
+    ]
+
+
 def test_verify_exit_statuses(keys: KeySet) -> None:
     target = address(keys, "p2wpkh")
     status, screen = sign_on_tty(keys, "yes", target)
