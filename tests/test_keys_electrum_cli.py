@@ -41,6 +41,7 @@ from tests.support.electrum_harness import (
     create_with_wizard,
     electrum_run,
     electrum_status,
+    electrum_version,
     funding_tx,
     open_once,
     read_wallet_file,
@@ -333,6 +334,26 @@ def test_the_wallet_file_is_left_unchanged(
 ) -> None:
     for made in files.values():
         assert made.path.read_bytes() == made.content, made.path
+
+
+#: The seed_version each Electrum writes (its json_db's FINAL_SEED_VERSION).
+SEED_VERSION = {"4.3": 50, "4.5": 59}
+
+
+def test_the_files_are_in_the_format_of_the_electrum_under_test(
+    files: dict[tuple[str, str], WalletFile],
+) -> None:
+    """So the imports above read what this Electrum writes: 4.5's files upgraded from 4.3's
+    carry JSON patches, and its multisig keystores are named x1, x2, x3."""
+    expected = SEED_VERSION[electrum_version().rsplit(".", 1)[0]]
+    for (vector, how), made in files.items():
+        if vector != "segwit_encrypted":  # storage-encrypted: not JSON
+            document = read_wallet_file(made.path)
+            assert document["seed_version"] == expected, (vector, how)
+            if vector.startswith("multisig"):
+                assert ("x1" in document) == (expected >= 55), (vector, how)
+    upgraded = files[("standard", "upgraded")].content
+    assert (b'\n{"op": ' in upgraded) == (expected == 59)
 
 
 def test_the_multisig_wallet_is_registered(homes: dict[tuple[str, str], Path]) -> None:
