@@ -1,12 +1,17 @@
 """`psbt keys init` with Electrum seeds and `psbt keys import-electrum`, end to end with the
-real Electrum (Debian's 4.3.4, regtest, offline).
+real Electrum: Debian 12's 4.3.4 here, Debian 13's 4.5.8 in CI's Debian 13 root (through
+tests/support/electrum_harness: ELECTRUM_ARGV and PYTHON_ARGV, regtest, offline).
 
-The wallet files and seeds in tests/vectors/electrum were made by Electrum itself. For each,
-the user's existing watch-only wallet is made as electrum-hot has it (`electrum restore`
-of the wallet's master public key; a multisig one as Electrum's wizard writes it from the
-cosigners' keys), funded, and asked for an unsigned PSBT; each cold home (imported from the
-words, from the file, or both) signs it with `psbt sign --confirm policy`; Electrum must call
-the result signed, and python-bitcointx verifies every final transaction on its own.
+The seeds in tests/vectors/electrum were made by Electrum 4.3.4. From them the Electrum under
+test makes each kind of wallet file now (`electrum restore`, or its GUI wizard's code where
+the command line cannot), in its own format (4.5: seed_version 59, JSON patches, `x1`); and
+the committed 4.3.4 files are opened once by it (4.5 upgrades them, as on a user's first
+start after moving to Debian 13). For each, the user's existing watch-only wallet is made as
+electrum-hot has it (`electrum restore` of the wallet's master public key; a multisig one
+from the cosigners' master public keys, as the wizard writes it), funded, and asked for an
+unsigned PSBT; each cold home (imported from the words, from either file, or all three)
+signs it with `psbt sign --confirm policy`; Electrum must call the result signed, and
+python-bitcointx verifies every final transaction on its own.
 """
 
 from __future__ import annotations
@@ -33,9 +38,13 @@ from tests.support.electrum_harness import (
     COSIGNER_MNEMONICS,
     NETWORK,
     bitcointx_verify,
+    create_with_wizard,
     electrum_run,
     electrum_status,
+    electrum_version,
     funding_tx,
+    open_once,
+    read_wallet_file,
     regtest_electrum,
     restore_bare,
     root_key,
@@ -46,7 +55,7 @@ from tests.support.psbt_cli import PSBT, environment, run_psbt, run_psbt_on_tty
 VECTORS = Path(__file__).parent / "vectors" / "electrum"
 MADE: dict[str, Any] = json.loads((VECTORS / "seeds.json").read_text())
 SEEDS: dict[str, str] = MADE["seeds"]
-MULTISIG_WATCH_ONLY = Path(__file__).parent / "support" / "electrum_multisig_watch_only.py"
+PASSWORD: str = MADE["password"]
 FUNDS = 50_000_000
 EXTERNAL: str = p2wpkh(root_key(COSIGNER_MNEMONICS[1]).derive("m/84h/1h/0h/0/0").key).address(
     NETWORK.params
@@ -58,16 +67,21 @@ max_per_transaction = 10100000
 max_per_24h = 100000000
 refuse_on_warning = true
 """
-#: vector -> how its cold homes are made: from the words, from the wallet file, or both.
+#: vector -> how its cold homes are made: from the words, from the wallet file the Electrum
+#: under test made ("file"), from the committed 4.3.4 file after it opened it ("upgraded").
 IMPORTS: dict[str, tuple[str, ...]] = {
-    "segwit_encrypted": ("words", "file"),
-    "standard": ("words", "file"),
-    "segwit_extension": ("words", "file"),
-    "bip39": ("words", "file"),
-    "xprv": ("file",),
-    "multisig_x1": ("file",),
+    "segwit_encrypted": ("words", "file", "upgraded"),
+    "standard": ("words", "file", "upgraded"),
+    "segwit_extension": ("words", "file", "upgraded"),
+    "bip39": ("words", "file", "upgraded"),
+    "xprv": ("file", "upgraded"),
+    "multisig_x1": ("file", "upgraded"),
 }
+FILES = ("file", "upgraded")
 HOMES = [(vector, how) for vector, hows in IMPORTS.items() for how in hows]
+#: The wallets made with a password (the others have none).
+WITH_PASSWORD = {"segwit_encrypted", "segwit_extension"}
+MULTISIG_SEEDS = [SEEDS[f"multisig_x{i}"] for i in (1, 2, 3)]
 
 
 def _ok(result: subprocess.CompletedProcess[str]) -> str:
@@ -81,7 +95,49 @@ def _secret_file(folder: Path, name: str, text: str) -> str:
     return str(path)
 
 
-def _import(folder: Path, vector: str, how: str) -> Path:
+def _password(vector: str) -> str:
+    return PASSWORD if vector in WITH_PASSWORD else ""
+
+
+def _make(electrum: Electrum, folder: Path, vector: str) -> Path:
+    """Wallet file `vector` as the Electrum under test makes it from the committed seed, the
+    way tests/support/electrum_make_vectors.py made the committed one with 4.3.4."""
+    path = folder / f"{vector}.wallet"
+    pw = ["--password", PASSWORD]  # 4.3 and 4.5 both take -W/--password on restore
+    if vector in ("segwit_encrypted", "standard", "segwit_extension"):
+        args = ["restore", SEEDS[vector], "-w", str(path)]
+        if vector == "segwit_encrypted":
+            args += pw  # the file is encrypted by default
+        if vector == "segwit_extension":
+            args += ["--passphrase", MADE["extension"], *pw, "--encrypt_file", "false"]
+        electrum_run(electrum, *args)
+    elif vector == "xprv":  # the depth-0 key of the BIP39 root, native segwit (a vprv)
+        xprv = root_key(SEEDS["bip39"]).to_base58(version=NETWORK.params["zprv"])
+        electrum_run(electrum, "restore", xprv, "-w", str(path))
+    elif vector == "bip39":
+        spec = {"bip39": SEEDS["bip39"], "derivation": MADE["bip39_derivation"]}
+        create_with_wizard(electrum, path, spec)
+    else:
+        mine = int(vector.removeprefix("multisig_x"))
+        create_with_wizard(electrum, path, {"threshold": 2, "seeds": MULTISIG_SEEDS, "mine": mine})
+    return path
+
+
+def _upgrade(electrum: Electrum, folder: Path, vector: str) -> Path:
+    """The committed 4.3.4 file, opened once by the Electrum under test."""
+    path = folder / f"{vector}.wallet"
+    shutil.copy(VECTORS / f"{vector}.wallet", path)
+    open_once(electrum, path, _password(vector))
+    return path
+
+
+@dataclass(frozen=True)
+class WalletFile:
+    path: Path
+    content: bytes  # as Electrum left it, before any import
+
+
+def _import(folder: Path, files: dict[tuple[str, str], WalletFile], vector: str, how: str) -> Path:
     """A cold home for one vector; the word homes with an encrypted keystore, to test both."""
     home = folder / f"cold-{vector}-{how}"
     home.mkdir()
@@ -94,10 +150,9 @@ def _import(folder: Path, vector: str, how: str) -> Path:
             args += ["--seed-passphrase-file", extension]
         args += ["--passphrase-file", _secret_file(folder, "keystore-pass.txt", "cold pass")]
     else:
-        wallet = folder / f"{vector}.wallet"
-        shutil.copy(VECTORS / f"{vector}.wallet", wallet)
-        password = _secret_file(folder, "electrum-pass.txt", MADE["password"])
-        args = ["keys", "import-electrum", str(wallet), "--password-file", password, *common]
+        wallet = str(files[(vector, how)].path)
+        password = _secret_file(folder, "electrum-pass.txt", PASSWORD)
+        args = ["keys", "import-electrum", wallet, "--password-file", password, *common]
         args += ["--no-encryption", "--yes"]
     _ok(run_psbt(home, *args))
     (home / "policy.toml").write_text(POLICY)
@@ -112,21 +167,16 @@ class HotWallet:
     unsigned: bytes  # base64
 
 
-def _hot(folder: Path, vector: str) -> HotWallet:
+def _hot(folder: Path, files: dict[tuple[str, str], WalletFile], vector: str) -> HotWallet:
     """The user's electrum-hot wallet: watch-only, from the master public key(s) alone."""
     electrum = regtest_electrum(folder / f"electrum-{vector}")
     wallet = folder / f"hot-{vector}.wallet"
-    parsed = read_wallet((VECTORS / f"{vector}.wallet").read_bytes(), MADE["password"], NETWORK)
+    made = files[(vector, "file")].path
+    parsed = read_wallet(made.read_bytes(), PASSWORD, NETWORK)
     if parsed.multisig is None:
         restore_bare(electrum, wallet, parsed.ours.electrum_xpub)
     else:
-        document = json.loads((VECTORS / f"{vector}.wallet").read_text())
-        xpubs = [document[f"x{i}/"]["xpub"] for i in (1, 2, 3)]
-        datadir = electrum.argv[electrum.argv.index("-D") + 1]
-        subprocess.run(
-            ["/usr/bin/python3", str(MULTISIG_WATCH_ONLY), datadir, str(wallet), "2", *xpubs],
-            check=True, capture_output=True, timeout=120,
-        )  # fmt: skip
+        create_with_wizard(electrum, wallet, {"threshold": 2, "seeds": MULTISIG_SEEDS, "mine": 0})
     first = electrum.list_addresses(wallet)[0]
     funding = funding_tx(first, FUNDS, salt=len(vector))
     electrum.add_transaction(wallet, funding)
@@ -146,13 +196,32 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def homes(folder: Path) -> dict[tuple[str, str], Path]:
-    return _parallel(lambda item: _import(folder, *item), HOMES)
+def files(folder: Path) -> dict[tuple[str, str], WalletFile]:
+    """Every wallet file the imports read, made or upgraded by the Electrum under test
+    (plus the multisig wallet's second cosigner, made)."""
+    electrum = regtest_electrum(folder / "electrum-files")
+    makers = {"file": _make, "upgraded": _upgrade}
+    items = [(v, how) for v, hows in IMPORTS.items() for how in hows if how in FILES]
+    items.append(("multisig_x2", "file"))
+    for how in FILES:
+        (folder / how).mkdir()
+
+    def one(item: tuple[str, str]) -> WalletFile:
+        vector, how = item
+        path = makers[how](electrum, folder / how, vector)
+        return WalletFile(path, path.read_bytes())
+
+    return _parallel(one, items)
 
 
 @pytest.fixture(scope="module")
-def hot(folder: Path) -> dict[str, HotWallet]:
-    return _parallel(lambda vector: _hot(folder, vector), list(IMPORTS))
+def homes(folder: Path, files: dict[tuple[str, str], WalletFile]) -> dict[tuple[str, str], Path]:
+    return _parallel(lambda item: _import(folder, files, *item), HOMES)
+
+
+@pytest.fixture(scope="module")
+def hot(folder: Path, files: dict[tuple[str, str], WalletFile]) -> dict[str, HotWallet]:
+    return _parallel(lambda vector: _hot(folder, files, vector), list(IMPORTS))
 
 
 def _sign(home: Path, psbt: bytes) -> str:
@@ -180,6 +249,7 @@ def test_electrum_accepts_what_the_imported_key_signed(
     how: str,
     hot: dict[str, HotWallet],
     signed: dict[tuple[str, str], str],
+    files: dict[tuple[str, str], WalletFile],
     folder: Path,
 ) -> None:
     one = hot[vector]
@@ -189,7 +259,7 @@ def test_electrum_accepts_what_the_imported_key_signed(
         assert (status["complete"], status["status"]) == (False, "Partially signed (1/2)")
         # the second cosigner signs in its own Electrum, from its own seed wallet
         cosigner = folder / f"cosigner-{how}.wallet"
-        shutil.copy(VECTORS / "multisig_x2.wallet", cosigner)
+        shutil.copy(files[("multisig_x2", "file")].path, cosigner)
         psbt = sign_with_electrum(one.electrum, cosigner, psbt)
     status = electrum_status(one.electrum, one.wallet, psbt.encode())
     assert (status["complete"], status["status"]) == (True, "Signed")
@@ -216,9 +286,10 @@ def test_both_origin_styles_sign_and_prove_change(
     hot: dict[str, HotWallet],
     homes: dict[tuple[str, str], Path],
     signed: dict[tuple[str, str], str],
+    files: dict[tuple[str, str], WalletFile],
 ) -> None:
     """The audit record of each signing shows the change output proven ours."""
-    parsed = read_wallet((VECTORS / f"{vector}.wallet").read_bytes(), MADE["password"], NETWORK)
+    parsed = read_wallet(files[(vector, "file")].content, PASSWORD, NETWORK)
     ours = parsed.ours.account
     psbt = EmbitPsbt.from_base64(hot[vector].unsigned.decode())
     claims = [
@@ -234,34 +305,55 @@ def test_both_origin_styles_sign_and_prove_change(
         assert sorted(o.kind for o in record.outputs) == ["change", "external"], (vector, how)
 
 
-def test_words_and_file_give_the_same_wallet(homes: dict[tuple[str, str], Path]) -> None:
-    """The file's one wallet is among the words' (BIP39 words give all four BIP44/49/84/86)."""
+def test_words_and_files_give_the_same_wallet(homes: dict[tuple[str, str], Path]) -> None:
+    """Both files give one wallet, the same, and it is among the words' (BIP39 words give all
+    four BIP44/49/84/86)."""
     for vector, hows in IMPORTS.items():
-        if hows == ("words", "file"):
-            words, file = (
-                json.loads(_ok(run_psbt(homes[(vector, how)], "keys", "export", "--json")))
-                for how in hows
-            )
-            (wallet,) = file["wallets"]
-            assert wallet in words["wallets"], vector
+        exports = {
+            how: json.loads(_ok(run_psbt(homes[(vector, how)], "keys", "export", "--json")))
+            for how in hows
+        }
+        (wallet,) = exports["file"]["wallets"]
+        assert exports["upgraded"]["wallets"] == [wallet], vector
+        if "words" in exports:
+            assert wallet in exports["words"]["wallets"], vector
 
 
 @pytest.mark.parametrize("vector", list(IMPORTS))
 def test_export_shows_the_xpub_electrum_hot_has(
-    vector: str, homes: dict[tuple[str, str], Path]
+    vector: str, homes: dict[tuple[str, str], Path], files: dict[tuple[str, str], WalletFile]
 ) -> None:
-    parsed = read_wallet((VECTORS / f"{vector}.wallet").read_bytes(), MADE["password"], NETWORK)
-    text = _ok(run_psbt(homes[(vector, "file")], "keys", "export"))
-    assert parsed.ours.electrum_xpub in text
+    parsed = read_wallet(files[(vector, "file")].content, PASSWORD, NETWORK)
+    for how in FILES:
+        text = _ok(run_psbt(homes[(vector, how)], "keys", "export"))
+        assert parsed.ours.electrum_xpub in text, how
 
 
 def test_the_wallet_file_is_left_unchanged(
-    folder: Path, homes: dict[tuple[str, str], Path]
+    files: dict[tuple[str, str], WalletFile], homes: dict[tuple[str, str], Path]
 ) -> None:
-    for vector in IMPORTS:
-        assert (folder / f"{vector}.wallet").read_bytes() == (
-            VECTORS / f"{vector}.wallet"
-        ).read_bytes()
+    for made in files.values():
+        assert made.path.read_bytes() == made.content, made.path
+
+
+#: The seed_version each Electrum writes (its json_db's FINAL_SEED_VERSION).
+SEED_VERSION = {"4.3": 50, "4.5": 59}
+
+
+def test_the_files_are_in_the_format_of_the_electrum_under_test(
+    files: dict[tuple[str, str], WalletFile],
+) -> None:
+    """So the imports above read what this Electrum writes: 4.5's files upgraded from 4.3's
+    carry JSON patches, and its multisig keystores are named x1, x2, x3."""
+    expected = SEED_VERSION[electrum_version().rsplit(".", 1)[0]]
+    for (vector, how), made in files.items():
+        if vector != "segwit_encrypted":  # storage-encrypted: not JSON
+            document = read_wallet_file(made.path)
+            assert document["seed_version"] == expected, (vector, how)
+            if vector.startswith("multisig"):
+                assert ("x1" in document) == (expected >= 55), (vector, how)
+    upgraded = files[("standard", "upgraded")].content
+    assert (b'\n{"op": ' in upgraded) == (expected == 59)
 
 
 def test_the_multisig_wallet_is_registered(homes: dict[tuple[str, str], Path]) -> None:
@@ -283,12 +375,14 @@ def _refused(tmp_path: Path, args: list[str], code: str, status: int) -> None:
     assert list(home.iterdir()) == []
 
 
-def test_wrong_password_is_refused(tmp_path: Path) -> None:
-    for vector in ("segwit_encrypted", "segwit_extension"):
-        folder = tmp_path / vector
+def test_wrong_password_is_refused(
+    tmp_path: Path, files: dict[tuple[str, str], WalletFile]
+) -> None:
+    for vector, how in [(v, how) for v in sorted(WITH_PASSWORD) for how in FILES]:
+        folder = tmp_path / f"{vector}-{how}"
         folder.mkdir()
         password = _secret_file(folder, "pw.txt", "not it")
-        wallet = str(VECTORS / f"{vector}.wallet")
+        wallet = str(files[(vector, how)].path)
         args = ["keys", "import-electrum", wallet, "--password-file", password]
         _refused(folder, args, "keys.wrong_password", 4)
 
@@ -316,8 +410,10 @@ def test_ambiguous_phrase_with_seed_type(tmp_path: Path) -> None:
         assert export["wallets"][-1]["script_type"] == script_type
 
 
-def test_hardware_wallet_file_is_refused(tmp_path: Path) -> None:
-    document = json.loads((VECTORS / "standard.wallet").read_text())
+def test_hardware_wallet_file_is_refused(
+    tmp_path: Path, files: dict[tuple[str, str], WalletFile]
+) -> None:
+    document = read_wallet_file(files[("standard", "file")].path)
     document["keystore"] = {
         "type": "hardware",
         "hw_type": "ledger",
@@ -331,11 +427,13 @@ def test_hardware_wallet_file_is_refused(tmp_path: Path) -> None:
     _refused(tmp_path, ["keys", "import-electrum", str(wallet)], "keys.electrum_hardware", 1)
 
 
-def test_electrum_itself_reads_the_fake_hardware_file_the_same_way(tmp_path: Path) -> None:
+def test_electrum_itself_reads_the_fake_hardware_file_the_same_way(
+    tmp_path: Path, files: dict[tuple[str, str], WalletFile]
+) -> None:
     """The control: Electrum opens our edited file as a hardware wallet (so the refusal above
     is about the keystore type, not a broken file)."""
     electrum = regtest_electrum(tmp_path / "electrum")
-    document = json.loads((VECTORS / "standard.wallet").read_text())
+    document = read_wallet_file(files[("standard", "file")].path)
     document["keystore"]["type"] = "hardware"
     document["keystore"]["hw_type"] = "ledger"
     wallet = tmp_path / "hardware.wallet"
@@ -352,10 +450,12 @@ def test_neither_bip39_nor_electrum(tmp_path: Path) -> None:
     _refused(electrum, args, "keys.not_electrum_seed", 3)
 
 
-def test_password_and_multisig_are_asked_on_the_terminal(tmp_path: Path) -> None:
+def test_password_and_multisig_are_asked_on_the_terminal(
+    tmp_path: Path, files: dict[tuple[str, str], WalletFile]
+) -> None:
     """No --password-file, no --yes: the password, the cosigners' check and the new
     keystore passphrase are all asked on the terminal; a "no" writes nothing."""
-    wallet = str(VECTORS / "multisig_x1.wallet")
+    wallet = str(files[("multisig_x1", "file")].path)
     args = ["keys", "import-electrum", wallet, "--network", NETWORK.value, "--no-encryption"]
     declined = tmp_path / "declined"
     declined.mkdir()
@@ -364,9 +464,9 @@ def test_password_and_multisig_are_asked_on_the_terminal(tmp_path: Path) -> None
     assert list(declined.iterdir()) == []
     encrypted = tmp_path / "encrypted"
     encrypted.mkdir()
-    shutil.copy(VECTORS / "segwit_encrypted.wallet", encrypted.parent / "s.wallet")
+    shutil.copy(files[("segwit_encrypted", "file")].path, encrypted.parent / "s.wallet")
     dialogue = [
-        ("Password of", MADE["password"]),
+        ("Password of", PASSWORD),
         ("New keystore passphrase", "p"),
         ("Repeat", "p"),
     ]

@@ -1,14 +1,13 @@
 """psbtbridge/message.py, psbtbridge/bip322.py and cold/message_sign.py: signed messages.
 
 BIP-322 against the BIP's own vectors (tests/vectors/message); Electrum's format against
-the real Electrum 4.3.4 (`/usr/bin/electrum`): ours verify there, Electrum's verify here,
-and both sign the same bytes (RFC6979 with Core's low-R grinding).
+the real Electrum (Debian 12's 4.3.4, and 4.5.8 in CI's Debian 13 root): ours verify there,
+Electrum's verify here, and both sign the same bytes (RFC6979 with Core's low-R grinding).
 """
 
 from __future__ import annotations
 
 import base64
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,13 @@ from psbtbridge.script import ScriptType, address_of
 from psbtbridge.tx import Tx, TxIn, TxOut
 from psbtbridge.wallet import Wallet
 from tests.conftest import load_vectors
-from tests.support.electrum_harness import ELECTRUM, MNEMONIC, root_key
+from tests.support.electrum_harness import (
+    MNEMONIC,
+    SINGLE_PATHS,
+    create_seed_wallet,
+    electrum_run,
+    regtest_electrum,
+)
 from tests.support.psbt_factory import STRANGER_MNEMONIC, seed_of
 
 VECTORS: dict[str, Any] = load_vectors("message/bip322.json")
@@ -212,61 +217,25 @@ def _single(script_type: ScriptType, mnemonic: str = MNEMONIC) -> Wallet:
     return Wallet(script_type.value, script_type, 1, (seed.account_key(path),), False, REGTEST)
 
 
-# --- with the real Electrum 4.3.4 -----------------------------------------------------------
+# --- with the real Electrum (4.3.4 here, 4.5.8 in CI's Debian 13 root) ---------------------
 
-_ELECTRUM_KEYS = {
-    ScriptType.P2PKH: ("m/44h/1h/0h", "xpub", "xprv"),
-    ScriptType.P2SH_P2WPKH: ("m/49h/1h/0h", "ypub", "yprv"),
-    ScriptType.P2WPKH: ("m/84h/1h/0h", "zpub", "zprv"),
-}
+#: The script types Electrum signs messages for (not taproot), at their BIP44/49/84 accounts.
+_ELECTRUM_TYPES = [ScriptType.P2PKH, ScriptType.P2SH_P2WPKH, ScriptType.P2WPKH]
 
 
-def _electrum(tmp: Path, *args: str) -> str:
-    result = subprocess.run(
-        [ELECTRUM, "--regtest", "--offline", "-D", str(tmp / "electrum"), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout.strip()
-
-
-def _electrum_seed_wallet(tmp: Path, script_type: ScriptType) -> Path:
-    """A standard Electrum wallet holding MNEMONIC's account xprv for script_type (what
-    Electrum's BIP39 restore writes), to sign with Electrum itself."""
-    import json
-
-    derivation, public, private = _ELECTRUM_KEYS[script_type]
-    root = root_key(MNEMONIC)
-    account = root.derive(derivation)
-    params = REGTEST.params
-    document = {
-        "seed_version": 50,
-        "use_encryption": False,
-        "wallet_type": "standard",
-        "keystore": {
-            "type": "bip32",
-            "xpub": account.to_public().to_base58(version=params[public]),
-            "xprv": account.to_base58(version=params[private]),
-            "derivation": derivation.replace("h", "'"),
-            "root_fingerprint": root.my_fingerprint.hex(),
-            "pw_hash_version": 1,
-        },
-    }
-    path = tmp / f"{script_type.value}.wallet"
-    path.write_text(json.dumps(document))
-    return path
-
-
-@pytest.mark.parametrize("script_type", list(_ELECTRUM_KEYS), ids=[t.value for t in _ELECTRUM_KEYS])
+@pytest.mark.parametrize("script_type", _ELECTRUM_TYPES, ids=[t.value for t in _ELECTRUM_TYPES])
 def test_electrum_format_interoperates_with_real_electrum(
     tmp_path: Path, script_type: ScriptType
 ) -> None:
+    """Ours verify in Electrum, Electrum's here, and both sign the same bytes. The empty
+    --password: offline, 4.5 asks for one even when the wallet has none."""
     wallet = _single(script_type)
     seed = seed_of(MNEMONIC)
-    electrum_wallet = _electrum_seed_wallet(tmp_path, script_type)
+    electrum = regtest_electrum(tmp_path / "electrum")
+    electrum_wallet = create_seed_wallet(
+        tmp_path / f"{script_type.value}.wallet", MNEMONIC, SINGLE_PATHS[script_type.value]
+    )
+    sign_args = ["-w", str(electrum_wallet), "signmessage", "--password", ""]
     for chain, index in ((0, 3), (1, 0)):
         owner = MessageOwner(wallet, chain, index, wallet.derive(chain, index))
         address = address_of(owner.derived.script_pubkey, REGTEST)
@@ -275,8 +244,8 @@ def test_electrum_format_interoperates_with_real_electrum(
             if chain == 1 and name != "newline":
                 continue  # change addresses: one message is enough
             ours = sign_message(seed, owner, text.encode(), MessageFormat.ELECTRUM)
-            assert _electrum(tmp_path, "verifymessage", address, ours, text) == "true", name
-            theirs = _electrum(tmp_path, "-w", str(electrum_wallet), "signmessage", address, text)
+            assert electrum_run(electrum, "verifymessage", address, ours, text) == "true", name
+            theirs = electrum_run(electrum, *sign_args, address, text)
             verify_message(owner.derived.script_pubkey, theirs, text.encode())
             assert theirs == ours, f"{name}: same key, same RFC6979 nonce, same bytes"
     # a tampered signature fails in both
@@ -286,7 +255,7 @@ def test_electrum_format_interoperates_with_real_electrum(
     raw = bytearray(base64.b64decode(sign_message(seed, owner, b"pay me", MessageFormat.ELECTRUM)))
     raw[20] ^= 0x40
     tampered = base64.b64encode(bytes(raw)).decode()
-    assert _electrum(tmp_path, "verifymessage", address, tampered, "pay me") == "false"
+    assert electrum_run(electrum, "verifymessage", address, tampered, "pay me") == "false"
     with pytest.raises(Refused):
         verify_message(owner.derived.script_pubkey, tampered, b"pay me")
 

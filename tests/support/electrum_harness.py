@@ -231,21 +231,27 @@ def restore_bare(electrum: Electrum, path: Path, electrum_xpub: str) -> Path:
     return path
 
 
+#: A BIP44/49/84 account's purpose -> the SLIP-132 names of its keys in Electrum (embit's spelling).
+_ELECTRUM_KEY_VERSIONS = {"44h": ("xpub", "xprv"), "49h": ("ypub", "yprv"), "84h": ("zpub", "zprv")}
+
+
 def create_seed_wallet(
     path: Path, mnemonic: str = MNEMONIC, derivation: str = "m/84h/1h/0h"
 ) -> Path:
-    """A regtest BIP84 wallet holding the account xprv of a BIP39 mnemonic (the benchmark's signer).
+    """A regtest wallet holding the account xprv of a BIP39 mnemonic (BIP44, 49 or 84 path).
 
     Electrum 4.3's `restore` takes Electrum seeds, not BIP39 ones; its GUI's BIP39 restore
-    writes exactly this keystore (xprv + xpub + derivation + root fingerprint, no seed).
+    writes exactly this keystore (xprv + xpub + derivation + root fingerprint, no seed), at
+    4.3's seed_version, which 4.5 upgrades on first open.
     """
+    public, private = _ELECTRUM_KEY_VERSIONS[derivation.split("/")[1]]
     root = root_key(mnemonic)
     account = root.derive(derivation)
     params = NETWORK.params
     keystore = {
         "type": "bip32",
-        "xpub": account.to_public().to_base58(version=params["zpub"]),
-        "xprv": account.to_base58(version=params["zprv"]),
+        "xpub": account.to_public().to_base58(version=params[public]),
+        "xprv": account.to_base58(version=params[private]),
         "derivation": derivation.replace("h", "'"),
         "root_fingerprint": root.my_fingerprint.hex(),
         "pw_hash_version": 1,
@@ -258,6 +264,21 @@ def create_seed_wallet(
     }
     path.write_text(json.dumps(document))
     return path
+
+
+def create_with_wizard(electrum: Electrum, path: Path, spec: Mapping[str, Any]) -> Path:
+    """A wallet Electrum's command line cannot make (BIP39-restored, multisig), written by the
+    Electrum under test as its GUI wizard writes it (tests/support/electrum_inprocess.py create)."""
+    electrum_python(electrum, "create", path, json.dumps(spec).encode())
+    return path
+
+
+def open_once(electrum: Electrum, path: Path, password: str = "") -> None:
+    """Open the wallet as its user would (`getmpk`): 4.5 upgrades a 4.3 file on the way.
+
+    A storage-encrypted file asks for its password on the terminal, else on stdin.
+    """
+    electrum_run(electrum, "-w", str(path), "getmpk", stdin=password + "\n")
 
 
 def sign_with_electrum(electrum: Electrum, seed_wallet: Path, psbt_base64: str) -> str:
@@ -314,15 +335,21 @@ def electrum_run(electrum: Electrum, *args: str, stdin: str = "") -> str:
     return result.stdout.strip()
 
 
-def electrum_status(electrum: Electrum, wallet: Path, psbt_or_tx: bytes) -> dict[str, Any]:
-    """What Electrum's "Load transaction" makes of it (tests/support/electrum_inprocess.py status)."""
+def electrum_python(electrum: Electrum, action: str, wallet: Path, stdin: bytes) -> Any:
+    """tests/support/electrum_inprocess.py ACTION on Electrum's own interpreter and modules,
+    in electrum's data folder; its JSON answer."""
     datadir = electrum.argv[electrum.argv.index("-D") + 1]
     result = subprocess.run(
-        [*PYTHON_ARGV, str(INPROCESS), "status", datadir, str(wallet)],
-        input=psbt_or_tx, capture_output=True, timeout=60, check=False,
+        [*PYTHON_ARGV, str(INPROCESS), action, datadir, str(wallet)],
+        input=stdin, capture_output=True, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr.decode()
-    status: dict[str, Any] = json.loads(result.stdout)
+    return json.loads(result.stdout)
+
+
+def electrum_status(electrum: Electrum, wallet: Path, psbt_or_tx: bytes) -> dict[str, Any]:
+    """What Electrum's "Load transaction" makes of it (tests/support/electrum_inprocess.py status)."""
+    status: dict[str, Any] = electrum_python(electrum, "status", wallet, psbt_or_tx)
     return status
 
 
