@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
 
 from cold import audit
 from cold.keystore import load_keystore, read_secret_file, unlock
@@ -28,12 +27,11 @@ from cold.message_sign import check_format, default_format, find_owner, sign_mes
 from cold.pipeline import never_gone
 from cold.policy import load_policy
 from cold.wallets import registered_wallets
+from psbtbridge.confirm_modes import ASKING_MODES
 from psbtbridge.errors import BridgeError, Code, ConfigError, Declined, Refused
 from psbtbridge.message import MessageFormat, check_message, script_of_address
 from psbtbridge.qrexec import check_digest, digest_of
 from psbtbridge.script import address_of
-
-CONFIRM_MODES: Final = ("tty", "gui")
 
 
 @dataclass(frozen=True)
@@ -59,7 +57,7 @@ def sign_message_request(
     """The base64 signature, or a BridgeError saying why not (see the module docstring for
     what is logged). caller_gone: has a service's caller hung up? Asked by the dialog at
     every tick and once before signing."""
-    if request.confirm not in CONFIRM_MODES:
+    if request.confirm not in ASKING_MODES:
         raise Refused(
             Code.MESSAGE_UNATTENDED,
             "a message is signed only after a person read it: use tty or gui",

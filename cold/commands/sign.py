@@ -6,9 +6,10 @@ import argparse
 import os
 import sys
 
-from cold.confirm import MODES, choose_mode
+from cold.confirm import choose_mode
 from cold.delivery import check_writable, deliver
 from cold.pipeline import PASSPHRASE_FILE_VARIABLE, SignRequest, run_signing
+from psbtbridge.confirm_modes import MODES
 from psbtbridge.errors import ExitStatus
 from psbtbridge.files import read_input, write_output
 from psbtbridge.home import data_home

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final
 
+from psbtbridge.confirm_modes import MODES
 from psbtbridge.errors import Code, UsageError
-
-MODES: Final = ("tty", "gui", "policy")
 
 
 def choose_mode(explicit: str | None, environ: Mapping[str, str]) -> str:

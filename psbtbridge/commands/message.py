@@ -17,6 +17,7 @@ import json
 import sys
 
 from psbtbridge.commands.sides import add_serve, run_side
+from psbtbridge.confirm_modes import MODES
 from psbtbridge.errors import Code, ExitStatus, InvalidInput, Refused
 from psbtbridge.files import read_input
 from psbtbridge.message import (
@@ -27,9 +28,6 @@ from psbtbridge.message import (
     verify_message,
 )
 from psbtbridge.qrexec import Service
-
-#: cold.confirm.MODES, spelled out so that parsing imports no cold module.
-_MODES = ("tty", "gui", "policy")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +53,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     sign.add_argument(
         "--confirm",
-        choices=_MODES,
+        choices=MODES,
         help="tty (type yes) or gui (a dialog); default gui with a display, else tty;"
         " policy is refused: messages are never signed unattended",
     )
