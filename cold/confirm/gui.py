@@ -30,6 +30,8 @@ from cold.confirm.view import (
     input_text,
     output_heading,
     output_target,
+    proof_heading,
+    proof_lines,
     summary_rows,
     title,
 )
@@ -386,7 +388,10 @@ class _Dialog(SignDialog):
         ).grid(row=row, column=0, columnspan=2, sticky="w", pady=(0, 10))
         row += 1
 
-        ttk.Label(frame, text=f"Outputs ({len(view.outputs)})", style="Bold.TLabel").grid(
+        heading = (
+            f"Outputs ({len(view.outputs)})" if view.proof is None else proof_heading(view.proof)
+        )
+        ttk.Label(frame, text=heading, style="Bold.TLabel").grid(
             row=row, column=0, columnspan=2, sticky="w"
         )
         row += 1
@@ -415,13 +420,20 @@ class _Dialog(SignDialog):
 
     def _outputs_box(self, parent: tk.Misc, mono: tkfont.Font, bold: tkfont.Font) -> ttk.Frame:
         """Every address in full, in groups of 4, in a read-only scrolling text."""
+        proof = self.view.proof
         lines_needed = 4 * len(self.view.outputs) - 1  # heading, target, amount, blank between
+        if proof is not None:
+            lines_needed = len(proof_lines(proof))
         box, text = self.scrolling_text(parent, min(lines_needed, _VISIBLE_OUTPUT_LINES))
         text.tag_configure("strong", font=bold)
         for kind, colour in _KIND_COLOURS.items():
             text.tag_configure(kind, foreground=colour)
         self._output_lines: list[tuple[int, int]] = []  # each output's first and last line
-        for position, line in enumerate(self.view.outputs):
+        if proof is not None:
+            # The proof's one "output" is the whole message: Sign waits for its last line.
+            text.insert("end", "\n".join(proof_lines(proof)))
+            self._output_lines.append((lines_needed - 1, lines_needed - 1))
+        for position, line in enumerate(self.view.outputs if proof is None else ()):
             if position:
                 text.insert("end", "\n")
             first = int(text.index("end-1c").split(".")[0]) - 1
@@ -429,7 +441,8 @@ class _Dialog(SignDialog):
             text.insert("end", f"    {output_target(line)}\n")
             text.insert("end", f"    {format_btc(line.amount_sat)}\n", "strong")
             self._output_lines.append((first, first + 2))
-        text.delete("end-1c", "end")
+        if proof is None:
+            text.delete("end-1c", "end")
         # Disabled still lets the mouse select and copy, but nothing can edit what is shown.
         text.configure(state="disabled")
         self._outputs_text = text
