@@ -22,7 +22,7 @@ from psbtbridge.analysis import (
     size_finding,
 )
 from psbtbridge.bip322_psbt import recognise_proof
-from psbtbridge.errors import Finding, InvalidInput, Refused
+from psbtbridge.errors import Code, Finding, InvalidInput, Refused
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt, PsbtInput, PsbtOutput
 from psbtbridge.script import address_of, is_op_return, script_type_of
@@ -123,6 +123,10 @@ def summarize(psbt: Psbt, network: Network) -> Summary:
     final = _final_tx(psbt, tx)
     vsize, basis, unknown = _vsize(psbt, tx, final)
     warnings = list(facts.warnings)
+    if proof is not None:
+        # A proof's input 0 spends 0 sat of the to_spend recognise_proof rebuilt: proven.
+        claimed = (Code.WARNING_AMOUNT_CLAIMED, "input 0")
+        warnings = [w for w in warnings if (w.code, w.place) != claimed]
     mismatch = network_finding(psbt, network)
     if mismatch is not None:
         warnings.append(mismatch)

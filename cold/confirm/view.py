@@ -7,6 +7,7 @@ consistency, so a signer bug shows up as a refusal, never as a misleading screen
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Final, Literal
 from psbtbridge.address import group_address
 from psbtbridge.amount import format_btc
 from psbtbridge.errors import BridgeError, Code, Declined
-from psbtbridge.message import visible_lines
+from psbtbridge.message import escape_note, size_text, visible_lines
 from psbtbridge.network import Network
 from psbtbridge.script import address_of
 from psbtbridge.summary import LOCKTIME_THRESHOLD, SEQUENCE_RBF_LIMIT
@@ -348,24 +349,22 @@ def proof_lines(proof: ProofView) -> list[str]:
     """The proof as text lines, for the terminal and the dialog: the address, where it
     re-derives, the hashes, and the whole message made visible as `psbt message sign`
     shows it (cold/confirm/message.py), or that only its hash is known."""
-    from cold.confirm.message import MessageView, escape_note, message_rows
-
-    text = proof.message if proof.message is not None else ""
-    shown = MessageView(text, proof.address, proof.wallet, proof.path, "BIP-322 full", "", False)
     rows = [
-        (label, value)
-        for label, value in message_rows(shown)
-        if proof.message is not None or label in ("Address", "Wallet", "Format")
+        ("Address", group_address(proof.address)),
+        ("Wallet", f"{proof.wallet}  {proof.path}"),
+        ("Hash", f"{proof.message_hash} (BIP-322 message hash)"),
     ]
-    rows.append(("Hash", f"{proof.message_hash} (BIP-322 message hash)"))
-    lines = [f"{label + ':':<9} {value}" for label, value in rows]
-    if proof.message is None:
+    text = proof.message
+    if text is None:
         return [
-            *lines,
+            *(f"{label + ':':<9} {value}" for label, value in rows),
             "Message:  NOT in the PSBT (no PSBT_GLOBAL_GENERIC_SIGNED_MESSAGE): only its hash is",
             "          known. Compare the hash with the one the requester shows for the message.",
         ]
-    note = escape_note(shown)
+    rows.append(("Message", size_text(text)))
+    rows.append(("SHA-256", hashlib.sha256(text.encode("utf-8")).hexdigest()))
+    lines = [f"{label + ':':<9} {value}" for label, value in rows]
+    note = escape_note(text)
     if note is not None:
         lines.append(f"          {note}")
     lines.append("--- message begins ---")

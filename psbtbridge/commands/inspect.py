@@ -82,16 +82,16 @@ def format_summary(summary: Summary) -> str:
         f"locktime      {summary.locktime} ({summary.locktime_kind})",
         f"RBF           {'yes' if summary.rbf else 'no'}",
         "",
-        f"inputs ({len(summary.inputs)})",
     ]
+    if summary.proof is not None:
+        lines += [*_proof_lines(summary.proof), ""]
+    lines.append(f"inputs ({len(summary.inputs)})")
     for inp in summary.inputs:
         lines += _input_lines(inp)
     lines += ["", f"outputs ({len(summary.outputs)})"]
     for out in summary.outputs:
         lines += _output_lines(out)
     lines += ["", *_total_lines(summary)]
-    if summary.proof is not None:
-        lines += ["", *_proof_lines(summary.proof)]
     if summary.refusals:
         lines += ["", f"a signer would refuse it ({len(summary.refusals)})"]
         lines += [f"  [{f.code}] {f.text}" for f in summary.refusals]
