@@ -18,20 +18,14 @@ import pytest
 from cold import audit
 from cold.message_sign import sign_bip322_simple
 from psbtbridge import bip322
+from psbtbridge.errors import Code, ConfigError
 from psbtbridge.network import Network
 from psbtbridge.script import OP_RETURN, ScriptType, address_of
 from psbtbridge.tx import Tx, TxOut
+from tests.support import psbt_factory as factory
 from tests.support.proof_psbt import OP_RETURN_ZERO, Proof
 from tests.support.psbt_cli import run_psbt_on_tty
-from tests.support.psbt_factory import (
-    KeySet,
-    Spend,
-    build_psbt,
-    change_to,
-    external,
-    make_keyset,
-    run_psbt,
-)
+from tests.support.psbt_factory import KeySet, Spend, run_psbt
 
 MESSAGE = "I control this address.\nSigned on the cold qube: Grüße"
 IN = 1_000_000
@@ -40,8 +34,9 @@ PAY = 400_000
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> KeySet:
-    keys = make_keyset(tmp_path_factory.mktemp("bip322_cli") / "home", registered=True)
-    address = address_of(external(1, 0).script_pubkey, Network.REGTEST)
+    """The test mnemonic's keystore; unattended signing on, paying factory.external(1) only."""
+    keys = factory.make_keyset(tmp_path_factory.mktemp("bip322_cli") / "home", registered=True)
+    address = address_of(factory.external(1, 0).script_pubkey, Network.REGTEST)
     (keys.home / "policy.toml").write_text(
         f'[unattended]\nenabled = true\nallowed_destinations = ["{address}"]\n'
         "max_per_transaction = 500000\nmax_per_24h = 1000000\n"
@@ -51,9 +46,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> KeySet:
 
 @pytest.fixture
 def keys(template: KeySet, tmp_path: Path) -> KeySet:
-    home = tmp_path / "home"
-    shutil.copytree(template.home, home)
-    return KeySet(home, template.wallets, template.seed)
+    return KeySet(
+        shutil.copytree(template.home, tmp_path / "home"), template.wallets, template.seed
+    )
 
 
 def proof(keys: KeySet, **changes: object) -> Proof:
@@ -118,7 +113,9 @@ def test_inspect_names_an_inconsistent_proof(keys: KeySet) -> None:
 
 def test_an_ordinary_psbt_has_no_proof(keys: KeySet) -> None:
     wallet = keys.wallets["p2wpkh"]
-    data = build_psbt([Spend(wallet, 0, 3, IN)], [external(1, PAY), change_to(wallet, 1, 3, 1)])
+    data = factory.build_psbt(
+        [Spend(wallet, 0, 3, IN)], [factory.external(1, PAY), factory.change_to(wallet, 1, 3, 1)]
+    )
     shown = json.loads(run_psbt(keys.home, "inspect", "--json", "-", stdin=data).stdout)
     assert shown["proof"] is None and shown["fee"] is not None
 
@@ -131,7 +128,7 @@ def test_a_proof_is_shown_as_a_message_signed_and_finalizes_to_the_bip_witness(
 ) -> None:
     status, screen, output = tty_sign(keys, proof(keys, psbt_version=2).build())
     assert status == 0, screen
-    assert "BIP-322 MESSAGE PROOF (nothing is spent)" in screen
+    assert "BIP-322 MESSAGE PROOF, nothing is spent" in screen
     assert "BIP-322 message proof: signing a message for" in screen
     assert "m/84h/1h/0h/0/0" in screen and "| Signed on the cold qube: Gr\\u{fc" in screen
     assert "NOTHING: a BIP-322 proof cannot be mined" in screen
@@ -162,8 +159,9 @@ def test_a_proof_of_reserves_is_not_a_spend(keys: KeySet) -> None:
     assert record.is_proof and record.left == 0
     assert [i.ours for i in record.inputs] == [True, True]
     wallet = keys.wallets["p2wpkh"]
-    payment = build_psbt(
-        [Spend(wallet, 0, 3, IN)], [external(1, PAY), change_to(wallet, 1, 3, IN - PAY - 2_000)]
+    payment = factory.build_psbt(
+        [Spend(wallet, 0, 3, IN)],
+        [factory.external(1, PAY), factory.change_to(wallet, 1, 3, IN - PAY - 2_000)],
     )
     paid = run_psbt(keys.home, "sign", "-", "--confirm", "policy", stdin=payment)
     assert paid.returncode == 0, paid.stderr
@@ -197,7 +195,7 @@ def test_a_proof_is_never_signed_unattended(keys: KeySet) -> None:
 
 HOSTILE = {
     "an extra paying output": (
-        {"outputs": (OP_RETURN_ZERO, TxOut(5_000, external(1, 0).script_pubkey))},
+        {"outputs": (OP_RETURN_ZERO, TxOut(5_000, factory.external(1, 0).script_pubkey))},
         "bip322.bad_to_sign",
     ),
     "a non-zero value": ({"witness_value": 50_000}, "bip322.bad_to_sign"),
@@ -217,7 +215,7 @@ def test_hostile_proofs_are_refused(keys: KeySet, changes: dict[str, object], co
 
 
 def test_a_proof_for_an_address_not_ours(keys: KeySet) -> None:
-    stranger = Proof(external(7, 0).script_pubkey, MESSAGE.encode(), None)
+    stranger = Proof(factory.external(7, 0).script_pubkey, MESSAGE.encode(), None)
     stranger.reserves = [Spend(keys.wallets["p2wpkh"], 0, 3, IN)]
     refused(keys, stranger.build(), "bip322.not_ours")
 
@@ -225,3 +223,31 @@ def test_a_proof_for_an_address_not_ours(keys: KeySet) -> None:
 def test_a_reserves_input_not_ours(keys: KeySet) -> None:
     foreign = Spend(keys.wallets["p2wpkh"], 0, 3, IN, derivations=False)
     refused(keys, proof(keys, reserves=[foreign]).build(), "bip322.foreign_input")
+
+
+def test_the_service_asks_a_person_even_with_unattended_on(
+    keys: KeySet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """[unattended] is on in this home, yet the service's default for a proof is the dialog:
+    with no display it names that, and nothing is signed."""
+    from cold.pipeline import SignRequest, run_signing
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    with pytest.raises(ConfigError) as raised:
+        run_signing(proof(keys).build(), SignRequest(keys.home, None, caller="electrum-hot"))
+    assert raised.value.code == Code.CONFIRM_NO_DISPLAY
+    assert audit.read_records(keys.home) == []
+
+
+@pytest.mark.parametrize("name", ["p2sh-p2wpkh", "p2tr"])
+def test_other_single_sig_types_sign_and_verify(keys: KeySet, name: str) -> None:
+    """Input 0 signed as its address type wants it (taproot: SIGHASH_DEFAULT, BIP-322's
+    rule), finalized, and verified as a BIP-322 full signature of the message."""
+    derived = keys.wallets[name].derive(0, 2)
+    data = Proof(derived.script_pubkey, MESSAGE.encode(), derived).build()
+    status, screen, output = tty_sign(keys, data)
+    assert status == 0, screen
+    final = run_psbt(keys.home, "finalize", str(output))
+    assert final.returncode == 0, final.stderr
+    signed = bytes.fromhex(final.stdout.decode())
+    bip322.verify_full(derived.script_pubkey, signed, MESSAGE.encode())

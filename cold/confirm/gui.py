@@ -371,7 +371,8 @@ class _Dialog(SignDialog):
         mono, mono_bold = self.mono, self.mono_bold
         row = 0
 
-        ttk.Label(frame, text=f"Sign request from {view.caller}", style="Title.TLabel").grid(
+        what = "Sign request" if view.proof is None else "BIP-322 MESSAGE PROOF, nothing is spent:"
+        ttk.Label(frame, text=f"{what} from {view.caller}", style="Title.TLabel").grid(
             row=row, column=0, columnspan=2, sticky="w"
         )
         row += 1
@@ -422,9 +423,13 @@ class _Dialog(SignDialog):
         """Every address in full, in groups of 4, in a read-only scrolling text."""
         proof = self.view.proof
         lines_needed = 4 * len(self.view.outputs) - 1  # heading, target, amount, blank between
+        height = lines_needed
         if proof is not None:
-            lines_needed = len(proof_lines(proof))
-        box, text = self.scrolling_text(parent, min(lines_needed, _VISIBLE_OUTPUT_LINES))
+            shown = proof_lines(proof)
+            lines_needed = len(shown)
+            # Long lines wrap (at words, so a little earlier than the width): room for them.
+            height = sum(1 + len(line) // (_TEXT_COLUMNS - 12) for line in shown)
+        box, text = self.scrolling_text(parent, min(height, _VISIBLE_OUTPUT_LINES))
         text.tag_configure("strong", font=bold)
         for kind, colour in _KIND_COLOURS.items():
             text.tag_configure(kind, foreground=colour)
@@ -475,6 +480,8 @@ class _Dialog(SignDialog):
         unseen = len(self.view.outputs) - len(getattr(self, "_outputs_seen", ()))
         if unseen <= 0:
             return None
+        if self.view.proof is not None:
+            return "Sign waits: scroll down to the end of the message"
         return f"Sign waits: scroll down, {unseen} output(s) not shown yet"
 
     def _inputs_toggle(self, frame: ttk.Frame, row: int) -> int:

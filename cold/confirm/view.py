@@ -332,7 +332,9 @@ def input_text(line: InputLine) -> tuple[str, str]:
 
 def title(view: ConfirmationView) -> str:
     if view.proof is not None:
-        return f"psbtbridge: BIP-322 MESSAGE PROOF (nothing is spent) from {view.caller}"
+        return (
+            f"psbtbridge: sign request from {view.caller}: BIP-322 MESSAGE PROOF, nothing is spent"
+        )
     return f"psbtbridge: sign request from {view.caller}"
 
 
