@@ -8,6 +8,7 @@ signature of the message by that key, and verifies as a full BIP-322 signature.
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import tempfile
@@ -20,14 +21,15 @@ from cold.message_sign import sign_bip322_simple
 from psbtbridge import bip322
 from psbtbridge.errors import Code, ConfigError
 from psbtbridge.network import Network
-from psbtbridge.script import OP_RETURN, ScriptType, address_of
-from psbtbridge.tx import Tx, TxOut
+from psbtbridge.script import ScriptType, address_of
+from psbtbridge.tx import Tx
+from tests.conftest import load_vectors
 from tests.support import psbt_factory as factory
-from tests.support.proof_psbt import OP_RETURN_ZERO, Proof
+from tests.support.proof_psbt import VECTOR_MESSAGE, Proof, vector_proofs
 from tests.support.psbt_cli import run_psbt_on_tty
 from tests.support.psbt_factory import KeySet, Spend, run_psbt
 
-MESSAGE = "I control this address.\nSigned on the cold qube: Grüße"
+MESSAGE = VECTOR_MESSAGE.decode()
 IN = 1_000_000
 PAY = 400_000
 
@@ -193,25 +195,35 @@ def test_a_proof_is_never_signed_unattended(keys: KeySet) -> None:
     refused(keys, proof(keys).build(), "message.unattended")
 
 
-HOSTILE = {
-    "an extra paying output": (
-        {"outputs": (OP_RETURN_ZERO, TxOut(5_000, factory.external(1, 0).script_pubkey))},
-        "bip322.bad_to_sign",
-    ),
-    "a non-zero value": ({"witness_value": 50_000}, "bip322.bad_to_sign"),
-    "OP_RETURN worth something": (
-        {"outputs": (TxOut(1_000, bytes([OP_RETURN])),)},
-        "proof.op_return_value",
-    ),
-    "an inconsistent to_spend": ({"to_spend_message": b"another"}, "bip322.not_to_spend"),
-    "sequence not 0": ({"sequence": 0xFFFFFFFD}, "bip322.bad_to_sign"),
-    "neither message nor to_spend": ({"message_field": False}, "bip322.unproven"),
-}
+VECTORS = load_vectors("message/bip322_psbt.json")
 
 
-@pytest.mark.parametrize("changes, code", HOSTILE.values(), ids=list(HOSTILE))
-def test_hostile_proofs_are_refused(keys: KeySet, changes: dict[str, object], code: str) -> None:
-    refused(keys, reserves(keys, **changes).build(), code)
+def test_the_stored_vectors_are_what_the_builder_makes(template: KeySet) -> None:
+    made = {
+        name: {"psbt": base64.b64encode(proof.build()).decode(), "refused": code}
+        for name, (proof, code) in vector_proofs(template.wallets).items()
+    }
+    assert made == VECTORS
+
+
+@pytest.mark.parametrize("name", list(VECTORS))
+def test_each_stored_vector_through_inspect_and_sign(keys: KeySet, name: str) -> None:
+    """The honest ones: a proof in inspect, signed after yes, finalized; the hostile ones
+    (an extra paying output, a value, another to_spend, a sequence, nothing to prove
+    to_spend with, a valued OP_RETURN): named by inspect, refused by sign."""
+    data = base64.b64decode(VECTORS[name]["psbt"])
+    code = VECTORS[name]["refused"]
+    shown = json.loads(run_psbt(keys.home, "inspect", "--json", "-", stdin=data).stdout)
+    if code is not None:
+        assert shown["proof"] is None and shown["refusals"][0]["code"] == code
+        refused(keys, data, code)
+        return
+    assert shown["proof"]["message_hash"] == bip322.message_hash(VECTOR_MESSAGE).hex()
+    assert shown["refusals"] == []
+    status, screen, output = tty_sign(keys, data)
+    assert status == 0, screen
+    assert run_psbt(keys.home, "finalize", str(output)).returncode == 0
+    assert last_record(keys).is_proof
 
 
 def test_a_proof_for_an_address_not_ours(keys: KeySet) -> None:

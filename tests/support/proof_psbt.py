@@ -6,13 +6,17 @@ older proof-of-reserves tools give to_spend as input 0's non_witness_utxo instea
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from psbtbridge import bip322
 from psbtbridge.compact import compact_size
 from psbtbridge.tx import OutPoint, Tx, TxIn, TxOut
-from psbtbridge.wallet import DerivedScript
+from psbtbridge.wallet import DerivedScript, Wallet
 from tests.support.psbt_factory import (
     Spend,
     derivation_entries,
@@ -98,3 +102,61 @@ class Proof:
                 ]
             parts.append(b"\x00")
         return b"".join(parts)
+
+
+# --- the stored vectors (tests/vectors/message/bip322_psbt.json)
+
+VECTOR_MESSAGE = b"I control this address.\nSigned on the cold qube: Gr\xc3\xbc\xc3\x9fe"
+
+
+def vector_proofs(wallets: dict[str, Wallet]) -> dict[str, tuple[Proof, str | None]]:
+    """Each stored case by name: the proof of the test mnemonic's p2wpkh m/84h/1h/0h/0/0
+    (with one more coin, m/84h/1h/0h/0/3, in a proof of reserves), and the code refusing
+    it, None for the honest ones."""
+    wallet = wallets["p2wpkh"]
+    derived = wallet.derive(0, 0)
+    coin = [Spend(wallet, 0, 3, 1_000_000)]
+
+    def make(**changes: Any) -> Proof:
+        return Proof(derived.script_pubkey, VECTOR_MESSAGE, derived, **changes)
+
+    paying = (OP_RETURN_ZERO, TxOut(5_000, wallet.derive(0, 7).script_pubkey))
+    return {
+        "full": (make(), None),
+        "full_psbt_v2": (make(psbt_version=2), None),
+        "full_to_spend_only": (make(message_field=False, to_spend_utxo=True), None),
+        "reserves": (make(reserves=coin, to_spend_utxo=True), None),
+        "reserves_extra_paying_output": (make(reserves=coin, outputs=paying), "bip322.bad_to_sign"),
+        "reserves_input_0_not_zero": (make(reserves=coin, witness_value=1), "bip322.bad_to_sign"),
+        "reserves_other_to_spend": (
+            make(reserves=coin, to_spend_message=b"another message"),
+            "bip322.not_to_spend",
+        ),
+        "reserves_sequence_not_0": (
+            make(reserves=coin, sequence=0xFFFFFFFE),
+            "bip322.bad_to_sign",
+        ),
+        "reserves_unproven": (make(reserves=coin, message_field=False), "bip322.unproven"),
+        "reserves_op_return_value": (
+            make(reserves=coin, outputs=(TxOut(1_000, OP_RETURN_ZERO.script_pubkey),)),
+            "proof.op_return_value",
+        ),
+    }
+
+
+def write_vectors(path: Path, wallets: dict[str, Wallet]) -> None:
+    cases = {
+        name: {"psbt": base64.b64encode(proof.build()).decode(), "refused": code}
+        for name, (proof, code) in vector_proofs(wallets).items()
+    }
+    path.write_text(json.dumps(cases, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    import sys
+    import tempfile
+
+    from tests.support.psbt_factory import make_keyset
+
+    keys = make_keyset(Path(tempfile.mkdtemp()) / "home", registered=False)
+    write_vectors(Path(sys.argv[1]), keys.wallets)
