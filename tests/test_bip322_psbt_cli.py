@@ -159,6 +159,8 @@ def test_a_proof_of_reserves_is_not_a_spend(keys: KeySet) -> None:
     assert run_psbt(keys.home, "finalize", str(output)).returncode == 0
     record = last_record(keys)
     assert record.is_proof and record.left == 0
+    listed = run_psbt(keys.home, "audit", "show", "--last", "1").stdout.decode()
+    assert "signed  BIP-322 proof for bcrt1q" in listed and "nothing spent" in listed
     assert [i.ours for i in record.inputs] == [True, True]
     wallet = keys.wallets["p2wpkh"]
     payment = factory.build_psbt(
