@@ -11,7 +11,7 @@ input's amount and script (BIP341), so there the claimed outputs are enough.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from psbtbridge.bip32 import HARDENED, KeyOrigin
@@ -36,8 +36,8 @@ from psbtbridge.sighash import SighashType
 from psbtbridge.size import InputShape, estimate_vsize
 from psbtbridge.tx import MAX_MONEY, OutPoint, Tx, TxOut
 from psbtbridge.wallet import DerivedScript, Wallet
+from psbtbridge.wallet.addresses import DEFAULT_CHANGE_WINDOW, locate
 
-DEFAULT_CHANGE_WINDOW = 1000
 #: Electrum's gap limit for receiving addresses: a wallet scans this far past the last used.
 DEFAULT_RECEIVE_WINDOW = 20
 #: (wallet name, chain) -> the highest index the signer's own state knows as used.
@@ -185,6 +185,8 @@ def analyse(
         for inp in psbt.inputs
     )
     if proof is not None:
+        first = _locate_challenge(psbt.inputs[0], inputs[0], wallets, change_window)
+        inputs = (first, *inputs[1:])
         _check_proof_inputs(inputs, network)
     if not any(i.owner for i in inputs):
         raise Refused(Code.PROOF_NOTHING_TO_SIGN, _nothing_to_sign(psbt, wallets))
@@ -231,6 +233,23 @@ def analyse(
         tuple(warnings),
         proof,
     )
+
+
+def _locate_challenge(
+    inp: PsbtInput, analysed: InputAnalysis, wallets: Sequence[Wallet], window: int
+) -> InputAnalysis:
+    """A proof's address given without its derivation path is searched for as `psbt message
+    sign` searches an address (wallet.addresses.locate): it is the one input that spends
+    nothing, so finding it by its script alone risks no coin."""
+    if analysed.owner is not None or analysed.script_pubkey is None:
+        return analysed
+    found = locate(analysed.script_pubkey, wallets, window)
+    if found is None:
+        return analysed
+    derived = found.wallet.derive(found.chain, found.index)
+    owner = Ownership(found.wallet, found.chain, found.index, derived)
+    _check_sighash(inp, owner, "input 0")
+    return replace(analysed, owner=owner)
 
 
 def _check_proof_inputs(inputs: Sequence[InputAnalysis], network: Network) -> None:

@@ -265,3 +265,14 @@ def test_other_single_sig_types_sign_and_verify(keys: KeySet, name: str) -> None
     assert final.returncode == 0, final.stderr
     signed = bytes.fromhex(final.stdout.decode())
     bip322.verify_full(derived.script_pubkey, signed, MESSAGE.encode())
+
+
+def test_an_address_without_its_path_is_searched_for(keys: KeySet) -> None:
+    """A coordinator that leaves out input 0's derivation: the address is found in the
+    wallets as `psbt message sign` finds it, shown with its path, and signed."""
+    derived = keys.wallets["p2wpkh"].derive(1, 4)
+    status, screen, output = tty_sign(keys, Proof(derived.script_pubkey, VECTOR_MESSAGE).build())
+    assert status == 0, screen
+    assert "m/84h/1h/0h/1/4" in screen
+    signed = run_psbt(keys.home, "finalize", str(output))
+    bip322.verify_full(derived.script_pubkey, bytes.fromhex(signed.stdout.decode()), VECTOR_MESSAGE)
