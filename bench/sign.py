@@ -7,7 +7,8 @@ one UTXO on each of its first receive addresses (funding transactions of 5 outpu
 added offline), and `payto ADDR ! --from_coins ... --unsigned` spends N of them, other
 coins for every size. The reference is `electrum signtransaction` on a seed wallet of the
 same BIP39 keys (tests/support/electrum_harness.py: create_seed_wallet), run alternately with ours;
-both results must finalize to the same transaction. Peak memory and CPU time are each
+both results must finalize to the same transaction. Ours runs as an installed copy does
+(`_installed_copy`), as Debian's Electrum runs compiled. Peak memory and CPU time are each
 process's own (wait4). Sizes in --ours-only are signed by psbtbridge alone (Electrum's
 time grows faster than linearly: 500 inputs already take it several seconds).
 """
@@ -18,9 +19,11 @@ import argparse
 import compileall
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from collections.abc import Sequence
@@ -115,6 +118,7 @@ class Setup:
         self.seed = create_seed_wallet(folder / "seed.wallet")
         self._cold_home()
         self._watch_only(utxos)
+        self.installed = _installed_copy(folder / "install")
 
     def psbt(self, *args: str) -> bytes:
         result = subprocess.run(
@@ -182,6 +186,29 @@ class Setup:
         return path
 
 
+def _installed_copy(folder: Path) -> list[str]:
+    """The command that runs psbtbridge as an installed copy runs: the qrexec services' own
+    (`python -I -c 'from psbtbridge.cli import main; main()'`) in a venv of its own whose
+    site-packages hold our packages, byte-compiled, as a wheel lays them down (the Salt
+    formula's /opt/psbtbridge). This checkout's editable install would add its import hook
+    to every start; the dependencies are this venv's, through a path file.
+    """
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True)
+    python = folder / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    site_packages = Path(purelib)
+    for package in ("psbtbridge", "cold", "hot"):
+        shutil.copytree(
+            ROOT / package, site_packages / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
+        compileall.compile_dir(site_packages / package, quiet=1)
+    (site_packages / "dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    return [str(python), "-I", "-c", "from psbtbridge.cli import main; main()"]
+
+
 def _funding_tx(addresses: Sequence[str], salt: int) -> Transaction:
     """One output of UTXO_SATS per address, from a made-up outpoint (Electrum keeps it local).
 
@@ -216,7 +243,7 @@ class Row:
 def bench_size(setup: Setup, first: int, inputs: int, repeat: int, compare: bool) -> Row:
     unsigned = setup.unsigned(first, inputs)
     signed = setup.folder / f"signed-{inputs}.psbt"
-    ours_argv = [PSBT, "sign", "--confirm", "policy", str(unsigned), "-o", str(signed)]
+    ours_argv = [*setup.installed, "sign", "--confirm", "policy", str(unsigned), "-o", str(signed)]
     electrum_argv = [*setup.electrum, "signtransaction", "-", "-w", str(setup.seed)]
     ours: list[Run] = []
     theirs: list[Run] = []
@@ -237,11 +264,6 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(n) for n in args.sizes.split(",") if n]
     ours_only = [int(n) for n in args.ours_only.split(",") if n]
-    # Byte-compile our packages as an installed copy has them (pip compiles a wheel's
-    # modules, Debian's Electrum ships compiled): an editable checkout run with
-    # PYTHONDONTWRITEBYTECODE would otherwise compile every module in every process.
-    for package in ("psbtbridge", "cold", "hot"):
-        compileall.compile_dir(ROOT / package, quiet=1)
     with tempfile.TemporaryDirectory(prefix="bench-sign-") as name:
         started = time.perf_counter()
         setup = Setup(Path(name), sum(sizes + ours_only))

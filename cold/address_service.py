@@ -23,8 +23,9 @@ from cold.keystore import load_keystore
 from cold.service import CallerGone
 from cold.wallets import registered_wallets
 from psbtbridge.address import decode_address
-from psbtbridge.errors import Code, ConfigError, Refused
+from psbtbridge.errors import Code, ConfigError
 from psbtbridge.home import data_home
+from psbtbridge.qrexec import check_digest
 from psbtbridge.show_address import Answer, parse_request, request_digest
 from psbtbridge.wallet.addresses import ADDRESS_WINDOW, find_address
 
@@ -42,12 +43,7 @@ def check_address(
 ) -> Answer:
     """Decide whether the requested address is ours, show the answer, and return it."""
     untrusted_address = parse_request(untrusted_request)
-    if request_digest(untrusted_address) != digest:
-        raise Refused(
-            Code.SERVICE_DIGEST_MISMATCH,
-            f"the request was announced as {digest} but the address's digest is"
-            f" {request_digest(untrusted_address)}",
-        )
+    check_digest(digest, request_digest(untrusted_address), "address")
     keystore = load_keystore(home)
     wallets = registered_wallets(home, keystore)
     address, _ = decode_address(untrusted_address, keystore.network)

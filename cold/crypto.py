@@ -13,6 +13,7 @@ by the signer, with the independent implementation (psbtbridge/verify/), before 
 
 from __future__ import annotations
 
+import hmac
 import os
 from functools import cache
 from types import ModuleType
@@ -62,6 +63,26 @@ def public_key(secret: bytes) -> bytes:
 def xonly_public_key(secret: bytes) -> bytes:
     """The BIP340 x-only (32-byte) public key of a private key."""
     return public_key(secret)[1:]
+
+
+def child_secret(
+    parent_secret: bytes, chain_code: bytes, parent_public: bytes, index: int
+) -> bytes:
+    """BIP32 CKDpriv to a non-hardened child: the child's secret (its chain code unused).
+
+    embit's `HDKey.child` takes the same step but recomputes the parent's public key and
+    encodes the child in base58 to check its version: most of the per-input cost of a
+    100-input signing (bench/sign.py). The signer derives many children of one chain key,
+    so it keeps that key's public half and asks here for the secret alone.
+    """
+    if not 0 <= index < 0x80000000:
+        raise BridgeError(Code.CRYPTO_BAD_KEY, f"index {index} is not a non-hardened index")
+    digest = hmac.digest(chain_code, parent_public + index.to_bytes(4, "big"), "sha512")
+    try:
+        # libsecp256k1 refuses I_L >= n and a zero sum: BIP32's "invalid child" (p < 2^-127)
+        return bytes(_library().ec_privkey_add(digest[:32], parent_secret))
+    except ValueError as error:
+        raise BridgeError(Code.CRYPTO_BAD_KEY, f"child {index} is an invalid BIP32 key") from error
 
 
 def sign_ecdsa(secret: bytes, sighash: bytes) -> bytes:

@@ -61,14 +61,25 @@ def kept_path(home: Path, txid: str) -> Path:
 
 def keep(home: Path, txid: str, data: bytes) -> Path:
     """Write the signed result to signed/TXID.cold.psbt durably (mode 0600); its path."""
-    path = kept_path(home, txid)
+    return _keep(kept_path(home, txid), data, "sign the same PSBT again")
+
+
+def keep_signature(home: Path, message_sha256: str, answer: bytes) -> Path:
+    """A message signature, kept like a signed PSBT until the caller has it:
+    signed/SHA256.message.sig, named by the message's SHA-256 (hex)."""
+    return _keep(
+        home / SIGNED_FOLDER / f"{message_sha256}.message.sig", answer, "sign the message again"
+    )
+
+
+def _keep(path: Path, data: bytes, retry: str) -> Path:
     try:
         write_atomic(path, data)
     except BridgeError as error:
         raise ConfigError(
             Code.SIGN_NOT_KEPT,
             f"signed, but the result could not be kept in {path.parent} ({error.message});"
-            " it was not delivered either: sign the same PSBT again",
+            f" it was not delivered either: {retry}",
         ) from error
     return path
 

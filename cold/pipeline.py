@@ -48,6 +48,7 @@ from psbtbridge.encoding import decode, encode
 from psbtbridge.errors import BridgeError, Code, ConfigError, Declined, Finding, Refused
 from psbtbridge.home import data_home
 from psbtbridge.psbt import Psbt
+from psbtbridge.qrexec import check_digest
 from psbtbridge.script import address_of
 from psbtbridge.size import MAX_SCRIPT_SIZE, MAX_STANDARD_WEIGHT, unsigned_weight
 from psbtbridge.tx import Tx
@@ -157,10 +158,16 @@ def run_signing(
     """The whole pipeline on one request: what was signed, or a BridgeError saying why not."""
     data, encoding = decode(untrusted_data)
     psbt = Psbt.parse(data)
-    keystore = load_keystore(request.home)
-    policy = load_policy(request.home)
-    wallets = tuple(registered_wallets(request.home, keystore))
     unsigned = psbt.unsigned_tx()
+    try:
+        keystore = load_keystore(request.home)
+        policy = load_policy(request.home)
+        wallets = tuple(registered_wallets(request.home, keystore))
+    except ConfigError as error:
+        # A broken keystore, policy or wallet registry stops the request before any proof:
+        # still logged, with that file's code, as a refusal of this transaction.
+        record = _unanalysed_record(request, unsigned, "refused", error)
+        raise _logged(request.home, record, error, now) from None
     ctx = _Context(request, unsigned, unsigned.txid_hex(), psbt, wallets, keystore, policy)
     # A message proof is never signed unattended (cold/verdict.py): the service asks a person.
     unattended = policy.unattended.enabled and not claims_proof(psbt)
@@ -190,7 +197,10 @@ def run_signing(
                 _still_as_shown(shown, verdict)
                 signed = _sign_and_record(ctx, held, analysis, passphrase, now, caller_gone)
     except (Refused, Declined) as error:
-        raise _logged(ctx, error, now) from None
+        decision: audit.Decision = "declined" if isinstance(error, Declined) else "refused"
+        # A record the log cannot hold in full (audit.bad_record): the decision alone can.
+        alone = replace(_unanalysed_record(request, unsigned, decision, error), outputs=())
+        raise _logged(request.home, _record(ctx, decision, error), error, now, alone) from None
     return Signed(
         encode(signed.serialize(), encoding),
         ctx.txid,
@@ -203,13 +213,8 @@ def run_signing(
 
 def _check_bounds(ctx: _Context) -> None:
     """What no request may exceed, checked before any work that grows with it."""
-    digest = ctx.tx.digest()
-    if ctx.request.expected_digest is not None and digest != ctx.request.expected_digest:
-        raise Refused(
-            Code.SERVICE_DIGEST_MISMATCH,
-            f"the request was announced as {ctx.request.expected_digest} but the transaction"
-            f" is {digest}",
-        )
+    if ctx.request.expected_digest is not None:
+        check_digest(ctx.request.expected_digest, ctx.tx.digest(), "transaction")
     for index, out in enumerate(ctx.tx.outputs):
         if len(out.script_pubkey) > MAX_SCRIPT_SIZE:
             raise Refused(
@@ -389,12 +394,7 @@ def _record(ctx: _Context, decision: audit.Decision, error: BridgeError | None) 
     reason = None if error is None else error.code
     sentence = None if error is None else error.message
     if analysis is None:
-        outputs = tuple(
-            bounded_output(None, o.script_pubkey, o.value, "unanalysed") for o in ctx.tx.outputs
-        )
-        return AuditRecord(
-            decision, reason, ctx.txid, outputs, None, None, ctx.request.caller, 0, sentence
-        )
+        return _unanalysed_record(ctx.request, ctx.tx, decision, error)
     outputs, fee, fee_rate = _recorded_outputs(analysis)
     return AuditRecord(
         decision=decision,
@@ -431,6 +431,26 @@ def _recorded_outputs(
     return outputs, analysis.fee, round(analysis.fee_rate, 3)
 
 
+def _unanalysed_record(
+    request: SignRequest, tx: Tx, decision: audit.Decision, error: BridgeError | None
+) -> AuditRecord:
+    """The record of a request stopped before its analysis: what its bytes say."""
+    outputs = tuple(
+        bounded_output(None, o.script_pubkey, o.value, "unanalysed") for o in tx.outputs
+    )
+    return AuditRecord(
+        decision,
+        None if error is None else error.code,
+        tx.txid_hex(),
+        outputs,
+        None,
+        None,
+        request.caller,
+        0,
+        None if error is None else error.message,
+    )
+
+
 def _used(analysis: Analysis) -> tuple[UsedIndex, ...]:
     """The highest index of each wallet and chain this transaction proves ours. A message
     proof's address is not thereby used: signing for it puts no coin there."""
@@ -444,20 +464,24 @@ def _used(analysis: Analysis) -> tuple[UsedIndex, ...]:
     return tuple(UsedIndex(w, c, i) for (w, c), i in sorted(highest.items()))
 
 
-def _logged(ctx: _Context, error: Refused | Declined, now: Clock) -> BridgeError:
-    """Log a refusal or decline; return the error to raise. A logging failure never takes
-    the refusal's place (issue 11, finding 7): the caller is still told it was refused."""
-    decision: audit.Decision = "declined" if isinstance(error, Declined) else "refused"
+def _logged(
+    home: Path,
+    record: AuditRecord,
+    error: BridgeError,
+    now: Clock,
+    shorter: AuditRecord | None = None,
+) -> BridgeError:
+    """Log a request that ended without a signature; return the error to raise. A logging
+    failure never takes the error's place (issue 11, finding 7): the caller is still told
+    why, and that it could not be logged."""
     try:
-        with state.locked(ctx.request.home) as held:
+        with state.locked(home) as held:
             try:
-                held.record(_record(ctx, decision, error), now())
+                held.record(record, now())
             except ConfigError as bad:
-                if bad.code != Code.AUDIT_BAD_RECORD:
+                if bad.code != Code.AUDIT_BAD_RECORD or shorter is None:
                     raise
-                # The full record could not be written: the decision alone still can.
-                ctx.analysis = None
-                held.record(replace(_record(ctx, decision, error), outputs=()), now())
+                held.record(shorter, now())
     except BridgeError as failure:
         return type(error)(
             error.code, f"{error.message} (this could not be logged: {failure.message})"

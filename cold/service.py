@@ -1,11 +1,11 @@
-"""The qrexec service edge (psbtbridge.Sign, psbtbridge.ShowAddress): validate what qrexec
+"""The qrexec service edge (psbtbridge.Sign, ShowAddress, SignMessage): validate what qrexec
 hands us, read, answer, exit.
 
 Everything here distrusts the calling qube: its stdin is an unbounded stream it controls
 (size and pace), and the service argument is its text after dom0 replaced characters
 outside [A-Za-z0-9._+-] with `_`. Only QREXEC_REMOTE_DOMAIN comes from dom0. No PSBT logic:
 `run_service` hands the bytes, the digest argument and the caller's name to a handler
-(the cold pipeline, or the address check) and maps its outcome to stdout, one line on stderr and an exit status.
+(the cold pipeline, the address check, the message request) and maps its outcome to stdout, one line on stderr and an exit status.
 stderr reaches the caller and the cold qube's journal, so it never carries request bytes.
 """
 
@@ -15,6 +15,7 @@ import math
 import os
 import select
 import stat
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -151,7 +152,9 @@ def caller_reason(error: BridgeError) -> Reason:
     sentence, which describes the caller's own bytes, is passed on whole.
     """
     kind = kind_of(error)
-    message = error.message if kind is ReasonKind.INVALID else CODES.get(error.code, error.code)
+    known = CODES.get(error.code)  # a Code, except where a test handler raised a bare string
+    fixed = known.meaning if known is not None else str(error.code)
+    message = error.message if kind is ReasonKind.INVALID else fixed
     return Reason(kind, message, error.code)
 
 
@@ -324,3 +327,28 @@ def run_service(
         )
         return ExitStatus.INTERNAL
     return ExitStatus.OK
+
+
+def run_on_stdio(
+    handle: Handler,
+    *,
+    service: str,
+    cap: int,
+    read_deadline_s: float,
+    deadline_s: float = DEFAULT_DEADLINE_S,
+    kept: Callable[[], Path | None] = lambda: None,
+) -> int:
+    """`run_service` on this process's environment, stdin, stdout and stderr: what qrexec
+    connects to the calling qube."""
+    return run_service(
+        os.environ,
+        sys.stdin.fileno(),
+        sys.stdout.buffer,
+        sys.stderr,
+        handle,
+        cap=cap,
+        read_deadline_s=read_deadline_s,
+        deadline_s=deadline_s,
+        service=service,
+        kept=kept,
+    )

@@ -4,14 +4,13 @@ checked by a second, independent implementation (python-bitcointx) before it is 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
-from embit.bip32 import HDKey
-
-from cold.crypto import sign_ecdsa, sign_taproot_keypath
+from cold.crypto import child_secret, public_key, sign_ecdsa, sign_taproot_keypath
 from cold.keystore import Seed
 from cold.wallets import find_our_key
 from psbtbridge.analysis import Analysis, InputAnalysis
-from psbtbridge.errors import BridgeError, Code
+from psbtbridge.errors import BridgeError, Code, Refused
 from psbtbridge.psbt import Psbt, PsbtInput
 from psbtbridge.psbt.fields import GlobalType, InputType
 from psbtbridge.script import ScriptType, p2pkh
@@ -57,12 +56,33 @@ def _sign_input(
 ) -> PsbtInput:
     assert owned.owner is not None  # only owned inputs reach here
     owner = owned.owner
-    wallet = owner.wallet
-    account = keys.our_account(wallet)
-    derived = owner.derived
-    secret, pubkey = keys.child(account, owner.chain, owner.index, derived)
+    account = keys.our_account(owner.wallet)
+    secret, pubkey = keys.child(account, owner.chain, owner.index, owner.derived)
+    try:
+        return _signed(inp, owned, secret, pubkey, cache, verifier, aux_rand)
+    except Refused:
+        # The check failed: say so plainly when the seed does not derive the registered key
+        # (deriving the public key only now spares one curve multiplication per input).
+        keys.check_registered(account, owner.chain, owner.index, secret, pubkey)
+        raise
+
+
+def _signed(
+    inp: PsbtInput,
+    owned: InputAnalysis,
+    secret: bytes,
+    pubkey: bytes,
+    cache: SighashCache,
+    verifier: Verifier,
+    aux_rand: Callable[[], bytes] | None,
+) -> PsbtInput:
+    """inp with its signature by secret, which the independent verifier found valid for
+    pubkey (the registered key) and the spent output: a wrong secret never gets out."""
+    assert owned.owner is not None
+    derived = owned.owner.derived
+    script_type = owned.owner.wallet.script_type
     index = owned.index
-    if wallet.script_type is ScriptType.P2TR:
+    if script_type is ScriptType.P2TR:
         hash_type = SighashType.ALL if inp.sighash_type == SighashType.ALL else SighashType.DEFAULT
         signature = sign_taproot_keypath(
             secret, cache.taproot(index, hash_type), None, aux_rand() if aux_rand else None
@@ -71,11 +91,11 @@ def _sign_input(
             signature += bytes([hash_type])  # BIP341: DEFAULT is the 64-byte form only
         verifier.check_schnorr_keypath(index, signature)
         return inp.with_tap_key_sig(signature)
-    if wallet.script_type in (ScriptType.P2WPKH, ScriptType.P2SH_P2WPKH, ScriptType.P2PKH):
+    if script_type in (ScriptType.P2WPKH, ScriptType.P2SH_P2WPKH, ScriptType.P2PKH):
         script_code = p2pkh(pubkey)  # BIP143: P2WPKH signs with the P2PKH script
     else:
         script_code = derived.witness_script or derived.redeem_script or b""
-    if wallet.script_type.is_segwit_v0:
+    if script_type.is_segwit_v0:
         sighash = cache.segwit_v0(index, script_code, owned.amount or 0, SighashType.ALL)
     else:
         sighash = cache.legacy(index, script_code, SighashType.ALL)
@@ -95,13 +115,21 @@ def _sign_input(
     return inp.with_partial_sig(pubkey, signature)
 
 
+class _ChainKey(NamedTuple):
+    """An account's receive or change chain key: the parent of every key the signer uses."""
+
+    secret: bytes
+    chain_code: bytes
+    public: bytes  # compressed SEC, the input of every non-hardened child step
+
+
 class _KeyCache:
     """Private keys derived from the seed once per account and chain, then one step per input."""
 
     def __init__(self, seed: Seed) -> None:
         self.seed = seed
         self._accounts: dict[str, AccountKey] = {}
-        self._chains: dict[tuple[tuple[int, ...], int], HDKey] = {}
+        self._chains: dict[tuple[tuple[int, ...], int], _ChainKey] = {}
 
     def our_account(self, wallet: Wallet) -> AccountKey:
         if wallet.name not in self._accounts:
@@ -113,25 +141,36 @@ class _KeyCache:
     def child(
         self, account: AccountKey, chain: int, index: int, derived: DerivedScript
     ) -> tuple[bytes, bytes]:
-        """(secret, compressed public key) at account/chain/index, checked against the xpub.
+        """(secret, registered public key: x-only for taproot) at account/chain/index.
 
-        The analysis already derived the registered xpub's key there (derived.pubkeys, by
-        origin); comparing with it spares a second public derivation per input.
+        The public key is the one the analysis derived from the registered xpub (derived.pubkeys,
+        by origin): the signature is checked against it, so a secret that is not its key
+        never yields a signature that leaves the signer.
         """
         key = (account.origin.path, chain)
         if key not in self._chains:
-            self._chains[key] = self.seed.derive((*account.origin.path, chain))
-        child = self._chains[key].child(index)
-        secret, pubkey = bytes(child.key.secret), bytes(child.key.get_public_key().sec())
+            chain_key = self.seed.derive((*account.origin.path, chain))
+            self._chains[key] = _ChainKey(
+                bytes(chain_key.key.secret), chain_key.chain_code, bytes(chain_key.key.sec())
+            )
+        secret = child_secret(*self._chains[key], index)
         ours = account.origin.child(chain, index)
         registered = next((pk for pk, origin in derived.pubkeys if origin == ours), None)
-        # BIP371: a taproot derivation names the 32-byte x-only key.
-        shown = pubkey[1:] if derived.taproot_internal_key is not None else pubkey
-        if registered is None or shown != registered:
-            # The seed does not derive the registered key: never sign with a key we cannot show.
+        if registered is None:
+            raise BridgeError(
+                Code.SIGN_KEY_MISMATCH,
+                f"no registered key at {account.origin.derivation}/{chain}/{index}",
+            )
+        return secret, registered
+
+    def check_registered(
+        self, account: AccountKey, chain: int, index: int, secret: bytes, pubkey: bytes
+    ) -> None:
+        """Raise sign.key_mismatch when the seed's key at this path is not the registered one."""
+        ours = public_key(secret)
+        if (ours[1:] if len(pubkey) == 32 else ours) != pubkey:  # BIP371 keys are x-only
             raise BridgeError(
                 Code.SIGN_KEY_MISMATCH,
                 f"the seed's key at {account.origin.derivation}/{chain}/{index} is not the"
                 " registered one",
             )
-        return secret, pubkey

@@ -1,5 +1,5 @@
-"""The hot side's qrexec edge: call psbtbridge.Sign (or ShowAddress) in the cold qube and map
-how it ended.
+"""The hot side's qrexec edge: call psbtbridge.Sign (or ShowAddress, SignMessage) in the cold
+qube and map how it ended.
 
 `qrexec-client-vm QUBE psbtbridge.Sign+DIGEST` carries the PSBT on stdin and the answer on
 stdout; its exit status is the service's (0 signed, 1 declined or refused, 3 invalid input,
@@ -71,7 +71,7 @@ def status_error(
         return Refused(code or Code.SEND_DECLINED, f"{qube} refused to sign: {said}")
     if status == 3:
         return InvalidInput(
-            code or Code.SEND_INVALID, f"{qube} rejected the PSBT as invalid: {said}"
+            code or Code.SEND_INVALID, f"{qube} rejected the request as invalid: {said}"
         )
     if status == 4:
         return BridgeError(code or Code.SEND_SIGNER_ERROR, f"the signer in {qube} failed: {said}")
@@ -167,5 +167,5 @@ def call_signer(
     if status != 0:
         raise status_error(status, b"".join(errors).decode("utf-8", "replace"), qube, service)
     if not answer:
-        raise InvalidInput(Code.SEND_EMPTY_ANSWER, f"{qube} reported success but sent no PSBT")
+        raise InvalidInput(Code.SEND_EMPTY_ANSWER, f"{qube} reported success but sent no answer")
     return answer

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
+from typing import Final
 
 from psbtbridge.bip32 import HARDENED, KeyOrigin
 from psbtbridge.bip322_psbt import MessageProof, is_message_field, recognise_proof
@@ -481,6 +482,14 @@ def size_finding(indexes: list[int]) -> Finding:
     )
 
 
+#: Electrum's QR export (transaction.py to_qr_data) replaces every previous transaction by the
+#: output it spends, the usual reason for the two refusals that end with this.
+STRIPPED_BY_ELECTRUM_QR: Final = (
+    "; Electrum's QR code leaves the previous transactions out: send the PSBT as a file"
+    " instead (Electrum: Export > Export to file; 4.5: Share > Save to file) or over qrexec"
+)
+
+
 def sighash_name(value: int) -> str:
     try:
         return SighashType(value).name
@@ -514,7 +523,7 @@ def _analyse_input(inp: PsbtInput, finder: _Finder, *, virtual: bool = False) ->
             raise Refused(
                 Code.PROOF_MISSING_NON_WITNESS_UTXO,
                 f"{where}: ours, but its amount is not proven by the full previous transaction"
-                " (PSBT_IN_NON_WITNESS_UTXO)",
+                f" (PSBT_IN_NON_WITNESS_UTXO){STRIPPED_BY_ELECTRUM_QR}",
             )
         _check_sighash(inp, owner, where)
     return InputAnalysis(
@@ -555,7 +564,7 @@ def _check_signer_rules(inp: PsbtInput, spent: TxOut | None, where: str) -> None
         raise Refused(
             Code.PROOF_WITNESS_UTXO_NON_SEGWIT,
             f"{where}: a witness UTXO is given for a non-segwit output; a legacy signature"
-            " does not commit to the amount it claims",
+            f" does not commit to the amount it claims{STRIPPED_BY_ELECTRUM_QR}",
         )
 
 

@@ -121,14 +121,16 @@ COMMANDS: dict[str, Command] = {
         signs=True,
     ),
     "message": Command(
-        "cold.commands.message",
-        "`message verify` a signed message (both sides); cold: `message sign` one",
+        "psbtbridge.commands.message",
+        "`message verify` (both sides); cold: `message sign`; hot: `message sign --to QUBE`",
         "both",
         "Sign a message with the key of one of the keystore's addresses after you read the"
         " whole message on the trusted screen (Electrum format or BIP-322), or verify such"
-        " a signature anywhere.",
+        " a signature anywhere; on the hot qube, `sign --to QUBE` asks the cold qube, which"
+        " shows the message in its dialog and answers the signature.",
         (
             "psbt message sign note.txt --address bc1q...",
+            "psbt message sign note.txt --address bc1q... --to electrum",
             "psbt message verify bc1q... SIGNATURE note.txt",
         ),
         signs=True,

@@ -35,18 +35,28 @@ def decode(untrusted_data: bytes) -> tuple[bytes, Encoding]:
     text = _WHITESPACE.sub(b"", untrusted_data)
     if not text:
         raise InvalidInput(Code.ENCODING_EMPTY, "input is empty")
-    if text[:10].lower() == _HEX_MAGIC and _HEX_RE.fullmatch(text):
+    kind = text_encoding(text)
+    if kind is Encoding.HEX and _HEX_RE.fullmatch(text):
         if len(text) % 2:
             raise InvalidInput(
                 Code.ENCODING_TRUNCATED, "hex input looks truncated: an odd number of digits"
             )
         return bytes.fromhex(text.decode("ascii")), Encoding.HEX
-    if text.startswith(_BASE64_MAGIC) and _BASE64_RE.fullmatch(text):
+    if kind is Encoding.BASE64 and _BASE64_RE.fullmatch(text):
         return _decode_base64(text), Encoding.BASE64
     raise InvalidInput(
         Code.ENCODING_UNKNOWN,
         "input is not a PSBT: neither binary (psbt\\xff), base64 (cHNidP...) nor hex",
     )
+
+
+def text_encoding(untrusted_text: bytes) -> Encoding | None:
+    """The text encoding whose spelling of the PSBT magic the text starts with, if any."""
+    if untrusted_text[:10].lower() == _HEX_MAGIC:
+        return Encoding.HEX
+    if untrusted_text.startswith(_BASE64_MAGIC):
+        return Encoding.BASE64
+    return None
 
 
 def _decode_base64(text: bytes) -> bytes:

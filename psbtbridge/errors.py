@@ -503,11 +503,11 @@ class Code(StrEnum):
     QR_PMOFN = "qr.pmofn", "a Specter-style `pMofN` frame is malformed or inconsistent"
     QR_MIXED_FORMATS = (
         "qr.mixed_formats",
-        "frames of different QR formats (UR, BBQr, pMofN, plain) were mixed",
+        "frames of different QR formats (UR, BBQr, pMofN, plain, base43) were mixed",
     )
     QR_UNKNOWN_FORMAT = (
         "qr.unknown_format",
-        "a frame is neither UR, BBQr, pMofN nor a base64/hex PSBT",
+        "a frame is neither UR, BBQr, pMofN, Electrum's base43 nor a base64/hex PSBT",
     )
     QR_UNSUPPORTED_PAYLOAD = (
         "qr.unsupported_payload",
@@ -522,6 +522,11 @@ class Code(StrEnum):
     QR_NO_FORMAT_NOTE = (
         "qr.no_format_note",
         "--like FILE has no readable FILE.qrformat note from `psbt qr scan`",
+    )
+    QR_BASE43 = "qr.base43", "a frame is not Electrum's base43 text"
+    QR_BASE43_TOO_LARGE = (
+        "qr.base43_too_large",
+        "the PSBT does not fit the one QR code Electrum reads (version 40 holds 4296 characters)",
     )
     # policy (psbtbridge/policy.py, cold/policy_file.py)
     POLICY_SYNTAX = "policy.syntax", "policy.toml is not valid TOML"
@@ -1059,7 +1064,7 @@ class Code(StrEnum):
         "extraction asked for a PSBT with an unfinalized input",
     )
     FINALIZE_NO_INPUTS = "finalize.no_inputs", "a PSBT without inputs has no transaction to extract"
-    # message (psbtbridge/message.py, bip322.py, cold/message_sign.py, `psbt message`)
+    # message (psbtbridge/message.py, bip322.py, sign_message.py, cold/message_sign.py, `psbt message`)
     MESSAGE_BAD_SIGNATURE = (
         "message.bad_signature",
         "the signature is not base64, not 65 bytes, or not a witness stack or transaction",
@@ -1086,6 +1091,14 @@ class Code(StrEnum):
     MESSAGE_UNATTENDED = (
         "message.unattended",
         "--confirm policy: a message is never signed without a person reading it",
+    )
+    MESSAGE_BAD_REQUEST = (
+        "message.bad_request",
+        "the psbtbridge.SignMessage request is not an `address ADDRESS [FORMAT]` line and the message",
+    )
+    MESSAGE_BAD_ANSWER = (
+        "message.bad_answer",
+        "the cold qube's psbtbridge.SignMessage answer is not one base64 signature line",
     )
     # bip322 (psbtbridge/bip322_psbt.py): a PSBT shaped as a BIP-322 message proof that
     # breaks its rules; refused rather than signed as a payment

@@ -6,11 +6,12 @@ hot client parses back, and each side checks qube names and digests by the same 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from enum import StrEnum
 from typing import Final, NamedTuple
 
-from psbtbridge.errors import BridgeError, Declined, InvalidInput, Refused
+from psbtbridge.errors import BridgeError, Code, Declined, InvalidInput, Refused
 
 
 class Service(StrEnum):
@@ -18,6 +19,7 @@ class Service(StrEnum):
 
     SIGN = "psbtbridge.Sign"
     SHOW_ADDRESS = "psbtbridge.ShowAddress"
+    SIGN_MESSAGE = "psbtbridge.SignMessage"
 
 
 #: A request's name: 8 lower-case hex characters, shown by dom0's prompt, the cold dialog
@@ -51,6 +53,26 @@ class Reason(NamedTuple):
 
 def is_digest(untrusted_text: str) -> bool:
     return _DIGEST.fullmatch(untrusted_text) is not None
+
+
+def digest_of(data: bytes) -> str:
+    """The request digest of ShowAddress and SignMessage: the first 8 hex of SHA-256 of data.
+
+    (Sign names a transaction by its txid instead: psbtbridge.tx.Tx.digest.)
+    """
+    return hashlib.sha256(data).hexdigest()[:8]
+
+
+def check_digest(announced: str, actual: str, what: str) -> None:
+    """Refuse a request whose data is not what its argument (shown in dom0's prompt) named.
+
+    what: the data's name in the sentence ("transaction", "address", "message").
+    """
+    if actual != announced:
+        raise Refused(
+            Code.SERVICE_DIGEST_MISMATCH,
+            f"the request was announced as {announced} but the {what}'s digest is {actual}",
+        )
 
 
 def is_qube_name(untrusted_name: str) -> bool:

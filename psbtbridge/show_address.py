@@ -13,13 +13,12 @@ write these few bytes through this one module, so they cannot drift apart:
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Final, NamedTuple
 
 from psbtbridge.address import MAX_ADDRESS_LENGTH
 from psbtbridge.errors import Code, InvalidInput
-from psbtbridge.qrexec import Service
+from psbtbridge.qrexec import Service, digest_of
 
 SERVICE: Final = Service.SHOW_ADDRESS
 MAX_REQUEST: Final = MAX_ADDRESS_LENGTH + 1  # the address and a newline
@@ -47,7 +46,7 @@ class Answer(NamedTuple):
 
 def request_digest(address: str) -> str:
     """The service argument for an address: the first 8 hex digits of SHA-256 of its text."""
-    return hashlib.sha256(address.encode("ascii")).hexdigest()[:8]
+    return digest_of(address.encode("ascii"))
 
 
 def encode_request(address: str) -> bytes:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +18,21 @@ import pytest
 
 from cold.address_service import check_address
 from cold.confirm.address_window import AddressView
-from hot.qrexec_client import CLIENT_ENV
 from psbtbridge.errors import ConfigError, ExitStatus, Refused
 from psbtbridge.show_address import SERVICE, Answer, encode_request, request_digest
 from tests.conftest import screenshot
 from tests.support import qrexec_harness as harness
 from tests.support.psbt_cli import loaded_modules
-from tests.support.qube_pair import PSBT, Cold, add_vault, environ, make_cold, ok, run_psbt
+from tests.support.qube_pair import (
+    Cold,
+    add_vault,
+    make_cold,
+    ok,
+    run_psbt,
+    shim_env,
+    start_psbt,
+)
+from tests.support.xdo import wait_for_window, window_visible
 from tests.test_wallet_addresses import BIP86, STRANGER
 
 OURS = "bcrt1q6rz28mcfaxtmd6v789l9rrlrusdprr9pz3cppk"  # p2wpkh receive 0 of abandon..about
@@ -114,12 +121,7 @@ def test_a_copy_under_another_name_refuses(cold: Cold) -> None:
 
 
 def hot(cold: Cold, tmp_path: Path, address: str, *args: str, **extra: str) -> Any:
-    env = {
-        "PSBTBRIDGE_HOME": str(tmp_path / "hot"),
-        CLIENT_ENV: harness.shim_command(),
-        "PSBTBRIDGE_SHIM_ROOT": str(cold.install.root),
-        **extra,
-    }
+    env = shim_env(cold, tmp_path / "hot", **extra)
     return run_psbt(env, "address", "verify", address, "--to", "electrum", *args)
 
 
@@ -184,18 +186,8 @@ def test_the_window_shows_the_answer_before_it_is_returned(
 ) -> None:
     screened = make_cold(tmp_path / "gui-cold", profile=f"export DISPLAY={xdisplay}\n")
     address = STRANGER
-    env = {
-        "PSBTBRIDGE_HOME": str(tmp_path / "hot"),
-        CLIENT_ENV: harness.shim_command(),
-        "PSBTBRIDGE_SHIM_ROOT": str(screened.install.root),
-    }
-    with subprocess.Popen(
-        [PSBT, "address", "verify", address, "--to", "electrum"],
-        env=environ(env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    ) as process:
+    env = shim_env(screened, tmp_path / "hot")
+    with start_psbt(env, "address", "verify", address, "--to", "electrum") as process:
         try:
             title = f"^psbtbridge: address check \\[{request_digest(address)}\\]"
             subprocess.run(
@@ -224,20 +216,9 @@ def test_caller_hanging_up_closes_the_window(xdisplay: str, tmp_path: Path) -> N
     )
     running.send([encode_request(OURS)]).join(5)
     title = f"^psbtbridge: address check \\[{request_digest(OURS)}\\]"
-    subprocess.run(
-        ["xdotool", "search", "--sync", "--onlyvisible", "--name", title],
-        check=True, capture_output=True, timeout=30,
-    )  # fmt: skip
-    hung_up = time.monotonic()
-    running.answer.close()
-    status, stderr = running.wait(10)
-    assert status == ExitStatus.INTERNAL
-    assert stderr.startswith("psbtbridge: error: ") and stderr.endswith("[service.caller_gone]\n")
-    assert time.monotonic() - hung_up < 10  # the window alone stays 120 s
-    gone = subprocess.run(
-        ["xdotool", "search", "--onlyvisible", "--name", title], capture_output=True, check=False
-    )
-    assert gone.stdout == b""
+    wait_for_window(title)
+    running.hang_up(within=10)  # the window alone stays 120 s
+    assert not window_visible(title)
 
 
 # --- the handler itself, with the display replaced by a list -----------------------------------

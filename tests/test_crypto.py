@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 from bitcointx.core.key import CKey
+from embit.bip32 import HDKey
 from embit.ec import PrivateKey
 
 from cold.crypto import (
+    child_secret,
     public_key,
     sign_ecdsa,
     sign_schnorr,
@@ -204,3 +206,32 @@ def test_odd_y_internal_keys_are_negated_before_the_tweak() -> None:
         output = PrivateKey(secret).taproot_tweak(b"").xonly()  # embit's pubkey-side tweak
         assert xonly_public_key(tweaked) == output != internal
     assert parities == {2, 3}
+
+
+# BIP32 test vector 1's chain m/0h (its seed), children checked against embit's HDKey.child
+_BIP32_SEED = bytes.fromhex("000102030405060708090a0b0c0d0e0f")
+
+
+@pytest.mark.parametrize("index", [0, 1, 7, 0x7FFFFFFF])
+def test_child_secret_equals_bip32_ckdpriv(index: int) -> None:
+    parent = HDKey.from_seed(_BIP32_SEED).derive("m/0h")
+    secret = child_secret(
+        bytes(parent.key.secret), parent.chain_code, bytes(parent.key.sec()), index
+    )
+    assert secret == bytes(parent.child(index).key.secret)
+
+
+def test_bip32_test_vector_1_m_0h_1() -> None:
+    parent = HDKey.from_seed(_BIP32_SEED).derive("m/0h")
+    secret = child_secret(bytes(parent.key.secret), parent.chain_code, bytes(parent.key.sec()), 1)
+    # BIP32 test vector 1, chain m/0h/1: its xprv's key (the public key, to keep it short)
+    assert public_key(secret).hex() == (
+        "03501e454bf00751f24b1b489aa925215d66af2234e3891c3b21a52bedb3cd711c"
+    )
+
+
+def test_child_secret_refuses_a_hardened_index() -> None:
+    parent = HDKey.from_seed(_BIP32_SEED)
+    with pytest.raises(BridgeError) as raised:
+        child_secret(bytes(parent.key.secret), parent.chain_code, bytes(parent.key.sec()), 1 << 31)
+    assert raised.value.code == "crypto.bad_key"

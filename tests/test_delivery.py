@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cold.delivery import check_writable, deliver, kept_path
+from cold.delivery import check_writable, deliver, keep_signature, kept_path
 from psbtbridge.errors import BridgeError
 
 
@@ -43,3 +43,17 @@ def test_a_data_folder_under_a_file_is_unwritable(tmp_path: Path) -> None:
     with pytest.raises(BridgeError) as raised:
         check_writable(tmp_path / "file" / "home", None)
     assert raised.value.code == "home.unwritable"
+
+
+def test_a_message_signature_is_kept_by_its_message_hash(tmp_path: Path) -> None:
+    digest = "ab" * 32
+    path = keep_signature(tmp_path, digest, b"SIG\n")
+    assert path == tmp_path / "signed" / f"{digest}.message.sig"
+    assert path.read_bytes() == b"SIG\n" and path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_signature_that_cannot_be_kept_says_so(tmp_path: Path) -> None:
+    (tmp_path / "signed").write_text("a file where the folder should be")
+    with pytest.raises(BridgeError) as raised:
+        keep_signature(tmp_path, "cd" * 32, b"SIG\n")
+    assert raised.value.code == "sign.not_kept" and "sign the message again" in str(raised.value)

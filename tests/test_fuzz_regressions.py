@@ -50,6 +50,12 @@ def refused_request(keys: KeySet) -> bytes:
     )
 
 
+def last_reason(keys: KeySet) -> str | None:
+    """The reason code of the audit log's last record (None when the log is empty)."""
+    records = audit.read_records(keys.home)
+    return records[-1].record.reason if records else None
+
+
 def sign(keys: KeySet, tmp_path: Path) -> tuple[Measured, Path]:
     request, output = tmp_path / "request.psbt", tmp_path / "signed.psbt"
     request.write_bytes(refused_request(keys))
@@ -77,6 +83,8 @@ def test_hostile_policy(keys: KeySet, tmp_path: Path, name: str) -> None:
     assert "[internal.bug]" not in run.stderr
     assert run.status == 4 and "[policy." in run.stderr, run.stderr
     assert not output.exists()
+    reason = last_reason(keys)  # the request is logged, refused with the policy's own code
+    assert reason is not None and f"[{reason}]" in run.stderr
 
 
 # --- item 3: stored JSON files
@@ -97,17 +105,25 @@ def test_deep_json_in_the_audit_log(keys: KeySet, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "code"),
-    [
-        ("wallets.json", "wallet.registry_corrupt"),
-        ("keystore.json", "keystore.corrupt"),
-        ("ledger.json", "ledger.corrupt"),
-    ],
+    [("wallets.json", "wallet.registry_corrupt"), ("keystore.json", "keystore.corrupt")],
 )
 def test_deep_json_in_a_stored_file(keys: KeySet, tmp_path: Path, name: str, code: str) -> None:
     (keys.home / name).write_bytes(DEEP_JSON)
     run, output = sign(keys, tmp_path)
     run.assert_code(4, code)
     assert not output.exists() and (keys.home / name).read_bytes() == DEEP_JSON
+    assert last_reason(keys) == code  # the request is logged, refused with the file's code
+    assert "could not be logged" not in run.stderr
+
+
+def test_deep_json_in_the_old_ledger(keys: KeySet, tmp_path: Path) -> None:
+    """0.1's ledger.json feeds the state the audit log is written under: a request stopped
+    by it cannot be logged, and says so."""
+    (keys.home / "ledger.json").write_bytes(DEEP_JSON)
+    run, output = sign(keys, tmp_path)
+    run.assert_code(4, "ledger.corrupt")
+    assert not output.exists() and (keys.home / "ledger.json").read_bytes() == DEEP_JSON
+    assert last_reason(keys) is None and "logged" not in run.stderr  # and claims nothing
 
 
 # --- items 4 and 5: Electrum's output (a stand-in prints what a hostile or broken Electrum

@@ -3,6 +3,7 @@ mode and passphrase file as parameters); what it refuses before anything is show
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,24 @@ def test_message_checks_come_before_the_keystore(tmp_path: Path) -> None:
         with pytest.raises(BridgeError) as caught:
             sign_message_request(data, "bcrt1qanything", request)
         assert caught.value.code == code
+
+
+def test_a_digest_that_names_another_message_is_refused_and_logged(keystore_home: Path) -> None:
+    """As the transaction pipeline does: the refusal, its full sentence and the caller are
+    kept here; the service tells the caller only the code's meaning."""
+    before = len(audit.read_records(keystore_home))
+    request = MessageRequest(
+        keystore_home, confirm="gui", caller="electrum-hot", expected_digest="0badc0de"
+    )
+    with pytest.raises(Refused) as caught:
+        sign_message_request(b"hello", _address(keystore_home), request)
+    assert caught.value.code == "service.digest_mismatch"
+    (entry,) = audit.read_records(keystore_home)[before:]
+    record = entry.record
+    assert (record.decision, record.reason, record.caller) == (
+        "refused",
+        "service.digest_mismatch",
+        "electrum-hot",
+    )
+    assert record.sentence == caught.value.message
+    assert record.txid == hashlib.sha256(b"hello").hexdigest()

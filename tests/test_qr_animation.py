@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from psbtbridge.errors import UsageError
-from psbtbridge.qr import ur
+from psbtbridge.qr import base43, ur
 from psbtbridge.qr.animation import plan
 from psbtbridge.qr.capacity import alphanumeric_capacity
 from psbtbridge.qr.joiner import Joiner, QrFormat
@@ -65,3 +65,16 @@ def test_version_range(max_version: int) -> None:
 def test_legacy_formats_are_not_shown() -> None:
     with pytest.raises(UsageError):
         plan(SMALL, QrFormat.PMOFN)
+
+
+def test_base43_is_one_frame_in_the_smallest_version_that_holds_it() -> None:
+    animation = plan(SMALL, QrFormat.BASE43, 40)
+    assert animation.frames == (base43.encode(SMALL),) and animation.fragments == 1
+    assert len(animation.frames[0]) <= alphanumeric_capacity(animation.version)
+    assert len(animation.frames[0]) > alphanumeric_capacity(animation.version - 1)
+    with pytest.raises(UsageError) as caught:
+        plan(SMALL, QrFormat.BASE43, animation.version - 1)
+    assert caught.value.code == "qr.base43_too_large"
+    with pytest.raises(UsageError) as caught:
+        plan(LARGE, QrFormat.BASE43, 40)
+    assert caught.value.code == "qr.base43_too_large"

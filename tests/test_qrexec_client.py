@@ -89,7 +89,7 @@ STATUSES = {
         "cat >/dev/null; exit 0",
         "send.empty_answer",
         ExitStatus.INVALID_INPUT,
-        "no PSBT",
+        "sent no answer",
     ),
 }
 

@@ -34,18 +34,21 @@ def test_shipped_policy_is_clean() -> None:
 def _rules(service: str) -> list[list[str]]:
     lines = POLICY.read_text().splitlines()
     rules = [line.split() for line in lines if line.strip() and line.strip()[:1] != "#"]
-    assert {rule[0] for rule in rules} == {"psbtbridge.Sign", "psbtbridge.ShowAddress"}
+    assert {rule[0] for rule in rules} == set(SHIPPED_SERVICES)
     return [rule for rule in rules if rule[0] == service]
 
 
-def test_shipped_policy_asks_for_electrum_hot_only_and_denies_the_rest() -> None:
-    rules = _rules("psbtbridge.Sign")
+@pytest.mark.parametrize("service", ["psbtbridge.Sign", "psbtbridge.SignMessage"])
+def test_shipped_policy_asks_for_electrum_hot_only_and_denies_the_rest(service: str) -> None:
+    """Whatever signs is asked in dom0's prompt, from electrum-hot to electrum only."""
+    rules = _rules(service)
     assert rules[-2:] == [
-        ["psbtbridge.Sign", "*", "@anyvm", "@anyvm", "deny"],
-        ["psbtbridge.Sign", "*", "@anyvm", "@adminvm", "deny"],
+        [service, "*", "@anyvm", "@anyvm", "deny"],
+        [service, "*", "@anyvm", "@adminvm", "deny"],
     ]
+    assert [rule[3] for rule in rules[:-2]] == ["electrum", "@default"]
     for rule in rules[:-2]:
-        assert rule[:3] == ["psbtbridge.Sign", "*", "electrum-hot"]
+        assert rule[:3] == [service, "*", "electrum-hot"]
         assert rule[4:] == ["ask", "target=electrum", "default_target=electrum"]
 
 

@@ -2,7 +2,8 @@
 Qubes: every state renders with `salt-call --local`; the template and cold-qube states are
 applied for real in fresh Debian 12 and 13 roots (an overlay over a cached root), the venv
 installed from the hash-checked wheelhouse with no network; then the installed
-/etc/qubes-rpc/psbtbridge.Sign, run inside that root through the qrexec harness, signs.
+/etc/qubes-rpc/psbtbridge.Sign, run inside that root through the qrexec harness, signs, and
+the installed psbtbridge.SignMessage refuses there (no display: nobody could read the message).
 
 Needs root and, per suite, a Debian root (.ci/debian-root) at build/SUITE-root with a Salt
 venv made inside it at build/salt-venv-SUITE (.ci/salt-roots makes both); without them these
@@ -20,6 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from psbtbridge import sign_message
+from psbtbridge.network import Network
+from psbtbridge.script import address_of
 from tests.support import qrexec_harness as harness
 from tests.support import signing_request
 from tests.support.qrexec_policy import lint_policy
@@ -172,10 +176,37 @@ def test_template_and_cold_qube_states_install_a_signer(
     assert data.is_dir() and (data.stat().st_mode & 0o777) == 0o700
     assert not (data / "keystore").exists()  # never generates keys
 
-    service = [str(IN_FRESH_ROOT), str(base), str(layer), "/etc/qubes-rpc/psbtbridge.Sign"]
+    etc = layer / "upper" / "etc"
+    for name in harness.SHIPPED_SERVICES:  # every service, not only the one run below
+        assert (etc / "qubes-rpc" / name).stat().st_mode & 0o777 == 0o755, name
+        shipped = (ROOT / "qrexec" / "rpc-config" / name).read_text()
+        assert (etc / "qubes" / "rpc-config" / name).read_text() == shipped, name
+
+    def installed(name: str) -> list[str]:
+        return [str(IN_FRESH_ROOT), str(base), str(layer), f"/etc/qubes-rpc/{name}"]
+
     for mode in harness.Mode:
         cold = harness.install(tmp_path / mode.value)
-        _, request, digest = signing_request.prepare(cold.home / ".local" / "share" / "psbtbridge")
-        outcome = harness.call(cold, digest, request, command=service, mode=mode, timeout=180)
+        keys, request, digest = signing_request.prepare(
+            cold.home / ".local" / "share" / "psbtbridge"
+        )
+        outcome = harness.call(
+            cold, digest, request, command=installed("psbtbridge.Sign"), mode=mode, timeout=180
+        )
         assert (outcome.status, outcome.stderr) == (0, ""), outcome.stderr
         assert signing_request.signatures(outcome.stdout) == 1
+        # The installed SignMessage, in a root with no display: refused, never signed.
+        ours = address_of(keys.wallets["p2wpkh"].derive(0, 0).script_pubkey, Network.REGTEST)
+        assert ours is not None
+        message = b"signed only after a person read it"
+        refused = harness.call(
+            cold,
+            sign_message.request_digest(message),
+            sign_message.encode_request(ours, message, None),
+            command=installed("psbtbridge.SignMessage"),
+            service=sign_message.SERVICE,
+            mode=mode,
+            timeout=180,
+        )
+        assert (refused.status, refused.stdout) == (4, b""), refused.stderr
+        assert refused.stderr.endswith("[confirm.no_display]\n"), refused.stderr

@@ -23,6 +23,7 @@ from cold.service import (
 )
 from psbtbridge.errors import (
     BridgeError,
+    Code,
     ConfigError,
     Declined,
     InvalidInput,
@@ -298,6 +299,13 @@ def test_handler_outcome_maps_to_exit_status(error: BridgeError, kind: str) -> N
     status, out, err = _serve(b"a psbt", Handler(error))
     assert (status, out) == (error.exit_status, b"")
     _one_line(err, kind, error.code)
+
+
+def test_a_refusal_reaches_the_caller_as_its_codes_fixed_meaning() -> None:
+    """The sentence (limits, paths, the budget left) stays on the cold side."""
+    error = Refused(Code.MESSAGE_NOT_OURS, "secret detail: indexes 0-999 of p2wpkh")
+    _, _, err = _serve(b"a psbt", Handler(error))
+    assert err == f"psbtbridge: refused: {Code.MESSAGE_NOT_OURS.meaning} [message.not_ours]\n"
 
 
 def test_reason_line_cannot_be_split_or_carry_escapes() -> None:

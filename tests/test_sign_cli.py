@@ -23,13 +23,16 @@ import pytest
 
 from cold import audit
 from cold.keystore import load_keystore
+from psbtbridge.analysis import STRIPPED_BY_ELECTRUM_QR
 from psbtbridge.bip32 import HARDENED, KeyOrigin
 from psbtbridge.encoding import Encoding, decode, encode
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt
+from psbtbridge.qr import base43
 from psbtbridge.script import address_of
 from psbtbridge.tx import Tx
 from tests.conftest import load_vectors, screenshot
+from tests.support.electrum_harness import electrum_qr
 from tests.support.mounts import full_filesystem as full_tmpfs
 from tests.support.mounts import read_only
 from tests.support.psbt_cli import loaded_modules, run_psbt_on_tty
@@ -125,7 +128,7 @@ def sign_cli(keys: KeySet, data: bytes, *options: str) -> Run:
     return Run(result.returncode, result.stdout, result.stderr.decode(), output)
 
 
-def assert_refused(keys: KeySet, data: bytes, code: str, *options: str) -> None:
+def assert_refused(keys: KeySet, data: bytes, code: str, *options: str) -> Run:
     """Exit 1 naming code, nothing written, the refusal logged and the log intact."""
     before = len(audit.read_records(keys.home))
     run = sign_cli(keys, data, "--confirm", "policy", *options)
@@ -137,6 +140,7 @@ def assert_refused(keys: KeySet, data: bytes, code: str, *options: str) -> None:
     assert (records[-1].record.decision, records[-1].record.reason) == ("refused", code)
     verify = run_psbt(keys.home, "audit", "verify")
     assert verify.returncode == 0, verify.stderr
+    return run
 
 
 def test_the_honest_request_signs(keys: KeySet) -> None:
@@ -174,6 +178,22 @@ def test_witness_utxo_disagreeing_with_the_previous_transaction(keys: KeySet) ->
 
 def test_segwit_input_without_its_previous_transaction(keys: KeySet) -> None:
     assert_refused(keys, honest(keys, full_tx=False), "proof.missing_non_witness_utxo")
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [("p2wpkh", "proof.missing_non_witness_utxo"), ("p2pkh", "proof.witness_utxo_non_segwit")],
+)
+def test_electrums_qr_code_is_refused_saying_what_to_do(keys: KeySet, name: str, code: str) -> None:
+    """Electrum's "Show as QR code" (to_qr_data, real Electrum) keeps only the outputs the
+    inputs spend, which proves no amount: refused, and the reason says how to send it."""
+    full = honest(keys, name)
+    (shown,) = electrum_qr("export", base64.b64encode(full).decode())
+    stripped = base43.decode(shown)
+    assert [i.non_witness_utxo for i in Psbt.parse(stripped).inputs] == [None]
+    assert Psbt.parse(stripped).unsigned_tx() == Psbt.parse(full).unsigned_tx()
+    run = assert_refused(keys, stripped, code)
+    assert STRIPPED_BY_ELECTRUM_QR in run.stderr
 
 
 def test_two_requests_claiming_different_amounts_for_one_coin(keys: KeySet) -> None:

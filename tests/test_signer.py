@@ -150,13 +150,15 @@ def test_scripts_the_psbt_left_out_are_added_for_the_finalizer(keys: KeySet, nam
     verify_final_tx(extract(final).serialize(), spent_pairs(spent_outputs(final)))
 
 
-def test_a_wallet_the_seed_does_not_derive_is_never_signed_for(keys: KeySet) -> None:
-    """A registered key claiming our fingerprint and path but holding another xpub."""
-    real = keys.wallets["p2wpkh"]
+@pytest.mark.parametrize("name", ["p2wpkh", "p2pkh", "p2tr"])
+def test_a_wallet_the_seed_does_not_derive_is_never_signed_for(keys: KeySet, name: str) -> None:
+    """A registered key claiming our fingerprint and path but holding another xpub: the
+    signature fails the independent check, and the refusal names the reason."""
+    real = keys.wallets[name]
     origin = real.keys[0].origin
     stranger = seed_of(STRANGER_MNEMONIC).account_key(origin.path)
     forged = Wallet(
-        "p2wpkh", real.script_type, 1, (AccountKey(origin, stranger.xpub),), False, real.network
+        name, real.script_type, 1, (AccountKey(origin, stranger.xpub),), False, real.network
     )
     psbt, analysis = prove(
         keys, build_psbt([Spend(forged, 0, 3, 100_000)], [external(1, 90_000)]), [forged]

@@ -15,7 +15,7 @@ import sys
 
 from cold.address_service import READ_DEADLINE_S, handle
 from cold.keystore import KeystoreFile, load_keystore
-from cold.service import run_service
+from cold.service import run_on_stdio
 from cold.wallets import registered_wallets
 from psbtbridge.address import group_address
 from psbtbridge.errors import Code, ExitStatus, Refused, UsageError
@@ -37,15 +37,8 @@ DEFAULT_COUNT = 10
 
 def run(args: argparse.Namespace) -> int:
     if args.action == "serve":
-        return run_service(
-            os.environ,
-            sys.stdin.fileno(),
-            sys.stdout.buffer,
-            sys.stderr,
-            handle,
-            cap=MAX_REQUEST,
-            read_deadline_s=READ_DEADLINE_S,
-            service=SERVICE,
+        return run_on_stdio(
+            handle, service=SERVICE, cap=MAX_REQUEST, read_deadline_s=READ_DEADLINE_S
         )
     home = data_home(os.environ)
     keystore = load_keystore(home)

@@ -7,12 +7,15 @@ the call and reads the request, and the cold pipeline proves, confirms and signs
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from cold.service import DEFAULT_DEADLINE_S, DEFAULT_READ_DEADLINE_S, run_service
+from cold.service import (
+    DEFAULT_DEADLINE_S,
+    DEFAULT_READ_DEADLINE_S,
+    SERVICE_NAME,
+    run_on_stdio,
+)
 from psbtbridge.files import DEFAULT_MAX_INPUT
 
 
@@ -72,12 +75,9 @@ class _Signer:
 
 def run(args: argparse.Namespace) -> int:
     signer = _Signer()
-    return run_service(
-        os.environ,
-        sys.stdin.fileno(),
-        sys.stdout.buffer,
-        sys.stderr,
+    return run_on_stdio(
         signer,
+        service=SERVICE_NAME,
         cap=DEFAULT_MAX_INPUT,
         read_deadline_s=args.read_timeout,
         deadline_s=args.deadline,

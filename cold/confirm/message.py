@@ -38,6 +38,7 @@ class MessageView:
     format: str
     caller: str
     needs_passphrase: bool
+    digest: str | None = None  # a qrexec request's code, as dom0's prompt showed it
 
 
 def message_rows(view: MessageView) -> tuple[tuple[str, str], ...]:
@@ -58,7 +59,8 @@ def escape_note(view: MessageView) -> str | None:
 
 
 def title(view: MessageView) -> str:
-    return f"psbtbridge: sign a MESSAGE (not a transaction), request from {view.caller}"
+    code = "" if view.digest is None else f" [{view.digest}]"
+    return f"psbtbridge: sign a MESSAGE (not a transaction), request from {view.caller}{code}"
 
 
 def render_message(view: MessageView) -> str:

@@ -6,20 +6,15 @@ psbt address serve            (the psbtbridge.ShowAddress qrexec service body)
 
 One command serves both qubes: `verify --to QUBE` runs on the hot qube and asks the cold
 one over qrexec (hot/commands/address.py), everything else reads the cold qube's own
-wallets (cold/commands/address.py). Like the `psbt` dispatcher, this imports the side's
-module only when it runs, by name, so the hot path never loads cold code and the cold
-path never loads hot code.
+wallets (cold/commands/address.py); psbtbridge/commands/sides.py picks and loads the side.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-from typing import Protocol, cast
 
-
-class _Side(Protocol):
-    def run(self, args: argparse.Namespace) -> int: ...
+from psbtbridge.commands.sides import add_serve, run_side
+from psbtbridge.qrexec import Service
 
 
 def _index(text: str) -> int:
@@ -63,14 +58,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     verify.add_argument("address", metavar="ADDRESS")
     verify.add_argument("--json", action="store_true", help="the answer as JSON")
     verify.add_argument("--to", metavar="QUBE", help="hot: ask this cold qube (e.g. electrum)")
-    actions.add_parser(
-        "serve",
-        help="cold: the psbtbridge.ShowAddress qrexec service body (stdin to stdout)",
-        description="Run by qrexec/psbtbridge.ShowAddress only.",
-    )
+    add_serve(actions, Service.SHOW_ADDRESS)
 
 
 def run(args: argparse.Namespace) -> int:
-    remote = args.action == "verify" and args.to is not None
-    name = "hot.commands.address" if remote else "cold.commands.address"
-    return cast(_Side, importlib.import_module(name)).run(args)
+    return run_side("address", args, remote=args.action == "verify" and args.to is not None)

@@ -1,7 +1,8 @@
 """`psbt qr show FILE` and `psbt qr scan [IMAGE ...]`: PSBTs over animated QR codes for a physical air gap.
 
 show: a PSBT file (binary, base64 or hex), strictly parsed, as UR `crypto-psbt` (default) or
-BBQr frames, in a Tk window, as PNG files or as an animated GIF.
+BBQr frames, or as Electrum's one base43 frame, in a Tk window, as PNG files or as an
+animated GIF.
 scan: frames in any order, with duplicates, from image files or a camera (zbarcam), joined,
 strictly validated, then written: a PSBT as base64 text (binary if OUT ends in .psbt), a
 transaction as hex (binary if OUT ends in .txn). With -o OUT the format it came in is noted
@@ -21,12 +22,13 @@ from psbtbridge.errors import BridgeError, Code, InvalidInput, UsageError
 from psbtbridge.files import read_input, write_atomic, write_output
 from psbtbridge.psbt import Psbt
 from psbtbridge.qr.animation import DEFAULT_MAX_VERSION, Animation, plan
+from psbtbridge.qr.capacity import MAX_VERSION
 from psbtbridge.qr.joiner import Joiner, Payload, PayloadKind, QrFormat, sha256_prefix
 from psbtbridge.tx import Tx
 
 FORMAT_NOTE_SUFFIX: Final = ".qrformat"
 DEFAULT_FPS: Final = 5.0
-_REPLY_FORMATS: Final = {f.value: f for f in (QrFormat.UR, QrFormat.BBQR)}
+_REPLY_FORMATS: Final = {f.value: f for f in (QrFormat.UR, QrFormat.BBQR, QrFormat.BASE43)}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +36,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     show = commands.add_parser(
         "show",
         help="show a PSBT as an animated QR code",
-        description="Show a PSBT as an animated QR code: UR crypto-psbt (default) or BBQr.",
+        description="Show a PSBT as an animated QR code: UR crypto-psbt (default) or BBQr;"
+        " or as the one base43 QR code Electrum reads.",
     )
     show.add_argument("file", metavar="FILE", help="PSBT file (binary, base64 or hex), or -")
     chosen = show.add_mutually_exclusive_group()
@@ -47,9 +50,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     show.add_argument(
         "--max-version",
         type=int,
-        default=DEFAULT_MAX_VERSION,
         metavar="VERSION",
-        help=f"largest QR version per frame, 5..40 (default {DEFAULT_MAX_VERSION})",
+        help=f"largest QR version per frame, 5..40 (default {DEFAULT_MAX_VERSION}; base43:"
+        f" {MAX_VERSION}, as Electrum reads one frame only)",
     )
     show.add_argument(
         "--fps", type=float, default=DEFAULT_FPS, metavar="FPS", help="frames per second"
@@ -63,7 +66,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     scan = commands.add_parser(
         "scan",
         help="join QR frames from images or a camera into a PSBT or transaction",
-        description="Join QR frames (UR, BBQr, pMofN or one base64/hex frame) in any order.",
+        description="Join QR frames (UR, BBQr, pMofN, one base64/hex frame or Electrum's"
+        " one base43 frame) in any order.",
     )
     scan.add_argument("images", nargs="*", metavar="IMAGE", help="pictures of the frames")
     scan.add_argument(
@@ -122,7 +126,11 @@ def show(args: argparse.Namespace) -> int:
             raise UsageError(
                 Code.QR_NO_DISPLAY, "no display for the QR window: use --out DIR or --gif FILE"
             )
-    animation = plan(data, _reply_format(args), args.max_version)
+    qr_format = _reply_format(args)
+    max_version = args.max_version
+    if max_version is None:
+        max_version = MAX_VERSION if qr_format is QrFormat.BASE43 else DEFAULT_MAX_VERSION
+    animation = plan(data, qr_format, max_version)
     txid = psbt.unsigned_tx().txid_hex()
     summary = _describe(animation, txid)
     _note(summary)
@@ -146,7 +154,8 @@ def show(args: argparse.Namespace) -> int:
 def _describe(animation: Animation, txid: str) -> str:
     return (
         f"{animation.format.value}, {len(animation.psbt)}-byte PSBT, "
-        f"{animation.fragments} fragments, QR version {animation.version}, "
+        f"{animation.fragments} fragment{'' if animation.fragments == 1 else 's'}, "
+        f"QR version {animation.version}, "
         f"request code {txid[:8]}, sha256 {sha256_prefix(animation.psbt)}, txid {txid}"
     )
 

@@ -1,4 +1,5 @@
-"""What to show for one PSBT: the frame texts of an animated QR code in UR or BBQr, and its version.
+"""What to show for one PSBT: the frame texts of an animated QR code in UR or BBQr (or Electrum's
+one base43 frame), and its version.
 
 Frames are upper case so QR alphanumeric mode carries them (UR is case-insensitive; BBQr is
 upper case by design). Files hold a fixed loop: for UR twice as many frames as fragments,
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from psbtbridge.errors import Code, UsageError
-from psbtbridge.qr import bbqr, cbor, ur
+from psbtbridge.qr import base43, bbqr, cbor, ur
 from psbtbridge.qr.capacity import MAX_VERSION, Ecc, alphanumeric_capacity
 from psbtbridge.qr.joiner import QrFormat
 
@@ -63,15 +64,33 @@ def _longest_ur_part(encoder: ur.UREncoder, message_len: int) -> int:
     return len(f"ur:{ur.PSBT_TYPE}/4294967295-{encoder.seq_len}/") + 2 * body
 
 
+def _base43_frame(psbt: bytes, max_version: int) -> Animation:
+    """Electrum's one frame, in the smallest version that holds it: Electrum reads no more."""
+    frame = base43.encode(psbt)
+    capacity = alphanumeric_capacity(max_version, Ecc.L)
+    if len(frame) > capacity:
+        raise UsageError(
+            Code.QR_BASE43_TOO_LARGE,
+            f"a {len(psbt)}-byte PSBT is {len(frame)} base43 characters, and the one QR code"
+            f" Electrum reads holds {capacity} at version {max_version}: give Electrum the file"
+            " (Tools > Load transaction > From file) or send it over qrexec; a wallet that reads"
+            " animated codes takes --format ur or bbqr",
+        )
+    version = _smallest_version(len(frame), max_version)
+    return Animation(QrFormat.BASE43, version, 1, (frame,), psbt)
+
+
 def plan(psbt: bytes, qr_format: QrFormat, max_version: int = DEFAULT_MAX_VERSION) -> Animation:
-    """Frames for a PSBT in UR (`crypto-psbt`) or BBQr (type P, Z encoding)."""
+    """Frames for a PSBT in UR (`crypto-psbt`), BBQr (type P, Z encoding) or base43 (one)."""
     if not MIN_VERSION <= max_version <= MAX_VERSION:
         raise UsageError(Code.QR_VERSION, f"--max-version must be {MIN_VERSION}..{MAX_VERSION}")
+    if qr_format is QrFormat.BASE43:
+        return _base43_frame(psbt, max_version)
     if qr_format is QrFormat.BBQR:
         split = bbqr.split(psbt, "P", max_version=max_version)
         return Animation(qr_format, split.version, len(split.parts), split.parts, psbt)
     if qr_format is not QrFormat.UR:
-        raise UsageError(Code.CLI_USAGE, f"cannot show {qr_format.value}: only UR and BBQr")
+        raise UsageError(Code.CLI_USAGE, f"cannot show {qr_format.value}: only UR, BBQr, base43")
     encoder = _ur_encoder(psbt, max_version)
     count = 1 if encoder.seq_len == 1 else 2 * encoder.seq_len
     frames = tuple(encoder.next_part().upper() for _ in range(count))

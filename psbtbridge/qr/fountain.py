@@ -3,15 +3,16 @@
 Parts 1..seqLen carry one fragment each; later parts XOR a pseudo-random subset chosen from
 (seqNum, checksum) with Xoshiro256**, so a scanner that missed frames completes from any
 sufficiently large set of parts, in any order. The decoder distrusts every part: headers must
-agree, duplicates must be identical, memory is capped, and the whole message must match its
-CRC-32 (a consistency check, not authentication: the PSBT parser and digest come after).
+agree, duplicates must be identical, memory and work are bounded, and the whole message must
+match its CRC-32 (a consistency check, not authentication: the PSBT parser and digest come
+after).
 """
 
 from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from math import ceil
@@ -24,14 +25,13 @@ from psbtbridge.qr.xoshiro import Xoshiro256
 T = TypeVar("T")
 _UINT32 = 1 << 32
 _PART_FIELDS = 5
-# What a hostile but consistent stream can make the decoder hold and do (a work step is about
-# 0.1 microseconds). A PSBT shown from its first part needs almost nothing; one of 40 kB in
-# 200-byte fragments joined mid-animation (mixed parts only) needs 16 million steps.
-MAX_HELD_BYTES = 64 * 1024 * 1024  # mixed parts held, data plus their index sets
-MAX_WORK_PER_PART = 4_000_000  # set elements touched while reducing by one part
-MAX_WORK = 20_000_000  # the same over the whole stream
-_INDEX_COST = 64  # bytes one index costs in a frozenset of Python ints
-_CHOICE_WORK = 80  # work steps one fragment index costs to draw (Xoshiro256** in Python)
+# What a hostile but consistent stream can make the decoder hold and do (see FountainDecoder).
+MAX_HELD_BYTES = 64 * 1024 * 1024  # seqLen rows; the caps of a scan allow about 10 MiB
+DEGREE_SLACK = 3  # parts may mix this many times the fragments a real encoder's do on average
+DEGREE_ALLOWANCE = 8  # plus this many parts of every fragment, so early heavy parts pass
+MAX_PARTS_FACTOR = 2  # a real encoder's parts determine the message within seqLen + a few
+MAX_PARTS_EXTRA = 64
+_INT_OVERHEAD = 32  # bytes a Python int and its dict entry cost beyond its digits
 
 
 @dataclass(frozen=True)
@@ -141,11 +141,22 @@ def shuffled(items: Sequence[T], rng: Xoshiro256, count: int | None = None) -> l
     return result
 
 
+def _part_rng(seq_num: int, checksum: int) -> Xoshiro256:
+    return Xoshiro256(seq_num.to_bytes(4, "big") + checksum.to_bytes(4, "big"))
+
+
+def part_degree(seq_num: int, seq_len: int, checksum: int) -> int:
+    """How many fragments part seq_num mixes: two draws, before paying for the fragments."""
+    if seq_num <= seq_len:
+        return 1
+    return choose_degree(seq_len, _part_rng(seq_num, checksum))
+
+
 def choose_fragments(seq_num: int, seq_len: int, checksum: int) -> frozenset[int]:
     """Which fragment indexes part seq_num XORs together (encoder and decoder agree on it)."""
     if seq_num <= seq_len:
         return frozenset((seq_num - 1,))
-    rng = Xoshiro256(seq_num.to_bytes(4, "big") + checksum.to_bytes(4, "big"))
+    rng = _part_rng(seq_num, checksum)
     degree = choose_degree(seq_len, rng)
     return frozenset(shuffled(range(seq_len), rng, degree))
 
@@ -180,24 +191,57 @@ class FountainEncoder:
         return Part(self.seq_num, self.seq_len, self.message_len, self.checksum, data)
 
 
+def expected_degree(seq_len: int) -> float:
+    """The mean degree of a mixed part: sum of d * (1/d) / H(seqLen), i.e. seqLen / H(seqLen)."""
+    return seq_len / sum(1 / d for d in range(1, seq_len + 1))
+
+
+def _bits(value: int) -> Iterator[int]:
+    """The positions of the set bits of a non-negative int, lowest first."""
+    while value:
+        low = value & -value
+        yield low.bit_length() - 1
+        value ^= low
+
+
 class FountainDecoder:
-    """Collects parts in any order and solves for the fragments; `message` is set when done."""
+    """Collects parts in any order and solves for the fragments; `message` is set when done.
+
+    Each part is one linear equation over GF(2): the XOR of some fragments equals its data.
+    The decoder keeps the equations it has in reduced row echelon form (Gauss-Jordan
+    elimination), one row per pivot fragment, each row one int: the fragment set in the low
+    seqLen bits and the XORed data above them (the augmented row [A | b]). A new part is
+    reduced by the rows whose pivots it mixes, then, if anything is left, becomes a row and
+    is eliminated from the rows that mix its pivot. Once there are seqLen rows each is a
+    single fragment. Unlike peeling (the reference decoder's simple and mixed parts), this
+    finishes as soon as the parts received determine the message, which matters to a
+    scanner that starts mid-animation and sees only mixed parts.
+
+    What a hostile but consistent stream can cost is bounded: at most seqLen rows are held
+    (checked from the first header against MAX_HELD_BYTES), a part costs its degree (drawing
+    its fragments, one row XOR per pivot it mixes) plus one pass over the unsolved rows, and
+    the degrees of all parts must stay near UR's degree distribution (QR_UR_TOO_COMPLEX), as
+    must the number of parts it takes (QR_TOO_MANY_FRAMES).
+    """
 
     def __init__(self, max_message_len: int, max_seq_len: int) -> None:
         self._max_message_len = max_message_len
         self._max_seq_len = max_seq_len
         self._header: tuple[int, int, int, int] | None = None  # seqLen, messageLen, crc, fraglen
         self._seen: dict[int, bytes] = {}  # seqNum -> digest of its data, to spot conflicts
-        self._simple: dict[int, bytes] = {}
-        self._mixed: dict[frozenset[int], bytes] = {}
-        self._held = 0  # estimated bytes in _mixed
-        self._work = 0  # steps spent reducing, whole stream
+        self._rows: dict[int, int] = {}  # pivot fragment -> its augmented row
+        self._pivots = 0  # the pivot fragments as a bitmask
+        self._unsolved: set[int] = set()  # pivots whose rows still mix other fragments
+        self._degrees = 0  # fragments drawn for all parts so far
         self.message: bytes | None = None
 
     @property
     def progress(self) -> tuple[int, int]:
-        """(fragments recovered, fragments needed); (0, 0) before the first part."""
-        return len(self._simple), self._header[0] if self._header else 0
+        """(independent parts, fragments needed); (0, 0) before the first part.
+
+        The first reaches the second exactly when the message is determined.
+        """
+        return len(self._rows), self._header[0] if self._header else 0
 
     def _check_header(self, part: Part) -> None:
         header = (part.seq_len, part.message_len, part.checksum, len(part.data))
@@ -218,6 +262,14 @@ class FountainDecoder:
                     Code.QR_UR_INCONSISTENT,
                     f"UR part {part.seq_num}: {part.seq_len} fragments of {len(part.data)}"
                     f" bytes cannot hold {part.message_len} bytes",
+                )
+            # seqLen rows of seqLen + 8 * fragment length bits: all the decoder ever holds
+            held = part.seq_len * (part.seq_len // 8 + len(part.data) + _INT_OVERHEAD)
+            if held > MAX_HELD_BYTES:
+                raise InvalidInput(
+                    Code.QR_UR_TOO_COMPLEX,
+                    f"UR: solving {part.seq_len} fragments of {len(part.data)} bytes would"
+                    f" hold over {MAX_HELD_BYTES} bytes",
                 )
             self._header = header
         elif header != self._header:
@@ -240,78 +292,75 @@ class FountainDecoder:
             )
         if earlier is not digest:
             return False
-        indexes = choose_fragments(part.seq_num, part.seq_len, part.checksum)
-        self._spend(_CHOICE_WORK * len(indexes), [MAX_WORK_PER_PART])
-        self._solve(indexes, part.data)
-        if len(self._simple) == part.seq_len:
+        self._check_budget(part)
+        row = int.from_bytes(part.data, "big") << part.seq_len
+        for index in choose_fragments(part.seq_num, part.seq_len, part.checksum):
+            row |= 1 << index
+        self._solve(row, part.seq_len)
+        if len(self._rows) == part.seq_len:
             self._assemble(part)
         return True
 
-    def _spend(self, steps: int, budget: list[int]) -> None:
-        """Count reduction work; a stream that needs more than any PSBT would is refused."""
-        budget[0] -= steps
-        self._work += steps
-        if budget[0] < 0 or self._work > MAX_WORK:
+    def _check_budget(self, part: Part) -> None:
+        """Refuse a stream no real encoder makes, before paying for its next part.
+
+        A part's degree is known from two draws; the fragments it mixes cost one draw each
+        and at most one row XOR each, so the sum of degrees is the work of the stream (with
+        the one pass over unsolved rows per new pivot, at most seqLen passes). Parts of a
+        real encoder have degrees drawn with P(d) proportional to 1/d, seqLen/H(seqLen) on
+        average: DEGREE_SLACK times that per part, plus DEGREE_ALLOWANCE heavy parts, is
+        many standard deviations above any real stream. A flood of hand-picked heavy parts
+        (issue 16 item 6) exceeds it within a few dozen parts.
+        """
+        seq_len = part.seq_len
+        parts = len(self._seen)
+        if parts > MAX_PARTS_FACTOR * seq_len + MAX_PARTS_EXTRA:
+            raise InvalidInput(
+                Code.QR_TOO_MANY_FRAMES,
+                f"UR: {parts} different parts of {seq_len} fragments and the message is still"
+                " not determined (a real encoder's parts determine it within about"
+                f" {seq_len + 2}); the frames are not from one encoder",
+            )
+        self._degrees += part_degree(part.seq_num, seq_len, part.checksum)
+        budget = (DEGREE_SLACK * parts * expected_degree(seq_len)) + DEGREE_ALLOWANCE * seq_len
+        if self._degrees > budget:
             raise InvalidInput(
                 Code.QR_UR_TOO_COMPLEX,
-                "UR: the parts mix so many fragments that decoding them would take too long"
-                " (more work than any PSBT stream needs); scan the sender's frames again",
+                f"UR: {parts} parts mix {self._degrees} fragments, far more than a real"
+                f" encoder's parts of {seq_len} fragments (about"
+                f" {expected_degree(seq_len):.0f} each); scan the sender's frames again",
             )
 
-    def _hold(self, indexes: frozenset[int], data: bytes) -> None:
-        self._held += len(data) + _INDEX_COST * len(indexes)
-        if self._held > MAX_HELD_BYTES:
-            raise InvalidInput(
-                Code.QR_UR_TOO_COMPLEX,
-                f"UR: the unsolved mixed parts would take over {MAX_HELD_BYTES} bytes",
-            )
-        self._mixed[indexes] = data
-
-    def _release(self, indexes: frozenset[int]) -> bytes:
-        data = self._mixed.pop(indexes)
-        self._held -= len(data) + _INDEX_COST * len(indexes)
-        return data
-
-    def _solve(self, indexes: frozenset[int], data: bytes) -> None:
-        # Peeling decoder: reduce every part by what is known until only unknowns remain.
-        # Every step below is paid for: a set operation by the size of its sets, a subset
-        # test by the smaller set, so one part costs at most MAX_WORK_PER_PART.
-        budget = [MAX_WORK_PER_PART]
-        queue = [(indexes, data)]
-        while queue:
-            indexes, data = queue.pop()
-            self._spend(len(indexes) + len(data) // 64, budget)
-            for index in indexes & self._simple.keys():
-                indexes -= {index}
-                data = xor(data, self._simple[index])
-                self._spend(len(indexes) + len(data) // 64, budget)
-            self._spend(len(self._mixed), budget)
-            for known, known_data in self._mixed.items():
-                if len(known) < len(indexes):
-                    self._spend(len(known), budget)
-                    if known < indexes:
-                        indexes -= known
-                        data = xor(data, known_data)
-                        self._spend(len(indexes) + len(data) // 64, budget)
-            if not indexes:
-                if any(data):
-                    raise InvalidInput(Code.QR_CONFLICT, "UR: parts contradict each other")
-            elif len(indexes) == 1:
-                (index,) = indexes
-                self._simple[index] = data
-                self._spend(len(self._mixed), budget)
-                for known in [k for k in self._mixed if index in k]:
-                    queue.append((known, self._release(known)))
-            elif indexes not in self._mixed:
-                self._spend(len(self._mixed), budget)
-                for known in [k for k in self._mixed if len(indexes) < len(k)]:
-                    self._spend(len(indexes), budget)
-                    if indexes < known:
-                        queue.append((known - indexes, xor(self._release(known), data)))
-                self._hold(indexes, data)
+    def _solve(self, row: int, seq_len: int) -> None:
+        for pivot in _bits(row & self._pivots):
+            row ^= self._rows[pivot]  # clears this pivot and touches no other pivot (RREF)
+        fragments = row & ((1 << seq_len) - 1)
+        if not fragments:
+            if row:
+                raise InvalidInput(Code.QR_CONFLICT, "UR: parts contradict each other")
+            return  # implied by the parts before it
+        low = fragments & -fragments
+        pivot = low.bit_length() - 1
+        for other in [p for p in self._unsolved if self._rows[p] & low]:
+            reduced = self._rows[other] ^ row
+            self._rows[other] = reduced
+            if _is_single(reduced & ((1 << seq_len) - 1)):
+                self._unsolved.discard(other)
+        self._rows[pivot] = row
+        self._pivots |= low
+        if not _is_single(fragments):
+            self._unsolved.add(pivot)
 
     def _assemble(self, part: Part) -> None:
-        message = b"".join(self._simple[i] for i in range(part.seq_len))[: part.message_len]
+        fragment_len = len(part.data)
+        message = b"".join(
+            (self._rows[i] >> part.seq_len).to_bytes(fragment_len, "big")
+            for i in range(part.seq_len)
+        )[: part.message_len]
         if zlib.crc32(message) != part.checksum:
             raise InvalidInput(Code.QR_MESSAGE_CHECKSUM, "UR: reassembled message fails its CRC-32")
         self.message = message
+
+
+def _is_single(fragments: int) -> bool:
+    return fragments & (fragments - 1) == 0

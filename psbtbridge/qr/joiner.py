@@ -1,8 +1,9 @@
 """The scanner's front: feed QR frame texts in any order, get one PSBT or transaction back.
 
-The first frame fixes the format (UR, BBQr, pMofN or one plain base64/hex PSBT); frames of
-another format, of another message, or contradicting earlier ones are refused. Only PSBTs
-and transactions come out: anything else is refused as soon as its first frame says so.
+The first frame fixes the format (UR, BBQr, pMofN, one plain base64/hex PSBT or one
+Electrum base43 frame); frames of another format, of another message, or contradicting
+earlier ones are refused. Only PSBTs and transactions come out: anything else is refused
+as soon as its first frame says so.
 The result is structurally joined, not yet validated: the caller parses it strictly.
 """
 
@@ -13,8 +14,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
+from psbtbridge import encoding
 from psbtbridge.errors import Code, InvalidInput
-from psbtbridge.qr import bbqr, legacy, ur
+from psbtbridge.qr import base43, bbqr, legacy, ur
 from psbtbridge.qr.bbqr import BBQrJoiner
 from psbtbridge.qr.legacy import PmofnJoiner
 from psbtbridge.qr.ur import URDecoder
@@ -38,11 +40,12 @@ class QrFormat(Enum):
     BBQR = "bbqr"
     PMOFN = "pmofn"
     PLAIN = "plain"
+    BASE43 = "base43"
 
     @property
     def reply(self) -> QrFormat:
         """The format to answer in: the same, except legacy formats (never emitted) get UR."""
-        return self if self in (QrFormat.UR, QrFormat.BBQR) else QrFormat.UR
+        return self if self in (QrFormat.UR, QrFormat.BBQR, QrFormat.BASE43) else QrFormat.UR
 
 
 class PayloadKind(Enum):
@@ -70,16 +73,34 @@ class Limits:
 
 
 _BBQR_KINDS: Final = {"P": PayloadKind.PSBT, "T": PayloadKind.TRANSACTION}
+_BBQR_ENCODINGS: Final = frozenset(e.value for e in bbqr.Encoding)
+#: The nVersion values (4 bytes, little-endian) a base43 transaction may start with: what
+#: Electrum writes (1 and 2) and BIP431's 3. Anything else is not Electrum's export.
+_TX_VERSIONS: Final = tuple(v.to_bytes(4, "little") for v in (1, 2, 3))
 
 
 def detect(untrusted_text: str) -> QrFormat:
+    """The format a frame is in, from its first characters (and, for base43, its alphabet).
+
+    Electrum's base43 alphabet holds the upper-case `UR:` and `B$`, and every hex digit, so
+    the order matters. A base43 PSBT's first characters are fixed by the PSBT magic and its
+    length: every 978-byte PSBT's start `B$5XAH`, so `B$` alone would take it for BBQr, and
+    BBQr needs its encoding letter too (H, 2 or Z). With that, UR, BBQr and pMofN (lower-case
+    `p`) come first: no base43 PSBT one QR code holds starts like them (tests/test_qr_joiner.py
+    tries every length). Then a PSBT in hex (magic `70736274ff`; Electrum's own reader also
+    tries hex first) or base64 (`cHNidP`: lower case, never base43); only then base43.
+    """
     text = untrusted_text.strip()
     if text[:3].lower() == "ur:":
         return QrFormat.UR
-    if text[:2].upper() == "B$":
+    if text[:2].upper() == "B$" and text[2:3].upper() in _BBQR_ENCODINGS:
         return QrFormat.BBQR
     if legacy.is_pmofn(text):
         return QrFormat.PMOFN
+    if encoding.text_encoding(text.encode("ascii", "replace")) is not None:
+        return QrFormat.PLAIN
+    if base43.is_base43(text):
+        return QrFormat.BASE43
     return QrFormat.PLAIN
 
 
@@ -98,7 +119,7 @@ class Joiner:
 
     @property
     def progress(self) -> tuple[int, int]:
-        """(parts in hand, parts needed) so far; UR counts recovered fragments."""
+        """(parts in hand, parts needed) so far; UR counts independent parts (its rank)."""
         if self.format is QrFormat.UR:
             return self._ur.progress
         if self.format is QrFormat.BBQR:
@@ -135,6 +156,9 @@ class Joiner:
             if self._pmofn.text is not None:
                 self.result = Payload(PayloadKind.PSBT, legacy.psbt_from_text(self._pmofn.text))
             return new
+        if kind is QrFormat.BASE43:
+            self.result = _base43_payload(untrusted_text.strip())
+            return True
         self.result = Payload(PayloadKind.PSBT, legacy.psbt_from_text(untrusted_text))
         return True
 
@@ -163,3 +187,16 @@ class Joiner:
         if file is not None:
             self.result = Payload(_BBQR_KINDS[file.file_type], file.data)
         return new
+
+
+def _base43_payload(untrusted_text: str) -> Payload:
+    """One Electrum frame: a PSBT (its magic) or a signed transaction (its version)."""
+    data = base43.decode(untrusted_text)
+    if data.startswith(encoding.PSBT_MAGIC):
+        return Payload(PayloadKind.PSBT, data)
+    if data[:4] in _TX_VERSIONS:
+        return Payload(PayloadKind.TRANSACTION, data)
+    raise InvalidInput(
+        Code.QR_UNSUPPORTED_PAYLOAD,
+        "a base43 frame (Electrum's QR) that holds neither a PSBT nor a transaction",
+    )

@@ -71,6 +71,6 @@ def psbt_from_text(untrusted_text: str) -> bytes:
     except InvalidInput as error:
         raise InvalidInput(
             Code.QR_UNKNOWN_FORMAT,
-            "frame is neither UR, BBQr, pMofN nor a base64/hex PSBT",
+            "frame is neither UR, BBQr, pMofN, Electrum's base43 nor a base64/hex PSBT",
         ) from error
     return data

@@ -55,13 +55,17 @@ def show(animation: Animation, fps: float, caption: str) -> None:
     frames: Iterator[str] = animation.stream()
     interval = 1 / fps
     shown = 0
+    last = ""
 
     def next_frame() -> None:
-        nonlocal shown
+        nonlocal shown, last
         started = time.monotonic()
-        image = ImageTk.PhotoImage(render(next(frames), animation.version, box))
-        picture.configure(image=image)
-        picture.image = image  # type: ignore[attr-defined]  # keep a reference: Tk does not
+        text = next(frames)
+        if text != last:  # one frame (base43, a short UR) is drawn once, not at every tick
+            image = ImageTk.PhotoImage(render(text, animation.version, box))
+            picture.configure(image=image)
+            picture.image = image  # type: ignore[attr-defined]  # keep a reference: Tk does not
+            last = text
         shown += 1
         status.configure(text=f"frame {shown}  ·  needs ≥ {animation.fragments}  ·  Esc closes")
         spent = time.monotonic() - started

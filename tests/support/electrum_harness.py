@@ -37,6 +37,7 @@ from psbtbridge.errors import BridgeError
 from psbtbridge.network import Network
 
 INPROCESS = Path(__file__).with_name("electrum_inprocess.py")  # runs on Electrum's Python
+ELECTRUM_QR = Path(__file__).with_name("electrum_qr.py")  # runs on Electrum's Python
 ROOT_VAR = "PSBTBRIDGE_TEST_ELECTRUM_ROOT"
 ELECTRUM_ROOT: str | None = os.environ.get(ROOT_VAR) or None
 IN_ROOT = Path(__file__).with_name("in-debian-root")
@@ -323,6 +324,17 @@ def electrum_status(electrum: Electrum, wallet: Path, psbt_or_tx: bytes) -> dict
     assert result.returncode == 0, result.stderr.decode()
     status: dict[str, Any] = json.loads(result.stdout)
     return status
+
+
+def electrum_qr(action: str, *lines: str) -> list[str]:
+    """Electrum's own QR text code on each line (tests/support/electrum_qr.py ACTION)."""
+    result = subprocess.run(
+        [*PYTHON_ARGV, str(ELECTRUM_QR), action],
+        input="".join(line + "\n" for line in lines),
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
 
 
 def bitcointx_verify(raw: bytes, previous: Mapping[str, bytes]) -> None:

@@ -1,5 +1,5 @@
-"""Runs the psbtbridge services (Sign, ShowAddress) the way qrexec runs them in the cold qube,
-for tests.
+"""Runs the psbtbridge services (Sign, ShowAddress, SignMessage) the way qrexec runs them in
+the cold qube, for tests.
 
 What qrexec does (measured with upstream qubes-core-qrexec 4.4.2), and what this copies, in
 its two ways of starting a service (`Mode`):
@@ -227,6 +227,18 @@ class Running:
         while chunk := self.answer.recv(65536):
             parts.append(chunk)
         return b"".join(parts)
+
+    def hang_up(self, within: float) -> None:
+        """Close the caller's end of the answer, as a hot qube that went away, and check the
+        service noticed: it ends within `within` seconds, exit 4, one service.caller_gone line."""
+        hung_up = time.monotonic()
+        self.answer.close()
+        status, stderr = self.wait(within)
+        assert time.monotonic() - hung_up < within
+        assert status == 4, stderr  # ExitStatus.INTERNAL
+        assert stderr.startswith("psbtbridge: error: ") and stderr.endswith(
+            "[service.caller_gone]\n"
+        ), stderr
 
     def wait(self, timeout: float) -> tuple[int, str]:
         """Exit status (128+N for signal N, like a shell) and stderr; kills after timeout."""

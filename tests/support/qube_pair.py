@@ -94,15 +94,19 @@ def add_vault(cold: Cold) -> None:
     ok(run_psbt(cold_env, "wallet", "add", "vault", descriptor, "--yes"))
 
 
-def hot_env(cold: Cold, electrum: Electrum, hot_home: Path, **extra: str) -> dict[str, str]:
-    """The hot qube's environment: its own data folder, the shim as qrexec client, Electrum."""
+def shim_env(cold: Cold, hot_home: Path, **extra: str) -> dict[str, str]:
+    """The hot qube's environment: its own data folder, the shim as qrexec client."""
     return {
         "PSBTBRIDGE_HOME": str(hot_home),
         CLIENT_ENV: harness.shim_command(),
         "PSBTBRIDGE_SHIM_ROOT": str(cold.install.root),
-        ELECTRUM_VAR: shlex.join(electrum.argv),
         **extra,
     }
+
+
+def hot_env(cold: Cold, electrum: Electrum, hot_home: Path, **extra: str) -> dict[str, str]:
+    """shim_env and Electrum."""
+    return shim_env(cold, hot_home, **{ELECTRUM_VAR: shlex.join(electrum.argv)}, **extra)
 
 
 def environ(env: Mapping[str, str], unset: tuple[str, ...] = ()) -> dict[str, str]:
@@ -122,6 +126,18 @@ def run_psbt(
         capture_output=True,
         timeout=90,
         check=False,
+    )
+
+
+def start_psbt(env: Mapping[str, str], *args: str) -> subprocess.Popen[bytes]:
+    """The real `psbt` command in environ(env), left running (stdout and stderr piped), for
+    a test that answers a window on the cold side while it waits."""
+    return subprocess.Popen(
+        [PSBT, *args],
+        env=environ(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
 
 
