@@ -25,11 +25,12 @@ from psbtbridge.script import is_p2pkh, is_p2sh, is_p2tr, is_p2wpkh, is_p2wsh
 from psbtbridge.tx import OutPoint, Tx, TxIn, TxOut
 
 TAG: Final = "BIP0322-signed-message"
-#: BIP-322 PSBT_GLOBAL_GENERIC_SIGNED_MESSAGE: the UTF-8 message, no key data.
-PSBT_GLOBAL_GENERIC_SIGNED_MESSAGE: Final = 0x09
 OP_RETURN_SCRIPT: Final = b"\x6a"
 SIGHASH_ALL: Final = 0x01
-_NULL_PREVOUT: Final = OutPoint(bytes(32), 0xFFFFFFFF)
+#: to_spend's input: the null prevout of a coinbase.
+NULL_PREVOUT: Final = OutPoint(bytes(32), 0xFFFFFFFF)
+#: to_spend's scriptSig before the message hash: OP_0 PUSH32.
+MESSAGE_HASH_PUSH: Final = b"\x00\x20"
 #: A witness stack of a simple signature: BIP-322 sets no limit; this is far above any
 #: standard spend (a 20-key P2WSH multisig is ~1.5 kB) and far below a memory problem.
 MAX_SIGNATURE_SIZE: Final = 64 * 1024
@@ -57,10 +58,10 @@ def to_spend(message_challenge: bytes, message: bytes) -> Tx:
 
 def to_spend_of_hash(message_challenge: bytes, hashed: bytes) -> Tx:
     """to_spend from the message's hash alone: all a PSBT without the message tells."""
-    script_sig = b"\x00\x20" + hashed  # OP_0 PUSH32[message_hash]
+    script_sig = MESSAGE_HASH_PUSH + hashed
     return Tx(
         version=0,
-        inputs=(TxIn(_NULL_PREVOUT, script_sig, 0),),
+        inputs=(TxIn(NULL_PREVOUT, script_sig, 0),),
         outputs=(TxOut(0, message_challenge),),
         locktime=0,
     )

@@ -18,7 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from psbtbridge.bip322 import OP_RETURN_SCRIPT, message_hash, to_spend_of_hash
+from psbtbridge.bip322 import (
+    MESSAGE_HASH_PUSH,
+    NULL_PREVOUT,
+    OP_RETURN_SCRIPT,
+    message_hash,
+    to_spend_of_hash,
+)
 from psbtbridge.errors import Code, InvalidInput, Refused
 from psbtbridge.message import check_message
 from psbtbridge.psbt import Psbt, PsbtInput
@@ -29,8 +35,6 @@ from psbtbridge.tx import OutPoint, Tx, TxOut
 
 #: BIP-322 PSBT_GLOBAL_GENERIC_SIGNED_MESSAGE: the UTF-8 message, no key data.
 PSBT_GLOBAL_GENERIC_SIGNED_MESSAGE: Final = 0x09
-_NULL_PREVOUT: Final = OutPoint(bytes(32), 0xFFFFFFFF)
-_MESSAGE_HASH_PUSH: Final = b"\x00\x20"  # to_spend's scriptSig: OP_0 PUSH32[message_hash]
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,7 @@ def _claimed_to_spend(first: PsbtInput | None) -> Tx | None:
         previous = Tx.parse(raw)  # the PSBT parser read it strictly already
     except InvalidInput:
         return None
-    if len(previous.inputs) != 1 or previous.inputs[0].prevout != _NULL_PREVOUT:
+    if len(previous.inputs) != 1 or previous.inputs[0].prevout != NULL_PREVOUT:
         return None
     return previous
 
@@ -168,7 +172,7 @@ def _message_text(fields: list[Entry]) -> str:
 def _hash_in(spend: Tx) -> bytes:
     """The message hash to_spend commits to, from its scriptSig OP_0 PUSH32[message_hash]."""
     script_sig = spend.inputs[0].script_sig
-    if len(script_sig) != 34 or script_sig[:2] != _MESSAGE_HASH_PUSH:
+    if len(script_sig) != 34 or script_sig[:2] != MESSAGE_HASH_PUSH:
         raise Refused(
             Code.BIP322_NOT_TO_SPEND,
             "input 0's previous transaction has to_spend's null prevout but not its scriptSig"
