@@ -21,7 +21,9 @@ Record schema, version 2 (written now), one JSON object per line, ASCII, keys in
                   "ours": bool}, ...]; proven: a full previous transaction gave the amount
     outputs       [{"address": str|null, "script": hex, "script_size": bytes,
                   "script_sha256": hex|null, "amount": sat, "kind": str}, ...]
-                  script holds at most the first 100 bytes; script_sha256 names a longer one
+                  script holds at most the first 100 bytes; script_sha256 names a longer one.
+                  A signed BIP-322 message proof has one output of kind "message_proof": the
+                  address it signs for, 0 sat; its inputs are shown, not spent (cold/state.py)
     omitted       inputs and outputs left out to bound the record (at most 3,000 of each kept)
     fee           sat, or null when it was never proven
     fee_rate      sat/vB (a number), or null
@@ -67,6 +69,8 @@ MAX_SCRIPT_SHOWN: Final = 100  # bytes of an output script kept; longer ones add
 MAX_LISTED: Final = 3000  # inputs, and outputs, kept in one record (400,000 WU fit ~2,400)
 
 Decision = Literal["signed", "declined", "refused", "declared"]
+#: The output kind of a signed BIP-322 message proof's record (see the schema above).
+PROOF_KIND: Final = "message_proof"
 DECISIONS: Final = ("signed", "declined", "refused", "declared")
 
 _TAIL_CHUNK: Final = 64 * 1024
@@ -162,6 +166,11 @@ class AuditRecord:
     inputs: tuple[AuditInput, ...] = ()
     used: tuple[UsedIndex, ...] = ()
     omitted: int = 0
+
+    @property
+    def is_proof(self) -> bool:
+        """A BIP-322 message proof: signed, yet none of its inputs can be spent by it."""
+        return any(o.kind == PROOF_KIND for o in self.outputs)
 
     @property
     def left(self) -> int:

@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from cold import audit, state
-from cold.audit import AuditInput, AuditRecord, UsedIndex, bounded_output
+from cold.audit import (
+    PROOF_KIND,
+    AuditInput,
+    AuditOutput,
+    AuditRecord,
+    UsedIndex,
+    bounded_output,
+)
 from cold.keystore import KeystoreFile, Seed, load_keystore, read_secret_file, unlock
 from cold.ledger import (
     OutPointKey,
@@ -36,11 +43,13 @@ from cold.signer import sign
 from cold.verdict import ALREADY_SIGNED, Verdict, evaluate, evaluate_unattended
 from cold.wallets import registered_wallets
 from psbtbridge.analysis import Analysis, analyse
+from psbtbridge.bip322_psbt import claims_proof
 from psbtbridge.encoding import decode, encode
 from psbtbridge.errors import BridgeError, Code, ConfigError, Declined, Finding, Refused
 from psbtbridge.home import data_home
 from psbtbridge.psbt import Psbt
 from psbtbridge.qrexec import check_digest
+from psbtbridge.script import address_of
 from psbtbridge.size import MAX_SCRIPT_SIZE, MAX_STANDARD_WEIGHT, unsigned_weight
 from psbtbridge.tx import Tx
 from psbtbridge.wallet import Wallet
@@ -160,7 +169,9 @@ def run_signing(
         record = _unanalysed_record(request, unsigned, "refused", error)
         raise _logged(request.home, record, error, now) from None
     ctx = _Context(request, unsigned, unsigned.txid_hex(), psbt, wallets, keystore, policy)
-    mode = request.confirm or ("policy" if policy.unattended.enabled else "gui")
+    # A message proof is never signed unattended (cold/verdict.py): the service asks a person.
+    unattended = policy.unattended.enabled and not claims_proof(psbt)
+    mode = request.confirm or ("policy" if unattended else "gui")
     try:
         _check_bounds(ctx)
         if mode == "policy":
@@ -384,16 +395,14 @@ def _record(ctx: _Context, decision: audit.Decision, error: BridgeError | None) 
     sentence = None if error is None else error.message
     if analysis is None:
         return _unanalysed_record(ctx.request, ctx.tx, decision, error)
+    outputs, fee, fee_rate = _recorded_outputs(analysis)
     return AuditRecord(
         decision=decision,
         reason=reason,
         txid=ctx.txid,
-        outputs=tuple(
-            bounded_output(o.address, o.script_pubkey, o.amount, o.kind.value)
-            for o in analysis.outputs
-        ),
-        fee=analysis.fee,
-        fee_rate=round(analysis.fee_rate, 3),
+        outputs=outputs,
+        fee=fee,
+        fee_rate=fee_rate,
         caller=ctx.request.caller,
         sats_leaving=analysis.sending,
         sentence=sentence,
@@ -405,6 +414,21 @@ def _record(ctx: _Context, decision: audit.Decision, error: BridgeError | None) 
         ),
         used=_used(analysis),
     )
+
+
+def _recorded_outputs(
+    analysis: Analysis,
+) -> tuple[tuple[AuditOutput, ...], int | None, float | None]:
+    """The outputs, fee and fee rate a record keeps. A message proof pays nothing and has no
+    fee: its one output names the address signed for (audit.PROOF_KIND)."""
+    if analysis.proof is not None:
+        challenge = analysis.proof.message_challenge
+        address = address_of(challenge, analysis.network)
+        return (bounded_output(address, challenge, 0, PROOF_KIND),), None, None
+    outputs = tuple(
+        bounded_output(o.address, o.script_pubkey, o.amount, o.kind.value) for o in analysis.outputs
+    )
+    return outputs, analysis.fee, round(analysis.fee_rate, 3)
 
 
 def _unanalysed_record(
@@ -428,9 +452,11 @@ def _unanalysed_record(
 
 
 def _used(analysis: Analysis) -> tuple[UsedIndex, ...]:
-    """The highest index of each wallet and chain this transaction proves ours."""
+    """The highest index of each wallet and chain this transaction proves ours. A message
+    proof's address is not thereby used: signing for it puts no coin there."""
     highest: dict[tuple[str, int], int] = {}
-    owners = [i.owner for i in analysis.inputs] + [o.owner for o in analysis.outputs]
+    inputs = analysis.inputs[1:] if analysis.proof is not None else analysis.inputs
+    owners = [i.owner for i in inputs] + [o.owner for o in analysis.outputs]
     for owner in owners:
         if owner is not None:
             key = (owner.wallet.name, owner.chain)

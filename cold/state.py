@@ -301,7 +301,8 @@ def _apply(db: sqlite3.Connection, entry: AuditEntry) -> None:
                     " SET sats = excluded.sats, proven = 1 WHERE amounts.proven = 0",
                     (inp.outpoint, inp.amount),
                 )
-            if inp.ours and record.txid is not None:
+            # A proof's inputs are shown, not spent: a later payment is not a second spend.
+            if inp.ours and record.txid is not None and not record.is_proof:
                 db.execute(
                     "INSERT OR IGNORE INTO spends VALUES (?, ?)", (inp.outpoint, record.txid)
                 )

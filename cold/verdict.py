@@ -27,7 +27,45 @@ class Verdict:
 def evaluate(
     analysis: Analysis, policy: Policy, extra_warnings: tuple[Finding, ...] = ()
 ) -> Verdict:
-    """Every policy rule the analysis breaks, and every warning to show (analysis' and extra)."""
+    """Every policy rule the analysis breaks, and every warning to show (analysis' and extra).
+
+    A BIP-322 message proof pays nothing: its "fee" is the whole of a proof of reserves,
+    which no fee rule may judge, and its one OP_RETURN is BIP-322's own, not data.
+    """
+    found = _payment_rules(analysis, policy) if analysis.proof is None else []
+    if analysis.foreign_inputs and not policy.allow_foreign_inputs:
+        found.append(
+            Finding(
+                Code.POLICY_FOREIGN_INPUTS,
+                "",
+                f"input {analysis.foreign_inputs[0].index} is not ours and allow_foreign_inputs"
+                " is false",
+            )
+        )
+    for inp in analysis.owned_inputs:
+        if inp.sighash_type is not None and not policy.allows_sighash(inp.sighash_type):
+            found.append(
+                Finding(
+                    Code.POLICY_SIGHASH,
+                    "",
+                    f"input {inp.index}: sighash 0x{inp.sighash_type:02x} is not in allowed_sighash",
+                )
+            )
+    warnings = list(analysis.warnings) + list(extra_warnings)
+    if analysis.foreign_inputs and policy.allow_foreign_inputs:
+        warnings.append(
+            Finding(
+                Code.WARNING_FOREIGN_INPUTS,
+                "",
+                f"{len(analysis.foreign_inputs)} input(s) are not ours (a joint transaction);"
+                " only ours will be signed",
+            )
+        )
+    return Verdict(tuple(found), tuple(warnings))
+
+
+def _payment_rules(analysis: Analysis, policy: Policy) -> list[Finding]:
+    """The fee limits and the OP_RETURN rule: what a payment may not do."""
     found: list[Finding] = []
     fee_rate = Decimal(analysis.fee) / Decimal(analysis.vsize)
     if fee_rate > policy.max_fee_rate:
@@ -56,39 +94,11 @@ def evaluate(
                 f" {policy.max_fee_percent}%",
             )
         )
-    if analysis.foreign_inputs and not policy.allow_foreign_inputs:
-        found.append(
-            Finding(
-                Code.POLICY_FOREIGN_INPUTS,
-                "",
-                f"input {analysis.foreign_inputs[0].index} is not ours and allow_foreign_inputs"
-                " is false",
-            )
-        )
     if not policy.allow_op_return and any(o.kind is OutputKind.OP_RETURN for o in analysis.outputs):
         found.append(
             Finding(Code.POLICY_OP_RETURN, "", "an OP_RETURN output and allow_op_return is false")
         )
-    for inp in analysis.owned_inputs:
-        if inp.sighash_type is not None and not policy.allows_sighash(inp.sighash_type):
-            found.append(
-                Finding(
-                    Code.POLICY_SIGHASH,
-                    "",
-                    f"input {inp.index}: sighash 0x{inp.sighash_type:02x} is not in allowed_sighash",
-                )
-            )
-    warnings = list(analysis.warnings) + list(extra_warnings)
-    if analysis.foreign_inputs and policy.allow_foreign_inputs:
-        warnings.append(
-            Finding(
-                Code.WARNING_FOREIGN_INPUTS,
-                "",
-                f"{len(analysis.foreign_inputs)} input(s) are not ours (a joint transaction);"
-                " only ours will be signed",
-            )
-        )
-    return Verdict(tuple(found), tuple(warnings))
+    return found
 
 
 def evaluate_unattended(
@@ -107,6 +117,16 @@ def evaluate_unattended(
     """
     rules = policy.unattended
     found = list(verdict.violations)
+    if analysis.proof is not None:
+        # A proof is a message: a person reads it, as `psbt message sign` asks.
+        found.append(
+            Finding(
+                Code.MESSAGE_UNATTENDED,
+                "",
+                "a BIP-322 message proof is never signed unattended: sign it with --confirm tty"
+                " or gui",
+            )
+        )
     if not rules.enabled:
         found.append(
             Finding(

@@ -11,11 +11,12 @@ input's amount and script (BIP341), so there the claimed outputs are enough.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Final
 
 from psbtbridge.bip32 import HARDENED, KeyOrigin
+from psbtbridge.bip322_psbt import MessageProof, is_message_field, recognise_proof
 from psbtbridge.errors import Code, Finding, Refused
 from psbtbridge.hashes import hash160, sha256
 from psbtbridge.network import Network
@@ -36,8 +37,8 @@ from psbtbridge.sighash import SighashType
 from psbtbridge.size import InputShape, estimate_vsize
 from psbtbridge.tx import MAX_MONEY, OutPoint, Tx, TxOut
 from psbtbridge.wallet import DerivedScript, Wallet
+from psbtbridge.wallet.addresses import DEFAULT_CHANGE_WINDOW, locate
 
-DEFAULT_CHANGE_WINDOW = 1000
 #: Electrum's gap limit for receiving addresses: a wallet scans this far past the last used.
 DEFAULT_RECEIVE_WINDOW = 20
 #: (wallet name, chain) -> the highest index the signer's own state knows as used.
@@ -107,6 +108,8 @@ class Analysis:
     fee: int
     vsize: int
     warnings: tuple[Finding, ...]
+    #: Set when the PSBT is a BIP-322 message proof: nothing is spent, there is no fee.
+    proof: MessageProof | None = None
 
     @property
     def txid_hex(self) -> str:
@@ -143,8 +146,14 @@ class Analysis:
     @property
     def leaving(self) -> int:
         """Satoshis that leave our wallets: payments and the fee. The fee counts: left out,
-        requests paying a little with a fee near the limits would pass any spending limit."""
-        return self.sending + self.fee
+        requests paying a little with a fee near the limits would pass any spending limit.
+        A message proof spends a transaction that cannot exist: nothing leaves."""
+        return 0 if self.proof is not None else self.sending + self.fee
+
+    @property
+    def reserves(self) -> int:
+        """What a proof of reserves shows control of: its inputs after input 0 (all ours)."""
+        return self.total_in if self.proof is not None else 0
 
 
 def analyse(
@@ -167,10 +176,19 @@ def analyse(
     tx = psbt.unsigned_tx()
     facts = check_facts(psbt)
     _raise_first(f for f in facts.refusals if f.code not in _LATE_REFUSALS)
+    proof = recognise_proof(psbt)
     claimers = _claim_fingerprints(wallets)
     _check_network(psbt, wallets, network, claimers)
     finder = _Finder(wallets)
-    inputs = tuple(_analyse_input(inp, finder) for inp in psbt.inputs)
+    # A proof's input 0 spends 0 sat of to_spend, rebuilt by recognise_proof: proven.
+    inputs = tuple(
+        _analyse_input(inp, finder, virtual=proof is not None and inp.index == 0)
+        for inp in psbt.inputs
+    )
+    if proof is not None:
+        first = _locate_challenge(psbt.inputs[0], inputs[0], wallets, change_window)
+        inputs = (first, *inputs[1:])
+        _check_proof_inputs(inputs, network)
     if not any(i.owner for i in inputs):
         raise Refused(Code.PROOF_NOTHING_TO_SIGN, _nothing_to_sign(psbt, wallets))
     _raise_first(f for f in facts.refusals if f.code == Code.PROOF_UNKNOWN_AMOUNT)
@@ -214,7 +232,44 @@ def analyse(
         facts.fee,
         estimate_vsize(tx, [shape or InputShape(None) for shape in shapes]),
         tuple(warnings),
+        proof,
     )
+
+
+def _locate_challenge(
+    inp: PsbtInput, analysed: InputAnalysis, wallets: Sequence[Wallet], window: int
+) -> InputAnalysis:
+    """A proof's address given without its derivation path is searched for as `psbt message
+    sign` searches an address (wallet.addresses.locate): it is the one input that spends
+    nothing, so finding it by its script alone risks no coin."""
+    if analysed.owner is not None or analysed.script_pubkey is None:
+        return analysed
+    found = locate(analysed.script_pubkey, wallets, window)
+    if found is None:
+        return analysed
+    derived = found.wallet.derive(found.chain, found.index)
+    owner = Ownership(found.wallet, found.chain, found.index, derived)
+    _check_sighash(inp, owner, "input 0")
+    return replace(analysed, owner=owner)
+
+
+def _check_proof_inputs(inputs: Sequence[InputAnalysis], network: Network) -> None:
+    """A proof signs for an address of ours, and shows control of our coins only: a foreign
+    input would make it claim coins that this signer cannot vouch for."""
+    first = inputs[0]
+    if first.owner is None:
+        script = first.script_pubkey or b""
+        raise Refused(
+            Code.BIP322_NOT_OURS,
+            f"the BIP-322 proof signs for {address_of(script, network) or script.hex()}, which"
+            " does not re-derive from a registered wallet (input 0 names no path of ours)",
+        )
+    for inp in inputs[1:]:
+        if inp.owner is None:
+            raise Refused(
+                Code.BIP322_FOREIGN_INPUT,
+                f"input {inp.index} of the proof of reserves is not ours",
+            )
 
 
 # --- what the bytes alone say: the checks `psbt inspect` shows and `analyse` enforces
@@ -358,7 +413,11 @@ def _check_output_amount(out: PsbtOutput, refusals: list[Finding], warnings: lis
 
 def _field_warnings(psbt: Psbt) -> list[Finding]:
     """Unknown fields are kept, but nobody here can say what they mean: point them out."""
-    maps: list[tuple[str, int, int]] = [("global map", len(psbt.unknown), len(psbt.proprietary))]
+    # BIP-322's message field is known: recognise_proof checks it.
+    known = sum(1 for e in psbt.unknown if is_message_field(e.key_type))
+    maps: list[tuple[str, int, int]] = [
+        ("global map", len(psbt.unknown) - known, len(psbt.proprietary))
+    ]
     maps += [(f"input {i.index}", len(i.unknown), len(i.proprietary)) for i in psbt.inputs]
     maps += [(f"output {o.index}", len(o.unknown), len(o.proprietary)) for o in psbt.outputs]
     found = []
@@ -450,15 +509,17 @@ def _index(finding: Finding) -> int:
 # --- inputs
 
 
-def _analyse_input(inp: PsbtInput, finder: _Finder) -> InputAnalysis:
+def _analyse_input(inp: PsbtInput, finder: _Finder, *, virtual: bool = False) -> InputAnalysis:
+    """virtual: input 0 of a recognised BIP-322 proof, whose 0 sat recognise_proof proved."""
     where = f"input {inp.index}"
     spent = inp.spent_output
     _check_signer_rules(inp, spent, where)
     owner = None
+    proven = inp.amount_proven or virtual
     if spent is not None:
         owner = finder.find(spent.script_pubkey, _hints(inp))
     if owner is not None:
-        if not inp.amount_proven and owner.wallet.script_type is not ScriptType.P2TR:
+        if not proven and owner.wallet.script_type is not ScriptType.P2TR:
             raise Refused(
                 Code.PROOF_MISSING_NON_WITNESS_UTXO,
                 f"{where}: ours, but its amount is not proven by the full previous transaction"
@@ -470,7 +531,7 @@ def _analyse_input(inp: PsbtInput, finder: _Finder) -> InputAnalysis:
         inp.prevout,
         None if spent is None else spent.value,
         None if spent is None else spent.script_pubkey,
-        inp.amount_proven,
+        proven,
         owner,
         inp.sighash_type,
         frozenset(sig.pubkey for sig in inp.partial_sigs),

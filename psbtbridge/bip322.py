@@ -1,10 +1,11 @@
 """BIP-322 generic signed messages: the virtual to_spend/to_sign transactions, "simple" and
-"full" signatures for single-key scripts (and P2WSH), and BIP-322 PSBTs recognised as messages.
+"full" signatures for single-key scripts (and P2WSH). BIP-322 PSBTs: psbtbridge/bip322_psbt.py.
 
 The two transactions can never be mined: to_spend's only input has the null prevout of a
 coinbase but a scriptSig starting with OP_0, which BIP34 forbids in any coinbase after
 height 0; to_sign spends to_spend. Signing them therefore moves no coins, provided the
-first input of to_sign really spends to_spend, which `message_proof` checks by hash.
+first input of to_sign really spends to_spend, which
+`bip322_psbt.recognise_proof` checks by hash.
 Verification goes through psbtbridge/verify.py (its own sighash layout, Debian's
 libsecp256k1), not through the sighash code the signer uses.
 """
@@ -14,24 +15,22 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
 from psbtbridge.compact import compact_size, read_compact_size, read_var_bytes, var_bytes
 from psbtbridge.errors import Code, InvalidInput, Refused
 from psbtbridge.hashes import hash160, sha256, tagged_hash
-from psbtbridge.psbt import Psbt
-from psbtbridge.psbt.fields import InputType
 from psbtbridge.script import is_p2pkh, is_p2sh, is_p2tr, is_p2wpkh, is_p2wsh
 from psbtbridge.tx import OutPoint, Tx, TxIn, TxOut
 
 TAG: Final = "BIP0322-signed-message"
-#: BIP-322 PSBT_GLOBAL_GENERIC_SIGNED_MESSAGE: the UTF-8 message, no key data.
-PSBT_GLOBAL_GENERIC_SIGNED_MESSAGE: Final = 0x09
 OP_RETURN_SCRIPT: Final = b"\x6a"
 SIGHASH_ALL: Final = 0x01
-_NULL_PREVOUT: Final = OutPoint(bytes(32), 0xFFFFFFFF)
+#: to_spend's input: the null prevout of a coinbase.
+NULL_PREVOUT: Final = OutPoint(bytes(32), 0xFFFFFFFF)
+#: to_spend's scriptSig before the message hash: OP_0 PUSH32.
+MESSAGE_HASH_PUSH: Final = b"\x00\x20"
 #: A witness stack of a simple signature: BIP-322 sets no limit; this is far above any
 #: standard spend (a 20-key P2WSH multisig is ~1.5 kB) and far below a memory problem.
 MAX_SIGNATURE_SIZE: Final = 64 * 1024
@@ -54,10 +53,15 @@ def message_hash(message: bytes) -> bytes:
 
 def to_spend(message_challenge: bytes, message: bytes) -> Tx:
     """The virtual transaction paying 0 to the script whose key signs (BIP-322 "Full")."""
-    script_sig = b"\x00\x20" + message_hash(message)  # OP_0 PUSH32[message_hash]
+    return to_spend_of_hash(message_challenge, message_hash(message))
+
+
+def to_spend_of_hash(message_challenge: bytes, hashed: bytes) -> Tx:
+    """to_spend from the message's hash alone: all a PSBT without the message tells."""
+    script_sig = MESSAGE_HASH_PUSH + hashed
     return Tx(
         version=0,
-        inputs=(TxIn(_NULL_PREVOUT, script_sig, 0),),
+        inputs=(TxIn(NULL_PREVOUT, script_sig, 0),),
         outputs=(TxOut(0, message_challenge),),
         locktime=0,
     )
@@ -237,64 +241,3 @@ def _two_pushes(script: bytes) -> tuple[bytes, bytes] | None:
         items.append(script[at + 1 : at + 1 + size])
         at += 1 + size
     return (items[0], items[1]) if len(items) == 2 else None
-
-
-# --- BIP-322 PSBTs -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MessageProof:
-    """A PSBT recognised as a BIP-322 message signature, to be shown as a message, not a payment.
-
-    message is None when the PSBT carries only to_spend (no GENERIC_SIGNED_MESSAGE field):
-    then only its hash is known. extra_inputs > 0 makes it a proof of funds (reserves).
-    """
-
-    message: bytes | None
-    message_hash: bytes
-    message_challenge: bytes  # the scriptPubKey whose key signs
-    extra_inputs: int
-
-
-def message_proof(psbt: Psbt) -> MessageProof | None:
-    """The message a BIP-322 PSBT signs, or None when it is an ordinary PSBT.
-
-    BIP-322 "PSBT signer": the message field is set, input 0 gives the challenge script,
-    spends output 0 of the to_spend we build from message and challenge, and the only
-    output pays 0 to OP_RETURN. Without the message field (older proof-of-reserves
-    tools), input 0's full previous transaction must itself be a to_spend.
-    """
-    tx = psbt.unsigned_tx()
-    if not tx.inputs or tx.outputs != (TxOut(0, OP_RETURN_SCRIPT),):
-        return None
-    first = psbt.inputs[0]
-    spent = first.spent_output
-    if spent is None or first.prevout.vout != 0:
-        return None
-    fields = [e.value for e in psbt.unknown if e.key_type == PSBT_GLOBAL_GENERIC_SIGNED_MESSAGE]
-    extra = len(tx.inputs) - 1
-    if fields:
-        message = fields[0]
-        if to_spend(spent.script_pubkey, message).txid() != first.prevout.txid:
-            return None
-        return MessageProof(message, message_hash(message), spent.script_pubkey, extra)
-    raw = next((e.value for e in first.entries if e.key_type == InputType.NON_WITNESS_UTXO), None)
-    if raw is None:
-        return None
-    previous = Tx.parse(raw)  # the PSBT parser checked it hashes to input 0's prevout
-    script_sig = previous.inputs[0].script_sig if len(previous.inputs) == 1 else b""
-    shaped = (
-        previous.version == 0
-        and previous.locktime == 0
-        and len(previous.inputs) == 1
-        and previous.inputs[0].prevout == _NULL_PREVOUT
-        and previous.inputs[0].sequence == 0
-        and len(script_sig) == 34
-        and script_sig[:2] == b"\x00\x20"
-        and len(previous.outputs) == 1
-        and previous.outputs[0].value == 0
-    )
-    if not shaped:
-        return None
-    challenge = previous.outputs[0].script_pubkey
-    return MessageProof(None, script_sig[2:], challenge, extra)

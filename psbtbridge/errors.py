@@ -1100,6 +1100,34 @@ class Code(StrEnum):
         "message.bad_answer",
         "the cold qube's psbtbridge.SignMessage answer is not one base64 signature line",
     )
+    # bip322 (psbtbridge/bip322_psbt.py): a PSBT shaped as a BIP-322 message proof that
+    # breaks its rules; refused rather than signed as a payment
+    BIP322_NOT_TO_SPEND = (
+        "bip322.not_to_spend",
+        "input 0 of a BIP-322 proof does not spend the to_spend of its message and address",
+    )
+    BIP322_BAD_TO_SIGN = (
+        "bip322.bad_to_sign",
+        "a BIP-322 proof's to_sign is not version 0, locktime 0, input 0 sequence 0 spending"
+        " output 0 of value 0, with one output of 0 to OP_RETURN",
+    )
+    BIP322_BAD_MESSAGE_FIELD = (
+        "bip322.bad_message_field",
+        "PSBT_GLOBAL_GENERIC_SIGNED_MESSAGE has key data, or appears more than once",
+    )
+    BIP322_UNPROVEN = (
+        "bip322.unproven",
+        "shaped as a BIP-322 proof, but neither the message nor to_spend is given: input 0"
+        " cannot be shown to spend a transaction that cannot exist",
+    )
+    BIP322_FOREIGN_INPUT = (
+        "bip322.foreign_input",
+        "an input of a BIP-322 proof of reserves is not ours: the proof would claim others' coins",
+    )
+    BIP322_NOT_OURS = (
+        "bip322.not_ours",
+        "the address a BIP-322 proof signs for is not one of the registered wallets'",
+    )
     # electrum (hot/electrum.py): the hot side's Electrum command line
     ELECTRUM_BAD_COMMAND = "electrum.bad_command", "PSBTBRIDGE_ELECTRUM is not a valid command line"
     ELECTRUM_MISSING = (

@@ -92,6 +92,23 @@ def visible_lines(text: str) -> list[str]:
     return lines
 
 
+def size_text(text: str) -> str:
+    """How long a message is, as every screen showing one says it."""
+    data = text.encode("utf-8")
+    return f"{len(data)} bytes, {len(text)} characters, {len(visible_lines(text))} lines"
+
+
+def escape_note(text: str) -> str | None:
+    """Why visible_lines(text) looks as it does, when anything in it was spelled out."""
+    escaped = sum(1 for c in text if not (" " <= c <= "~") or c == "\\")
+    if not escaped:
+        return None
+    return (
+        f"{escaped} control, non-ASCII or backslash characters are spelled out:"
+        " \\n \\t \\r \\u{hex NAME} \\\\"
+    )
+
+
 def script_of_address(untrusted_address: str, network: Network | None = None) -> bytes:
     """The scriptPubKey of an address of network (of any network when None), or refuse
     (psbtbridge.address.decode_address: the one address decoder)."""

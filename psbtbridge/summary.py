@@ -21,7 +21,8 @@ from psbtbridge.analysis import (
     sighash_name,
     size_finding,
 )
-from psbtbridge.errors import Finding
+from psbtbridge.bip322_psbt import recognise_proof
+from psbtbridge.errors import Code, Finding, InvalidInput, Refused
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt, PsbtInput, PsbtOutput
 from psbtbridge.script import address_of, is_op_return, script_type_of
@@ -63,6 +64,18 @@ class OutputSummary:
 
 
 @dataclass(frozen=True)
+class ProofSummary:
+    """A BIP-322 message proof (psbtbridge/bip322_psbt.py): nothing is spent, no fee."""
+
+    address: str | None  # the address signed for; None for a script without one
+    script_pubkey: str  # hex
+    message: str | None  # None when the PSBT carries only to_spend: only the hash is known
+    message_hash: str  # BIP-322 tagged hash, hex
+    reserves_inputs: tuple[int, ...]  # the inputs a proof of reserves shows control of
+    reserves_total: int | None  # their amounts added up; None when one is unknown
+
+
+@dataclass(frozen=True)
 class Summary:
     """Everything `psbt inspect` shows; `to_json()` is the documented, versioned layout."""
 
@@ -85,6 +98,8 @@ class Summary:
     fee_rate: float | None  # sat/vB from vsize, rounded to 0.01
     refusals: tuple[Finding, ...]  # what the cold signer would refuse, first one first
     warnings: tuple[Finding, ...]
+    #: Set for a BIP-322 message proof; fee, fee_rate and fee_percent are then None.
+    proof: ProofSummary | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -99,13 +114,19 @@ def summarize(psbt: Psbt, network: Network) -> Summary:
     facts = check_facts(psbt)
     inputs = tuple(_input(inp, network) for inp in psbt.inputs)
     outputs = tuple(_output(out, network) for out in psbt.outputs)
-    fee = facts.fee
+    refusals = list(facts.refusals)
+    proof = _proof(psbt, network, refusals)
+    fee = facts.fee if proof is None else None
     fee_percent = (
         round(100.0 * fee / facts.total_out, 4) if fee is not None and facts.total_out > 0 else None
     )
     final = _final_tx(psbt, tx)
     vsize, basis, unknown = _vsize(psbt, tx, final)
     warnings = list(facts.warnings)
+    if proof is not None:
+        # A proof's input 0 spends 0 sat of the to_spend recognise_proof rebuilt: proven.
+        claimed = (Code.WARNING_AMOUNT_CLAIMED, "input 0")
+        warnings = [w for w in warnings if (w.code, w.place) != claimed]
     mismatch = network_finding(psbt, network)
     if mismatch is not None:
         warnings.append(mismatch)
@@ -131,8 +152,29 @@ def summarize(psbt: Psbt, network: Network) -> Summary:
         vsize=vsize,
         vsize_basis=basis,
         fee_rate=round(fee / vsize, 2) if fee is not None and vsize else None,
-        refusals=facts.refusals,
+        refusals=tuple(refusals),
         warnings=tuple(warnings),
+        proof=proof,
+    )
+
+
+def _proof(psbt: Psbt, network: Network, refusals: list[Finding]) -> ProofSummary | None:
+    """The proof the PSBT is; a PSBT that claims to be one and is not joins the refusals."""
+    try:
+        proof = recognise_proof(psbt)
+    except (Refused, InvalidInput) as error:
+        refusals.append(Finding(error.code, "", error.message))
+        return None
+    if proof is None:
+        return None
+    amounts = [psbt.inputs[i].spent_output for i in proof.reserves]
+    return ProofSummary(
+        address=address_of(proof.message_challenge, network),
+        script_pubkey=proof.message_challenge.hex(),
+        message=proof.message,
+        message_hash=proof.message_hash.hex(),
+        reserves_inputs=proof.reserves,
+        reserves_total=None if None in amounts else sum(a.value for a in amounts if a),
     )
 
 

@@ -78,6 +78,13 @@ class Dialog:
         return result
 
 
+def wheel_down(dialog: Dialog, clicks: int) -> None:
+    """Turn the mouse wheel downwards over the dialog's scrolling box, and let it redraw."""
+    xdo("mousemove", "--window", dialog.window, "300", "250")
+    xdo("click", "--repeat", str(clicks), "--delay", "30", "5")
+    time.sleep(0.5)
+
+
 def send_wm_delete(display: str, window: str) -> None:
     """Ask the window to close as a window manager's close button does (WM_DELETE_WINDOW)."""
 
@@ -236,9 +243,7 @@ def test_sign_stays_disabled_until_every_output_was_on_screen(xdisplay: str) -> 
         time.sleep(0.3)
         assert dialog.alive(), "Sign must wait until the hidden outputs were scrolled into view"
         screenshot(xdisplay, "confirm_dialog_6_outputs_unscrolled")
-        xdo("mousemove", "--window", dialog.window, "300", "250")
-        xdo("click", "--repeat", "12", "--delay", "30", "5")  # the mouse wheel, downwards
-        time.sleep(0.5)
+        wheel_down(dialog, 12)
         screenshot(xdisplay, "confirm_dialog_6_outputs_scrolled")
         dialog.click_sign()
     except BaseException:
@@ -291,3 +296,30 @@ def test_the_inputs_unfold_under_their_count(xdisplay: str) -> None:
         screenshot(xdisplay, "confirm_dialog_inputs_shown")
     finally:
         root.destroy()
+
+
+def test_a_bip322_proof_shows_its_message_and_signs(xdisplay: str) -> None:
+    dialog = Dialog(xdisplay, proof_lines=1, sign_delay_s=0.3)
+    try:
+        time.sleep(0.8)
+        screenshot(xdisplay, "confirm_dialog_bip322_proof")
+        dialog.click_sign()
+    except BaseException:
+        dialog.key("Escape")
+        raise
+    assert dialog.result()["approved"]
+
+
+def test_sign_waits_for_the_end_of_a_long_proof_message(xdisplay: str) -> None:
+    dialog = Dialog(xdisplay, proof_lines=30, sign_delay_s=0.3)
+    try:
+        time.sleep(1.0)
+        dialog.click_sign()
+        time.sleep(0.3)
+        assert dialog.alive(), "Sign must wait until the message's last line was on screen"
+        wheel_down(dialog, 40)
+        dialog.click_sign()
+    except BaseException:
+        dialog.key("Escape")
+        raise
+    assert dialog.result()["approved"]

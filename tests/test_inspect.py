@@ -130,6 +130,7 @@ TOP_KEYS = {
     "fee_rate": (float, type(None)),
     "refusals": list,
     "warnings": list,
+    "proof": (dict, type(None)),
 }
 SCRIPT_TYPES = {"p2pkh", "p2sh-p2wpkh", "p2wpkh", "p2wsh", "p2sh-p2wsh", "p2sh", "p2tr", "unknown"}
 

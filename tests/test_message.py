@@ -28,13 +28,11 @@ from cold.message_sign import (
     sign_message,
 )
 from psbtbridge import bip322, message
-from psbtbridge.compact import compact_size, var_bytes
+from psbtbridge.compact import compact_size
 from psbtbridge.errors import BridgeError, InvalidInput, Refused
 from psbtbridge.message import MessageFormat, script_of_address, verify_message
 from psbtbridge.network import Network
-from psbtbridge.psbt import Psbt
 from psbtbridge.script import ScriptType, address_of
-from psbtbridge.tx import Tx, TxIn, TxOut
 from psbtbridge.wallet import Wallet
 from tests.conftest import load_vectors
 from tests.support.electrum_harness import (
@@ -348,93 +346,11 @@ def test_arbitrary_signatures_raise_only_bridge_errors(text: str) -> None:
         verify_message(script, text, b"m")
 
 
-# --- BIP-322 PSBTs recognised as messages ---------------------------------------------------
-
-
-def _map(*entries: tuple[bytes, bytes]) -> bytes:
-    return b"".join(var_bytes(key) + var_bytes(value) for key, value in entries) + b"\x00"
-
-
-def _bip322_psbt(
-    challenge: bytes,
-    text: bytes,
-    *,
-    with_message: bool = True,
-    full_utxo: bool = False,
-    spent_txid: bytes | None = None,
-    outputs: tuple[TxOut, ...] = (TxOut(0, b"\x6a"),),
-) -> Psbt:
-    spend = bip322.to_spend(challenge, text)
-    unsigned = Tx(0, (TxIn(bip322.to_sign(spend).inputs[0].prevout, b"", 0),), outputs, 0)
-    if spent_txid is not None:
-        unsigned = Tx(
-            0, (TxIn(unsigned.inputs[0].prevout._replace(txid=spent_txid), b"", 0),), outputs, 0
-        )
-    header = [(b"\x00", unsigned.serialize_legacy())]
-    if with_message:
-        header.append((b"\x09", text))
-    utxo = (b"\x00", spend.serialize()) if full_utxo else (b"\x01", spend.outputs[0].serialize())
-    data = b"psbt\xff" + _map(*header) + _map(utxo) + b"".join(_map() for _ in outputs)
-    return Psbt.parse(data)
-
-
-def test_bip322_psbt_is_recognised_as_a_message() -> None:
-    challenge = script_of_address(BASIC["simple"][0]["address"])
-    proof = bip322.message_proof(_bip322_psbt(challenge, b"Hello World"))
-    assert proof is not None
-    assert proof.message == b"Hello World"
-    assert proof.message_hash.hex() == BASIC["tx_hashes"][1]["message_hash"]
-    assert proof.message_challenge == challenge
-    assert proof.extra_inputs == 0
-    # older proof-of-reserves PSBTs: no message field, to_spend as the previous transaction
-    hashed = bip322.message_proof(
-        _bip322_psbt(challenge, b"Hello World", with_message=False, full_utxo=True)
-    )
-    assert hashed is not None
-    assert hashed.message is None
-    assert hashed.message_hash == proof.message_hash
-
-
-def test_ordinary_psbts_are_not_messages() -> None:
-    challenge = script_of_address(BASIC["simple"][0]["address"])
-    # the message field names another message than the one to_spend commits to
-    assert bip322.message_proof(_bip322_psbt(challenge, b"a", spent_txid=bytes(32))) is None
-    # an output that pays somewhere
-    paying = (TxOut(1000, challenge),)
-    assert bip322.message_proof(_bip322_psbt(challenge, b"a", outputs=paying)) is None
-    # no message and only a witness_utxo: nothing shows a message was meant
-    assert bip322.message_proof(_bip322_psbt(challenge, b"a", with_message=False)) is None
-
-
 def test_simple_signatures_are_prefixed_witness_stacks() -> None:
     assert (
         bip322.encode_simple((b"\x01",))
         == "smp" + base64.b64encode(compact_size(1) + b"\x01\x01").decode()
     )
-
-
-def test_bip322_psbt_v2_as_sparrow_sends_it() -> None:
-    """PSBTv2 (BIP370): the transaction is in per-input and per-output fields."""
-    challenge = script_of_address(BASIC["simple"][0]["address"])
-    spend = bip322.to_spend(challenge, b"Hello World")
-    header = _map(
-        (b"\x02", (0).to_bytes(4, "little")),  # PSBT_GLOBAL_TX_VERSION
-        (b"\x04", compact_size(1)),  # PSBT_GLOBAL_INPUT_COUNT
-        (b"\x05", compact_size(1)),  # PSBT_GLOBAL_OUTPUT_COUNT
-        (b"\x09", b"Hello World"),  # PSBT_GLOBAL_GENERIC_SIGNED_MESSAGE
-        (b"\xfb", (2).to_bytes(4, "little")),  # PSBT_GLOBAL_VERSION
-    )
-    inp = _map(
-        (b"\x01", spend.outputs[0].serialize()),  # PSBT_IN_WITNESS_UTXO
-        (b"\x0e", spend.txid()),  # PSBT_IN_PREVIOUS_TXID
-        (b"\x0f", (0).to_bytes(4, "little")),  # PSBT_IN_OUTPUT_INDEX
-        (b"\x10", (0).to_bytes(4, "little")),  # PSBT_IN_SEQUENCE
-    )
-    out = _map((b"\x03", (0).to_bytes(8, "little")), (b"\x04", b"\x6a"))
-    proof = bip322.message_proof(Psbt.parse(b"psbt\xff" + header + inp + out))
-    assert proof is not None
-    assert proof.message == b"Hello World"
-    assert proof.message_challenge == challenge
 
 
 def test_electrum_uncompressed_headers_are_for_p2pkh_only() -> None:

@@ -143,6 +143,12 @@ def _line(entry: AuditEntry) -> str:
             f"{u.wallet} {'change' if u.chain else 'receive'} {u.index}" for u in record.used
         )
         return f"{entry.line:>6}  {time}  declared used: {used}  caller {record.caller}"
+    if record.is_proof:
+        signed_for = record.outputs[0].address or record.outputs[0].script.hex()
+        return (
+            f"{entry.line:>6}  {time}  {outcome}  BIP-322 proof for {signed_for}"
+            f"  txid {record.txid or '?'}  nothing spent  caller {record.caller}"
+        )
     fee = "fee ?" if record.fee is None else f"fee {record.fee} sat"
     return (
         f"{entry.line:>6}  {time}  {outcome}  txid {record.txid or '?'}"

@@ -30,6 +30,8 @@ from cold.confirm.view import (
     input_text,
     output_heading,
     output_target,
+    proof_heading,
+    proof_lines,
     summary_rows,
     title,
 )
@@ -369,7 +371,8 @@ class _Dialog(SignDialog):
         mono, mono_bold = self.mono, self.mono_bold
         row = 0
 
-        ttk.Label(frame, text=f"Sign request from {view.caller}", style="Title.TLabel").grid(
+        what = "Sign request" if view.proof is None else "BIP-322 MESSAGE PROOF, nothing is spent:"
+        ttk.Label(frame, text=f"{what} from {view.caller}", style="Title.TLabel").grid(
             row=row, column=0, columnspan=2, sticky="w"
         )
         row += 1
@@ -386,7 +389,10 @@ class _Dialog(SignDialog):
         ).grid(row=row, column=0, columnspan=2, sticky="w", pady=(0, 10))
         row += 1
 
-        ttk.Label(frame, text=f"Outputs ({len(view.outputs)})", style="Bold.TLabel").grid(
+        heading = (
+            f"Outputs ({len(view.outputs)})" if view.proof is None else proof_heading(view.proof)
+        )
+        ttk.Label(frame, text=heading, style="Bold.TLabel").grid(
             row=row, column=0, columnspan=2, sticky="w"
         )
         row += 1
@@ -415,13 +421,24 @@ class _Dialog(SignDialog):
 
     def _outputs_box(self, parent: tk.Misc, mono: tkfont.Font, bold: tkfont.Font) -> ttk.Frame:
         """Every address in full, in groups of 4, in a read-only scrolling text."""
+        proof = self.view.proof
         lines_needed = 4 * len(self.view.outputs) - 1  # heading, target, amount, blank between
-        box, text = self.scrolling_text(parent, min(lines_needed, _VISIBLE_OUTPUT_LINES))
+        height = lines_needed
+        if proof is not None:
+            shown = proof_lines(proof)
+            lines_needed = len(shown)
+            # Long lines wrap (at words, so a little earlier than the width): room for them.
+            height = sum(1 + len(line) // (_TEXT_COLUMNS - 12) for line in shown)
+        box, text = self.scrolling_text(parent, min(height, _VISIBLE_OUTPUT_LINES))
         text.tag_configure("strong", font=bold)
         for kind, colour in _KIND_COLOURS.items():
             text.tag_configure(kind, foreground=colour)
         self._output_lines: list[tuple[int, int]] = []  # each output's first and last line
-        for position, line in enumerate(self.view.outputs):
+        if proof is not None:
+            # The proof's one "output" is the whole message: Sign waits for its last line.
+            text.insert("end", "\n".join(proof_lines(proof)))
+            self._output_lines.append((lines_needed - 1, lines_needed - 1))
+        for position, line in enumerate(self.view.outputs if proof is None else ()):
             if position:
                 text.insert("end", "\n")
             first = int(text.index("end-1c").split(".")[0]) - 1
@@ -429,7 +446,8 @@ class _Dialog(SignDialog):
             text.insert("end", f"    {output_target(line)}\n")
             text.insert("end", f"    {format_btc(line.amount_sat)}\n", "strong")
             self._output_lines.append((first, first + 2))
-        text.delete("end-1c", "end")
+        if proof is None:
+            text.delete("end-1c", "end")
         # Disabled still lets the mouse select and copy, but nothing can edit what is shown.
         text.configure(state="disabled")
         self._outputs_text = text
@@ -462,6 +480,8 @@ class _Dialog(SignDialog):
         unseen = len(self.view.outputs) - len(getattr(self, "_outputs_seen", ()))
         if unseen <= 0:
             return None
+        if self.view.proof is not None:
+            return "Sign waits: scroll down to the end of the message"
         return f"Sign waits: scroll down, {unseen} output(s) not shown yet"
 
     def _inputs_toggle(self, frame: ttk.Frame, row: int) -> int:

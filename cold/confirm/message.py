@@ -21,7 +21,8 @@ from cold.confirm.tty import (
 )
 from cold.confirm.view import DECLINED, Decision
 from psbtbridge.address import group_address
-from psbtbridge.message import visible_lines
+from psbtbridge.message import escape_note as message_escape_note
+from psbtbridge.message import size_text, visible_lines
 
 PROMPT: Final = "Type yes to sign this message: "
 
@@ -47,23 +48,14 @@ def message_rows(view: MessageView) -> tuple[tuple[str, str], ...]:
         ("Address", group_address(view.address)),
         ("Wallet", f"{view.wallet}  {view.path}"),
         ("Format", view.format),
-        (
-            "Message",
-            f"{len(data)} bytes, {len(view.text)} characters, {len(visible_lines(view.text))} lines",
-        ),
+        ("Message", size_text(view.text)),
         ("SHA-256", hashlib.sha256(data).hexdigest()),
     )
 
 
 def escape_note(view: MessageView) -> str | None:
     """Why the message looks the way it does, when anything in it was spelled out."""
-    escaped = sum(1 for c in view.text if not (" " <= c <= "~") or c == "\\")
-    if not escaped:
-        return None
-    return (
-        f"{escaped} control, non-ASCII or backslash characters are spelled out:"
-        " \\n \\t \\r \\u{hex NAME} \\\\"
-    )
+    return message_escape_note(view.text)
 
 
 def title(view: MessageView) -> str:

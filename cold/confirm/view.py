@@ -7,6 +7,7 @@ consistency, so a signer bug shows up as a refusal, never as a misleading screen
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Callable
@@ -16,7 +17,9 @@ from typing import TYPE_CHECKING, Final, Literal
 from psbtbridge.address import group_address
 from psbtbridge.amount import format_btc
 from psbtbridge.errors import BridgeError, Code, Declined
+from psbtbridge.message import escape_note, size_text, visible_lines
 from psbtbridge.network import Network
+from psbtbridge.script import address_of
 from psbtbridge.summary import LOCKTIME_THRESHOLD, SEQUENCE_RBF_LIMIT
 
 if TYPE_CHECKING:
@@ -143,6 +146,29 @@ class WalletLine:
 
 
 @dataclass(frozen=True)
+class ProofView:
+    """A BIP-322 message proof as shown: the address signed for, the message, the reserves."""
+
+    address: str
+    wallet: str
+    path: str  # proven derivation path of the address's key
+    message: str | None  # None: the PSBT gives only the hash (shown, and said so)
+    message_hash: str  # BIP-322's tagged hash, 64 hex
+    reserves_inputs: int  # inputs after input 0: a proof of reserves when any
+    reserves_sat: int
+
+    def __post_init__(self) -> None:
+        for text in (self.address, self.wallet, self.path):
+            _check_text("proof", text)
+        if not re.fullmatch(r"[0-9a-f]{64}", self.message_hash):
+            raise _bad_view("proof: the message hash is not 64 lower-case hex digits")
+        if self.reserves_inputs < 0 or self.reserves_sat < 0:
+            raise _bad_view("proof: negative reserves")
+        if not self.reserves_inputs and self.reserves_sat:
+            raise _bad_view("proof: reserves without inputs")
+
+
+@dataclass(frozen=True)
 class ConfirmationView:
     """Everything the user must see before a signature: outputs, fee, warnings, request code."""
 
@@ -161,11 +187,13 @@ class ConfirmationView:
     inputs: tuple[InputLine, ...] = ()
     rbf: bool = False
     locktime: int = 0
+    #: A BIP-322 message proof: shown as the message it signs, never as a payment.
+    proof: ProofView | None = None
 
     @property
     def leaving_sat(self) -> int:
-        """What leaves our wallets, the fee included (analysis.leaving)."""
-        return self.sending_sat + self.fee_sat
+        """What leaves our wallets, the fee included (analysis.leaving); nothing for a proof."""
+        return 0 if self.proof is not None else self.sending_sat + self.fee_sat
 
     def __post_init__(self) -> None:
         if not _DIGEST.fullmatch(self.digest):
@@ -197,6 +225,12 @@ class ConfirmationView:
                 raise _bad_view("input amounts do not add up to the input total")
         if not 0 <= self.locktime <= 0xFFFFFFFF:
             raise _bad_view("locktime out of range")
+        if self.proof is not None:
+            # What makes it a proof (psbtbridge/bip322_psbt.py), checked again where it is shown.
+            if [(o.kind, o.amount_sat) for o in self.outputs] != [("op_return", 0)]:
+                raise _bad_view("a BIP-322 proof has exactly one output: 0 sat to OP_RETURN")
+            if self.proof.reserves_sat != self.inputs_total_sat or self.locktime:
+                raise _bad_view("a BIP-322 proof's inputs or locktime are inconsistent")
 
 
 @dataclass(frozen=True)
@@ -269,6 +303,14 @@ def summary_rows(view: ConfirmationView) -> tuple[tuple[str, str], ...]:
     rows = [(f"Wallet{'s' if len(view.wallets) > 1 else ''}", w.text) for w in view.wallets[:1]]
     rows += [("", w.text) for w in view.wallets[1:]]
     count = f"{len(view.inputs)}, " if view.inputs else ""
+    if view.proof is not None:
+        # No fee, payment or locktime lines: a proof pays nothing, and has none of them.
+        rows += [
+            ("Network", view.network),
+            ("Inputs", count + format_btc(view.inputs_total_sat)),
+            ("Spending", "NOTHING: a BIP-322 proof cannot be mined"),
+        ]
+        return tuple(rows)
     rows += [
         ("Network", view.network),
         ("Inputs", count + format_btc(view.inputs_total_sat)),
@@ -289,16 +331,62 @@ def input_text(line: InputLine) -> tuple[str, str]:
 
 
 def title(view: ConfirmationView) -> str:
+    if view.proof is not None:
+        return (
+            f"psbtbridge: sign request from {view.caller}: BIP-322 MESSAGE PROOF, nothing is spent"
+        )
     return f"psbtbridge: sign request from {view.caller}"
+
+
+def proof_heading(proof: ProofView) -> str:
+    if proof.reserves_inputs:
+        return (
+            f"BIP-322 proof of reserves: {format_btc(proof.reserves_sat)} in"
+            f" {proof.reserves_inputs} input(s), and a message signed for"
+        )
+    return "BIP-322 message proof: signing a message for"
+
+
+def proof_lines(proof: ProofView) -> list[str]:
+    """The proof as text lines, for the terminal and the dialog: the address, where it
+    re-derives, the hashes, and the whole message made visible as `psbt message sign`
+    shows it (cold/confirm/message.py), or that only its hash is known."""
+    rows = [
+        ("Address", group_address(proof.address)),
+        ("Wallet", f"{proof.wallet}  {proof.path}"),
+        ("Hash", f"{proof.message_hash} (BIP-322 message hash)"),
+    ]
+    text = proof.message
+    if text is None:
+        return [
+            *(f"{label + ':':<9} {value}" for label, value in rows),
+            "Message:  NOT in the PSBT (no PSBT_GLOBAL_GENERIC_SIGNED_MESSAGE): only its hash is",
+            "          known. Compare the hash with the one the requester shows for the message.",
+        ]
+    rows.append(("Message", size_text(text)))
+    rows.append(("SHA-256", hashlib.sha256(text.encode("utf-8")).hexdigest()))
+    lines = [f"{label + ':':<9} {value}" for label, value in rows]
+    note = escape_note(text)
+    if note is not None:
+        lines.append(f"          {note}")
+    lines.append("--- message begins ---")
+    lines.extend(f"| {line}" for line in visible_lines(text))
+    lines.append("--- message ends ---")
+    return lines
 
 
 def render_text(view: ConfirmationView) -> str:
     """The whole confirmation as plain text: what the terminal shows and the tests read."""
-    lines = [title(view), f"{REQUEST_CODE}: {view.digest}", "", f"Outputs ({len(view.outputs)}):"]
-    for line in view.outputs:
-        lines.append(f"  {output_heading(line)}")
-        lines.append(f"      {output_target(line)}")
-        lines.append(f"      {format_btc(line.amount_sat)}")
+    lines = [title(view), f"{REQUEST_CODE}: {view.digest}", ""]
+    if view.proof is not None:
+        lines.append(proof_heading(view.proof))
+        lines.extend(f"  {line}" for line in proof_lines(view.proof))
+    else:
+        lines.append(f"Outputs ({len(view.outputs)}):")
+        for line in view.outputs:
+            lines.append(f"  {output_heading(line)}")
+            lines.append(f"      {output_target(line)}")
+            lines.append(f"      {format_btc(line.amount_sat)}")
     lines.append("")
     lines.extend(
         f"{label + ':' if label else '':<9} {value}" for label, value in summary_rows(view)
@@ -388,4 +476,26 @@ def confirmation_view(
         inputs=tuple(_input_line(i) for i in analysis.inputs),
         rbf=any(txin.sequence < SEQUENCE_RBF_LIMIT for txin in tx.inputs),
         locktime=tx.locktime,
+        proof=_proof_view(analysis),
+    )
+
+
+def _proof_view(analysis: Analysis) -> ProofView | None:
+    """The proof as proven by the analysis: input 0 is ours at its path (analysis refuses
+    a proof for an address not ours), the reserves are our other inputs."""
+    proof = analysis.proof
+    if proof is None:
+        return None
+    owner = analysis.inputs[0].owner
+    address = address_of(proof.message_challenge, analysis.network)
+    if owner is None or address is None:
+        raise _bad_view("a BIP-322 proof for an address that is not ours")
+    return ProofView(
+        address=address,
+        wallet=owner.wallet.name,
+        path=owner.path,
+        message=proof.message,
+        message_hash=proof.message_hash.hex(),
+        reserves_inputs=len(proof.reserves),
+        reserves_sat=analysis.reserves,
     )

@@ -18,9 +18,10 @@ from psbtbridge.analysis import network_from_paths
 from psbtbridge.errors import Code, ExitStatus, UsageError
 from psbtbridge.files import read_input
 from psbtbridge.home import data_home, keystore_network
+from psbtbridge.message import visible_lines
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt
-from psbtbridge.summary import InputSummary, OutputSummary, Summary, summarize
+from psbtbridge.summary import InputSummary, OutputSummary, ProofSummary, Summary, summarize
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -81,8 +82,10 @@ def format_summary(summary: Summary) -> str:
         f"locktime      {summary.locktime} ({summary.locktime_kind})",
         f"RBF           {'yes' if summary.rbf else 'no'}",
         "",
-        f"inputs ({len(summary.inputs)})",
     ]
+    if summary.proof is not None:
+        lines += [*_proof_lines(summary.proof), ""]
+    lines.append(f"inputs ({len(summary.inputs)})")
     for inp in summary.inputs:
         lines += _input_lines(inp)
     lines += ["", f"outputs ({len(summary.outputs)})"]
@@ -126,8 +129,31 @@ def _output_lines(out: OutputSummary) -> list[str]:
     return [f"  #{out.index}  {format_btc(out.amount)}  {out.script_type}  {where}"]
 
 
+def _proof_lines(proof: ProofSummary) -> list[str]:
+    """What a BIP-322 proof signs, the message made visible as `psbt message sign` shows it."""
+    lines = [
+        "BIP-322 message proof: signing a message, nothing is spent",
+        f"  for          {proof.address or f'script {proof.script_pubkey}'}",
+        f"  message hash {proof.message_hash}",
+    ]
+    if proof.message is None:
+        lines.append("  message      not in the PSBT (only to_spend): only its hash is known")
+    else:
+        lines.append(f"  message      {len(proof.message.encode('utf-8'))} bytes:")
+        lines += [f"  | {line}" for line in visible_lines(proof.message)]
+    if proof.reserves_inputs:
+        total = "unknown" if proof.reserves_total is None else format_btc(proof.reserves_total)
+        inputs = ", ".join(f"#{i}" for i in proof.reserves_inputs)
+        lines.append(f"  reserves     {total} from inputs {inputs}")
+    return lines
+
+
 def _total_lines(summary: Summary) -> list[str]:
     size = f"{summary.vsize} vB, {summary.vsize_basis}"
+    if summary.proof is not None:
+        # Input value of a proof is not a fee: to_sign can never be mined.
+        total = "unknown" if summary.input_total is None else format_btc(summary.input_total)
+        return [f"input total  {total} (shown, not spent); size {size}"]
     if summary.fee is None or summary.input_total is None:
         return [
             "input total  unknown",

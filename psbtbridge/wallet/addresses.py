@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Final
 
 from psbtbridge.address import decode_address
-from psbtbridge.analysis import DEFAULT_CHANGE_WINDOW
 from psbtbridge.bip32 import HARDENED
 from psbtbridge.errors import Code, InvalidInput
 from psbtbridge.network import Network
@@ -29,6 +28,9 @@ from psbtbridge.script import (
 )
 from psbtbridge.wallet.wallet import Wallet
 
+#: How far past the highest index known used the analysis accepts change (psbtbridge/analysis.py);
+#: defined here, below the analysis, which searches a BIP-322 proof's address with `locate`.
+DEFAULT_CHANGE_WINDOW: Final = 1000
 #: Indexes 0..ADDRESS_WINDOW-1 of each chain are searched: the window the analysis accepts
 #: change in, so what `verify` calls ours is what a signature would treat as ours. An
 #: address beyond it is one no wallet restored from this seed would ever find.

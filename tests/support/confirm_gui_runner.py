@@ -11,7 +11,7 @@ import sys
 
 from cold.confirm.gui import confirm_gui
 from psbtbridge.errors import BridgeError
-from tests.support.confirm_samples import sample_view
+from tests.support.confirm_samples import proof_view, sample_view
 
 
 def main(argv: list[str]) -> int:
@@ -21,6 +21,8 @@ def main(argv: list[str]) -> int:
         extra_outputs=options.get("extra_outputs", 0),
         warnings=tuple(options.get("warnings", ())),
     )
+    if "proof_lines" in options:
+        view = proof_view(lines=options["proof_lines"])
     try:
         decision = confirm_gui(
             view,

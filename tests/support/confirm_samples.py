@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cold.confirm.view import ConfirmationView, InputLine, OutputLine, WalletLine
+from cold.confirm.view import ConfirmationView, InputLine, OutputLine, ProofView, WalletLine
 
 PAY = "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx"
 CHANGE = "tb1qzt4p96kw04j473cuu40rf7ymrdm68kwsztjntj"
@@ -62,4 +62,34 @@ def sample_view(
         inputs=inputs,
         rbf=True,
         locktime=2_500_000,
+    )
+
+
+PROOF_MESSAGE = "I, Alice, control these coins.\nProof for the exchange, ticket #4711: Grüße"
+
+
+def proof_view(*, message: str | None = PROOF_MESSAGE, lines: int = 1) -> ConfirmationView:
+    """A BIP-322 proof of reserves: input 0 the virtual to_spend, one coin of 0.0085 BTC;
+    the message repeated `lines` times."""
+    text = None if message is None else "\n".join([message] * lines)
+    reserves = 850_000
+    return ConfirmationView(
+        digest="5e6f7a8b",
+        caller="electrum-hot",
+        network="test",
+        inputs_total_sat=reserves,
+        outputs=(OutputLine(0, None, "6a", 0, "op_return", None),),
+        fee_sat=reserves,
+        fee_rate_sat_vb=0.0,
+        fee_percent=100.0,
+        sending_sat=0,
+        warnings=(),
+        needs_passphrase=False,
+        wallets=(WalletLine("p2wpkh", "p2wpkh", 1, 1, 1),),
+        inputs=(
+            InputLine(0, f"{'ef' * 32}:0", 0, "p2wpkh m/84h/1h/0h/0/0"),
+            InputLine(1, f"{'cd' * 32}:1", reserves, "p2wpkh m/84h/1h/0h/1/5"),
+        ),
+        rbf=True,
+        proof=ProofView(CHANGE, "p2wpkh", "m/84h/1h/0h/0/0", text, "ab" * 32, 1, reserves),
     )
