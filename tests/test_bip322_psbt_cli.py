@@ -253,12 +253,20 @@ def test_the_service_asks_a_person_even_with_unattended_on(
     assert audit.read_records(keys.home) == []
 
 
-@pytest.mark.parametrize("name", ["p2sh-p2wpkh", "p2tr"])
+@pytest.mark.parametrize("name", ["p2sh-p2wpkh", "p2tr", "p2pkh"])
 def test_other_single_sig_types_sign_and_verify(keys: KeySet, name: str) -> None:
     """Input 0 signed as its address type wants it (taproot: SIGHASH_DEFAULT, BIP-322's
-    rule), finalized, and verified as a BIP-322 full signature of the message."""
+    rule; p2pkh: a legacy input, given to_spend whole), finalized, and verified as a
+    BIP-322 full signature of the message."""
     derived = keys.wallets[name].derive(0, 2)
-    data = Proof(derived.script_pubkey, MESSAGE.encode(), derived).build()
+    legacy = name == "p2pkh"
+    data = Proof(
+        derived.script_pubkey,
+        MESSAGE.encode(),
+        derived,
+        to_spend_utxo=legacy,
+        witness_utxo=not legacy,
+    ).build()
     status, screen, output = tty_sign(keys, data)
     assert status == 0, screen
     final = run_psbt(keys.home, "finalize", str(output))
@@ -276,3 +284,17 @@ def test_an_address_without_its_path_is_searched_for(keys: KeySet) -> None:
     assert "m/84h/1h/0h/1/4" in screen
     signed = run_psbt(keys.home, "finalize", str(output))
     bip322.verify_full(derived.script_pubkey, bytes.fromhex(signed.stdout.decode()), VECTOR_MESSAGE)
+
+
+def test_a_multisig_proof_gets_our_signature_for_the_cosigners(keys: KeySet) -> None:
+    """A 2-of-3 address: input 0 gets our one signature (the PSBT then goes to a cosigner);
+    the review shows the multisig wallet, and the record is a message proof."""
+    derived = keys.wallets["wsh"].derive(0, 1)
+    data = Proof(derived.script_pubkey, MESSAGE.encode(), derived).build()
+    status, screen, output = tty_sign(keys, data)
+    assert status == 0, screen
+    assert "wsh" in screen
+    signed = run_psbt(keys.home, "inspect", "--json", str(output))
+    assert signed.returncode == 0, signed.stderr
+    assert json.loads(signed.stdout)["proof"] is not None
+    assert [o.kind for o in last_record(keys).outputs] == ["message_proof"]

@@ -39,6 +39,7 @@ class Proof:
     to_spend_utxo: bool = False  # to_spend as input 0's PSBT_IN_NON_WITNESS_UTXO
     to_spend_message: bytes | None = None  # to_spend built from another message
     witness_value: int = 0  # what input 0's witness_utxo claims
+    witness_utxo: bool = True  # input 0's PSBT_IN_WITNESS_UTXO (a legacy input has none)
     sequence: int = 0
     tx_version: int = 0
     locktime: int = 0
@@ -73,7 +74,11 @@ class Proof:
                 kv(0xFB, b"", self.psbt_version.to_bytes(4, "little")),
             ]
         parts += [*message, *self.global_extra, b"\x00"]
-        first = [kv(0x01, b"", TxOut(self.witness_value, self.challenge).serialize())]
+        first = (
+            [kv(0x01, b"", TxOut(self.witness_value, self.challenge).serialize())]
+            if self.witness_utxo
+            else []
+        )
         if self.to_spend_utxo:
             first.insert(0, kv(0x00, b"", spend.serialize()))
         if self.derived is not None:
