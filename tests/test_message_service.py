@@ -24,10 +24,10 @@ from psbtbridge.message import MAX_MESSAGE_SIZE, MessageFormat, script_of_addres
 from psbtbridge.sign_message import MAX_REQUEST, SERVICE, encode_request, request_digest
 from tests.conftest import screenshot
 from tests.support import qrexec_harness as harness
+from tests.support.electrum_harness import electrum_run, regtest_electrum
 from tests.support.psbt_cli import loaded_modules
 from tests.support.qube_pair import Cold, make_cold, ok, run_psbt, shim_env, start_psbt
 from tests.support.xdo import click_sign, wait_for_window, window_visible, xdo
-from tests.test_message import _electrum
 from tests.test_wallet_addresses import STRANGER
 
 OURS = "bcrt1q6rz28mcfaxtmd6v789l9rrlrusdprr9pz3cppk"  # p2wpkh receive 0 of abandon..about
@@ -115,7 +115,8 @@ def test_signed_after_sign_is_clicked(
     script = script_of_address(address)
     assert verify_message(script, signature, MESSAGE).format == expected
     if expected == "electrum":  # and Electrum itself agrees
-        assert _electrum(tmp_path, "verifymessage", address, signature, TEXT) == "true"
+        electrum = regtest_electrum(tmp_path / "electrum")
+        assert electrum_run(electrum, "verifymessage", address, signature, TEXT) == "true"
     assert decisions_after(cold, before) == [("signed", None, "electrum-hot")]
     record = read_records(cold.home)[-1].record
     assert record.txid == hashlib.sha256(MESSAGE).hexdigest()
