@@ -78,6 +78,9 @@ def run_psbt_on_tty(home: Path, dialogue: Sequence[tuple[str, Answer]], *args: s
     """
     pid, fd = pty.fork()
     if pid == 0:  # the child: becomes psbt, never returns
+        # A terminal program gets Ctrl-C: a suite started in the background of a
+        # non-interactive shell ignores SIGINT, and exec would pass that on to psbt.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.execve(PSBT, [PSBT, *args], environment(home))
     screen = b""
     seen = 0  # prompts are looked for only after the last answer
