@@ -152,6 +152,36 @@ def test_sign_is_dead_for_two_seconds_then_a_click_approves(xdisplay: str) -> No
     assert result == {"approved": True, "passphrase": None, "reason_code": "confirm.approved"}
 
 
+def _wrong_then(dialog: Dialog, tries: list[str]) -> None:
+    """Type each passphrase and press Sign; a wrong one keeps the dialog open."""
+    time.sleep(max(0.0, dialog.shown_at + 0.8 - time.monotonic()))  # Sign is armed
+    for typed in tries:
+        dialog.type_text(typed)
+        dialog.click_sign()
+        time.sleep(0.5)
+
+
+def test_a_wrong_passphrase_keeps_the_dialog_open_for_another_try(xdisplay: str) -> None:
+    dialog = Dialog(xdisplay, needs_passphrase=True, sign_delay_s=0.5, passphrase_ok="right")
+    _wrong_then(dialog, ["wrong", "wronger"])
+    assert dialog.alive(), "two wrong passphrases leave a third try"
+    screenshot(xdisplay, "confirm_dialog_wrong_passphrase")
+    _wrong_then(dialog, ["right"])
+    assert dialog.result() == {
+        "approved": True,
+        "passphrase": "right",
+        "reason_code": "confirm.approved",
+    }
+
+
+def test_three_wrong_passphrases_sign_nothing(xdisplay: str) -> None:
+    dialog = Dialog(xdisplay, needs_passphrase=True, sign_delay_s=0.5, passphrase_ok="right")
+    _wrong_then(dialog, ["one", "two", "three"])
+    out, _ = dialog.process.communicate(timeout=10)
+    assert dialog.process.returncode == 1
+    assert json.loads(out) == {"error": "keystore.bad_passphrase"}
+
+
 def test_enter_never_signs_and_typed_passphrase_is_returned(xdisplay: str) -> None:
     dialog = Dialog(xdisplay, needs_passphrase=True, sign_delay_s=0.5)
     dialog.key("Return")  # before the delay

@@ -1,6 +1,7 @@
 """Runs confirm_gui in its own process for tests/test_confirm_gui.py and prints the Decision.
 
 Usage: python -m tests.support.confirm_gui_runner '{"timeout_s": 5, "needs_passphrase": true, ...}'
+("passphrase_ok": TEXT makes the dialog check the typed passphrase against TEXT.)
 Prints one JSON line: the Decision's fields, or {"error": CODE} for a BridgeError.
 """
 
@@ -23,11 +24,17 @@ def main(argv: list[str]) -> int:
     )
     if "proof_lines" in options:
         view = proof_view(lines=options["proof_lines"])
+    expected = options.get("passphrase_ok")  # a keystore passphrase the dialog checks
+
+    def check(passphrase: str) -> str | None:
+        return None if passphrase == expected else "wrong passphrase"
+
     try:
         decision = confirm_gui(
             view,
             timeout_s=options.get("timeout_s", 20),
             sign_delay_s=options.get("sign_delay_s", 2.0),
+            check_passphrase=check if expected is not None else None,
         )
     except BridgeError as e:
         print(json.dumps({"error": e.code}), flush=True)
