@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
+from cold import state
 from cold.delivery import check_writable, keep_signature
 from cold.message_request import MessageRequest, sign_message_request
 from cold.pipeline import PASSPHRASE_FILE_VARIABLE
@@ -59,6 +60,7 @@ class MessageSigner:
         answer = encode_answer(signature)
         message_sha256 = hashlib.sha256(request.untrusted_message).hexdigest()
         self.kept_copy = keep_signature(home, message_sha256, answer)
+        state.checkpoint("signed")
         if caller_gone():
             raise CallerGone  # signed, logged and kept: say where, not a broken pipe
         return answer

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from cold import state
 from cold.audit import read_records
 from cold.message_sign import sign_electrum
 from psbtbridge.errors import Code, ExitStatus
@@ -153,6 +156,34 @@ def test_caller_hanging_up_closes_the_dialog_and_signs_nothing(xdisplay: str, co
     running.hang_up(within=10)  # the dialog alone waits 5 minutes
     assert not window_visible(title)
     assert decisions_after(cold, before) == [("declined", "service.caller_gone", "electrum-hot")]
+
+
+def test_a_signature_the_caller_did_not_take_is_kept_and_named(xdisplay: str, cold: Cold) -> None:
+    """Signed after Sign, then the caller went away: the signature is in signed/, the
+    reason line names it, and the record says signed."""
+    digest = request_digest(MESSAGE)
+    before = len(cold.decisions())
+    running = harness.Running(
+        cold.install,
+        digest,
+        extra_env={"DISPLAY": xdisplay, state.STOP_VARIABLE: "signed"},
+        service=SERVICE,
+    )
+    running.send([encode_request(OURS, MESSAGE, None)]).join(5)
+    window = wait_for_window(dialog_title(digest))
+    time.sleep(2.3)  # Sign is dead for 2 s after the window appears
+    click_sign(window)
+    service = harness.service_pid(running.process.pid)
+    harness.wait_stopped(service)  # signed and kept, not yet answered
+    running.answer.close()
+    os.kill(service, signal.SIGCONT)
+    status, stderr = running.wait(30)
+    kept = cold.home / "signed" / f"{hashlib.sha256(MESSAGE).hexdigest()}.message.sig"
+    assert status == ExitStatus.INTERNAL
+    assert stderr.endswith(f"kept in {kept} [sign.undelivered]\n"), stderr
+    signature = kept.read_text().removesuffix("\n")
+    assert verify_message(script_of_address(OURS), signature, MESSAGE).format == "electrum"
+    assert decisions_after(cold, before) == [("signed", None, "electrum-hot")]
 
 
 # --- refused before anything is shown (the harness gives the service no DISPLAY) ------------

@@ -140,17 +140,6 @@ def assert_consistent(keys: KeySet) -> None:
     shutil.rmtree(copy)
 
 
-def wait_stopped(pid: int, timeout: float = 60) -> None:
-    """Until the process has stopped itself (state T) at the step it was told."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        if stat.rsplit(")", 1)[1].split()[0] == "T":
-            return
-        time.sleep(0.02)
-    raise AssertionError("the signing never reached its step")
-
-
 # --- finding 1: the 24-hour limit cannot be raced -----------------------------------------
 
 
@@ -357,7 +346,7 @@ def test_what_changed_while_the_person_decided_is_refused(keys: KeySet) -> None:
         os.execve(PSBT, [PSBT, "sign", str(approved), "-o", os.devnull, "--confirm", "tty"], env)
     screen = _read_until(fd, b"Type yes to sign: ")
     os.write(fd, b"yes\n")
-    wait_stopped(pid)
+    harness.wait_stopped(pid)
     status, err = finish(start_sign(keys, payment(keys, 5, pay=60_000, salt=99)))
     assert status == 0, err
     os.kill(pid, signal.SIGCONT)
@@ -396,7 +385,7 @@ def _read_until(fd: int, marker: bytes | None, timeout: float = 60) -> bytes:
 @pytest.mark.parametrize("step", state.STEPS)
 def test_a_kill_at_any_step_leaves_the_state_consistent(keys: KeySet, step: str) -> None:
     first = start_sign(keys, payment(keys, 1), **{state.STOP_VARIABLE: step})
-    wait_stopped(first.pid)
+    harness.wait_stopped(first.pid)
     os.killpg(first.pid, signal.SIGKILL)
     first.wait(30)
     recorded = step in ("logged", "indexed")
@@ -423,8 +412,8 @@ def test_a_caller_hanging_up_at_any_step_leaves_the_state_consistent(
     env = {"PSBTBRIDGE_HOME": str(keys.home), state.STOP_VARIABLE: step}
     call = harness.Running(cold, digest, extra_env=env)
     call.send([data]).join(10)
-    service = _service_pid(call.process.pid)
-    wait_stopped(service)
+    service = harness.service_pid(call.process.pid)
+    harness.wait_stopped(service)
     call.answer.close()
     os.kill(service, signal.SIGCONT)
     status, stderr = call.wait(60)
@@ -441,17 +430,6 @@ def test_a_caller_hanging_up_at_any_step_leaves_the_state_consistent(
     else:
         assert "[service.caller_gone]" in stderr and kept == []
     assert_consistent(keys)
-
-
-def _service_pid(parent: int) -> int:
-    """The python running `psbt serve` under the harness's measuring parent."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
-        if children:
-            return int(children[0])
-        time.sleep(0.02)
-    raise AssertionError("the service never started")
 
 
 # --- the same transaction signed again (issue 14, item 5)

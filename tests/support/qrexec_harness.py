@@ -282,3 +282,26 @@ def call(
 def shim_command() -> str:
     """PSBTBRIDGE_QREXEC_CLIENT value that makes `psbt send` call the harness (see the shim)."""
     return f"{PYTHON} {SHIM}"
+
+
+def service_pid(parent: int) -> int:
+    """The python running the service under the harness's measuring parent (Running.process)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        if children:
+            return int(children[0])
+        time.sleep(0.02)
+    raise AssertionError("the service never started")
+
+
+def wait_stopped(pid: int, timeout: float = 60) -> None:
+    """Until the process has stopped itself (state T) at the step it was told (cold.state's
+    STOP_VARIABLE)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat.rsplit(")", 1)[1].split()[0] == "T":
+            return
+        time.sleep(0.02)
+    raise AssertionError("the signing never reached its step")
