@@ -18,13 +18,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-from cold import audit
+from cold import audit, state
 from cold.keystore import load_keystore, read_secret_file, unlock
 from cold.message_sign import check_format, default_format, find_owner, sign_message
-from cold.pipeline import never_gone
+from cold.pipeline import log_unsigned, never_gone, utc_now
 from cold.policy import load_policy
 from cold.wallets import registered_wallets
 from psbtbridge.confirm_modes import ASKING_MODES
@@ -77,7 +76,8 @@ def sign_message_request(
         except ConfigError as error:
             # As cold/pipeline.py: a damaged registry or policy.toml stops the request, and
             # the request is logged as refused with that file's code.
-            raise _logged(request, error, data, address, script) from None
+            record = _record(request, error, data, address, script)
+            raise log_unsigned(request.home, record, error, utc_now) from None
         owner = find_owner(wallets, script, window)
         script_type = owner.wallet.script_type
         chosen = check_format(script_type, request.format or default_format(script_type))
@@ -114,52 +114,37 @@ def sign_message_request(
                 Code.SERVICE_CALLER_GONE, "the caller went away before signing: nothing was signed"
             )
     except (Refused, Declined) as error:
-        raise _logged(request, error, data, address, script) from None
+        record = _record(request, error, data, address, script)
+        raise log_unsigned(request.home, record, error, utc_now) from None
     seed = unlock(keystore, from_file if from_file is not None else decision.passphrase)
     signature = sign_message(seed, owner, data, chosen)
-    _log(request, "signed", None, data, address, script)
+    with state.locked(request.home) as held:
+        held.record(_record(request, None, data, address, script), utc_now())
     return signature
 
 
-def _logged(
-    request: MessageRequest, error: BridgeError, data: bytes, address: str, script: bytes
-) -> BridgeError:
-    """Log a refusal or decline; return the error to raise. As in cold/pipeline.py, a
-    logging failure never takes the refusal's place: the caller is still told why."""
-    decision: audit.Decision = "declined" if isinstance(error, Declined) else "refused"
-    try:
-        _log(request, decision, error, data, address, script)
-    except ConfigError as failure:
-        return type(error)(
-            error.code, f"{error.message} (this could not be logged: {failure.message})"
-        )
-    return error
-
-
-def _log(
+def _record(
     request: MessageRequest,
-    decision: audit.Decision,
     error: BridgeError | None,
     data: bytes,
     address: str,
     script: bytes,
-) -> None:
-    """One audit record in the log's existing schema: `txid` holds the message's SHA-256,
-    and the one output, of kind "message" and amount 0, is the signing address; a refusal
-    keeps its full sentence, which the caller is never told. sats_leaving 0 keeps it out
-    of the unattended daily sum."""
-    audit.append_record(
-        request.home,
-        audit.AuditRecord(
-            decision=decision,
-            reason=None if error is None else error.code,
-            sentence=None if error is None else error.message,
-            txid=hashlib.sha256(data).hexdigest(),
-            outputs=(audit.AuditOutput(address, script, 0, "message"),),
-            fee=None,
-            fee_rate=None,
-            caller=request.caller,
-            sats_leaving=0,
-        ),
-        datetime.now(UTC),
+) -> audit.AuditRecord:
+    """The request's audit record in the log's existing schema: `txid` holds the message's
+    SHA-256, and the one output, of kind "message" and amount 0, is the signing address; a
+    refusal keeps its full sentence, which the caller is never told. sats_leaving 0 keeps
+    it out of the unattended daily sum. error None: signed."""
+    decision: audit.Decision = (
+        "signed" if error is None else "declined" if isinstance(error, Declined) else "refused"
+    )
+    return audit.AuditRecord(
+        decision=decision,
+        reason=None if error is None else error.code,
+        sentence=None if error is None else error.message,
+        txid=hashlib.sha256(data).hexdigest(),
+        outputs=(audit.AuditOutput(address, script, 0, "message"),),
+        fee=None,
+        fee_rate=None,
+        caller=request.caller,
+        sats_leaving=0,
     )

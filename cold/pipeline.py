@@ -167,7 +167,7 @@ def run_signing(
         # A broken keystore, policy or wallet registry stops the request before any proof:
         # still logged, with that file's code, as a refusal of this transaction.
         record = _unanalysed_record(request, unsigned, "refused", error)
-        raise _logged(request.home, record, error, now) from None
+        raise log_unsigned(request.home, record, error, now) from None
     ctx = _Context(request, unsigned, unsigned.txid_hex(), psbt, wallets, keystore, policy)
     # A message proof is never signed unattended (cold/verdict.py): the service asks a person.
     unattended = policy.unattended.enabled and not claims_proof(psbt)
@@ -200,7 +200,7 @@ def run_signing(
         decision: audit.Decision = "declined" if isinstance(error, Declined) else "refused"
         # A record the log cannot hold in full (audit.bad_record): the decision alone can.
         alone = replace(_unanalysed_record(request, unsigned, decision, error), outputs=())
-        raise _logged(request.home, _record(ctx, decision, error), error, now, alone) from None
+        raise log_unsigned(request.home, _record(ctx, decision, error), error, now, alone) from None
     return Signed(
         encode(signed.serialize(), encoding),
         ctx.txid,
@@ -464,7 +464,7 @@ def _used(analysis: Analysis) -> tuple[UsedIndex, ...]:
     return tuple(UsedIndex(w, c, i) for (w, c), i in sorted(highest.items()))
 
 
-def _logged(
+def log_unsigned(
     home: Path,
     record: AuditRecord,
     error: BridgeError,
