@@ -9,7 +9,7 @@ spent; the proof only needs the key and the chain code.
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from embit.util import ctypes_secp256k1 as secp
 
@@ -24,21 +24,30 @@ def format_index(index: int) -> str:
     return f"{index - HARDENED}h" if index >= HARDENED else str(index)
 
 
-@dataclass(frozen=True, slots=True)
-class KeyOrigin:
-    """Master key fingerprint and BIP32 path: in a PSBT a claim until re-derived; in a
-    registered wallet, where its key comes from."""
-
+class _KeyOriginFields(NamedTuple):
     fingerprint: bytes
     path: tuple[int, ...]
 
-    def __post_init__(self) -> None:
-        if len(self.fingerprint) != 4:
+
+class KeyOrigin(_KeyOriginFields):
+    """Master key fingerprint and BIP32 path: in a PSBT a claim until re-derived; in a
+    registered wallet, where its key comes from."""
+
+    __slots__ = ()
+
+    # A NamedTuple (not a dataclass) for start-up time; the checks a dataclass made in
+    # __post_init__ are here, on every construction.
+    def __new__(cls, fingerprint: bytes, path: tuple[int, ...]) -> KeyOrigin:
+        if len(fingerprint) != 4:
             raise InvalidInput(Code.WALLET_BAD_ORIGIN, "a key fingerprint must be 4 bytes")
         # BIP32 serializes depth in one byte
-        path = self.path
         if len(path) > 255 or (path and not 0 <= min(path) <= max(path) <= 0xFFFFFFFF):
             raise InvalidInput(Code.WALLET_BAD_ORIGIN, "a derivation path is out of range")
+        return super().__new__(cls, fingerprint, path)
+
+    def _replace(self, **changes: Any) -> KeyOrigin:
+        """Through the checks: the NamedTuple one would build the tuple without them."""
+        return KeyOrigin(**{**self._asdict(), **changes})
 
     @property
     def derivation(self) -> str:

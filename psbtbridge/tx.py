@@ -9,7 +9,6 @@ field was most of the time of a parse. One walk checks the whole layout strictly
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import NamedTuple, Self, TypeVar
 
 from psbtbridge.compact import compact_size, compact_size_at, var_bytes
@@ -66,8 +65,7 @@ class TxOut(NamedTuple):
         return self.value.to_bytes(8, "little", signed=True) + var_bytes(self.script_pubkey)
 
 
-@dataclass(frozen=True, slots=True)
-class Tx:
+class Tx(NamedTuple):
     """A transaction. `parse` reads both serializations; `serialize` writes witnesses when any input has one."""
 
     version: int
@@ -141,8 +139,7 @@ class Tx:
         return (base * 3 + total + 3) // 4
 
 
-@dataclass(frozen=True, slots=True)
-class PreviousTx:
+class PreviousTx(NamedTuple):
     """A full previous transaction as a PSBT carries it (PSBT_IN_NON_WITNESS_UTXO).
 
     Parsed as strictly as a `Tx`, but only its txid and outputs are kept: they are all a

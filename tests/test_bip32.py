@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from embit.bip32 import HDKey
 from hypothesis import given, settings
@@ -45,6 +47,24 @@ def test_key_origins_format_as_paths() -> None:
     ("fingerprint", "path"), [(b"abc", ()), (b"abcd", (1 << 32,)), (b"abcd", (0,) * 256)]
 )
 def test_key_origins_check_themselves(fingerprint: bytes, path: tuple[int, ...]) -> None:
-    with pytest.raises(InvalidInput) as info:
-        KeyOrigin(fingerprint, path)
-    assert info.value.code == "wallet.bad_origin"
+    good = KeyOrigin(b"abcd", (1,))
+    attempts: list[Callable[[], KeyOrigin]] = [
+        lambda: KeyOrigin(fingerprint, path),
+        lambda: KeyOrigin(fingerprint=fingerprint, path=path),
+        # NamedTuple's own _replace skips __new__: KeyOrigin's goes through the checks.
+        lambda: good._replace(fingerprint=fingerprint, path=path),
+    ]
+    for attempt in attempts:
+        with pytest.raises(InvalidInput) as info:
+            attempt()
+        assert info.value.code == "wallet.bad_origin"
+
+
+def test_key_origins_are_values() -> None:
+    origin = KeyOrigin(b"abcd", (HARDENED + 84, 0))
+    assert origin == KeyOrigin(b"abcd", (HARDENED + 84, 0)) != origin.child(1)
+    assert len({origin, KeyOrigin(b"abcd", (HARDENED + 84, 0))}) == 1
+    assert origin._replace(path=(1,)) == KeyOrigin(b"abcd", (1,))
+    assert repr(origin) == "KeyOrigin(fingerprint=b'abcd', path=(2147483732, 0))"
+    with pytest.raises(AttributeError):
+        origin.path = ()  # type: ignore[misc]

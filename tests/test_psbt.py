@@ -356,6 +356,29 @@ def test_finalized_keeps_utxo_and_unknown_and_drops_signing_data() -> None:
     assert final.is_finalized
 
 
+def test_parsed_psbts_are_values() -> None:
+    data = _b64(BIP174["valid"][3]["psbt"])
+    psbt, again = Psbt.parse(data), Psbt.parse(data)
+    assert psbt == again and hash(psbt) == hash(again)
+    previous = psbt.inputs[0].non_witness_utxo
+    assert previous is not None and psbt.global_tx is not None
+    fields: list[tuple[object, str]] = [
+        (psbt, "inputs"),
+        (psbt.global_map, "entries"),
+        (psbt.inputs[0], "partial_sigs"),
+        (psbt.outputs[0], "amount"),
+        (psbt.global_tx, "outputs"),
+        (previous, "wire_txid"),
+    ]
+    for part, name in fields:
+        with pytest.raises(AttributeError):
+            setattr(part, name, None)
+    # The maps' `index` field hides tuple.index: it is the map's place, not a method.
+    assert (psbt.inputs[1].index, psbt.outputs[1].index) == (1, 1)
+    signed = psbt.with_input(0, psbt.inputs[0].with_entry(0x98, b"", b"x"))
+    assert signed != psbt and Psbt.parse(data) == psbt
+
+
 def test_with_inputs_replaces_many_in_one_copy() -> None:
     psbt = Psbt.parse(_b64(BIP174["valid"][3]["psbt"]))
     tap = psbt.inputs[1].with_entry(0x99, b"", b"unknown")

@@ -7,8 +7,6 @@ tests/test_sign_cli.py.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from cold.signer import sign
@@ -73,7 +71,7 @@ def test_every_type_signs_finalizes_and_verifies(keys: KeySet, name: str, versio
         tx.serialize(), spent_pairs(spent_outputs(final))
     )  # raises unless every input spends its output
     unsigned = [TxIn(txin.prevout, b"", txin.sequence) for txin in tx.inputs]
-    assert replace(tx, inputs=tuple(unsigned)) == analysis.tx  # only scriptSigs and witnesses
+    assert tx._replace(inputs=tuple(unsigned)) == analysis.tx  # only scriptSigs and witnesses
     # The fee rate shown is from an estimate made before signing: never below the truth
     # by more than a rounding, never far above it.
     assert tx.vsize() <= analysis.vsize <= tx.vsize() + 3

@@ -7,7 +7,7 @@ and in each map's module (`global_map.py`, `input_map.py`, `output_map.py`).
 Plain field values are NamedTuples, as are transactions' parts (tx.py) and map entries
 (keymap.py): immutable and hashable like frozen dataclasses, but built in C (a PSBT holds
 thousands) and a sixth of the cost to define, which every `psbt` process pays at start-up.
-A value that checks itself on construction (bip32.KeyOrigin) stays a frozen dataclass.
+A value that checks itself on construction (bip32.KeyOrigin) does so in its `__new__`.
 """
 
 from __future__ import annotations

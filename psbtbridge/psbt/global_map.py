@@ -4,7 +4,7 @@ fields, BIP370), extended public keys, decoded from its raw entries."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from psbtbridge.errors import Code, InvalidInput
 from psbtbridge.keyencoding import check_xpub
@@ -23,8 +23,7 @@ from psbtbridge.tx import Tx
 SUPPORTED_VERSIONS = (0, 2)
 
 
-@dataclass(frozen=True, slots=True)
-class PsbtGlobal:
+class PsbtGlobal(NamedTuple):
     """The global map: raw entries in wire order, and the typed fields decoded from them.
 
     `unsigned_tx` is PSBT_GLOBAL_UNSIGNED_TX (v0 only). `tx_version`, `input_count` and

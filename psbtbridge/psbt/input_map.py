@@ -4,8 +4,7 @@ raw entries, and the edits a signer and a finalizer make to it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import Final
+from typing import Final, NamedTuple
 
 from psbtbridge.compact import Readable, compact_size, read_compact_size, read_var_bytes
 from psbtbridge.errors import Code, InvalidInput
@@ -51,8 +50,7 @@ SEQUENCE_FINAL = 0xFFFFFFFF
 LOCKTIME_THRESHOLD = 500_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class PsbtInput:
+class PsbtInput(NamedTuple):
     """One input map: raw entries in wire order, and the typed fields decoded from them.
 
     `prevout` and `sequence` are the input's place in the transaction: from the global
@@ -61,7 +59,9 @@ class PsbtInput:
     `proprietary` the PSBT_IN_PROPRIETARY ones; both are written back unchanged.
     """
 
-    index: int
+    # The field hides tuple.index (a method nothing calls on a map), which mypy flags; the
+    # name stays, as every user of a map's place in the PSBT reads it.
+    index: int  # type: ignore[assignment]
     psbt_version: int
     entries: tuple[Entry, ...]
     prevout: OutPoint
@@ -122,13 +122,13 @@ class PsbtInput:
             match rule.field:
                 case InputType.PARTIAL_SIG:
                     partial_sigs = (*self.partial_sigs, _partial_sig(new, where))
-                    return replace(self, entries=entries, partial_sigs=partial_sigs)
+                    return self._replace(entries=entries, partial_sigs=partial_sigs)
                 case InputType.TAP_KEY_SIG:
                     tap_key_sig = check_schnorr_signature(value, where)
-                    return replace(self, entries=entries, tap_key_sig=tap_key_sig)
+                    return self._replace(entries=entries, tap_key_sig=tap_key_sig)
                 case InputType.TAP_SCRIPT_SIG:
                     tap_script_sigs = (*self.tap_script_sigs, _tap_script_sig(new, where))
-                    return replace(self, entries=entries, tap_script_sigs=tap_script_sigs)
+                    return self._replace(entries=entries, tap_script_sigs=tap_script_sigs)
         return decode_input(entries, self.index, self.psbt_version, self._tx_input())
 
     def with_partial_sig(self, pubkey: bytes, signature: bytes) -> PsbtInput:

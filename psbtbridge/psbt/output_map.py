@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from psbtbridge.errors import Code, InvalidInput
 from psbtbridge.keyencoding import check_xonly_pubkey
@@ -26,15 +26,16 @@ from psbtbridge.taproot import TapLeaf, parse_tap_tree
 from psbtbridge.tx import TxOut
 
 
-@dataclass(frozen=True, slots=True)
-class PsbtOutput:
+class PsbtOutput(NamedTuple):
     """One output map: raw entries in wire order, and the typed fields decoded from them.
 
     `amount` and `script_pubkey` come from the global unsigned transaction in v0 and from
     PSBT_OUT_AMOUNT/PSBT_OUT_SCRIPT in v2.
     """
 
-    index: int
+    # The field hides tuple.index (a method nothing calls on a map), which mypy flags; the
+    # name stays, as every user of a map's place in the PSBT reads it.
+    index: int  # type: ignore[assignment]
     psbt_version: int
     entries: tuple[Entry, ...]
     amount: int

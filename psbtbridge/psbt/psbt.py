@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from psbtbridge.errors import BridgeError, Code, InvalidInput
 from psbtbridge.psbt.fields import GlobalXpub
@@ -27,8 +27,7 @@ MAGIC = b"psbt\xff"
 DEFAULT_MAX_SIZE = 16 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class Psbt:
+class Psbt(NamedTuple):
     """A parsed PSBT: the global map, then one map per input and per output.
 
     The global map's fields read as the PSBT's own (`psbt.version`, `psbt.xpubs`);
@@ -189,7 +188,7 @@ class Psbt:
                     f"input {new.index}: the new map belongs to another input",
                 )
             inputs[new.index] = new
-        return replace(self, inputs=tuple(inputs))
+        return self._replace(inputs=tuple(inputs))
 
     def with_output(self, index: int, new: PsbtOutput) -> Psbt:
         """A copy with output map `index` replaced."""
@@ -204,7 +203,7 @@ class Psbt:
                 Code.PSBT_MAP_MISMATCH, f"output {index}: the new map belongs to another output"
             )
         outputs = (*self.outputs[:index], new, *self.outputs[index + 1 :])
-        return replace(self, outputs=outputs)
+        return self._replace(outputs=outputs)
 
     def with_global_entry(self, key_type: int, key_data: bytes, value: bytes) -> Psbt:
         """A copy with one global field set (replaced in place, or appended at the end of
@@ -222,7 +221,7 @@ class Psbt:
                 "global map: the change would alter the version, the unsigned transaction"
                 " or the number of inputs or outputs",
             )
-        return replace(self, global_map=new)
+        return self._replace(global_map=new)
 
 
 def _expect_map(stream: io.BytesIO, size: int, name: str, count: int, kind: str) -> None:
