@@ -314,7 +314,7 @@ def _apply(db: sqlite3.Connection, entry: AuditEntry) -> None:
             db.execute(
                 "INSERT INTO used VALUES (?, ?, ?) ON CONFLICT (wallet, chain) DO UPDATE"
                 " SET idx = MAX(idx, excluded.idx)",
-                (used.wallet, used.chain, used.index),
+                (used.wallet, used.chain, used.highest),
             )
 
 
