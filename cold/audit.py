@@ -49,7 +49,6 @@ import math
 import os
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final, Literal, NamedTuple
@@ -141,17 +140,15 @@ class AuditInput(NamedTuple):
     ours: bool  # re-derived from a registered wallet: we signed it
 
 
-@dataclass(frozen=True)
-class UsedIndex:
+class UsedIndex(NamedTuple):
     """A wallet's chain (0 receive, 1 change) used up to index."""
 
     wallet: str
     chain: int
-    index: int
+    highest: int  # that index: "index" in the log, but as a field it would shadow tuple.index
 
 
-@dataclass(frozen=True)
-class AuditRecord:
+class AuditRecord(NamedTuple):
     """What was decided about one PSBT; `append_record` adds the time and the chain hash."""
 
     decision: Decision
@@ -179,8 +176,7 @@ class AuditRecord:
         return self.sats_leaving + (self.fee or 0)
 
 
-@dataclass(frozen=True)
-class AuditEntry:
+class AuditEntry(NamedTuple):
     """One record as stored: its line number, when it was written and the chain link."""
 
     line: int
@@ -191,8 +187,7 @@ class AuditEntry:
     record: AuditRecord
 
 
-@dataclass(frozen=True)
-class VerifyResult:
+class VerifyResult(NamedTuple):
     """The outcome of checking a whole log: how many records, and the first broken line."""
 
     path: Path
@@ -208,8 +203,7 @@ class VerifyResult:
         return self.broken_line is None
 
 
-@dataclass(frozen=True)
-class Appended:
+class Appended(NamedTuple):
     """Where a record landed: the new head of the chain and the log's size after it."""
 
     entry: AuditEntry
@@ -393,7 +387,7 @@ def _as_json(record: AuditRecord, time: datetime, prev: str, version: int) -> di
         "caller": record.caller,
         "sats_leaving": record.sats_leaving,
         "leaving": record.left,
-        "used": [{"wallet": u.wallet, "chain": u.chain, "index": u.index} for u in record.used],
+        "used": [{"wallet": u.wallet, "chain": u.chain, "index": u.highest} for u in record.used],
         "prev": prev,
     }
 
@@ -650,8 +644,7 @@ def _time(value: object, number: int) -> datetime:
 # --- the end of the chain, read from the end of the file ---------------------------------
 
 
-@dataclass(frozen=True)
-class Head:
+class Head(NamedTuple):
     """The log's last record as found at its end: its digest, and the log's size."""
 
     digest: str  # GENESIS for an empty log

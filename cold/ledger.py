@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Final, NamedTuple, NewType
@@ -55,20 +54,16 @@ def outpoint_key_from_internal(txid: bytes, vout: int) -> OutPointKey:
     return outpoint_key(txid[::-1].hex(), vout)
 
 
-def _empty() -> Mapping[OutPointKey, int]:
-    return MappingProxyType({})
+#: The empty ledger's maps: immutable, so every Ledger() may share them.
+_NO_AMOUNTS: Final[Mapping[OutPointKey, int]] = MappingProxyType({})
+_NO_SPENDS: Final[Mapping[OutPointKey, str]] = MappingProxyType({})
 
 
-def _empty_spent() -> Mapping[OutPointKey, str]:
-    return MappingProxyType({})
-
-
-@dataclass(frozen=True)
-class Ledger:
+class Ledger(NamedTuple):
     """Amounts seen per outpoint, and the txid we last signed spending each outpoint."""
 
-    amounts: Mapping[OutPointKey, int] = field(default_factory=_empty)
-    spent: Mapping[OutPointKey, str] = field(default_factory=_empty_spent)
+    amounts: Mapping[OutPointKey, int] = _NO_AMOUNTS
+    spent: Mapping[OutPointKey, str] = _NO_SPENDS
 
 
 class AmountConflict(NamedTuple):

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from cold import audit, state
 from cold.audit import (
@@ -66,8 +65,7 @@ PASSPHRASE_FILE_VARIABLE = "PSBTBRIDGE_PASSPHRASE_FILE"
 DAY: Final = timedelta(hours=24)
 
 
-@dataclass(frozen=True)
-class SignRequest:
+class SignRequest(NamedTuple):
     """How to handle one PSBT: where the data lives, who asks, and how the user confirms."""
 
     home: Path
@@ -99,8 +97,7 @@ def service_request(digest: str, caller: str) -> SignRequest:
     )
 
 
-@dataclass(frozen=True)
-class Signed:
+class Signed(NamedTuple):
     """A signing that happened: the signed PSBT and what the success line says about it."""
 
     data: bytes  # the signed PSBT in the input's encoding
@@ -123,20 +120,42 @@ def _when(time: datetime) -> str:
     return time.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-@dataclass
 class _Context:
     """One request as far as it got: what its audit record is made from."""
 
-    request: SignRequest
-    tx: Tx
-    txid: str
-    psbt: Psbt
-    wallets: tuple[Wallet, ...]
-    keystore: KeystoreFile
-    policy: Policy
-    analysis: Analysis | None = None
-    seed: Seed | None = None  # unlocked while the user was asked (the passphrase checked)
-    already_signed_at: datetime | None = None
+    __slots__ = (
+        "already_signed_at",
+        "analysis",
+        "keystore",
+        "policy",
+        "psbt",
+        "request",
+        "seed",
+        "tx",
+        "txid",
+        "wallets",
+    )
+
+    def __init__(
+        self,
+        request: SignRequest,
+        tx: Tx,
+        txid: str,
+        psbt: Psbt,
+        wallets: tuple[Wallet, ...],
+        keystore: KeystoreFile,
+        policy: Policy,
+    ) -> None:
+        self.request = request
+        self.tx = tx
+        self.txid = txid
+        self.psbt = psbt
+        self.wallets = wallets
+        self.keystore = keystore
+        self.policy = policy
+        self.analysis: Analysis | None = None
+        self.seed: Seed | None = None  # unlocked while the user was asked (the passphrase checked)
+        self.already_signed_at: datetime | None = None
 
 
 def sign_psbt(
@@ -199,7 +218,7 @@ def run_signing(
     except (Refused, Declined) as error:
         decision: audit.Decision = "declined" if isinstance(error, Declined) else "refused"
         # A record the log cannot hold in full (audit.bad_record): the decision alone can.
-        alone = replace(_unanalysed_record(request, unsigned, decision, error), outputs=())
+        alone = _unanalysed_record(request, unsigned, decision, error)._replace(outputs=())
         raise log_unsigned(request.home, _record(ctx, decision, error), error, now, alone) from None
     return Signed(
         encode(signed.serialize(), encoding),

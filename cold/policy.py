@@ -11,11 +11,10 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Final
+from typing import Final, NamedTuple
 
 from psbtbridge.errors import Code, ConfigError
 from psbtbridge.files import read_stored
@@ -43,8 +42,7 @@ SIGNABLE_SIGHASH: Final = frozenset({"ALL", "DEFAULT"})
 _DAY: Final = timedelta(hours=24)
 
 
-@dataclass(frozen=True)
-class UnattendedPolicy:
+class UnattendedPolicy(NamedTuple):
     """What `--confirm policy` (signing with nobody at the screen) additionally requires."""
 
     enabled: bool = False
@@ -55,8 +53,7 @@ class UnattendedPolicy:
     refuse_on_warning: bool = True
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(NamedTuple):
     """Limits every signing must respect; fee limits are inclusive maxima."""
 
     max_fee_rate: Decimal = Decimal(100)  # sat/vB
@@ -313,6 +310,6 @@ def _dotted(path: tuple[str, ...]) -> str:
     return ".".join(path)
 
 
-_POLICY_KEYS: Final = frozenset(f.name for f in fields(Policy))
-_UNATTENDED_KEYS: Final = frozenset(f.name for f in fields(UnattendedPolicy))
+_POLICY_KEYS: Final = frozenset(Policy._fields)
+_UNATTENDED_KEYS: Final = frozenset(UnattendedPolicy._fields)
 _ADDRESS_TEXT: Final = re.compile(rf"[\x21-\x7e]{{1,{MAX_ADDRESS_LENGTH}}}")

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Final, TextIO
 
-from psbtbridge.errors import CODES, BridgeError, Code, ConfigError, ExitStatus, InvalidInput
+from psbtbridge.errors import BridgeError, Code, ConfigError, ExitStatus, InvalidInput
 from psbtbridge.files import DEFAULT_MAX_INPUT
 from psbtbridge.qrexec import (
     Reason,
@@ -152,9 +152,7 @@ def caller_reason(error: BridgeError) -> Reason:
     sentence, which describes the caller's own bytes, is passed on whole.
     """
     kind = kind_of(error)
-    known = CODES.get(error.code)  # a Code, except where a test handler raised a bare string
-    fixed = known.meaning if known is not None else str(error.code)
-    message = error.message if kind is ReasonKind.INVALID else fixed
+    message = error.message if kind is ReasonKind.INVALID else error.code.meaning
     return Reason(kind, message, error.code)
 
 

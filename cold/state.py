@@ -25,6 +25,7 @@ concurrent requests cannot each see the same remaining budget (issue 11, finding
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import signal
 import sqlite3
@@ -41,6 +42,8 @@ from psbtbridge.errors import Code, ConfigError
 
 STATE_NAME: Final = "state.sqlite"
 LOCK_NAME: Final = "state.lock"  # a file of its own: state.sqlite is replaced on a rebuild
+#: The rows of a query's JSON array parameter: one statement for any number of outpoints.
+_EACH: Final = "(SELECT value FROM json_each(?))"
 SCHEMA: Final = 2  # 2: leaving has the txid, so a transaction signed again counts once
 #: For tests only: the name of a step (see `checkpoint`) at which the process stops itself
 #: with SIGSTOP, so a test can kill it there or hang up on it. qrexec gives the caller no
@@ -107,20 +110,21 @@ class State:
 
     def amounts(self, outpoints: Iterable[OutPointKey]) -> dict[OutPointKey, Remembered]:
         """The remembered amount of each of these outpoints that has one."""
-        found: dict[OutPointKey, Remembered] = {}
-        for outpoint in outpoints:
-            rows = self._rows("SELECT sats, proven FROM amounts WHERE outpoint = ?", (outpoint,))
-            for sats, proven in rows:
-                found[outpoint] = Remembered(int(sats), bool(proven))
-        return found
+        rows = self._rows(
+            f"SELECT outpoint, sats, proven FROM amounts WHERE outpoint IN {_EACH}",
+            (json.dumps(list(outpoints)),),
+        )
+        return {OutPointKey(o): Remembered(int(sats), bool(proven)) for o, sats, proven in rows}
 
     def signed_into(self, outpoints: Iterable[OutPointKey]) -> dict[OutPointKey, set[str]]:
         """For each outpoint, every txid we signed spending it."""
         found: dict[OutPointKey, set[str]] = {}
-        for outpoint in outpoints:
-            rows = self._rows("SELECT txid FROM spends WHERE outpoint = ?", (outpoint,))
-            if rows:
-                found[outpoint] = {str(row[0]) for row in rows}
+        rows = self._rows(
+            f"SELECT outpoint, txid FROM spends WHERE outpoint IN {_EACH}",
+            (json.dumps(list(outpoints)),),
+        )
+        for outpoint, txid in rows:
+            found.setdefault(OutPointKey(outpoint), set()).add(str(txid))
         return found
 
     def left_since(self, start: datetime) -> int:
@@ -293,25 +297,24 @@ def _apply(db: sqlite3.Connection, entry: AuditEntry) -> None:
             "INSERT OR IGNORE INTO leaving VALUES (?, ?, ?, ?)",
             (entry.line, int(entry.time.timestamp()), record.left, record.txid),
         )
-        for inp in record.inputs:
-            if inp.proven and inp.amount is not None:
-                # A proof is the truth (the txid commits to it): it replaces a 0.1 claim.
-                db.execute(
-                    "INSERT INTO amounts VALUES (?, ?, 1) ON CONFLICT (outpoint) DO UPDATE"
-                    " SET sats = excluded.sats, proven = 1 WHERE amounts.proven = 0",
-                    (inp.outpoint, inp.amount),
-                )
-            # A proof's inputs are shown, not spent: a later payment is not a second spend.
-            if inp.ours and record.txid is not None and not record.is_proof:
-                db.execute(
-                    "INSERT OR IGNORE INTO spends VALUES (?, ?)", (inp.outpoint, record.txid)
-                )
+        # A proof is the truth (the txid commits to it): it replaces a 0.1 claim.
+        db.executemany(
+            "INSERT INTO amounts VALUES (?, ?, 1) ON CONFLICT (outpoint) DO UPDATE"
+            " SET sats = excluded.sats, proven = 1 WHERE amounts.proven = 0",
+            [(i.outpoint, i.amount) for i in record.inputs if i.proven and i.amount is not None],
+        )
+        # A proof's inputs are shown, not spent: a later payment is not a second spend.
+        if record.txid is not None and not record.is_proof:
+            db.executemany(
+                "INSERT OR IGNORE INTO spends VALUES (?, ?)",
+                [(i.outpoint, record.txid) for i in record.inputs if i.ours],
+            )
     if record.decision in ("signed", "declared"):
         for used in record.used:
             db.execute(
                 "INSERT INTO used VALUES (?, ?, ?) ON CONFLICT (wallet, chain) DO UPDATE"
                 " SET idx = MAX(idx, excluded.idx)",
-                (used.wallet, used.chain, used.index),
+                (used.wallet, used.chain, used.highest),
             )
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final
+from typing import Final, NamedTuple
 
 from cold.policy import Policy
 from psbtbridge.analysis import Analysis, OutputKind
@@ -14,8 +13,7 @@ from psbtbridge.errors import Code, Finding
 ALREADY_SIGNED: Final = Code.WARNING_ALREADY_SIGNED
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     violations: tuple[Finding, ...]
     warnings: tuple[Finding, ...]
 

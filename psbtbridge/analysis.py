@@ -11,9 +11,8 @@ input's amount and script (BIP341), so there the claimed outputs are enough.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Final
+from typing import Final, NamedTuple
 
 from psbtbridge.bip32 import HARDENED, KeyOrigin
 from psbtbridge.bip322_psbt import MessageProof, is_message_field, recognise_proof
@@ -58,13 +57,14 @@ class OutputKind(Enum):
     UNKNOWN = "unknown"  # a script we cannot show as an address
 
 
-@dataclass(frozen=True)
-class Ownership:
+class Ownership(NamedTuple):
     """Proof that a script is ours: the wallet and position that re-derive it exactly."""
 
     wallet: Wallet
     chain: int
-    index: int
+    # A field named `index` hides tuple.index(), which mypy flags; no caller searches a
+    # record, and index is the BIPs' word (input index, BIP32 child index), so it stays.
+    index: int  # type: ignore[assignment]
     derived: DerivedScript
 
     @property
@@ -73,9 +73,8 @@ class Ownership:
         return self.derived.pubkeys[0][1].derivation
 
 
-@dataclass(frozen=True)
-class InputAnalysis:
-    index: int
+class InputAnalysis(NamedTuple):
+    index: int  # type: ignore[assignment]  # hides tuple.index(): see Ownership
     prevout: OutPoint
     amount: int | None  # None: no UTXO given at all
     script_pubkey: bytes | None
@@ -87,9 +86,8 @@ class InputAnalysis:
     signed_by: frozenset[bytes] = frozenset()
 
 
-@dataclass(frozen=True)
-class OutputAnalysis:
-    index: int
+class OutputAnalysis(NamedTuple):
+    index: int  # type: ignore[assignment]  # hides tuple.index(): see Ownership
     amount: int
     script_pubkey: bytes
     address: str | None
@@ -97,8 +95,7 @@ class OutputAnalysis:
     owner: Ownership | None
 
 
-@dataclass(frozen=True)
-class Analysis:
+class Analysis(NamedTuple):
     network: Network
     tx: Tx
     inputs: tuple[InputAnalysis, ...]
@@ -250,7 +247,7 @@ def _locate_challenge(
     derived = found.wallet.derive(found.chain, found.index)
     owner = Ownership(found.wallet, found.chain, found.index, derived)
     _check_sighash(inp, owner, "input 0")
-    return replace(analysed, owner=owner)
+    return analysed._replace(owner=owner)
 
 
 def _check_proof_inputs(inputs: Sequence[InputAnalysis], network: Network) -> None:
@@ -279,8 +276,7 @@ def _check_proof_inputs(inputs: Sequence[InputAnalysis], network: Network) -> No
 _LATE_REFUSALS = frozenset({Code.PROOF_UNKNOWN_AMOUNT, Code.PROOF_NEGATIVE_FEE})
 
 
-@dataclass(frozen=True)
-class Facts:
+class Facts(NamedTuple):
     """Totals and findings from the PSBT alone, before anything is proven ours."""
 
     total_in: int | None  # None when an input's amount is not given at all

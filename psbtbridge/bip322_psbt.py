@@ -15,8 +15,7 @@ Sparrow and recent Coldcard firmware use; else only its hash, from to_spend give
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from psbtbridge.bip322 import (
     MESSAGE_HASH_PUSH,
@@ -37,8 +36,7 @@ from psbtbridge.tx import OutPoint, Tx, TxOut
 PSBT_GLOBAL_GENERIC_SIGNED_MESSAGE: Final = 0x09
 
 
-@dataclass(frozen=True)
-class MessageProof:
+class MessageProof(NamedTuple):
     """A PSBT proven to be BIP-322's to_sign: what it signs, and for which script."""
 
     message: str | None  # None when the PSBT carries only to_spend: only the hash is known

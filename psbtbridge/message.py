@@ -11,9 +11,8 @@ key is accepted for P2PKH only (its segwit "addresses" are unspendable by policy
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
 from enum import Enum
-from typing import Final
+from typing import Final, NamedTuple
 
 from psbtbridge import bip322
 from psbtbridge.address import decode_address
@@ -181,8 +180,7 @@ def verify_electrum(script_pubkey: bytes, signature: bytes, message: bytes) -> N
 # --- one entry for both formats --------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Verified:
+class Verified(NamedTuple):
     """A signature that verified: which format it was."""
 
     format: str  # "electrum", "bip322-simple" or "bip322-full"

@@ -18,7 +18,7 @@ import pytest
 
 from cold.address_service import check_address
 from cold.confirm.address_window import AddressView
-from psbtbridge.errors import ConfigError, ExitStatus, Refused
+from psbtbridge.errors import Code, ConfigError, ExitStatus, Refused
 from psbtbridge.show_address import SERVICE, Answer, encode_request, request_digest
 from tests.conftest import screenshot
 from tests.support import qrexec_harness as harness
@@ -244,7 +244,7 @@ def test_handler_shows_what_it_answers(cold: Cold) -> None:
 
 def test_handler_answers_without_a_screen_but_not_without_a_reason(cold: Cold) -> None:
     def no_screen(_view: AddressView) -> None:
-        raise ConfigError("confirm.no_display", "no X")
+        raise ConfigError(Code.CONFIRM_NO_DISPLAY, "no X")
 
     request, digest = encode_request(STRANGER), request_digest(STRANGER)
     assert check_address(request, digest, "electrum-hot", cold.home, no_screen) == Answer(False)

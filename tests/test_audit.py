@@ -10,7 +10,6 @@ import resource
 import signal
 import subprocess
 import sys
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -69,7 +68,7 @@ REFUSED = AuditRecord(
 def write_log(home: Path, count: int) -> Path:
     for i in range(count):
         record = SIGNED if i % 2 == 0 else REFUSED
-        append_record(home, replace(record, sats_leaving=record.sats_leaving + i), T0)
+        append_record(home, record._replace(sats_leaving=record.sats_leaving + i), T0)
     return home / LOG_NAME
 
 
@@ -139,7 +138,7 @@ def test_time_is_stored_in_utc(home: Path) -> None:
 def test_untrusted_text_cannot_add_a_line(home: Path) -> None:
     # an address or reason with a newline stays inside one JSON line (or is refused)
     with pytest.raises(ConfigError) as caught:
-        append_record(home, replace(SIGNED, caller="evil\n{}"), T0)
+        append_record(home, SIGNED._replace(caller="evil\n{}"), T0)
     assert caught.value.code == "audit.bad_record"
     assert not (home / LOG_NAME).exists()
 
@@ -147,15 +146,15 @@ def test_untrusted_text_cannot_add_a_line(home: Path) -> None:
 @pytest.mark.parametrize(
     "bad",
     [
-        replace(SIGNED, sats_leaving=-1),
-        replace(SIGNED, fee_rate=float("nan")),
-        replace(SIGNED, reason="policy.fee_too_high"),  # a signed record has no reason
-        replace(REFUSED, reason=None),
-        replace(REFUSED, reason="Not A Code"),
-        replace(SIGNED, txid="A" * 64),
-        replace(SIGNED, caller=""),
-        replace(SIGNED, outputs=(AuditOutput("x y", b"", 1, "external"),)),
-        replace(SIGNED, outputs=(AuditOutput(None, b"", 1, "External"),)),
+        SIGNED._replace(sats_leaving=-1),
+        SIGNED._replace(fee_rate=float("nan")),
+        SIGNED._replace(reason="policy.fee_too_high"),  # a signed record has no reason
+        REFUSED._replace(reason=None),
+        REFUSED._replace(reason="Not A Code"),
+        SIGNED._replace(txid="A" * 64),
+        SIGNED._replace(caller=""),
+        SIGNED._replace(outputs=(AuditOutput("x y", b"", 1, "external"),)),
+        SIGNED._replace(outputs=(AuditOutput(None, b"", 1, "External"),)),
     ],
 )
 def test_invalid_record_is_refused_before_writing(home: Path, bad: AuditRecord) -> None:
@@ -317,7 +316,7 @@ def test_long_records_cross_the_tail_read_chunks(home: Path) -> None:
         AuditOutput(f"bc1q{i:060d}", bytes.fromhex("0014" + "22" * 20), i, "external")
         for i in range(1500)
     )
-    big = replace(SIGNED, outputs=many)
+    big = SIGNED._replace(outputs=many)
     for _ in range(3):
         append_record(home, big, T0)
     append_record(home, SIGNED, T0)
@@ -354,7 +353,7 @@ def test_failed_write_is_taken_back(home: Path) -> None:
 
 def _append_many(home: str, worker: int) -> None:
     for i in range(20):
-        append_record(Path(home), replace(SIGNED, sats_leaving=worker * 100 + i), T0)
+        append_record(Path(home), SIGNED._replace(sats_leaving=worker * 100 + i), T0)
 
 
 def test_concurrent_appends_keep_the_chain(home: Path) -> None:
@@ -372,9 +371,9 @@ def test_concurrent_appends_keep_the_chain(home: Path) -> None:
 
 
 def test_signed_spends_feed_the_24h_limit(home: Path) -> None:
-    append_record(home, replace(SIGNED, sats_leaving=1_000), T0 - timedelta(hours=30))
-    append_record(home, replace(SIGNED, sats_leaving=2_000), T0 - timedelta(hours=2))
-    append_record(home, replace(REFUSED, sats_leaving=50_000), T0 - timedelta(hours=1))
+    append_record(home, SIGNED._replace(sats_leaving=1_000), T0 - timedelta(hours=30))
+    append_record(home, SIGNED._replace(sats_leaving=2_000), T0 - timedelta(hours=2))
+    append_record(home, REFUSED._replace(sats_leaving=50_000), T0 - timedelta(hours=1))
     spends = signed_spends(read_records(home))
     assert len(spends) == 2
     assert sum_last_24h(spends, T0) == 2_000 + 1_000  # what left counts the fee

@@ -19,7 +19,7 @@ from cold.confirm.view import (
 from cold.verdict import Verdict
 from psbtbridge.address import group_address
 from psbtbridge.analysis import analyse
-from psbtbridge.errors import BridgeError, Declined
+from psbtbridge.errors import BridgeError, Code, Declined
 from psbtbridge.network import Network
 from psbtbridge.psbt import Psbt
 from tests.support.confirm_samples import CHANGE, OP_RETURN_SCRIPT, PAY, TAPROOT, sample_view
@@ -148,9 +148,9 @@ def test_decision() -> None:
         Decision.decline("confirm.timeout").raise_if_declined()
     assert error.value.code == "confirm.timeout"
     with pytest.raises(BridgeError):
-        Decision(approved=True, passphrase=None, reason_code="confirm.declined")
+        Decision(approved=True, passphrase=None, reason_code=Code.CONFIRM_DECLINED)
     with pytest.raises(BridgeError):
-        Decision(approved=False, passphrase="x", reason_code="confirm.declined")
+        Decision(approved=False, passphrase="x", reason_code=Code.CONFIRM_DECLINED)
 
 
 def test_view_is_frozen() -> None:

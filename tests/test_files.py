@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from psbtbridge.errors import BridgeError, InvalidInput
+from psbtbridge.errors import BridgeError, Code, InvalidInput
 from psbtbridge.files import (
     json_depth_within,
     load_json,
@@ -86,20 +86,20 @@ def test_write_new_creates_once_and_never_replaces(tmp_path: Path) -> None:
 
 
 def test_read_stored_missing_oversized_and_unreadable(tmp_path: Path) -> None:
-    assert read_stored(tmp_path / "absent", 10, "x.unreadable", "x.too_large") is None
+    assert read_stored(tmp_path / "absent", 10, Code.IO_READ_FAILED, Code.IO_TOO_LARGE) is None
     big = tmp_path / "big"
     big.write_bytes(b"x" * 11)
     with pytest.raises(BridgeError) as oversized:
-        read_stored(big, 10, "x.unreadable", "x.too_large")
-    assert oversized.value.code == "x.too_large"
+        read_stored(big, 10, Code.IO_READ_FAILED, Code.IO_TOO_LARGE)
+    assert oversized.value.code is Code.IO_TOO_LARGE
     assert big.read_bytes() == b"x" * 11
     with pytest.raises(BridgeError) as folder:
-        read_stored(tmp_path, 10, "x.unreadable", "x.too_large")  # a folder: EISDIR
-    assert folder.value.code == "x.unreadable"
+        read_stored(tmp_path, 10, Code.IO_READ_FAILED, Code.IO_TOO_LARGE)  # a folder: EISDIR
+    assert folder.value.code is Code.IO_READ_FAILED
 
 
 def _broken(why: str) -> InvalidInput:
-    return InvalidInput("test.broken", why)
+    return InvalidInput(Code.WALLET_REGISTRY_CORRUPT, why)
 
 
 @pytest.mark.parametrize(
@@ -130,7 +130,7 @@ def test_json_depth_within(data: bytes, depth: int, within: bool) -> None:
 def test_load_json_ends_in_the_callers_error(data: bytes, why: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         load_json(data, _broken, cap=100 if len(data) == 101 else 1 << 20)
-    assert caught.value.code == "test.broken" and why in str(caught.value)
+    assert caught.value.code is Code.WALLET_REGISTRY_CORRUPT and why in str(caught.value)
 
 
 def test_load_json_reads_ordinary_documents_with_hooks() -> None:

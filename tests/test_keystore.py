@@ -284,6 +284,18 @@ def test_unencrypted_keystore_checks_its_public_keys_against_the_seed(
     assert path.read_bytes() == before
 
 
+def test_an_unencrypted_keystore_keeps_its_secret_out_of_its_repr(clear: bytes) -> None:
+    """Unencrypted, the sealed part is the mnemonic itself: a repr in a log or a traceback
+    must not carry it. Nor may any code swap it in place."""
+    keystore = parse_keystore(clear, Path("k"))
+    shown = repr(keystore)
+    assert shown.startswith("KeystoreFile(path=") and "master_fingerprint=" in shown
+    assert repr(keystore.secret) not in shown and "abandon" not in shown
+    assert repr(keystore.header) not in shown
+    with pytest.raises(AttributeError):
+        keystore.secret = b""  # type: ignore[misc]
+
+
 def test_the_sealed_part_must_be_a_valid_seed(clear: bytes) -> None:
     import base64
 
@@ -313,6 +325,7 @@ def test_scrypt_keystore(home: Path) -> None:
     stored(home, data)
     keystore = load_keystore(home)
     assert isinstance(keystore.encryption and keystore.encryption.kdf, ScryptKdf)
+    assert keystore.encryption is not None and keystore.encryption.kdf.name == "scrypt"
     assert unlock(keystore, PASSPHRASE).fingerprint.hex() == "73c5da0a"
     assert refusal(home, PASSPHRASE + "!").code == "keystore.bad_passphrase"
 

@@ -225,7 +225,7 @@ def test_empty_request_is_invalid_and_never_reaches_the_handler() -> None:
 
 def test_garbage_is_invalid_input() -> None:
     handler = Handler(
-        InvalidInput("encoding.unknown", "input is neither binary PSBT, base64 nor hex")
+        InvalidInput(Code.ENCODING_UNKNOWN, "input is neither binary PSBT, base64 nor hex")
     )
     status, out, err = _serve(b"\x00garbage\xff" * 10, handler)
     assert (status, out) == (3, b"")
@@ -235,7 +235,7 @@ def test_garbage_is_invalid_input() -> None:
 
 def test_truncated_request_is_just_short_input() -> None:
     # The caller closed after half a PSBT: the handler sees the half and its parser refuses.
-    handler = Handler(InvalidInput("wire.truncated", "the PSBT ends in the middle of a field"))
+    handler = Handler(InvalidInput(Code.WIRE_TRUNCATED, "the PSBT ends in the middle of a field"))
     status, _, err = _serve(b"psbt\xff\x01\x00", handler)
     assert status == 3
     _one_line(err, "invalid", "wire.truncated")
@@ -290,9 +290,9 @@ def test_broken_qrexec_environment_is_an_internal_error(
 @pytest.mark.parametrize(
     "error, kind",
     [
-        (Declined("confirm.declined", "the user declined"), "declined"),
-        (Refused("policy.fee_too_high", "the fee is 12% of the spend"), "refused"),
-        (ConfigError("keystore.locked", "the keystore cannot be opened"), "error"),
+        (Declined(Code.CONFIRM_DECLINED, "the user declined"), "declined"),
+        (Refused(Code.POLICY_FEE_TOO_HIGH, "the fee is 12% of the spend"), "refused"),
+        (ConfigError(Code.KEYSTORE_UNREADABLE, "the keystore cannot be opened"), "error"),
     ],
 )
 def test_handler_outcome_maps_to_exit_status(error: BridgeError, kind: str) -> None:
@@ -309,9 +309,10 @@ def test_a_refusal_reaches_the_caller_as_its_codes_fixed_meaning() -> None:
 
 
 def test_reason_line_cannot_be_split_or_carry_escapes() -> None:
-    error = Refused("policy.bad_value", "line one\nline two \x1b[2J" + "x" * 1000)
+    # an invalid-input sentence is the one passed on whole: it must still make one safe line
+    error = InvalidInput(Code.WIRE_TRUNCATED, "line one\nline two \x1b[2J" + "x" * 1000)
     _, _, err = _serve(b"a psbt", Handler(error))
-    _one_line(err, "refused", "policy.bad_value")
+    _one_line(err, "invalid", "wire.truncated")
     assert "\x1b" not in err
     assert len(err) < 500
 

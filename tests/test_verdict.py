@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -61,15 +60,15 @@ def test_an_ordinary_payment_passes_the_default_policy(keys: KeySet) -> None:
 def test_fee_rate_limit_is_inclusive(keys: KeySet) -> None:
     analysis = payment(keys, 14_100)
     exact = Decimal(analysis.fee) / Decimal(analysis.vsize)
-    assert codes(evaluate(analysis, replace(DEFAULT_POLICY, max_fee_rate=exact))) == []
-    lower = replace(DEFAULT_POLICY, max_fee_rate=exact - Decimal("0.001"))
+    assert codes(evaluate(analysis, DEFAULT_POLICY._replace(max_fee_rate=exact))) == []
+    lower = DEFAULT_POLICY._replace(max_fee_rate=exact - Decimal("0.001"))
     assert codes(evaluate(analysis, lower)) == ["policy.fee_rate_too_high"]
 
 
 def test_fee_limit_is_inclusive(keys: KeySet) -> None:
     analysis = payment(keys, 5_000)
-    assert codes(evaluate(analysis, replace(DEFAULT_POLICY, max_fee=5_000))) == []
-    assert codes(evaluate(analysis, replace(DEFAULT_POLICY, max_fee=4_999))) == [
+    assert codes(evaluate(analysis, DEFAULT_POLICY._replace(max_fee=5_000))) == []
+    assert codes(evaluate(analysis, DEFAULT_POLICY._replace(max_fee=4_999))) == [
         "policy.fee_too_high"
     ]
 
@@ -77,8 +76,8 @@ def test_fee_limit_is_inclusive(keys: KeySet) -> None:
 def test_fee_percent_is_of_all_outputs_and_inclusive(keys: KeySet) -> None:
     analysis = payment(keys, 10_000)  # outputs total 990,000 sat
     exact = Decimal(10_000 * 100) / Decimal(990_000)
-    loose = replace(DEFAULT_POLICY, max_fee_percent=exact + Decimal("0.0001"))
-    tight = replace(DEFAULT_POLICY, max_fee_percent=exact - Decimal("0.0001"))
+    loose = DEFAULT_POLICY._replace(max_fee_percent=exact + Decimal("0.0001"))
+    tight = DEFAULT_POLICY._replace(max_fee_percent=exact - Decimal("0.0001"))
     assert codes(evaluate(analysis, loose)) == []
     assert codes(evaluate(analysis, tight)) == ["policy.fee_percent_too_high"]
 
@@ -104,7 +103,7 @@ def test_foreign_inputs_need_the_policy_and_are_then_a_warning(keys: KeySet) -> 
     )
     analysis = analysed(keys, data)
     assert codes(evaluate(analysis, DEFAULT_POLICY)) == ["policy.foreign_inputs"]
-    allowed = evaluate(analysis, replace(DEFAULT_POLICY, allow_foreign_inputs=True))
+    allowed = evaluate(analysis, DEFAULT_POLICY._replace(allow_foreign_inputs=True))
     assert codes(allowed) == []
     assert [w.code for w in allowed.warnings] == ["warning.foreign_inputs"]
 
@@ -114,7 +113,7 @@ def test_op_return_is_refused_when_the_policy_says_so(keys: KeySet) -> None:
     data = build_psbt([Spend(wallet, 0, 3, 100_000)], [external(1, 98_000), Pay(b"\x6a\x02hi", 0)])
     analysis = analysed(keys, data)
     assert codes(evaluate(analysis, DEFAULT_POLICY)) == []
-    no_data = replace(DEFAULT_POLICY, allow_op_return=False)
+    no_data = DEFAULT_POLICY._replace(allow_op_return=False)
     assert codes(evaluate(analysis, no_data)) == ["policy.op_return"]
 
 
@@ -126,7 +125,7 @@ def test_allowed_sighash_can_narrow_to_all(keys: KeySet) -> None:
     )
     analysis = analysed(keys, data)
     assert codes(evaluate(analysis, DEFAULT_POLICY)) == []
-    only_all = replace(DEFAULT_POLICY, allowed_sighash=("ALL",))
+    only_all = DEFAULT_POLICY._replace(allowed_sighash=("ALL",))
     assert codes(evaluate(analysis, only_all)) == ["policy.sighash"]
 
 
@@ -147,7 +146,7 @@ def unattended(**rules: object) -> Policy:
         max_per_transaction=500_000,
         max_per_24h=1_000_000,
     )
-    return replace(DEFAULT_POLICY, unattended=replace(base, **rules))
+    return DEFAULT_POLICY._replace(unattended=base._replace(**rules))
 
 
 def _address() -> str:
@@ -241,7 +240,7 @@ def test_unattended_always_refuses_a_coin_signed_elsewhere_or_far_out(keys: KeyS
 
 def test_unattended_keeps_the_attended_violations_first(keys: KeySet) -> None:
     analysis = payment(keys, 5_000)
-    policy = replace(unattended(), max_fee=4_000)
+    policy = unattended()._replace(max_fee=4_000)
     assert unattended_codes(analysis, policy) == ["policy.fee_too_high"]
 
 

@@ -362,6 +362,33 @@ def test_wallet_invariants() -> None:
     assert caught.value.code == "wallet.bad_xpub"
 
 
+def test_wallets_and_keys_are_values_checked_on_every_construction() -> None:
+    """NamedTuples since start-up cost mattered: still immutable, equal and hashable by value,
+    and built by keyword they are checked as when built by position."""
+    wallet = single(ScriptType.P2WPKH, 84)
+    key = wallet.keys[0]
+    key.child_pubkey(0, 0)  # caches the chain keys, which are no part of the value
+    again = single(ScriptType.P2WPKH, 84)
+    assert again == wallet and hash(again) == hash(wallet) and {wallet: 1}[again] == 1
+    assert repr(wallet).startswith("Wallet(name='p2wpkh', script_type=")
+    for record, name in ((wallet, "name"), (key, "xpub")):
+        with pytest.raises(AttributeError):
+            setattr(record, name, "x")
+    with pytest.raises(InvalidInput) as caught:
+        Wallet(
+            name="a/b",
+            script_type=ScriptType.P2WPKH,
+            threshold=1,
+            keys=(key,),
+            sorted=False,
+            network=Network.MAIN,
+        )
+    assert caught.value.code == "wallet.bad_name"
+    with pytest.raises(InvalidInput) as caught:
+        AccountKey(origin=KeyOrigin(key.origin.fingerprint, key.origin.path[:2]), xpub=key.xpub)
+    assert caught.value.code == "wallet.origin_mismatch"
+
+
 def test_key_origin_formats() -> None:
     origin = KeyOrigin(bytes.fromhex("d34db33f"), (84 + H, 1 + H, H))
     assert origin.derivation == "m/84h/1h/0h"

@@ -89,7 +89,7 @@ def _declare_used(home: Path, untrusted_name: str, receive: int | None, change: 
     record = AuditRecord("declared", None, None, (), None, None, "local", 0, used=used)
     with state.locked(home) as held:
         entry = held.record(record, utc_now())
-    chains = ", ".join(f"{'change' if u.chain else 'receive'} up to {u.index}" for u in used)
+    chains = ", ".join(f"{'change' if u.chain else 'receive'} up to {u.highest}" for u in used)
     sys.stderr.write(f"recorded in the audit log (line {entry.line}): {name} used {chains}\n")
     return ExitStatus.OK
 
@@ -140,7 +140,7 @@ def _line(entry: AuditEntry) -> str:
     outcome = record.decision if record.reason is None else f"{record.decision} ({record.reason})"
     if record.decision == "declared":
         used = ", ".join(
-            f"{u.wallet} {'change' if u.chain else 'receive'} {u.index}" for u in record.used
+            f"{u.wallet} {'change' if u.chain else 'receive'} {u.highest}" for u in record.used
         )
         return f"{entry.line:>6}  {time}  declared used: {used}  caller {record.caller}"
     if record.is_proof:

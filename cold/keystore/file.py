@@ -21,7 +21,6 @@ import binascii
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
@@ -73,8 +72,7 @@ class CosignerKey(NamedTuple):
     key: AccountKey
 
 
-@dataclass(frozen=True)
-class KeystoreFile:
+class KeystoreFile(NamedTuple):
     """The keystore as read from disk: public metadata, and the secret still sealed."""
 
     path: Path
@@ -84,13 +82,22 @@ class KeystoreFile:
     wallets: tuple[Wallet, ...]  # single-sig, one per SINGLE_SIG_PURPOSES entry
     cosigner_keys: tuple[CosignerKey, ...]
     encryption: Encryption | None
-    secret: bytes = field(repr=False)
-    header: bytes = field(repr=False)  # canonical public part: the AEAD associated data
+    secret: bytes  # not in the repr, nor is header
+    header: bytes  # canonical public part: the AEAD associated data
     kind: str = KIND_BIP39
 
     @property
     def encrypted(self) -> bool:
         return self.encryption is not None
+
+    def __repr__(self) -> str:
+        # An unencrypted keystore's secret is the seed itself: never in a log or a traceback.
+        return (
+            f"KeystoreFile(path={self.path!r}, network={self.network!r},"
+            f" master_fingerprint={self.master_fingerprint!r}, account={self.account!r},"
+            f" wallets={self.wallets!r}, cosigner_keys={self.cosigner_keys!r},"
+            f" encryption={self.encryption!r}, kind={self.kind!r})"
+        )
 
 
 def _public_metadata(

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, NamedTuple
 
 from cold.keystore.bip39 import nfkd
 from psbtbridge.errors import Code, ConfigError
@@ -12,15 +11,18 @@ from psbtbridge.errors import Code, ConfigError
 # --- key derivation functions ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Argon2idKdf:
+class Argon2idKdf(NamedTuple):
     """RFC 9106 Argon2id; memory in KiB. The defaults take about 0.4 s on a 2-core qube."""
 
-    name: ClassVar[str] = "argon2id"
     salt: bytes
     memory_kib: int = 128 * 1024
     iterations: int = 3
     lanes: int = 4
+
+    @property
+    def name(self) -> str:
+        """The keystore header's name for it (a property: NamedTuple takes no ClassVar)."""
+        return "argon2id"
 
     def derive_key(self, passphrase: str) -> bytes:
         try:
@@ -49,15 +51,18 @@ class Argon2idKdf:
         }
 
 
-@dataclass(frozen=True)
-class ScryptKdf:
+class ScryptKdf(NamedTuple):
     """RFC 7914 scrypt, the fallback where cryptography has no Argon2id; 128 MiB at n=2^17."""
 
-    name: ClassVar[str] = "scrypt"
     salt: bytes
     n: int = 1 << 17
     r: int = 8
     p: int = 1
+
+    @property
+    def name(self) -> str:
+        """As `Argon2idKdf.name`."""
+        return "scrypt"
 
     def derive_key(self, passphrase: str) -> bytes:
         from cryptography.hazmat.primitives.kdf.scrypt import Scrypt

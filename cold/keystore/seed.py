@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
 from embit.base import EmbitError
@@ -29,15 +28,20 @@ SINGLE_SIG_PURPOSES: Final = {
 COSIGNER_SCRIPTS: Final = {ScriptType.P2WSH: 2, ScriptType.P2SH_P2WSH: 1}
 
 
-@dataclass(frozen=True)
-class Seed:
+class Seed(NamedTuple):
     """The unlocked BIP32 root, or an account key at `base` below a root we do not hold
     (then `origin_fingerprint` is that root's). Private: it never leaves `cold/`."""
 
     network: Network
-    root: HDKey = field(repr=False)
+    root: HDKey  # never in the repr: it is the private key
     base: tuple[int, ...] = ()
     origin_fingerprint: bytes | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"Seed(network={self.network!r}, base={self.base!r},"
+            f" origin_fingerprint={self.origin_fingerprint!r})"
+        )
 
     @property
     def fingerprint(self) -> bytes:

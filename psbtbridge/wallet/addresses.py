@@ -10,8 +10,7 @@ the receive or the change chain, at an index inside the window a wallet scans.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from psbtbridge.address import decode_address
 from psbtbridge.bip32 import HARDENED
@@ -41,13 +40,14 @@ RECEIVE: Final = 0
 CHANGE: Final = 1
 
 
-@dataclass(frozen=True)
-class WalletAddress:
+class WalletAddress(NamedTuple):
     """One address of one wallet: where it is derived and what it reads as."""
 
     wallet: str
     chain: int  # 0 receive, 1 change
-    index: int
+    # A field named `index` hides tuple.index(), which mypy flags; no caller searches a
+    # record, and index is BIP32's word for a child's number, so it stays.
+    index: int  # type: ignore[assignment]
     path: str  # our key's full path, e.g. m/84h/1h/0h/0/5
     address: str
 
@@ -143,13 +143,12 @@ def _could_derive(script_type: ScriptType, spk: bytes) -> bool:
             return is_p2sh(spk)
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(NamedTuple):
     """Where a wallet derives a script."""
 
     wallet: Wallet
     chain: int
-    index: int
+    index: int  # type: ignore[assignment]  # hides tuple.index(): see WalletAddress
 
 
 def locate(script_pubkey: bytes, wallets: Iterable[Wallet], window: int) -> Location | None:

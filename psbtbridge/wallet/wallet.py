@@ -7,8 +7,8 @@ public models to prove which inputs and outputs are ours, and `keys export` prin
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 from embit import base58
 from embit.base import EmbitError
@@ -118,20 +118,23 @@ def electrum_xpub(xpub: str, script_type: ScriptType, network: Network) -> str |
     return str(base58.encode_check(network.params[name] + payload))
 
 
-@dataclass(frozen=True)
-class AccountKey:
+class _AccountKeyFields(NamedTuple):
+    origin: KeyOrigin
+    xpub: str
+
+
+class AccountKey(_AccountKeyFields):
     """One cosigner's account-level xpub (standard xpub/tpub version) and where it comes from.
 
     The two chain keys (account/0 and account/1) are derived once, so deriving a script
     costs one non-hardened step per key.
     """
 
-    origin: KeyOrigin
-    xpub: str
+    # No `__slots__ = ()`: the cached_property chain keys below live in the instance __dict__.
 
-    def __post_init__(self) -> None:
-        where = f"key [{self.origin.descriptor_form()}]"
-        version, payload = _decode_xpub(self.xpub, where)
+    def __new__(cls, origin: KeyOrigin, xpub: str) -> AccountKey:
+        where = f"key [{origin.descriptor_form()}]"
+        version, payload = _decode_xpub(xpub, where)
         if version not in {net.params["xpub"] for net in Network}:
             raise InvalidInput(Code.WALLET_BAD_XPUB, f"{where}: xpub must use the standard version")
         try:
@@ -139,25 +142,26 @@ class AccountKey:
         except InvalidInput as error:
             raise InvalidInput(Code.WALLET_BAD_XPUB, error.message) from error
         depth, parent, child = payload[0], payload[1:5], int.from_bytes(payload[5:9], "big")
-        path = self.origin.path
+        path = origin.path
         # the xpub's own header must agree with the origin it is claimed to come from
         if not path:
-            consistent = depth == 0 and hash160(payload[41:])[:4] == self.origin.fingerprint
+            consistent = depth == 0 and hash160(payload[41:])[:4] == origin.fingerprint
         else:
             consistent = (
                 depth == len(path)
                 and child == path[-1]
-                and (len(path) > 1 or parent == self.origin.fingerprint)
+                and (len(path) > 1 or parent == origin.fingerprint)
             )
         if not consistent:
             raise InvalidInput(
                 Code.WALLET_ORIGIN_MISMATCH,
                 f"{where}: the xpub's depth, index or parent contradicts its origin",
             )
+        return super().__new__(cls, origin, xpub)
 
     @cached_property
     def _key(self) -> tuple[bytes, bytes]:
-        """(public key, chain code) of the account xpub, which __post_init__ checked."""
+        """(public key, chain code) of the account xpub, which __new__ checked."""
         raw = base58.decode_check(self.xpub)
         return raw[45:], raw[13:45]
 
@@ -178,8 +182,7 @@ class AccountKey:
         return public_child(*self._chains[chain], index)[0]
 
 
-@dataclass(frozen=True)
-class DerivedScript:
+class DerivedScript(NamedTuple):
     """Everything needed to recognise and sign one address of a wallet.
 
     pubkeys are in script order (sorted for sortedmulti); for P2TR the key is the 32-byte
@@ -193,10 +196,7 @@ class DerivedScript:
     taproot_internal_key: bytes | None
 
 
-@dataclass(frozen=True)
-class Wallet:
-    """A watch-only wallet: single-sig (one key) or k-of-n multisig, on one network."""
-
+class _WalletFields(NamedTuple):
     name: str
     script_type: ScriptType
     threshold: int
@@ -204,7 +204,27 @@ class Wallet:
     sorted: bool  # BIP67 `sortedmulti`: keys sorted in every derived script
     network: Network
 
-    def __post_init__(self) -> None:
+
+class Wallet(_WalletFields):
+    """A watch-only wallet: single-sig (one key) or k-of-n multisig, on one network."""
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        name: str,
+        script_type: ScriptType,
+        threshold: int,
+        keys: tuple[AccountKey, ...],
+        sorted: bool,  # noqa: A002  the field's name, so that keyword construction keeps working
+        network: Network,
+    ) -> Wallet:
+        self = super().__new__(cls, name, script_type, threshold, keys, sorted, network)
+        self._check()
+        return self
+
+    def _check(self) -> None:
+        """Refuse a wallet no descriptor could describe: run by every construction."""
         if not _NAME_RE.fullmatch(self.name):
             raise InvalidInput(
                 Code.WALLET_BAD_NAME,

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from psbtbridge.errors import BridgeError, ExitStatus
+from psbtbridge.errors import BridgeError, Code, ExitStatus
 from psbtbridge.qrexec import is_qube_name
 
 # qrexec's RPCNAME_ALLOWED_CHARSET; dom0 maps anything else in a call's name to `_`.
@@ -265,7 +265,7 @@ def main(argv: Sequence[str]) -> int:
         try:
             text = Path(name).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
-            failure = BridgeError("io.read_failed", f"cannot read {name}: {error}")
+            failure = BridgeError(Code.IO_READ_FAILED, f"cannot read {name}: {error}")
             sys.stderr.write(f"{name}: {failure} [{failure.code}]\n")
             return failure.exit_status
         findings = lint_filename(Path(name).name) + lint_policy(text)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cold.service import DEFAULT_DEADLINE_S, DEFAULT_READ_DEADLINE_S, run_service
-from psbtbridge.errors import Declined, InvalidInput
+from psbtbridge.errors import Code, Declined, InvalidInput
 from psbtbridge.files import DEFAULT_MAX_INPUT
 
 
@@ -33,7 +33,7 @@ def echo(request: bytes, digest: str, caller: str, caller_gone: Callable[[], boo
 
 def invalid(request: bytes, digest: str, caller: str, caller_gone: Callable[[], bool]) -> bytes:
     _record(request, digest, caller)
-    raise InvalidInput("encoding.unknown", "input is neither binary PSBT, base64 nor hex")
+    raise InvalidInput(Code.ENCODING_UNKNOWN, "input is neither binary PSBT, base64 nor hex")
 
 
 def block(request: bytes, digest: str, caller: str, caller_gone: Callable[[], bool]) -> bytes:
@@ -42,7 +42,7 @@ def block(request: bytes, digest: str, caller: str, caller_gone: Callable[[], bo
     end = time.monotonic() + 30
     while time.monotonic() < end:
         if caller_gone():
-            raise Declined("service.caller_gone", "the caller went away")
+            raise Declined(Code.SERVICE_CALLER_GONE, "the caller went away")
         time.sleep(0.1)
     return b"too late"
 
