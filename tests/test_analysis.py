@@ -8,8 +8,6 @@ sign` in tests/test_sign_cli.py; here they run in-process, with their edge cases
 from __future__ import annotations
 
 import base64
-import dataclasses
-import importlib
 
 import pytest
 from embit.bip32 import HDKey
@@ -563,27 +561,3 @@ def test_scripts_without_an_address() -> None:
         script_type_of(b"\xa9\x14" + bytes(20) + b"\x87", b"\x00\x14" + bytes(20))
         is ScriptType.P2SH
     )
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        "psbtbridge.analysis",
-        "psbtbridge.bip322_psbt",
-        "psbtbridge.message",
-        "psbtbridge.wallet.wallet",
-        "psbtbridge.wallet.addresses",
-        "psbtbridge.tx",
-        "psbtbridge.bip32",
-        "psbtbridge.psbt.global_map",
-        "psbtbridge.psbt.input_map",
-        "psbtbridge.psbt.output_map",
-        "psbtbridge.psbt.psbt",
-    ],
-)
-def test_signing_path_records_are_not_dataclasses(name: str) -> None:
-    """`psbt sign` imports these modules: creating a dataclass costs ~0.7 ms at start-up
-    (six methods compiled with exec), a NamedTuple ~0.15 ms (issue 10's 5x target)."""
-    defined = vars(importlib.import_module(name)).values()
-    own = [value for value in defined if getattr(value, "__module__", None) == name]
-    assert own and not [value for value in own if dataclasses.is_dataclass(value)]
