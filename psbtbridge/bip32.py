@@ -9,10 +9,11 @@ spent; the proof only needs the key and the chain code.
 from __future__ import annotations
 
 import hmac
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from embit.util import ctypes_secp256k1 as secp
 
+from psbtbridge.checked import Checked
 from psbtbridge.errors import BridgeError, Code, InvalidInput
 
 #: BIP32: indexes from 2^31 on are hardened children.
@@ -29,14 +30,13 @@ class _KeyOriginFields(NamedTuple):
     path: tuple[int, ...]
 
 
-class KeyOrigin(_KeyOriginFields):
+class KeyOrigin(Checked, _KeyOriginFields):
     """Master key fingerprint and BIP32 path: in a PSBT a claim until re-derived; in a
     registered wallet, where its key comes from."""
 
     __slots__ = ()
 
-    # A NamedTuple (not a dataclass) for start-up time; the checks a dataclass made in
-    # __post_init__ are here, on every construction.
+    # every construction is checked, `_replace` too (psbtbridge.checked)
     def __new__(cls, fingerprint: bytes, path: tuple[int, ...]) -> KeyOrigin:
         if len(fingerprint) != 4:
             raise InvalidInput(Code.WALLET_BAD_ORIGIN, "a key fingerprint must be 4 bytes")
@@ -44,10 +44,6 @@ class KeyOrigin(_KeyOriginFields):
         if len(path) > 255 or (path and not 0 <= min(path) <= max(path) <= 0xFFFFFFFF):
             raise InvalidInput(Code.WALLET_BAD_ORIGIN, "a derivation path is out of range")
         return super().__new__(cls, fingerprint, path)
-
-    def _replace(self, **changes: Any) -> KeyOrigin:
-        """Through the checks: the NamedTuple one would build the tuple without them."""
-        return KeyOrigin(**{**self._asdict(), **changes})
 
     @property
     def derivation(self) -> str:

@@ -364,7 +364,7 @@ def test_wallet_invariants() -> None:
 
 def test_wallets_and_keys_are_values_checked_on_every_construction() -> None:
     """NamedTuples since start-up cost mattered: still immutable, equal and hashable by value,
-    and built by keyword they are checked as when built by position."""
+    and built by keyword or by _replace they are checked as when built by position."""
     wallet = single(ScriptType.P2WPKH, 84)
     key = wallet.keys[0]
     key.child_pubkey(0, 0)  # caches the chain keys, which are no part of the value
@@ -386,6 +386,14 @@ def test_wallets_and_keys_are_values_checked_on_every_construction() -> None:
     assert caught.value.code == "wallet.bad_name"
     with pytest.raises(InvalidInput) as caught:
         AccountKey(origin=KeyOrigin(key.origin.fingerprint, key.origin.path[:2]), xpub=key.xpub)
+    assert caught.value.code == "wallet.origin_mismatch"
+    # a changed copy goes through the same checks (a NamedTuple's own _replace would not)
+    assert wallet._replace(name="renamed").name == "renamed"
+    with pytest.raises(InvalidInput) as caught:
+        wallet._replace(name="a/b")
+    assert caught.value.code == "wallet.bad_name"
+    with pytest.raises(InvalidInput) as caught:
+        key._replace(origin=KeyOrigin(key.origin.fingerprint, key.origin.path[:2]))
     assert caught.value.code == "wallet.origin_mismatch"
 
 

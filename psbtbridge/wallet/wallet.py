@@ -15,6 +15,7 @@ from embit.base import EmbitError
 from embit.bip32 import HDKey
 
 from psbtbridge.bip32 import HARDENED, KeyOrigin, public_child
+from psbtbridge.checked import Checked
 from psbtbridge.errors import Code, InvalidInput
 from psbtbridge.hashes import hash160
 from psbtbridge.keyencoding import check_xpub
@@ -123,7 +124,7 @@ class _AccountKeyFields(NamedTuple):
     xpub: str
 
 
-class AccountKey(_AccountKeyFields):
+class AccountKey(Checked, _AccountKeyFields):
     """One cosigner's account-level xpub (standard xpub/tpub version) and where it comes from.
 
     The two chain keys (account/0 and account/1) are derived once, so deriving a script
@@ -205,7 +206,7 @@ class _WalletFields(NamedTuple):
     network: Network
 
 
-class Wallet(_WalletFields):
+class Wallet(Checked, _WalletFields):
     """A watch-only wallet: single-sig (one key) or k-of-n multisig, on one network."""
 
     __slots__ = ()
