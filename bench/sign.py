@@ -1,6 +1,8 @@
 """Signing time of `psbt sign --confirm policy` against Electrum's own offline signtransaction.
 
 Run: .venv/bin/python bench/sign.py [--sizes 1,10,100,500] [--ours-only 1000] [--repeat 5]
+Against Debian 13's Electrum 4.5.8 and Python 3.13, from a checkout installed inside the root
+that .ci/run builds: tests/support/in-debian-root ROOT .venv/bin/python bench/sign.py
 Both sides run as whole processes on the same P2WPKH PSBTs, made by Electrum itself: a
 watch-only wallet (`psbt electrum setup-watch-only` from `psbt keys export --json`) holds
 one UTXO on each of its first receive addresses (funding transactions of 5 outputs each,
@@ -244,7 +246,9 @@ def bench_size(setup: Setup, first: int, inputs: int, repeat: int, compare: bool
     unsigned = setup.unsigned(first, inputs)
     signed = setup.folder / f"signed-{inputs}.psbt"
     ours_argv = [*setup.installed, "sign", "--confirm", "policy", str(unsigned), "-o", str(signed)]
-    electrum_argv = [*setup.electrum, "signtransaction", "-", "-w", str(setup.seed)]
+    # Electrum 4.5 asks for the wallet's password on signtransaction unless one is given;
+    # the seed wallet has none (4.3 asks only for an encrypted wallet).
+    electrum_argv = [*setup.electrum, "signtransaction", "-", "-w", str(setup.seed), "-W", ""]
     ours: list[Run] = []
     theirs: list[Run] = []
     for _ in range(repeat):  # alternating, so a busy moment hits both sides alike

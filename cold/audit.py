@@ -229,24 +229,26 @@ def append_record(home: Path, record: AuditRecord, now: datetime) -> Appended:
     however long the log grows; `verify_chain` checks the whole chain.
     """
     path = home / LOG_NAME
-    _encode(record, now, GENESIS)  # refuse a bad record before touching the file
     try:
-        home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        created = True
+        created = False
         try:
-            fd = os.open(
-                path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
-            )
-        except FileExistsError:
-            created = False
             fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
+        except FileNotFoundError:
+            _encode(record, now, GENESIS)  # a bad record must not create an empty log
+            home.mkdir(parents=True, exist_ok=True, mode=0o700)
+            try:
+                flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+                fd = os.open(path, flags, 0o600)
+                created = True
+            except FileExistsError:  # another signing made it first
+                fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
     except OSError as error:
         raise ConfigError(Code.AUDIT_UNREADABLE, f"cannot open {path}: {error.strerror}") from error
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # released by close
         size = os.fstat(fd).st_size
         prev, line_number = _chain_end(path, fd, size)
-        line = _encode(record, now, prev)
+        line, entry = _encode(record, now, prev)
         data = line + b"\n"
         try:
             # One write of the whole line: with O_APPEND it lands after every earlier record.
@@ -265,8 +267,7 @@ def append_record(home: Path, record: AuditRecord, now: datetime) -> Appended:
         raise ConfigError(Code.AUDIT_WRITE_FAILED, f"cannot append to {path}: {error}") from error
     finally:
         os.close(fd)
-    entry = _decode(line, line_number + 1)
-    return Appended(entry, size + len(data))
+    return Appended(entry._replace(line=line_number + 1), size + len(data))
 
 
 def read_records(home: Path) -> list[AuditEntry]:
@@ -392,8 +393,8 @@ def _as_json(record: AuditRecord, time: datetime, prev: str, version: int) -> di
     }
 
 
-def _encode(record: AuditRecord, now: datetime, prev: str) -> bytes:
-    """One log line (no newline), refused unless it reads back as a valid record."""
+def _encode(record: AuditRecord, now: datetime, prev: str) -> tuple[bytes, AuditEntry]:
+    """One log line (no newline) and the record it reads back as; refused unless it does."""
     try:
         line = json.dumps(
             _as_json(record, now, prev, VERSION),
@@ -403,14 +404,14 @@ def _encode(record: AuditRecord, now: datetime, prev: str) -> bytes:
         ).encode("ascii")
         if len(line) > MAX_RECORD_SIZE:
             raise ValueError(f"the record is {len(line)} bytes, over {MAX_RECORD_SIZE}")
-        _decode(line, 0)
+        entry = _decode(line, 0)
     except (ValueError, _Broken) as error:
         # A record we could not read back would break the chain for every later signing.
         detail = error.problem if isinstance(error, _Broken) else str(error)
         raise ConfigError(
             Code.AUDIT_BAD_RECORD, f"refusing to log an invalid record: {detail}"
         ) from None
-    return line
+    return line, entry
 
 
 # --- decoding and walking the chain ------------------------------------------------------
