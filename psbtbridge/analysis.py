@@ -62,9 +62,7 @@ class Ownership(NamedTuple):
 
     wallet: Wallet
     chain: int
-    # A field named `index` hides tuple.index(), which mypy flags; no caller searches a
-    # record, and index is the BIPs' word (input index, BIP32 child index), so it stays.
-    index: int  # type: ignore[assignment]
+    index: int  # type: ignore[assignment]  # hides tuple.index(): see PsbtInput
     derived: DerivedScript
 
     @property
@@ -74,7 +72,7 @@ class Ownership(NamedTuple):
 
 
 class InputAnalysis(NamedTuple):
-    index: int  # type: ignore[assignment]  # hides tuple.index(): see Ownership
+    index: int  # type: ignore[assignment]  # hides tuple.index(): see PsbtInput
     prevout: OutPoint
     amount: int | None  # None: no UTXO given at all
     script_pubkey: bytes | None
@@ -87,7 +85,7 @@ class InputAnalysis(NamedTuple):
 
 
 class OutputAnalysis(NamedTuple):
-    index: int  # type: ignore[assignment]  # hides tuple.index(): see Ownership
+    index: int  # type: ignore[assignment]  # hides tuple.index(): see PsbtInput
     amount: int
     script_pubkey: bytes
     address: str | None

@@ -59,8 +59,9 @@ class PsbtInput(NamedTuple):
     `proprietary` the PSBT_IN_PROPRIETARY ones; both are written back unchanged.
     """
 
-    # The field hides tuple.index (a method nothing calls on a map), which mypy flags; the
-    # name stays, as every user of a map's place in the PSBT reads it.
+    # A NamedTuple field named `index` hides tuple.index(), which mypy flags. Here and in
+    # the other records with one (output maps, analysis, wallet addresses) the name stays:
+    # it is the BIPs' word (input index, BIP32 child index), and no caller searches a record.
     index: int  # type: ignore[assignment]
     psbt_version: int
     entries: tuple[Entry, ...]

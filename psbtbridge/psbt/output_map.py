@@ -33,9 +33,7 @@ class PsbtOutput(NamedTuple):
     PSBT_OUT_AMOUNT/PSBT_OUT_SCRIPT in v2.
     """
 
-    # The field hides tuple.index (a method nothing calls on a map), which mypy flags; the
-    # name stays, as every user of a map's place in the PSBT reads it.
-    index: int  # type: ignore[assignment]
+    index: int  # type: ignore[assignment]  # hides tuple.index(): see PsbtInput
     psbt_version: int
     entries: tuple[Entry, ...]
     amount: int

@@ -45,9 +45,7 @@ class WalletAddress(NamedTuple):
 
     wallet: str
     chain: int  # 0 receive, 1 change
-    # A field named `index` hides tuple.index(), which mypy flags; no caller searches a
-    # record, and index is BIP32's word for a child's number, so it stays.
-    index: int  # type: ignore[assignment]
+    index: int  # type: ignore[assignment]  # hides tuple.index(): see PsbtInput
     path: str  # our key's full path, e.g. m/84h/1h/0h/0/5
     address: str
 
@@ -148,7 +146,7 @@ class Location(NamedTuple):
 
     wallet: Wallet
     chain: int
-    index: int  # type: ignore[assignment]  # hides tuple.index(): see WalletAddress
+    index: int  # type: ignore[assignment]  # hides tuple.index(): see PsbtInput
 
 
 def locate(script_pubkey: bytes, wallets: Iterable[Wallet], window: int) -> Location | None:
