@@ -53,7 +53,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final, Literal, NamedTuple
 
-from psbtbridge.errors import Code, ConfigError
+from psbtbridge.errors import BridgeError, Code, ConfigError, Declined
 from psbtbridge.files import fsync_folder, load_json
 from psbtbridge.tx import MAX_MONEY
 
@@ -174,6 +174,14 @@ class AuditRecord(NamedTuple):
         """Sat that left our wallets, fee included: what the daily limit counts (stored as
         `leaving` in version 2; version 1 records give the same sum)."""
         return self.sats_leaving + (self.fee or 0)
+
+
+def decision_for(error: BridgeError | None) -> Decision:
+    """What a request's record says was decided: signed (no error), declined (the user or
+    a timeout said no), or refused."""
+    if error is None:
+        return "signed"
+    return "declined" if isinstance(error, Declined) else "refused"
 
 
 class AuditEntry(NamedTuple):

@@ -134,11 +134,8 @@ def _record(
     SHA-256, and the one output, of kind "message" and amount 0, is the signing address; a
     refusal keeps its full sentence, which the caller is never told. sats_leaving 0 keeps
     it out of the unattended daily sum. error None: signed."""
-    decision: audit.Decision = (
-        "signed" if error is None else "declined" if isinstance(error, Declined) else "refused"
-    )
     return audit.AuditRecord(
-        decision=decision,
+        decision=audit.decision_for(error),
         reason=None if error is None else error.code,
         sentence=None if error is None else error.message,
         txid=hashlib.sha256(data).hexdigest(),

@@ -216,7 +216,7 @@ def run_signing(
                 _still_as_shown(shown, verdict)
                 signed = _sign_and_record(ctx, held, analysis, passphrase, now, caller_gone)
     except (Refused, Declined) as error:
-        decision: audit.Decision = "declined" if isinstance(error, Declined) else "refused"
+        decision = audit.decision_for(error)
         # A record the log cannot hold in full (audit.bad_record): the decision alone can.
         alone = _unanalysed_record(request, unsigned, decision, error)._replace(outputs=())
         raise log_unsigned(request.home, _record(ctx, decision, error), error, now, alone) from None
