@@ -9,6 +9,7 @@ spent; the proof only needs the key and the chain code.
 from __future__ import annotations
 
 import hmac
+from functools import lru_cache
 from typing import NamedTuple
 
 from embit.util import ctypes_secp256k1 as secp
@@ -66,13 +67,20 @@ def child_tweak(chain_code: bytes, pubkey: bytes, index: int) -> tuple[bytes, by
     return digest[:32], digest[32:]
 
 
+@lru_cache(maxsize=64)
+def _parsed(pubkey: bytes) -> bytes:
+    """A parent key in the library's form, parsed once: a signing derives its many children
+    from a few chain keys, and each parse takes a square root."""
+    return bytes(secp.ec_pubkey_parse(pubkey))
+
+
 def public_child(pubkey: bytes, chain_code: bytes, index: int) -> tuple[bytes, bytes]:
     """(compressed public key, chain code) of child index of an extended public key."""
     tweak, child_code = child_tweak(chain_code, pubkey, index)
     try:
         # K_i = point(IL) + K_par, as BIP32 writes it: a multiplication of the generator
         # (precomputed tables) and an addition cost 4/5 of the library's general tweak.
-        point = secp.ec_pubkey_combine(secp.ec_pubkey_parse(pubkey), secp.ec_pubkey_create(tweak))
+        point = secp.ec_pubkey_combine(_parsed(pubkey), secp.ec_pubkey_create(tweak))
     except ValueError as error:
         # BIP32: IL >= n or a point at infinity (probability < 2^-127) makes the index invalid.
         raise BridgeError(Code.BIP32_INVALID_CHILD, f"child {index} is invalid; skip it") from error

@@ -7,6 +7,8 @@ libsecp256k1 (through embit), so a "public key" that is not a point never reache
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from embit.util import secp256k1
 
 from psbtbridge.errors import Code, InvalidInput
@@ -24,6 +26,9 @@ XPUB_SIZE = 78
 SIGNATURE_HASH_TYPES = frozenset(t for t in SighashType if t is not SighashType.DEFAULT)
 
 
+# A signer checks each of its keys twice: when the PSBT is parsed, and when it adds that
+# key's partial signature. Each parse takes a square root.
+@lru_cache(maxsize=4096)
 def _on_curve(sec: bytes) -> bool:
     try:
         secp256k1.ec_pubkey_parse(sec)
