@@ -9,7 +9,6 @@ The help texts live here, in the table, so `psbt help` loads no command module.
 from __future__ import annotations
 
 import argparse
-import difflib
 import functools
 import gc
 import importlib
@@ -327,6 +326,8 @@ def _epilog(command: Command) -> str:
 
 
 def _unknown(name: str) -> int:
+    import difflib  # only for a mistyped command: every other run starts without it
+
     close = difflib.get_close_matches(name, [*COMMANDS, "help"], n=1, cutoff=0.6)
     hint = f"; did you mean `{close[0]}`?" if close else "; `psbt --help` lists them"
     sys.stderr.write(f"psbt: error: unknown command {name[:40]!r}{hint} [cli.unknown_command]\n")
