@@ -18,6 +18,7 @@ import os
 from functools import cache
 from types import ModuleType
 
+from psbtbridge.bip32 import HARDENED
 from psbtbridge.errors import BridgeError, Code, ConfigError
 from psbtbridge.hashes import tagged_hash
 
@@ -65,22 +66,27 @@ def xonly_public_key(secret: bytes) -> bytes:
     return public_key(secret)[1:]
 
 
-def child_secret(
-    parent_secret: bytes, chain_code: bytes, parent_public: bytes, index: int
-) -> bytes:
-    """BIP32 CKDpriv to a non-hardened child: the child's secret (its chain code unused).
+def private_child(
+    secret: bytes, chain_code: bytes, index: int, public: bytes | None = None
+) -> tuple[bytes, bytes]:
+    """BIP32 CKDpriv: the child's (secret, chain code).
 
-    embit's `HDKey.child` takes the same step but recomputes the parent's public key and
-    encodes the child in base58 to check its version: most of the per-input cost of a
-    100-input signing (bench/sign.py). The signer derives many children of one chain key,
-    so it keeps that key's public half and asks here for the secret alone.
+    A non-hardened step hashes the parent's public key: a caller deriving many children of
+    one parent passes it (`public`) instead of having it computed per child. embit's
+    `HDKey.child` takes the same step but computes the parent's public key for every child,
+    hardened ones too, and encodes each child in base58 to check its version: most of the
+    per-input cost of a 100-input signing, and half of unlocking (bench/sign.py).
     """
-    if not 0 <= index < 0x80000000:
-        raise BridgeError(Code.CRYPTO_BAD_KEY, f"index {index} is not a non-hardened index")
-    digest = hmac.digest(chain_code, parent_public + index.to_bytes(4, "big"), "sha512")
+    if not 0 <= index <= 0xFFFFFFFF:
+        raise BridgeError(Code.CRYPTO_BAD_KEY, f"index {index} is not a BIP32 index")
+    if index >= HARDENED:
+        data = b"\x00" + secret
+    else:
+        data = public if public is not None else public_key(secret)
+    digest = hmac.digest(chain_code, data + index.to_bytes(4, "big"), "sha512")
     try:
         # libsecp256k1 refuses I_L >= n and a zero sum: BIP32's "invalid child" (p < 2^-127)
-        return bytes(_library().ec_privkey_add(digest[:32], parent_secret))
+        return bytes(_library().ec_privkey_add(digest[:32], secret)), digest[32:]
     except ValueError as error:
         raise BridgeError(Code.CRYPTO_BAD_KEY, f"child {index} is an invalid BIP32 key") from error
 

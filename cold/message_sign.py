@@ -93,7 +93,7 @@ def sign_message(
     script_type = owner.wallet.script_type
     check_format(script_type, chosen)
     account = owner.wallet.keys[0]
-    secret = bytes(seed.derive((*account.origin.path, owner.chain, owner.index)).key.secret)
+    secret, _ = seed.derive((*account.origin.path, owner.chain, owner.index))
     pubkey = public_key(secret)
     registered = owner.derived.pubkeys[0][0]
     if (pubkey[1:] if script_type is ScriptType.P2TR else pubkey) != registered:

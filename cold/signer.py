@@ -1,12 +1,12 @@
 """Signing the inputs an analysis proved ours, SIGHASH_ALL/DEFAULT only, each signature
-checked by a second, independent implementation (python-bitcointx) before it is released."""
+checked by a second, independent implementation (psbtbridge/verify) before it is released."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import NamedTuple
 
-from cold.crypto import child_secret, public_key, sign_ecdsa, sign_taproot_keypath
+from cold.crypto import private_child, public_key, sign_ecdsa, sign_taproot_keypath
 from cold.keystore import Seed
 from cold.wallets import find_our_key
 from psbtbridge.analysis import Analysis, InputAnalysis
@@ -149,11 +149,10 @@ class _KeyCache:
         """
         key = (account.origin.path, chain)
         if key not in self._chains:
-            chain_key = self.seed.derive((*account.origin.path, chain))
-            self._chains[key] = _ChainKey(
-                bytes(chain_key.key.secret), chain_key.chain_code, bytes(chain_key.key.sec())
-            )
-        secret = child_secret(*self._chains[key], index)
+            chain_secret, chain_code = self.seed.derive((*account.origin.path, chain))
+            self._chains[key] = _ChainKey(chain_secret, chain_code, public_key(chain_secret))
+        chain_key = self._chains[key]
+        secret, _ = private_child(chain_key.secret, chain_key.chain_code, index, chain_key.public)
         ours = account.origin.child(chain, index)
         registered = next((pk for pk, origin in derived.pubkeys if origin == ours), None)
         if registered is None:

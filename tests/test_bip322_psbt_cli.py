@@ -142,7 +142,7 @@ def test_a_proof_is_shown_as_a_message_signed_and_finalizes_to_the_bip_witness(
     assert final.returncode == 0, final.stderr
     signed = Tx.parse(bytes.fromhex(final.stdout.decode()))
     # The witness is the simple signature of the same key (RFC6979: deterministic).
-    secret = bytes(keys.seed.derive((84 | 1 << 31, 1 | 1 << 31, 1 << 31, 0, 0)).key.secret)
+    secret, _ = keys.seed.derive((84 | 1 << 31, 1 | 1 << 31, 1 << 31, 0, 0))
     simple = sign_bip322_simple(secret, ScriptType.P2WPKH, MESSAGE.encode())
     assert bip322.encode_simple(signed.inputs[0].witness) == simple
     challenge = keys.wallets["p2wpkh"].derive(0, 0).script_pubkey

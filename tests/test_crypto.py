@@ -12,7 +12,7 @@ from embit.bip32 import HDKey
 from embit.ec import PrivateKey
 
 from cold.crypto import (
-    child_secret,
+    private_child,
     public_key,
     sign_ecdsa,
     sign_schnorr,
@@ -212,26 +212,30 @@ def test_odd_y_internal_keys_are_negated_before_the_tweak() -> None:
 _BIP32_SEED = bytes.fromhex("000102030405060708090a0b0c0d0e0f")
 
 
-@pytest.mark.parametrize("index", [0, 1, 7, 0x7FFFFFFF])
-def test_child_secret_equals_bip32_ckdpriv(index: int) -> None:
+@pytest.mark.parametrize("index", [0, 1, 7, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF])
+def test_private_child_equals_bip32_ckdpriv(index: int) -> None:
     parent = HDKey.from_seed(_BIP32_SEED).derive("m/0h")
-    secret = child_secret(
-        bytes(parent.key.secret), parent.chain_code, bytes(parent.key.sec()), index
-    )
-    assert secret == bytes(parent.child(index).key.secret)
+    embit = parent.child(index)
+    expected = (bytes(embit.key.secret), bytes(embit.chain_code))
+    assert private_child(bytes(parent.key.secret), parent.chain_code, index) == expected
+    if index < 0x80000000:  # a non-hardened step with the parent's public key given
+        given = bytes(parent.key.sec())
+        assert private_child(bytes(parent.key.secret), parent.chain_code, index, given) == expected
 
 
 def test_bip32_test_vector_1_m_0h_1() -> None:
-    parent = HDKey.from_seed(_BIP32_SEED).derive("m/0h")
-    secret = child_secret(bytes(parent.key.secret), parent.chain_code, bytes(parent.key.sec()), 1)
-    # BIP32 test vector 1, chain m/0h/1: its xprv's key (the public key, to keep it short)
+    root = HDKey.from_seed(_BIP32_SEED)
+    secret, chain_code = private_child(bytes(root.key.secret), root.chain_code, 0x80000000)
+    secret, chain_code = private_child(secret, chain_code, 1)
+    # BIP32 test vector 1, chain m/0h/1: its chain code and key (the public key, to keep it short)
+    assert chain_code.hex() == "2a7857631386ba23dacac34180dd1983734e444fdbf774041578e9b6adb37c19"
     assert public_key(secret).hex() == (
         "03501e454bf00751f24b1b489aa925215d66af2234e3891c3b21a52bedb3cd711c"
     )
 
 
-def test_child_secret_refuses_a_hardened_index() -> None:
+def test_private_child_refuses_an_index_beyond_32_bits() -> None:
     parent = HDKey.from_seed(_BIP32_SEED)
     with pytest.raises(BridgeError) as raised:
-        child_secret(bytes(parent.key.secret), parent.chain_code, bytes(parent.key.sec()), 1 << 31)
+        private_child(bytes(parent.key.secret), parent.chain_code, 1 << 32)
     assert raised.value.code == "crypto.bad_key"

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from typing import Final, NamedTuple
 
+from embit import base58
 from embit.base import EmbitError
 from embit.bip32 import HDKey
 
+from cold.crypto import private_child, public_key
 from psbtbridge.bip32 import HARDENED, KeyOrigin
 from psbtbridge.errors import Code, InvalidInput, Refused
+from psbtbridge.hashes import hash160
 from psbtbridge.network import Network
 from psbtbridge.script import ScriptType
 from psbtbridge.wallet import AccountKey
@@ -49,21 +52,32 @@ class Seed(NamedTuple):
             return self.origin_fingerprint
         return bytes(self.root.my_fingerprint)
 
-    def derive(self, path: tuple[int, ...]) -> HDKey:
-        """The extended private key at path (BIP32 CKDpriv, embit's), below this seed's base."""
+    def derive(self, path: tuple[int, ...]) -> tuple[bytes, bytes]:
+        """(secret, chain code) of the extended private key at path (BIP32 CKDpriv), below
+        this seed's base."""
         base = self.base
         if path[: len(base)] != base:
             raise Refused(
                 Code.KEYSTORE_OUTSIDE_ACCOUNT,
                 "this keystore holds one account key; the path is not below it",
             )
-        return self.root.derive(list(path[len(base) :]))
+        secret, chain_code = bytes(self.root.key.secret), bytes(self.root.chain_code)
+        for index in path[len(base) :]:
+            secret, chain_code = private_child(secret, chain_code, index)
+        return secret, chain_code
 
     def xpub(self, path: tuple[int, ...]) -> str:
         """The extended public key at path, in our network's standard version."""
-        # at the base, the account key itself: embit keeps the xprv's parent fingerprint
-        key = self.derive(path).to_public()
-        return str(key.to_base58(version=self.network.params["xpub"]))
+        version = self.network.params["xpub"]
+        if path == self.base:
+            # the root, or the account key itself: embit keeps the xprv's own header
+            return str(self.root.to_public().to_base58(version=version))
+        parent_secret, parent_chain_code = self.derive(path[:-1])
+        parent = public_key(parent_secret)
+        secret, chain_code = private_child(parent_secret, parent_chain_code, path[-1], parent)
+        # BIP32 serialization: version, depth, parent fingerprint, child number, chain code, key
+        header = version + bytes([len(path)]) + hash160(parent)[:4] + path[-1].to_bytes(4, "big")
+        return str(base58.encode_check(header + chain_code + public_key(secret)))
 
     def account_key(self, path: tuple[int, ...]) -> AccountKey:
         """The public AccountKey (standard version for our network) at path."""

@@ -16,6 +16,7 @@ from pathlib import Path
 from embit.bip32 import HDKey
 from embit.ec import PublicKey
 
+from cold.crypto import public_key
 from cold.keystore import Seed, load_keystore, mnemonic_to_seed
 from psbtbridge.bip32 import HARDENED, KeyOrigin
 from psbtbridge.compact import compact_size, var_bytes
@@ -205,7 +206,7 @@ def seed_of(mnemonic: str, network: Network = Network.REGTEST) -> Seed:
 
 def pubkey_at(seed: Seed, path: Sequence[int]) -> bytes:
     """The compressed public key at any path, hardened steps included (needs the seed)."""
-    return bytes(seed.derive(tuple(path)).key.get_public_key().sec())
+    return public_key(seed.derive(tuple(path))[0])
 
 
 def p2wpkh(pubkey: bytes) -> bytes:
