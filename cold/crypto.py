@@ -13,12 +13,11 @@ by the signer, with the independent implementation (psbtbridge/verify/), before 
 
 from __future__ import annotations
 
-import hmac
 import os
 from functools import cache
 from types import ModuleType
 
-from psbtbridge.bip32 import HARDENED
+from psbtbridge.bip32 import HARDENED, child_tweak
 from psbtbridge.errors import BridgeError, Code, ConfigError
 from psbtbridge.hashes import tagged_hash
 
@@ -80,13 +79,13 @@ def private_child(
     if not 0 <= index <= 0xFFFFFFFF:
         raise BridgeError(Code.CRYPTO_BAD_KEY, f"index {index} is not a BIP32 index")
     if index >= HARDENED:
-        data = b"\x00" + secret
+        parent = b"\x00" + secret
     else:
-        data = public if public is not None else public_key(secret)
-    digest = hmac.digest(chain_code, data + index.to_bytes(4, "big"), "sha512")
+        parent = public if public is not None else public_key(secret)
+    tweak, child_code = child_tweak(chain_code, parent, index)
     try:
         # libsecp256k1 refuses I_L >= n and a zero sum: BIP32's "invalid child" (p < 2^-127)
-        return bytes(_library().ec_privkey_add(digest[:32], secret)), digest[32:]
+        return bytes(_library().ec_privkey_add(tweak, secret)), child_code
     except ValueError as error:
         raise BridgeError(Code.CRYPTO_BAD_KEY, f"child {index} is an invalid BIP32 key") from error
 

@@ -59,11 +59,12 @@ class KeyOrigin(Checked, _KeyOriginFields):
         return KeyOrigin(self.fingerprint, self.path + indexes)
 
 
-def child_tweak(chain_code: bytes, pubkey: bytes, index: int) -> tuple[bytes, bytes]:
-    """BIP32's I = HMAC-SHA512(c, serP(K) || ser32(i)), split into (IL, IR) for index < 2^31."""
-    if not 0 <= index < HARDENED:
-        raise BridgeError(Code.BIP32_BAD_INDEX, f"index {index} is not a non-hardened child index")
-    digest = hmac.digest(chain_code, pubkey + index.to_bytes(4, "big"), "sha512")
+def child_tweak(chain_code: bytes, parent: bytes, index: int) -> tuple[bytes, bytes]:
+    """BIP32's I = HMAC-SHA512(c, parent || ser32(i)), split into (IL, IR). `parent` is
+    serP(K_par), or 0x00 || ser256(k_par) for a hardened index (CKDpriv only)."""
+    if not 0 <= index <= 0xFFFFFFFF:
+        raise BridgeError(Code.BIP32_BAD_INDEX, f"index {index} is not a 32-bit child index")
+    digest = hmac.digest(chain_code, parent + index.to_bytes(4, "big"), "sha512")
     return digest[:32], digest[32:]
 
 
@@ -76,6 +77,8 @@ def _parsed(pubkey: bytes) -> bytes:
 
 def public_child(pubkey: bytes, chain_code: bytes, index: int) -> tuple[bytes, bytes]:
     """(compressed public key, chain code) of child index of an extended public key."""
+    if not 0 <= index < HARDENED:
+        raise BridgeError(Code.BIP32_BAD_INDEX, f"index {index} is not a non-hardened child index")
     tweak, child_code = child_tweak(chain_code, pubkey, index)
     try:
         # K_i = point(IL) + K_par, as BIP32 writes it: a multiplication of the generator
